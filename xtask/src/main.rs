@@ -1,0 +1,43 @@
+//! `cargo xtask`: project automation. This file only dispatches; each subcommand lives in its
+//! own module.
+
+mod demo;
+mod fixtures;
+mod test_cas;
+mod tests;
+mod util;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <COMMAND>
+
+Commands:
+  test            run the whole test suite (what CI runs): checks the outside tools, fetches the
+                  certifi wheels, then runs every test of the workspace with cargo-nextest
+  demo            run the main job end to end on built-in inputs (no network, no user files)
+  fetch-fixtures  download the real certifi wheels the tests compare against into target/fixtures
+  gen-test-cas    regenerate the committed test certificates in tests/fixtures/cas (needs openssl)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => tests::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
+        Some("fetch-fixtures") => fixtures::fetch().map(|_| ()),
+        Some("gen-test-cas") => test_cas::generate(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

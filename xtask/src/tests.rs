@@ -1,0 +1,45 @@
+//! `cargo xtask test`: the whole test suite, as CI runs it. Checks that the outside tools the
+//! tests drive are installed (failing with the install command otherwise), fetches the real
+//! third-party fixtures, clears the host's CA-bundle variables, then runs every test.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::fixtures;
+use crate::util::{require_tool, root, run as run_cmd};
+
+/// Variables that point TLS clients at a host bundle; tests must never depend on them.
+const HOST_CA_VARIABLES: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+    "AWS_CA_BUNDLE",
+];
+
+pub(crate) fn run(extra: &[String]) -> Result<()> {
+    require_tool("openssl", "openssl")?;
+    require_tool("python3", "python3")?;
+    let nextest = Command::new(env!("CARGO")).args(["nextest", "--version"]).output();
+    if !nextest.map(|o| o.status.success()).unwrap_or(false) {
+        bail!("cargo-nextest is not installed; install it with: cargo install cargo-nextest --locked");
+    }
+    let certifi = fixtures::fetch().context("fetching the test fixtures")?;
+
+    let cargo = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(root()).args(args).env("TRUSTBAKE_CERTIFI_FIXTURES", &certifi);
+        for var in HOST_CA_VARIABLES {
+            cmd.env_remove(var);
+        }
+        cmd
+    };
+    run_cmd(&mut cargo(&["test", "--workspace", "--doc", "--quiet"]))?;
+    let mut all = cargo(&["nextest", "run", "--workspace", "--all-targets", "--no-fail-fast"]);
+    all.args(extra);
+    run_cmd(&mut all)
+}
