@@ -1,1 +1,27 @@
-//! x
+//! The Anchore targets trustbake knows.
+//!
+//! [`VersionMap::builtin`] is the table of every Anchore Engine and Anchore Enterprise release
+//! line (`data/versions.toml`, compiled in): its base image, OS family, the anchors directory and
+//! update command of the OS trust store, the outputs that command regenerates, the Python
+//! version, where certifi's `cacert.pem` lives, the runtime user, and how sure each fact is.
+//! [`VersionMap::resolve`] maps a product and a version (`5.1`, `v5.1.0`, `5.1.0-rc1`) to its
+//! line, with notes where the map cannot be sure; versions older than the first known line are
+//! refused rather than guessed. [`detect`] holds the rules for finding the truth inside an image.
+//!
+//! This crate knows nothing about certificates and does no I/O.
+//!
+//! ```
+//! use trustbake_targets::{Product, Version, VersionMap};
+//!
+//! let map = VersionMap::builtin();
+//! let target = map.resolve(Product::Enterprise, &"v5.1.0".parse::<Version>().unwrap()).unwrap();
+//! assert_eq!(target.line.line, "5.1.x+");
+//! assert_eq!(target.line.python, "3.11");
+//! ```
+
+pub mod detect;
+mod map;
+mod version;
+
+pub use map::{Base, BaseInfo, CertifiPath, Confidence, OsFamily, Product, ReleaseLine, Resolved, TargetError, VersionMap};
+pub use version::{Version, VersionError};
