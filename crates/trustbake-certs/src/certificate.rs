@@ -70,7 +70,7 @@ impl Certificate {
             subject: name::certifi_name(tbs.subject()),
             issuer: name::certifi_name(tbs.issuer()),
             label: name::label(tbs.subject()),
-            serial: tbs.serial.to_string(),
+            serial: signed_decimal(x509.raw_serial()),
             not_before: tbs.validity().not_before.timestamp(),
             not_after: tbs.validity().not_after.timestamp(),
             version,
@@ -123,7 +123,8 @@ impl Certificate {
         &self.label
     }
 
-    /// The serial number in decimal.
+    /// The serial number in decimal, read as the signed DER INTEGER it is (a few old roots have
+    /// negative serials, and certifi prints them with their sign).
     pub fn serial(&self) -> &str {
         &self.serial
     }
@@ -234,6 +235,48 @@ impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate").field("label", &self.label).field("sha256", &self.sha256).finish()
     }
+}
+
+/// The decimal of a big-endian two's-complement integer.
+fn signed_decimal(raw: &[u8]) -> String {
+    let negative = raw.first().is_some_and(|b| b & 0x80 != 0);
+    let magnitude: Vec<u8> = if negative {
+        // Two's complement: invert, then add one.
+        let mut m: Vec<u8> = raw.iter().map(|b| !b).collect();
+        for byte in m.iter_mut().rev() {
+            let (sum, overflow) = byte.overflowing_add(1);
+            *byte = sum;
+            if !overflow {
+                break;
+            }
+        }
+        m
+    } else {
+        raw.to_vec()
+    };
+    // Base 10^9 limbs, least significant first.
+    let mut limbs: Vec<u64> = vec![0];
+    for &byte in &magnitude {
+        let mut carry = u64::from(byte);
+        for limb in &mut limbs {
+            let v = *limb * 256 + carry;
+            *limb = v % 1_000_000_000;
+            carry = v / 1_000_000_000;
+        }
+        while carry > 0 {
+            limbs.push(carry % 1_000_000_000);
+            carry /= 1_000_000_000;
+        }
+    }
+    let mut out = String::from(if negative { "-" } else { "" });
+    let mut iter = limbs.iter().rev();
+    if let Some(top) = iter.next() {
+        out.push_str(&top.to_string());
+    }
+    for limb in iter {
+        out.push_str(&format!("{limb:09}"));
+    }
+    out
 }
 
 /// A signature digest old enough to warn about.
@@ -374,5 +417,25 @@ impl fmt::Display for PublicKeyInfo {
             KeyAlgorithm::Dsa => write!(f, "DSA {}", self.bits),
             KeyAlgorithm::Other(oid) => write!(f, "{oid} {}", self.bits),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed_decimal;
+
+    fn check(raw: &[u8], expected: &str) {
+        assert_eq!(signed_decimal(raw), expected, "{raw:02x?}");
+    }
+
+    #[test]
+    fn serials_are_signed_der_integers() {
+        check(&[0x01], "1");
+        check(&[0x00, 0xff], "255");
+        check(&[0xff], "-1");
+        check(&[0x80], "-128");
+        check(&[0xee, 0x2b, 0x3d, 0xeb, 0xd4, 0x21, 0xde, 0x14, 0xa8, 0x62, 0xac, 0x04, 0xf3, 0xdd, 0xc4, 0x01], "-23701579247955709139626555126524820479");
+        check(&[0x04, 0x44, 0xaf, 0x5c, 0x6f, 0x6b, 0x36, 0xa4, 0xd9, 0x4d, 0x3b, 0x3a, 0xd3, 0xf5, 0xb1, 0xf0], "5673544914674071326580958969166410224");
+        check(&[0x00], "0");
     }
 }

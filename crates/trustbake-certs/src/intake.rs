@@ -224,6 +224,11 @@ impl IntakeError {
     pub fn refusals(&self) -> &[Refusal] {
         &self.refusals
     }
+
+    /// The reasons, by value.
+    pub fn into_refusals(self) -> Vec<Refusal> {
+        self.refusals
+    }
 }
 
 impl fmt::Display for IntakeError {

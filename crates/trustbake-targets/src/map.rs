@@ -344,7 +344,7 @@ impl VersionMap {
         }
         if line.confidence == Confidence::Inferred {
             notes.push(format!(
-                "this line's facts are partly inferred ({}); bake confirms them by looking inside the image",
+                "this line's facts are partly inferred: {}; bake confirms them by looking inside the image",
                 line.source
             ));
         }

@@ -1,0 +1,152 @@
+//! The dry-run plan of a release line: which paths, for which version, trustbake would write.
+//!
+//! [`TargetPlan`] is also the `--json` contract of `trustbake plan`: its field names and types
+//! are stable (fields may be added, never renamed or removed).
+
+use serde::Serialize;
+use trustbake_certs::{Intake, format_timestamp};
+use trustbake_targets::{Product, Resolved, Version, VersionMap};
+
+use crate::Error;
+
+/// What trustbake would write for one product version, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    /// `engine` or `enterprise`.
+    pub product: String,
+    /// The version as asked (for `plan_all`, the line's first version).
+    pub version: String,
+    /// The release line, e.g. `5.1.x+`.
+    pub line: String,
+    /// The line's first version.
+    pub first_version: String,
+    /// The base image: `centos7`, `ubuntu1804`, `ubi7`, `ubi8` or `ubi9`.
+    pub base: String,
+    /// `rhel` or `debian`.
+    pub os_family: String,
+    /// The directory the OS update tool reads local CAs from.
+    pub anchors_dir: String,
+    /// The command whose outputs trustbake writes.
+    pub update_command: String,
+    /// The OS files that command regenerates (`<…>` marks a name pattern).
+    pub os_outputs: Vec<String>,
+    /// The Python version, e.g. `3.11`.
+    pub python: String,
+    /// certifi `cacert.pem` paths, primary first.
+    pub certifi_paths: Vec<String>,
+    /// The user the containers run as.
+    pub user: String,
+    /// `confirmed` or `inferred`.
+    pub confidence: String,
+    /// Where the line's facts come from.
+    pub source: String,
+    /// What to keep in mind about this answer.
+    pub notes: Vec<String>,
+    /// The CAs and where each would go; present only when CAs were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cas: Option<Vec<CaPlan>>,
+    /// Doubts about the CAs (weak keys or signatures, what an `--allow-…` let through);
+    /// present only when CAs were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+}
+
+/// One CA in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaPlan {
+    /// p11-kit's label (subject CN, else OU, else O).
+    pub label: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// SHA-1 of the DER, lower-case hex.
+    pub sha1: String,
+    /// The absolute path the CA would get in the image's anchors directory.
+    pub anchor_file: String,
+    /// Whether p11-kit treats it as an authority (it reaches the TLS bundles).
+    pub authority: bool,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Subject as certifi renders it.
+    pub subject: String,
+    /// Issuer as certifi renders it.
+    pub issuer: String,
+    /// Serial number, decimal.
+    pub serial: String,
+    /// Key algorithm and size, e.g. `RSA 2048` or `EC P-256`.
+    pub key: String,
+    /// Signature algorithm, e.g. `sha256WithRSAEncryption`.
+    pub signature_algorithm: String,
+    /// Where the CA was read from.
+    pub sources: Vec<String>,
+}
+
+/// The plan for `version` of `product` (names as typed by users: `enterprise`, `v5.1.0`).
+pub fn plan(product: &str, version: &str, cas: Option<&Intake>) -> Result<TargetPlan, Error> {
+    let product: Product = product.parse()?;
+    let version: Version = version.parse()?;
+    let resolved = VersionMap::builtin().resolve(product, &version)?;
+    Ok(plan_resolved(&resolved, version.to_string(), cas))
+}
+
+/// The plan of every release line of both products, each for its first version.
+pub fn plan_all(cas: Option<&Intake>) -> Vec<TargetPlan> {
+    let map = VersionMap::builtin();
+    map.lines()
+        .iter()
+        .filter_map(|line| map.resolve(line.product, &line.first).ok())
+        .map(|resolved| plan_resolved(&resolved, resolved.version.to_string(), cas))
+        .collect()
+}
+
+/// The plan of an already resolved target; `asked` is the version as the user wrote it.
+pub fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -> TargetPlan {
+    let line = resolved.line;
+    let info = &line.base_info;
+    let mut notes = resolved.notes.clone();
+    let ca_plans = cas.map(|intake| {
+        notes.extend(intake.notes().iter().cloned());
+        intake
+            .cas()
+            .iter()
+            .map(|ca| {
+                let cert = &ca.certificate;
+                CaPlan {
+                    label: cert.label().to_owned(),
+                    sha256: cert.sha256().hex(),
+                    sha1: cert.sha1().hex(),
+                    anchor_file: info.os_family.anchor_file(&info.anchors_dir, &cert.file_stem()),
+                    authority: cert.is_authority(),
+                    not_before: format_timestamp(cert.not_before()),
+                    not_after: format_timestamp(cert.not_after()),
+                    subject: cert.subject().to_owned(),
+                    issuer: cert.issuer().to_owned(),
+                    serial: cert.serial().to_owned(),
+                    key: cert.key().to_string(),
+                    signature_algorithm: cert.signature_algorithm().to_owned(),
+                    sources: ca.origins.iter().map(ToString::to_string).collect(),
+                }
+            })
+            .collect()
+    });
+    TargetPlan {
+        product: line.product.to_string(),
+        version: asked,
+        line: line.line.clone(),
+        first_version: line.first.to_string(),
+        base: line.base.to_string(),
+        os_family: info.os_family.to_string(),
+        anchors_dir: info.anchors_dir.clone(),
+        update_command: info.update_command.clone(),
+        os_outputs: info.os_outputs.clone(),
+        python: line.python.clone(),
+        certifi_paths: resolved.certifi_paths.clone(),
+        user: line.user.clone(),
+        confidence: line.confidence.as_str().to_owned(),
+        source: line.source.clone(),
+        notes,
+        cas: ca_plans,
+        warnings: cas.map(|intake| intake.warnings().to_vec()),
+    }
+}

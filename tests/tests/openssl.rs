@@ -1,0 +1,128 @@
+//! Fingerprints, serials, validity and subject names computed by trustbake, checked against
+//! `openssl x509` for the generated test CAs and for Mozilla's root set.
+
+use std::path::Path;
+
+use trustbake_certs::{Certificate, Policy, Source, intake};
+use tests::{fixture, output, tool};
+
+/// What `openssl x509` says of one certificate file.
+struct OpenSsl {
+    sha256: String,
+    sha1: String,
+    md5: String,
+    serial_hex: String,
+    start: i64,
+    end: i64,
+}
+
+fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
+    let fp = |alg: &str| {
+        let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-inform", inform, "-fingerprint", alg, "-in"]).arg(path));
+        out.trim().rsplit('=').next().unwrap_or_default().replace(':', "").to_ascii_lowercase()
+    };
+    let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-inform", inform, "-serial", "-startdate", "-enddate", "-dateopt", "iso_8601", "-in"]).arg(path));
+    let field = |key: &str| out.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_default().trim().to_owned();
+    OpenSsl {
+        sha256: fp("-sha256"),
+        sha1: fp("-sha1"),
+        md5: fp("-md5"),
+        serial_hex: field("serial="),
+        start: iso_to_unix(&field("notBefore=")),
+        end: iso_to_unix(&field("notAfter=")),
+    }
+}
+
+/// `2020-01-01 00:00:00Z` → Unix seconds (days-from-civil, UTC).
+fn iso_to_unix(iso: &str) -> i64 {
+    let n = |s: &str| s.parse::<i64>().unwrap_or_else(|_| panic!("bad date {iso:?}"));
+    let (date, time) = iso.trim_end_matches('Z').split_once(' ').unwrap_or_else(|| panic!("bad date {iso:?}"));
+    let d: Vec<i64> = date.split('-').map(n).collect();
+    let t: Vec<i64> = time.split(':').map(n).collect();
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]
+}
+
+/// Decimal string of a big-endian hex number.
+fn hex_to_decimal(hex: &str) -> String {
+    let mut digits = vec![0u32]; // little-endian base 10^9
+    for c in hex.chars() {
+        let mut carry = c.to_digit(16).unwrap_or_else(|| panic!("bad hex {hex}"));
+        for d in &mut digits {
+            let v = u64::from(*d) * 16 + u64::from(carry);
+            *d = (v % 1_000_000_000) as u32;
+            carry = (v / 1_000_000_000) as u32;
+        }
+        if carry > 0 {
+            digits.push(carry);
+        }
+    }
+    let mut out = digits.last().map(u32::to_string).unwrap_or_default();
+    for d in digits.iter().rev().skip(1) {
+        out.push_str(&format!("{d:09}"));
+    }
+    out
+}
+
+fn check(cert: &Certificate, facts: &OpenSsl, what: &str) {
+    assert_eq!(cert.sha256().hex(), facts.sha256, "{what}: sha256");
+    assert_eq!(cert.sha1().hex(), facts.sha1, "{what}: sha1");
+    assert_eq!(cert.md5().hex(), facts.md5, "{what}: md5");
+    let expected = match facts.serial_hex.strip_prefix('-') {
+        Some(hex) => format!("-{}", hex_to_decimal(hex)),
+        None => hex_to_decimal(&facts.serial_hex),
+    };
+    assert_eq!(cert.serial(), expected, "{what}: serial");
+    assert_eq!((cert.not_before(), cert.not_after()), (facts.start, facts.end), "{what}: validity");
+}
+
+fn lenient() -> Policy {
+    Policy { allow_non_ca: true, allow_expired: true, now: 0 }
+}
+
+#[test]
+fn generated_certificates_agree_with_openssl() {
+    for name in [
+        "root-rsa.pem", "root-ec.pem", "intermediate.pem", "leaf.pem", "expired.pem", "not-yet-valid.pem",
+        "v1-root.pem", "odd-subject.pem", "bmp-subject.pem", "t61-subject.pem", "multi-rdn.pem", "weak-rsa.pem",
+        "sha1-root.pem", "demo-root.pem",
+    ] {
+        let path = fixture(name);
+        let intake = intake(&[Source::new(name, std::fs::read(&path).unwrap())], &lenient()).unwrap();
+        check(&intake.cas()[0].certificate, &openssl_facts(&path, "PEM"), name);
+    }
+    let der = fixture("root-rsa.der");
+    let cert = Certificate::from_der(&std::fs::read(&der).unwrap()).unwrap();
+    check(&cert, &openssl_facts(&der, "DER"), "root-rsa.der");
+}
+
+#[test]
+fn mozilla_roots_agree_with_openssl() {
+    let dir = tempfile_dir();
+    for (i, root) in webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().enumerate() {
+        let path = dir.join(format!("{i}.der"));
+        std::fs::write(&path, root.as_ref()).unwrap();
+        let cert = Certificate::from_der(root.as_ref()).unwrap();
+        check(&cert, &openssl_facts(&path, "DER"), &format!("Mozilla root {i} '{}'", cert.label()));
+        assert!(cert.is_authority(), "Mozilla root '{}' must be an authority", cert.label());
+    }
+}
+
+#[test]
+fn serial_conversion_is_exact() {
+    assert_eq!(hex_to_decimal("01"), "1");
+    assert_eq!(hex_to_decimal("FF"), "255");
+    assert_eq!(hex_to_decimal("0444AF5C6F6B36A4D94D3B3AD3F5B1F0"), "5673544914674071326580958969166410224");
+    assert_eq!(iso_to_unix("1970-01-02 00:00:01Z"), 86_401);
+    assert_eq!(iso_to_unix("2020-01-01 00:00:00Z"), 1_577_836_800);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("trustbake-openssl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
