@@ -126,3 +126,39 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The subject attributes as `openssl x509 -nameopt multiline,utf8,-esc_msb` decodes them.
+fn openssl_subject(path: &Path) -> Vec<(String, String)> {
+    let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-subject", "-nameopt", "multiline,utf8,-esc_msb", "-in"]).arg(path));
+    out.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (name, value) = line.split_once("= ")?;
+            Some((name.trim().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn names_decode_as_openssl_decodes_them() {
+    // BMPString, T61String (Latin-1), UTF8String with runs of whitespace kept as they are.
+    for name in ["odd-subject.pem", "bmp-subject.pem", "t61-subject.pem", "root-ec.pem", "v1-root.pem"] {
+        let path = fixture(name);
+        let cert = intake(&[Source::new(name, std::fs::read(&path).unwrap())], &lenient()).unwrap().cas()[0].certificate.clone();
+        let attrs = openssl_subject(&path);
+        let cn = attrs.iter().find(|(k, _)| k == "commonName").map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(cert.label(), cn, "{name}: label = openssl's commonName");
+        let o = attrs.iter().find(|(k, _)| k == "organizationName").map(|(_, v)| v.clone()).unwrap();
+        let rendered = trustbake_certs::python_unicode_escape(&format!("CN={cn} O={o}"));
+        assert!(cert.subject().starts_with(&rendered), "{name}: {:?} should start with {rendered:?}", cert.subject());
+    }
+    let cert = Certificate::from_der(&pem_der("multi-rdn.pem")).unwrap();
+    assert_eq!(cert.label(), "Trustbake Multi RDN Root");
+    assert_eq!(cert.subject(), "CN=Trustbake Multi RDN Root O=Trustbake Test OU=Multi Valued");
+}
+
+fn pem_der(name: &str) -> Vec<u8> {
+    let path = tempfile_dir().join(format!("{name}.der"));
+    output(tool("openssl", "openssl").args(["x509", "-outform", "DER", "-in"]).arg(fixture(name)).arg("-out").arg(&path));
+    std::fs::read(path).unwrap()
+}
