@@ -8,7 +8,10 @@ use std::process::Command;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The committed test CAs (`cargo xtask gen-test-cas` regenerates them).
@@ -22,9 +25,17 @@ pub fn tool(tool: &str, package: &str) -> Command {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
         .unwrap_or(false);
-    assert!(found, "`{tool}` is not installed; install it with: apt-get install -y {package}");
+    assert!(
+        found,
+        "`{tool}` is not installed; install it with: apt-get install -y {package}"
+    );
     let mut cmd = Command::new(tool);
-    for var in ["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"] {
+    for var in [
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -32,8 +43,14 @@ pub fn tool(tool: &str, package: &str) -> Command {
 
 /// Runs `cmd`, panicking with its stderr unless it succeeds; returns stdout.
 pub fn output(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -48,7 +65,12 @@ pub fn certifi_fixtures() -> Vec<(String, PathBuf)> {
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path().join("cacert.pem")))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().join("cacert.pem"),
+            )
+        })
         .filter(|(_, p)| p.is_file())
         .collect();
     found.sort();

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use trustbake_certs::{Certificate, Policy, Source, intake};
 use tests::{fixture, output, tool};
+use trustbake_certs::{Certificate, Policy, Source, intake};
 
 /// What `openssl x509` says of one certificate file.
 struct OpenSsl {
@@ -18,11 +18,49 @@ struct OpenSsl {
 
 fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
     let fp = |alg: &str| {
-        let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-inform", inform, "-fingerprint", alg, "-in"]).arg(path));
-        out.trim().rsplit('=').next().unwrap_or_default().replace(':', "").to_ascii_lowercase()
+        let out = output(
+            tool("openssl", "openssl")
+                .args([
+                    "x509",
+                    "-noout",
+                    "-inform",
+                    inform,
+                    "-fingerprint",
+                    alg,
+                    "-in",
+                ])
+                .arg(path),
+        );
+        out.trim()
+            .rsplit('=')
+            .next()
+            .unwrap_or_default()
+            .replace(':', "")
+            .to_ascii_lowercase()
     };
-    let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-inform", inform, "-serial", "-startdate", "-enddate", "-dateopt", "iso_8601", "-in"]).arg(path));
-    let field = |key: &str| out.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_default().trim().to_owned();
+    let out = output(
+        tool("openssl", "openssl")
+            .args([
+                "x509",
+                "-noout",
+                "-inform",
+                inform,
+                "-serial",
+                "-startdate",
+                "-enddate",
+                "-dateopt",
+                "iso_8601",
+                "-in",
+            ])
+            .arg(path),
+    );
+    let field = |key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
     OpenSsl {
         sha256: fp("-sha256"),
         sha1: fp("-sha1"),
@@ -35,11 +73,21 @@ fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
 
 /// `2020-01-01 00:00:00Z` → Unix seconds (days-from-civil, UTC).
 fn iso_to_unix(iso: &str) -> i64 {
-    let n = |s: &str| s.parse::<i64>().unwrap_or_else(|_| panic!("bad date {iso:?}"));
-    let (date, time) = iso.trim_end_matches('Z').split_once(' ').unwrap_or_else(|| panic!("bad date {iso:?}"));
+    let n = |s: &str| {
+        s.parse::<i64>()
+            .unwrap_or_else(|_| panic!("bad date {iso:?}"))
+    };
+    let (date, time) = iso
+        .trim_end_matches('Z')
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("bad date {iso:?}"));
     let d: Vec<i64> = date.split('-').map(n).collect();
     let t: Vec<i64> = time.split(':').map(n).collect();
-    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + d[2] - 1;
@@ -77,23 +125,50 @@ fn check(cert: &Certificate, facts: &OpenSsl, what: &str) {
         None => hex_to_decimal(&facts.serial_hex),
     };
     assert_eq!(cert.serial(), expected, "{what}: serial");
-    assert_eq!((cert.not_before(), cert.not_after()), (facts.start, facts.end), "{what}: validity");
+    assert_eq!(
+        (cert.not_before(), cert.not_after()),
+        (facts.start, facts.end),
+        "{what}: validity"
+    );
 }
 
 fn lenient() -> Policy {
-    Policy { allow_non_ca: true, allow_expired: true, now: 0 }
+    Policy {
+        allow_non_ca: true,
+        allow_expired: true,
+        now: 0,
+    }
 }
 
 #[test]
 fn generated_certificates_agree_with_openssl() {
     for name in [
-        "root-rsa.pem", "root-ec.pem", "intermediate.pem", "leaf.pem", "expired.pem", "not-yet-valid.pem",
-        "v1-root.pem", "odd-subject.pem", "bmp-subject.pem", "t61-subject.pem", "multi-rdn.pem", "weak-rsa.pem",
-        "sha1-root.pem", "demo-root.pem",
+        "root-rsa.pem",
+        "root-ec.pem",
+        "intermediate.pem",
+        "leaf.pem",
+        "expired.pem",
+        "not-yet-valid.pem",
+        "v1-root.pem",
+        "odd-subject.pem",
+        "bmp-subject.pem",
+        "t61-subject.pem",
+        "multi-rdn.pem",
+        "weak-rsa.pem",
+        "sha1-root.pem",
+        "demo-root.pem",
     ] {
         let path = fixture(name);
-        let intake = intake(&[Source::new(name, std::fs::read(&path).unwrap())], &lenient()).unwrap();
-        check(&intake.cas()[0].certificate, &openssl_facts(&path, "PEM"), name);
+        let intake = intake(
+            &[Source::new(name, std::fs::read(&path).unwrap())],
+            &lenient(),
+        )
+        .unwrap();
+        check(
+            &intake.cas()[0].certificate,
+            &openssl_facts(&path, "PEM"),
+            name,
+        );
     }
     let der = fixture("root-rsa.der");
     let cert = Certificate::from_der(&std::fs::read(&der).unwrap()).unwrap();
@@ -107,8 +182,16 @@ fn mozilla_roots_agree_with_openssl() {
         let path = dir.join(format!("{i}.der"));
         std::fs::write(&path, root.as_ref()).unwrap();
         let cert = Certificate::from_der(root.as_ref()).unwrap();
-        check(&cert, &openssl_facts(&path, "DER"), &format!("Mozilla root {i} '{}'", cert.label()));
-        assert!(cert.is_authority(), "Mozilla root '{}' must be an authority", cert.label());
+        check(
+            &cert,
+            &openssl_facts(&path, "DER"),
+            &format!("Mozilla root {i} '{}'", cert.label()),
+        );
+        assert!(
+            cert.is_authority(),
+            "Mozilla root '{}' must be an authority",
+            cert.label()
+        );
     }
 }
 
@@ -116,7 +199,10 @@ fn mozilla_roots_agree_with_openssl() {
 fn serial_conversion_is_exact() {
     assert_eq!(hex_to_decimal("01"), "1");
     assert_eq!(hex_to_decimal("FF"), "255");
-    assert_eq!(hex_to_decimal("0444AF5C6F6B36A4D94D3B3AD3F5B1F0"), "5673544914674071326580958969166410224");
+    assert_eq!(
+        hex_to_decimal("0444AF5C6F6B36A4D94D3B3AD3F5B1F0"),
+        "5673544914674071326580958969166410224"
+    );
     assert_eq!(iso_to_unix("1970-01-02 00:00:01Z"), 86_401);
     assert_eq!(iso_to_unix("2020-01-01 00:00:00Z"), 1_577_836_800);
 }
@@ -129,7 +215,18 @@ fn tempfile_dir() -> std::path::PathBuf {
 
 /// The subject attributes as `openssl x509 -nameopt multiline,utf8,-esc_msb` decodes them.
 fn openssl_subject(path: &Path) -> Vec<(String, String)> {
-    let out = output(tool("openssl", "openssl").args(["x509", "-noout", "-subject", "-nameopt", "multiline,utf8,-esc_msb", "-in"]).arg(path));
+    let out = output(
+        tool("openssl", "openssl")
+            .args([
+                "x509",
+                "-noout",
+                "-subject",
+                "-nameopt",
+                "multiline,utf8,-esc_msb",
+                "-in",
+            ])
+            .arg(path),
+    );
     out.lines()
         .skip(1)
         .filter_map(|line| {
@@ -142,23 +239,57 @@ fn openssl_subject(path: &Path) -> Vec<(String, String)> {
 #[test]
 fn names_decode_as_openssl_decodes_them() {
     // BMPString, T61String (Latin-1), UTF8String with runs of whitespace kept as they are.
-    for name in ["odd-subject.pem", "bmp-subject.pem", "t61-subject.pem", "root-ec.pem", "v1-root.pem"] {
+    for name in [
+        "odd-subject.pem",
+        "bmp-subject.pem",
+        "t61-subject.pem",
+        "root-ec.pem",
+        "v1-root.pem",
+    ] {
         let path = fixture(name);
-        let cert = intake(&[Source::new(name, std::fs::read(&path).unwrap())], &lenient()).unwrap().cas()[0].certificate.clone();
+        let cert = intake(
+            &[Source::new(name, std::fs::read(&path).unwrap())],
+            &lenient(),
+        )
+        .unwrap()
+        .cas()[0]
+            .certificate
+            .clone();
         let attrs = openssl_subject(&path);
-        let cn = attrs.iter().find(|(k, _)| k == "commonName").map(|(_, v)| v.clone()).unwrap();
+        let cn = attrs
+            .iter()
+            .find(|(k, _)| k == "commonName")
+            .map(|(_, v)| v.clone())
+            .unwrap();
         assert_eq!(cert.label(), cn, "{name}: label = openssl's commonName");
-        let o = attrs.iter().find(|(k, _)| k == "organizationName").map(|(_, v)| v.clone()).unwrap();
+        let o = attrs
+            .iter()
+            .find(|(k, _)| k == "organizationName")
+            .map(|(_, v)| v.clone())
+            .unwrap();
         let rendered = trustbake_certs::python_unicode_escape(&format!("CN={cn} O={o}"));
-        assert!(cert.subject().starts_with(&rendered), "{name}: {:?} should start with {rendered:?}", cert.subject());
+        assert!(
+            cert.subject().starts_with(&rendered),
+            "{name}: {:?} should start with {rendered:?}",
+            cert.subject()
+        );
     }
     let cert = Certificate::from_der(&pem_der("multi-rdn.pem")).unwrap();
     assert_eq!(cert.label(), "Trustbake Multi RDN Root");
-    assert_eq!(cert.subject(), "CN=Trustbake Multi RDN Root O=Trustbake Test OU=Multi Valued");
+    assert_eq!(
+        cert.subject(),
+        "CN=Trustbake Multi RDN Root O=Trustbake Test OU=Multi Valued"
+    );
 }
 
 fn pem_der(name: &str) -> Vec<u8> {
     let path = tempfile_dir().join(format!("{name}.der"));
-    output(tool("openssl", "openssl").args(["x509", "-outform", "DER", "-in"]).arg(fixture(name)).arg("-out").arg(&path));
+    output(
+        tool("openssl", "openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(fixture(name))
+            .arg("-out")
+            .arg(&path),
+    );
     std::fs::read(path).unwrap()
 }

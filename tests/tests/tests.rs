@@ -1,4 +1,6 @@
 //! End-to-end tests against real tools and real files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod certifi;
 mod openssl;

@@ -10,9 +10,20 @@ use crate::util::{root, run as run_cmd};
 pub(crate) fn run(extra: &[String]) -> Result<()> {
     let ca = root().join("tests/fixtures/cas/demo-root.pem");
     println!("trustbake plan --all --ca {}\n", ca.display());
-    run_cmd(Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["run", "--quiet", "--package", "trustbake-cli", "--", "plan", "--all", "--ca"])
-        .arg(&ca)
-        .args(extra))
+    run_cmd(
+        Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                "trustbake-cli",
+                "--",
+                "plan",
+                "--all",
+                "--ca",
+            ])
+            .arg(&ca)
+            .args(extra),
+    )
 }

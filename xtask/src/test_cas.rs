@@ -105,38 +105,144 @@ pub(crate) fn generate() -> Result<()> {
     let g = Gen { work: &work };
 
     g.key("root-rsa.key", "rsa", 2048)?;
-    g.ca_cert("root-rsa", "root-rsa.key", None, "/C=DE/O=Trustbake Test/CN=Trustbake Test Root RSA", "root", VALID, "default")?;
+    g.ca_cert(
+        "root-rsa",
+        "root-rsa.key",
+        None,
+        "/C=DE/O=Trustbake Test/CN=Trustbake Test Root RSA",
+        "root",
+        VALID,
+        "default",
+    )?;
     g.key("root-ec.key", "ec", 256)?;
-    g.ca_cert("root-ec", "root-ec.key", None, "/C=DE/O=Trustbake Test/OU=Elliptic/CN=Trustbake Test Root EC", "root", VALID, "default")?;
+    g.ca_cert(
+        "root-ec",
+        "root-ec.key",
+        None,
+        "/C=DE/O=Trustbake Test/OU=Elliptic/CN=Trustbake Test Root EC",
+        "root",
+        VALID,
+        "default",
+    )?;
     g.key("intermediate.key", "rsa", 2048)?;
-    g.ca_cert("intermediate", "intermediate.key", Some(("root-rsa.pem", "root-rsa.key")), "/C=DE/O=Trustbake Test/CN=Trustbake Test Intermediate", "intermediate", VALID, "default")?;
+    g.ca_cert(
+        "intermediate",
+        "intermediate.key",
+        Some(("root-rsa.pem", "root-rsa.key")),
+        "/C=DE/O=Trustbake Test/CN=Trustbake Test Intermediate",
+        "intermediate",
+        VALID,
+        "default",
+    )?;
     g.key("leaf.key", "rsa", 2048)?;
-    g.ca_cert("leaf", "leaf.key", Some(("intermediate.pem", "intermediate.key")), "/O=Trustbake Test/CN=localhost", "leaf", VALID, "default")?;
+    g.ca_cert(
+        "leaf",
+        "leaf.key",
+        Some(("intermediate.pem", "intermediate.key")),
+        "/O=Trustbake Test/CN=localhost",
+        "leaf",
+        VALID,
+        "default",
+    )?;
     g.key("expired.key", "rsa", 2048)?;
-    g.ca_cert("expired", "expired.key", None, "/O=Trustbake Test/CN=Trustbake Expired Root", "root", ("20100101000000Z", "20110101000000Z"), "default")?;
+    g.ca_cert(
+        "expired",
+        "expired.key",
+        None,
+        "/O=Trustbake Test/CN=Trustbake Expired Root",
+        "root",
+        ("20100101000000Z", "20110101000000Z"),
+        "default",
+    )?;
     g.key("future.key", "rsa", 2048)?;
-    g.ca_cert("not-yet-valid", "future.key", None, "/O=Trustbake Test/CN=Trustbake Future Root", "root", ("21000101000000Z", "21200101000000Z"), "default")?;
+    g.ca_cert(
+        "not-yet-valid",
+        "future.key",
+        None,
+        "/O=Trustbake Test/CN=Trustbake Future Root",
+        "root",
+        ("21000101000000Z", "21200101000000Z"),
+        "default",
+    )?;
     g.key("v1.key", "rsa", 2048)?;
     // No extensions section: `openssl ca` then writes a version 1 certificate.
-    g.ca_cert("v1-root", "v1.key", None, "/C=US/O=Trustbake Legacy/OU=Version One/CN=Trustbake V1 Root", "", VALID, "default")?;
+    g.ca_cert(
+        "v1-root",
+        "v1.key",
+        None,
+        "/C=US/O=Trustbake Legacy/OU=Version One/CN=Trustbake V1 Root",
+        "",
+        VALID,
+        "default",
+    )?;
     g.key("odd.key", "ec", 256)?;
-    g.ca_cert("odd-subject", "odd.key", None, "/C=CH/O=  Zürich   Ωmega  AG /OU=Mixed CASE   Unit/CN=  Odd   Whitespace   CA  ", "root", VALID, "utf8only")?;
+    g.ca_cert(
+        "odd-subject",
+        "odd.key",
+        None,
+        "/C=CH/O=  Zürich   Ωmega  AG /OU=Mixed CASE   Unit/CN=  Odd   Whitespace   CA  ",
+        "root",
+        VALID,
+        "utf8only",
+    )?;
     g.key("bmp.key", "ec", 256)?;
     // With the `default` mask OpenSSL picks BMPString for characters beyond Latin-1.
-    g.ca_cert("bmp-subject", "bmp.key", None, "/O=Trustbake Test/CN=Ωmega Root Ⅱ", "root", VALID, "default")?;
+    g.ca_cert(
+        "bmp-subject",
+        "bmp.key",
+        None,
+        "/O=Trustbake Test/CN=Ωmega Root Ⅱ",
+        "root",
+        VALID,
+        "default",
+    )?;
     g.key("t61.key", "ec", 256)?;
     // `_` and `é` are not PrintableString characters and fit Latin-1: OpenSSL picks T61String.
-    g.ca_cert("t61-subject", "t61.key", None, "/O=Trustbake_Test/CN=Teletex_Root Café", "root", VALID, "default")?;
+    g.ca_cert(
+        "t61-subject",
+        "t61.key",
+        None,
+        "/O=Trustbake_Test/CN=Teletex_Root Café",
+        "root",
+        VALID,
+        "default",
+    )?;
     g.key("multi.key", "ec", 256)?;
-    g.multi_rdn("multi-rdn", "multi.key", "/C=DE/O=Trustbake Test+OU=Multi Valued/CN=Trustbake Multi RDN Root+serialNumber=42")?;
+    g.multi_rdn(
+        "multi-rdn",
+        "multi.key",
+        "/C=DE/O=Trustbake Test+OU=Multi Valued/CN=Trustbake Multi RDN Root+serialNumber=42",
+    )?;
     g.key("weak.key", "rsa", 1024)?;
-    g.ca_cert("weak-rsa", "weak.key", None, "/O=Trustbake Test/CN=Trustbake Weak RSA Root", "root", VALID, "default")?;
+    g.ca_cert(
+        "weak-rsa",
+        "weak.key",
+        None,
+        "/O=Trustbake Test/CN=Trustbake Weak RSA Root",
+        "root",
+        VALID,
+        "default",
+    )?;
     g.key("sha1.key", "rsa", 2048)?;
-    g.ca_cert_md("sha1-root", "sha1.key", "/O=Trustbake Test/CN=Trustbake SHA1 Root", "sha1")?;
+    g.ca_cert_md(
+        "sha1-root",
+        "sha1.key",
+        "/O=Trustbake Test/CN=Trustbake SHA1 Root",
+        "sha1",
+    )?;
     g.key("demo.key", "rsa", 2048)?;
-    g.ca_cert("demo-root", "demo.key", None, "/C=US/O=Example Corp/OU=Security/CN=Example Corp Root CA", "root", VALID, "default")?;
+    g.ca_cert(
+        "demo-root",
+        "demo.key",
+        None,
+        "/C=US/O=Example Corp/OU=Security/CN=Example Corp Root CA",
+        "root",
+        VALID,
+        "default",
+    )?;
 
-    let read = |name: &str| fs::read_to_string(work.join(name)).with_context(|| format!("reading {name}"));
+    let read =
+        |name: &str| fs::read_to_string(work.join(name)).with_context(|| format!("reading {name}"));
     fs::write(
         work.join("bundle.pem"),
         format!(
@@ -145,10 +251,43 @@ pub(crate) fn generate() -> Result<()> {
             read("root-ec.pem")?
         ),
     )?;
-    g.openssl(&["x509", "-in", "root-rsa.pem", "-outform", "DER", "-out", "root-rsa.der"])?;
-    g.openssl(&["x509", "-in", "root-ec.pem", "-trustout", "-addtrust", "serverAuth", "-setalias", "EC alias", "-out", "trusted.pem"])?;
-    fs::write(work.join("cert-and-key.pem"), format!("{}{}", read("root-rsa.pem")?, read("root-rsa.key")?))?;
-    g.openssl(&["req", "-new", "-key", "leaf.key", "-subj", "/CN=localhost", "-config", "openssl.cnf", "-out", "csr.pem"])?;
+    g.openssl(&[
+        "x509",
+        "-in",
+        "root-rsa.pem",
+        "-outform",
+        "DER",
+        "-out",
+        "root-rsa.der",
+    ])?;
+    g.openssl(&[
+        "x509",
+        "-in",
+        "root-ec.pem",
+        "-trustout",
+        "-addtrust",
+        "serverAuth",
+        "-setalias",
+        "EC alias",
+        "-out",
+        "trusted.pem",
+    ])?;
+    fs::write(
+        work.join("cert-and-key.pem"),
+        format!("{}{}", read("root-rsa.pem")?, read("root-rsa.key")?),
+    )?;
+    g.openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "leaf.key",
+        "-subj",
+        "/CN=localhost",
+        "-config",
+        "openssl.cnf",
+        "-out",
+        "csr.pem",
+    ])?;
     fs::write(
         work.join("garbage.pem"),
         "-----BEGIN CERTIFICATE-----\nMIIB!!not*base64@@\n-----END CERTIFICATE-----\n",
@@ -158,7 +297,10 @@ pub(crate) fn generate() -> Result<()> {
         "-----BEGIN CERTIFICATE-----\naGVsbG8sIHRoaXMgaXMgbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
     )?;
     fs::write(work.join("empty.pem"), "")?;
-    fs::write(work.join("text-only.pem"), "This file talks about certificates but holds none.\n")?;
+    fs::write(
+        work.join("text-only.pem"),
+        "This file talks about certificates but holds none.\n",
+    )?;
 
     for name in FILES {
         fs::copy(work.join(name), out.join(name)).with_context(|| format!("copying {name}"))?;
@@ -178,7 +320,10 @@ impl Gen<'_> {
     }
 
     fn config(&self, mask: &str) -> Result<()> {
-        fs::write(self.work.join("openssl.cnf"), CA_CONFIG.replace("MASK", mask))?;
+        fs::write(
+            self.work.join("openssl.cnf"),
+            CA_CONFIG.replace("MASK", mask),
+        )?;
         Ok(())
     }
 
@@ -206,8 +351,35 @@ impl Gen<'_> {
         self.config(mask)?;
         let csr = format!("{name}.csr");
         let out = format!("{name}.pem");
-        self.openssl(&["req", "-new", "-utf8", "-key", key, "-subj", subject, "-config", "openssl.cnf", "-out", &csr])?;
-        let mut args = vec!["ca", "-batch", "-notext", "-utf8", "-config", "openssl.cnf", "-in", &csr, "-out", &out, "-startdate", start, "-enddate", end];
+        self.openssl(&[
+            "req",
+            "-new",
+            "-utf8",
+            "-key",
+            key,
+            "-subj",
+            subject,
+            "-config",
+            "openssl.cnf",
+            "-out",
+            &csr,
+        ])?;
+        let mut args = vec![
+            "ca",
+            "-batch",
+            "-notext",
+            "-utf8",
+            "-config",
+            "openssl.cnf",
+            "-in",
+            &csr,
+            "-out",
+            &out,
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+        ];
         match issuer {
             None => args.extend(["-selfsign", "-keyfile", key]),
             Some((cert, issuer_key)) => args.extend(["-cert", cert, "-keyfile", issuer_key]),
@@ -222,10 +394,39 @@ impl Gen<'_> {
         self.config("default")?;
         let csr = format!("{name}.csr");
         let out = format!("{name}.pem");
-        self.openssl(&["req", "-new", "-key", key, "-subj", subject, "-config", "openssl.cnf", "-out", &csr])?;
         self.openssl(&[
-            "ca", "-batch", "-notext", "-config", "openssl.cnf", "-in", &csr, "-out", &out, "-selfsign", "-keyfile", key,
-            "-md", md, "-startdate", VALID.0, "-enddate", VALID.1, "-extensions", "root",
+            "req",
+            "-new",
+            "-key",
+            key,
+            "-subj",
+            subject,
+            "-config",
+            "openssl.cnf",
+            "-out",
+            &csr,
+        ])?;
+        self.openssl(&[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "openssl.cnf",
+            "-in",
+            &csr,
+            "-out",
+            &out,
+            "-selfsign",
+            "-keyfile",
+            key,
+            "-md",
+            md,
+            "-startdate",
+            VALID.0,
+            "-enddate",
+            VALID.1,
+            "-extensions",
+            "root",
         ])
     }
 
@@ -233,8 +434,23 @@ impl Gen<'_> {
         self.config("utf8only")?;
         let out = format!("{name}.pem");
         self.openssl(&[
-            "req", "-x509", "-new", "-utf8", "-multivalue-rdn", "-key", key, "-subj", subject, "-config", "openssl.cnf",
-            "-extensions", "multi", "-days", "36500", "-out", &out,
+            "req",
+            "-x509",
+            "-new",
+            "-utf8",
+            "-multivalue-rdn",
+            "-key",
+            key,
+            "-subj",
+            subject,
+            "-config",
+            "openssl.cnf",
+            "-extensions",
+            "multi",
+            "-days",
+            "36500",
+            "-out",
+            &out,
         ])
     }
 }

@@ -24,22 +24,34 @@ const HOST_CA_VARIABLES: &[&str] = &[
 pub(crate) fn run(extra: &[String]) -> Result<()> {
     require_tool("openssl", "openssl")?;
     require_tool("python3", "python3")?;
-    let nextest = Command::new(env!("CARGO")).args(["nextest", "--version"]).output();
+    let nextest = Command::new(env!("CARGO"))
+        .args(["nextest", "--version"])
+        .output();
     if !nextest.map(|o| o.status.success()).unwrap_or(false) {
-        bail!("cargo-nextest is not installed; install it with: cargo install cargo-nextest --locked");
+        bail!(
+            "cargo-nextest is not installed; install it with: cargo install cargo-nextest --locked"
+        );
     }
     let certifi = fixtures::fetch().context("fetching the test fixtures")?;
 
     let cargo = |args: &[&str]| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(root()).args(args).env("TRUSTBAKE_CERTIFI_FIXTURES", &certifi);
+        cmd.current_dir(root())
+            .args(args)
+            .env("TRUSTBAKE_CERTIFI_FIXTURES", &certifi);
         for var in HOST_CA_VARIABLES {
             cmd.env_remove(var);
         }
         cmd
     };
     run_cmd(&mut cargo(&["test", "--workspace", "--doc", "--quiet"]))?;
-    let mut all = cargo(&["nextest", "run", "--workspace", "--all-targets", "--no-fail-fast"]);
+    let mut all = cargo(&[
+        "nextest",
+        "run",
+        "--workspace",
+        "--all-targets",
+        "--no-fail-fast",
+    ]);
     all.args(extra);
     run_cmd(&mut all)
 }

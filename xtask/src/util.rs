@@ -24,7 +24,9 @@ pub(crate) fn require_tool(tool: &str, package: &str) -> Result<()> {
 
 /// Runs a command to completion and fails, naming it, unless it exits 0.
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }

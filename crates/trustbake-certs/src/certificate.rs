@@ -41,7 +41,10 @@ impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
         let (cert, rest) = Self::from_der_prefix(der)?;
         if !rest.is_empty() {
-            return Err(ParseError(format!("{} bytes of trailing data after the certificate", rest.len())));
+            return Err(ParseError(format!(
+                "{} bytes of trailing data after the certificate",
+                rest.len()
+            )));
         }
         Ok(cert)
     }
@@ -49,7 +52,8 @@ impl Certificate {
     /// Parses the certificate at the start of `der` and returns what follows it (OpenSSL's
     /// `TRUSTED CERTIFICATE` appends its trust settings there).
     pub fn from_der_prefix(der: &[u8]) -> Result<(Self, &[u8]), ParseError> {
-        let (rest, x509) = X509Certificate::from_der(der).map_err(|err| ParseError(err.to_string()))?;
+        let (rest, x509) =
+            X509Certificate::from_der(der).map_err(|err| ParseError(err.to_string()))?;
         let own = &der[..der.len() - rest.len()];
         let tbs = &x509.tbs_certificate;
         let basic_constraints_ca = x509
@@ -60,7 +64,12 @@ impl Certificate {
             X509Version::V1 => 1,
             X509Version::V2 => 2,
             X509Version::V3 => 3,
-            X509Version(other) => return Err(ParseError(format!("unknown certificate version {}", other + 1))),
+            X509Version(other) => {
+                return Err(ParseError(format!(
+                    "unknown certificate version {}",
+                    other + 1
+                )));
+            }
         };
         let cert = Certificate {
             der: own.to_vec(),
@@ -77,7 +86,9 @@ impl Certificate {
             self_issued: tbs.subject().as_raw() == tbs.issuer().as_raw(),
             basic_constraints_ca,
             key: PublicKeyInfo::of(&x509),
-            signature_algorithm: SignatureAlgorithm::of(&x509.signature_algorithm.algorithm.to_id_string()),
+            signature_algorithm: SignatureAlgorithm::of(
+                &x509.signature_algorithm.algorithm.to_id_string(),
+            ),
             subject_der: tbs.subject().as_raw().to_vec(),
         };
         Ok((cert, rest))
@@ -233,7 +244,10 @@ impl Certificate {
 
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Certificate").field("label", &self.label).field("sha256", &self.sha256).finish()
+        f.debug_struct("Certificate")
+            .field("label", &self.label)
+            .field("sha256", &self.sha256)
+            .finish()
     }
 }
 
@@ -312,7 +326,9 @@ impl SignatureAlgorithm {
         let (name, weak) = match oid {
             "1.2.840.113549.1.1.2" => ("md2WithRSAEncryption", Some(WeakDigest::Md2)),
             "1.2.840.113549.1.1.4" => ("md5WithRSAEncryption", Some(WeakDigest::Md5)),
-            "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => ("sha1WithRSAEncryption", Some(WeakDigest::Sha1)),
+            "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => {
+                ("sha1WithRSAEncryption", Some(WeakDigest::Sha1))
+            }
             "1.2.840.113549.1.1.10" => ("rsassaPss", None),
             "1.2.840.113549.1.1.11" => ("sha256WithRSAEncryption", None),
             "1.2.840.113549.1.1.12" => ("sha384WithRSAEncryption", None),
@@ -400,7 +416,9 @@ impl PublicKeyInfo {
             (KeyAlgorithm::Ed25519, _) => 256,
             (KeyAlgorithm::Ed448, _) => 456,
             (KeyAlgorithm::Ec(curve), _) if curve == "P-521" => 521,
-            (KeyAlgorithm::Rsa, Ok(PublicKey::RSA(rsa))) => u32::try_from(rsa.key_size()).unwrap_or(0),
+            (KeyAlgorithm::Rsa, Ok(PublicKey::RSA(rsa))) => {
+                u32::try_from(rsa.key_size()).unwrap_or(0)
+            }
             _ => u32::try_from(parsed_bits).unwrap_or(0),
         };
         PublicKeyInfo { algorithm, bits }
@@ -434,8 +452,20 @@ mod tests {
         check(&[0x00, 0xff], "255");
         check(&[0xff], "-1");
         check(&[0x80], "-128");
-        check(&[0xee, 0x2b, 0x3d, 0xeb, 0xd4, 0x21, 0xde, 0x14, 0xa8, 0x62, 0xac, 0x04, 0xf3, 0xdd, 0xc4, 0x01], "-23701579247955709139626555126524820479");
-        check(&[0x04, 0x44, 0xaf, 0x5c, 0x6f, 0x6b, 0x36, 0xa4, 0xd9, 0x4d, 0x3b, 0x3a, 0xd3, 0xf5, 0xb1, 0xf0], "5673544914674071326580958969166410224");
+        check(
+            &[
+                0xee, 0x2b, 0x3d, 0xeb, 0xd4, 0x21, 0xde, 0x14, 0xa8, 0x62, 0xac, 0x04, 0xf3, 0xdd,
+                0xc4, 0x01,
+            ],
+            "-23701579247955709139626555126524820479",
+        );
+        check(
+            &[
+                0x04, 0x44, 0xaf, 0x5c, 0x6f, 0x6b, 0x36, 0xa4, 0xd9, 0x4d, 0x3b, 0x3a, 0xd3, 0xf5,
+                0xb1, 0xf0,
+            ],
+            "5673544914674071326580958969166410224",
+        );
         check(&[0x00], "0");
     }
 }

@@ -76,6 +76,9 @@ mod tests {
         let fp = Sha1Fingerprint::of(b"abc");
         assert_eq!(fp.hex(), "a9993e364706816aba3e25717850c26c9cd0d89d");
         assert!(fp.colon_hex().starts_with("a9:99:3e:36:"));
-        assert_eq!(Md5Fingerprint::of(b"").hex(), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            Md5Fingerprint::of(b"").hex(),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
     }
 }

@@ -19,7 +19,10 @@ pub struct Source {
 impl Source {
     /// A source named `name` holding `bytes`.
     pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        Source { name: name.into(), bytes: bytes.into() }
+        Source {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
     }
 }
 
@@ -37,7 +40,11 @@ pub struct Policy {
 impl Policy {
     /// The strict policy, checking validity at `now` (Unix seconds).
     pub fn at(now: i64) -> Self {
-        Policy { allow_non_ca: false, allow_expired: false, now }
+        Policy {
+            allow_non_ca: false,
+            allow_expired: false,
+            now,
+        }
     }
 }
 
@@ -54,11 +61,19 @@ pub struct Origin {
 
 impl Origin {
     fn whole(source: &Source) -> Self {
-        Origin { source: source.name.clone(), block: None, line: None }
+        Origin {
+            source: source.name.clone(),
+            block: None,
+            line: None,
+        }
     }
 
     fn block(source: &Source, block: &Block<'_>) -> Self {
-        Origin { source: source.name.clone(), block: Some(block.index), line: Some(block.line) }
+        Origin {
+            source: source.name.clone(),
+            block: Some(block.index),
+            line: Some(block.line),
+        }
     }
 }
 
@@ -135,7 +150,9 @@ pub enum Refusal {
         input: String,
     },
     /// Text without any PEM block, and not DER either.
-    #[error("{input}: holds no certificate (no PEM block, and not DER); pass a PEM or DER CA certificate")]
+    #[error(
+        "{input}: holds no certificate (no PEM block, and not DER); pass a PEM or DER CA certificate"
+    )]
     NoCertificate {
         /// The input's name.
         input: String,
@@ -159,7 +176,9 @@ pub enum Refusal {
         kind: String,
     },
     /// Broken PEM: bad base64, an empty or unterminated block.
-    #[error("{origin}: {detail}; the PEM text is damaged (truncated or edited?): export the certificate again")]
+    #[error(
+        "{origin}: {detail}; the PEM text is damaged (truncated or edited?): export the certificate again"
+    )]
     BadPem {
         /// Where.
         origin: Origin,
@@ -167,7 +186,9 @@ pub enum Refusal {
         detail: String,
     },
     /// Bytes that do not parse as an X.509 certificate.
-    #[error("{origin}: not a valid X.509 certificate ({detail}); export the certificate again as PEM or DER")]
+    #[error(
+        "{origin}: not a valid X.509 certificate ({detail}); export the certificate again as PEM or DER"
+    )]
     BadDer {
         /// Where.
         origin: Origin,
@@ -187,7 +208,9 @@ pub enum Refusal {
         reason: &'static str,
     },
     /// A certificate past its notAfter.
-    #[error("{origin}: '{label}' expired on {not_after}; pass a current CA, or --allow-expired to add it anyway")]
+    #[error(
+        "{origin}: '{label}' expired on {not_after}; pass a current CA, or --allow-expired to add it anyway"
+    )]
     Expired {
         /// Where.
         origin: Origin,
@@ -197,7 +220,9 @@ pub enum Refusal {
         not_after: String,
     },
     /// A certificate before its notBefore.
-    #[error("{origin}: '{label}' is not valid before {not_before}; pass a current CA, or --allow-expired to add it anyway")]
+    #[error(
+        "{origin}: '{label}' is not valid before {not_before}; pass a current CA, or --allow-expired to add it anyway"
+    )]
     NotYetValid {
         /// Where.
         origin: Origin,
@@ -262,7 +287,11 @@ pub fn intake(sources: &[Source], policy: &Policy) -> Result<Intake, IntakeError
     for source in sources {
         for (cert, origin) in read_source(source, &mut refusals, &mut out.notes) {
             check(&cert, &origin, policy, &mut refusals, &mut out.warnings);
-            match out.cas.iter_mut().find(|ca| ca.certificate.sha256() == cert.sha256()) {
+            match out
+                .cas
+                .iter_mut()
+                .find(|ca| ca.certificate.sha256() == cert.sha256())
+            {
                 Some(ca) => {
                     out.notes.push(format!(
                         "'{}' ({}) is in both {} and {}; added once",
@@ -273,23 +302,40 @@ pub fn intake(sources: &[Source], policy: &Policy) -> Result<Intake, IntakeError
                     ));
                     ca.origins.push(origin);
                 }
-                None => out.cas.push(Ca { certificate: cert, origins: vec![origin] }),
+                None => out.cas.push(Ca {
+                    certificate: cert,
+                    origins: vec![origin],
+                }),
             }
         }
     }
-    if refusals.is_empty() { Ok(out) } else { Err(IntakeError::new(refusals)) }
+    if refusals.is_empty() {
+        Ok(out)
+    } else {
+        Err(IntakeError::new(refusals))
+    }
 }
 
 /// Every certificate of one source; problems go to `refusals`.
-fn read_source(source: &Source, refusals: &mut Vec<Refusal>, notes: &mut Vec<String>) -> Vec<(Certificate, Origin)> {
+fn read_source(
+    source: &Source,
+    refusals: &mut Vec<Refusal>,
+    notes: &mut Vec<String>,
+) -> Vec<(Certificate, Origin)> {
     if source.bytes.iter().all(u8::is_ascii_whitespace) {
-        refusals.push(Refusal::Empty { input: source.name.clone() });
+        refusals.push(Refusal::Empty {
+            input: source.name.clone(),
+        });
         return Vec::new();
     }
     let blocks = match pem::scan(&source.bytes) {
         Ok(blocks) => blocks,
         Err(open) => {
-            let origin = Origin { source: source.name.clone(), block: Some(open.index), line: Some(open.line) };
+            let origin = Origin {
+                source: source.name.clone(),
+                block: Some(open.index),
+                line: Some(open.line),
+            };
             let detail = format!("the '{}' block has no END line", open.label);
             refusals.push(Refusal::BadPem { origin, detail });
             return Vec::new();
@@ -301,12 +347,17 @@ fn read_source(source: &Source, refusals: &mut Vec<Refusal>, notes: &mut Vec<Str
             return match Certificate::from_der(&source.bytes) {
                 Ok(cert) => vec![(cert, Origin::whole(source))],
                 Err(err) => {
-                    refusals.push(Refusal::BadDer { origin: Origin::whole(source), detail: err.to_string() });
+                    refusals.push(Refusal::BadDer {
+                        origin: Origin::whole(source),
+                        detail: err.to_string(),
+                    });
                     Vec::new()
                 }
             };
         }
-        refusals.push(Refusal::NoCertificate { input: source.name.clone() });
+        refusals.push(Refusal::NoCertificate {
+            input: source.name.clone(),
+        });
         return Vec::new();
     }
     let mut certs = Vec::new();
@@ -316,11 +367,17 @@ fn read_source(source: &Source, refusals: &mut Vec<Refusal>, notes: &mut Vec<Str
             "CERTIFICATE" | "X509 CERTIFICATE" => false,
             "TRUSTED CERTIFICATE" => true,
             kind if kind.contains("PRIVATE KEY") => {
-                refusals.push(Refusal::PrivateKey { origin, kind: kind.to_owned() });
+                refusals.push(Refusal::PrivateKey {
+                    origin,
+                    kind: kind.to_owned(),
+                });
                 continue;
             }
             kind => {
-                refusals.push(Refusal::NotACertificate { origin, kind: kind.to_owned() });
+                refusals.push(Refusal::NotACertificate {
+                    origin,
+                    kind: kind.to_owned(),
+                });
                 continue;
             }
         };
@@ -347,14 +404,23 @@ fn read_source(source: &Source, refusals: &mut Vec<Refusal>, notes: &mut Vec<Str
                 }
                 certs.push((cert, origin));
             }
-            Err(err) => refusals.push(Refusal::BadDer { origin, detail: err.to_string() }),
+            Err(err) => refusals.push(Refusal::BadDer {
+                origin,
+                detail: err.to_string(),
+            }),
         }
     }
     certs
 }
 
 /// The policy checks of one certificate.
-fn check(cert: &Certificate, origin: &Origin, policy: &Policy, refusals: &mut Vec<Refusal>, warnings: &mut Vec<String>) {
+fn check(
+    cert: &Certificate,
+    origin: &Origin,
+    policy: &Policy,
+    refusals: &mut Vec<Refusal>,
+    warnings: &mut Vec<String>,
+) {
     let label = cert.label().to_owned();
     if !cert.is_authority() {
         if policy.allow_non_ca {
@@ -363,7 +429,11 @@ fn check(cert: &Certificate, origin: &Origin, policy: &Policy, refusals: &mut Ve
                 cert.authority_reason()
             ));
         } else {
-            refusals.push(Refusal::NotAuthority { origin: origin.clone(), label: label.clone(), reason: cert.authority_reason() });
+            refusals.push(Refusal::NotAuthority {
+                origin: origin.clone(),
+                label: label.clone(),
+                reason: cert.authority_reason(),
+            });
         }
     }
     if !cert.is_valid_at(policy.now) {
@@ -372,19 +442,39 @@ fn check(cert: &Certificate, origin: &Origin, policy: &Policy, refusals: &mut Ve
             let when = if expired {
                 format!("expired on {}", format_timestamp(cert.not_after()))
             } else {
-                format!("is not valid before {}", format_timestamp(cert.not_before()))
+                format!(
+                    "is not valid before {}",
+                    format_timestamp(cert.not_before())
+                )
             };
-            warnings.push(format!("{origin}: '{label}' {when}; added because of --allow-expired"));
+            warnings.push(format!(
+                "{origin}: '{label}' {when}; added because of --allow-expired"
+            ));
         } else if expired {
-            refusals.push(Refusal::Expired { origin: origin.clone(), label: label.clone(), not_after: format_timestamp(cert.not_after()) });
+            refusals.push(Refusal::Expired {
+                origin: origin.clone(),
+                label: label.clone(),
+                not_after: format_timestamp(cert.not_after()),
+            });
         } else {
-            refusals.push(Refusal::NotYetValid { origin: origin.clone(), label: label.clone(), not_before: format_timestamp(cert.not_before()) });
+            refusals.push(Refusal::NotYetValid {
+                origin: origin.clone(),
+                label: label.clone(),
+                not_before: format_timestamp(cert.not_before()),
+            });
         }
     }
     if cert.key().algorithm == crate::KeyAlgorithm::Rsa && cert.key().bits < 2048 {
-        warnings.push(format!("{origin}: '{label}' has a weak RSA key of {} bits (below 2048)", cert.key().bits));
+        warnings.push(format!(
+            "{origin}: '{label}' has a weak RSA key of {} bits (below 2048)",
+            cert.key().bits
+        ));
     }
     if let Some(digest) = cert.weak_digest() {
-        warnings.push(format!("{origin}: '{label}' is signed with {} ({}), which is weak", digest, cert.signature_algorithm()));
+        warnings.push(format!(
+            "{origin}: '{label}' is signed with {} ({}), which is weak",
+            digest,
+            cert.signature_algorithm()
+        ));
     }
 }

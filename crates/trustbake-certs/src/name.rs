@@ -21,8 +21,12 @@ pub(crate) fn decode_directory_string(value: &Any<'_>) -> Option<String> {
             if data.len() % 2 != 0 {
                 return None;
             }
-            let units = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+            let units = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
         }
         28 => {
             if data.len() % 4 != 0 {
@@ -96,7 +100,10 @@ mod tests {
 
     #[test]
     fn escapes_like_python() {
-        check("NetLock Arany (Class Gold) Főtanúsítvány", "NetLock Arany (Class Gold) F\\u0151tan\\xfas\\xedtv\\xe1ny");
+        check(
+            "NetLock Arany (Class Gold) Főtanúsítvány",
+            "NetLock Arany (Class Gold) F\\u0151tan\\xfas\\xedtv\\xe1ny",
+        );
         check("plain ASCII, with (parens)", "plain ASCII, with (parens)");
         check("a\\b\tc\nd\re\u{7f}", "a\\\\b\\tc\\nd\\re\\x7f");
         check("\u{1}", "\\x01");

@@ -46,15 +46,28 @@ pub(crate) fn scan(input: &[u8]) -> Result<Vec<Block<'_>>, Unterminated> {
                 }
             }
             if marker(line, b"-----BEGIN ").is_some() {
-                return Err(Unterminated { label: block.label.clone(), index: block.index, line: block.line });
+                return Err(Unterminated {
+                    label: block.label.clone(),
+                    index: block.index,
+                    line: block.line,
+                });
             }
             block.body.push(line);
         } else if let Some(label) = marker(line, b"-----BEGIN ") {
-            open = Some(Block { label, index: blocks.len() + 1, line: n + 1, body: Vec::new() });
+            open = Some(Block {
+                label,
+                index: blocks.len() + 1,
+                line: n + 1,
+                body: Vec::new(),
+            });
         }
     }
     match open {
-        Some(block) => Err(Unterminated { label: block.label, index: block.index, line: block.line }),
+        Some(block) => Err(Unterminated {
+            label: block.label,
+            index: block.index,
+            line: block.line,
+        }),
         None => Ok(blocks),
     }
 }
@@ -72,7 +85,9 @@ impl Block<'_> {
         match CertificateDer::from_pem_slice(&text) {
             Ok(der) if der.is_empty() => Err("the block is empty".to_owned()),
             Ok(der) => Ok(der.to_vec()),
-            Err(rustls_pki_types::pem::Error::Base64Decode(detail)) => Err(format!("bad base64 ({detail})")),
+            Err(rustls_pki_types::pem::Error::Base64Decode(detail)) => {
+                Err(format!("bad base64 ({detail})"))
+            }
             Err(err) => Err(format!("malformed PEM ({err:?})")),
         }
     }
@@ -85,8 +100,14 @@ fn marker(line: &[u8], prefix: &[u8]) -> Option<String> {
 }
 
 fn trim(line: &[u8]) -> &[u8] {
-    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-    let start = line[..end].iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(end);
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let start = line[..end]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(end);
     &line[start..end]
 }
 
@@ -110,10 +131,14 @@ mod tests {
 
     #[test]
     fn finds_blocks_with_lines_and_ignores_text_between() {
-        let input = b"comment\n-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\ntext\n\
+        let input =
+            b"comment\n-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\ntext\n\
                       -----BEGIN PRIVATE KEY-----\nAAEC\n-----END PRIVATE KEY-----\n";
         let blocks = scan(input).unwrap();
-        let seen: Vec<_> = blocks.iter().map(|b| (b.label.as_str(), b.index, b.line)).collect();
+        let seen: Vec<_> = blocks
+            .iter()
+            .map(|b| (b.label.as_str(), b.index, b.line))
+            .collect();
         assert_eq!(seen, [("CERTIFICATE", 1, 2), ("PRIVATE KEY", 2, 6)]);
         assert_eq!(blocks[0].decode().unwrap(), [0, 1, 2]);
     }
@@ -134,7 +159,8 @@ mod tests {
 
     #[test]
     fn bad_base64_is_reported() {
-        let blocks = scan(b"-----BEGIN CERTIFICATE-----\nA!!B\n-----END CERTIFICATE-----\n").unwrap();
+        let blocks =
+            scan(b"-----BEGIN CERTIFICATE-----\nA!!B\n-----END CERTIFICATE-----\n").unwrap();
         assert!(blocks[0].decode().unwrap_err().contains("base64"));
     }
 

@@ -6,11 +6,24 @@ use trustbake_certs::{Certificate, Policy, Source, intake, render_pem};
 
 use super::{NOW, source};
 
-const GOOD: &[&str] = &["root-rsa.pem", "root-ec.pem", "intermediate.pem", "v1-root.pem", "bundle.pem", "trusted.pem", "root-rsa.der", "demo-root.pem"];
+const GOOD: &[&str] = &[
+    "root-rsa.pem",
+    "root-ec.pem",
+    "intermediate.pem",
+    "v1-root.pem",
+    "bundle.pem",
+    "trusted.pem",
+    "root-rsa.der",
+    "demo-root.pem",
+];
 
 fn sha_set(sources: &[Source]) -> Vec<String> {
     let cas = intake(sources, &Policy::at(NOW)).unwrap();
-    let mut set: Vec<String> = cas.cas().iter().map(|ca| ca.certificate.sha256().hex()).collect();
+    let mut set: Vec<String> = cas
+        .cas()
+        .iter()
+        .map(|ca| ca.certificate.sha256().hex())
+        .collect();
     set.sort();
     set
 }

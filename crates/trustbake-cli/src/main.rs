@@ -90,7 +90,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<trustbake::IntakeError>().is_some() { ExitCode::from(3) } else { ExitCode::FAILURE }
+            if err.downcast_ref::<trustbake::IntakeError>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -99,7 +103,12 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "trustbake", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "trustbake",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     }
@@ -126,7 +135,8 @@ fn plan(args: PlanArgs) -> Result<()> {
         }
     } else {
         // clap guarantees both with `requires` and `required_unless_present`.
-        let (Some(product), Some(version)) = (args.product.as_deref(), args.version.as_deref()) else {
+        let (Some(product), Some(version)) = (args.product.as_deref(), args.version.as_deref())
+        else {
             anyhow::bail!("--product and --version are required unless --all is given");
         };
         let plan = trustbake::plan(product, version, cas.as_ref())
@@ -138,7 +148,9 @@ fn plan(args: PlanArgs) -> Result<()> {
             out.push_str(&plan.to_string());
         }
     }
-    std::io::stdout().write_all(out.as_bytes()).context("writing to stdout")
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")
 }
 
 fn init_logging(verbose: u8) {
@@ -150,7 +162,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRUSTBAKE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
 }
 
 #[cfg(test)]

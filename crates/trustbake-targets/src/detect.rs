@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn reads_the_python_version_of_a_venv() {
-        check("home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.7\n", Some("3.11"));
+        check(
+            "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.7\n",
+            Some("3.11"),
+        );
         check("version_info = 3.9.18.final.0\n", Some("3.9"));
         check("home = /usr/bin\n", None);
         check("version = three\n", None);

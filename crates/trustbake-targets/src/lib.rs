@@ -23,5 +23,8 @@ pub mod detect;
 mod map;
 mod version;
 
-pub use map::{Base, BaseInfo, CertifiPath, Confidence, OsFamily, Product, ReleaseLine, Resolved, TargetError, VersionMap};
+pub use map::{
+    Base, BaseInfo, CertifiPath, Confidence, OsFamily, Product, ReleaseLine, Resolved, TargetError,
+    VersionMap,
+};
 pub use version::{Version, VersionError};

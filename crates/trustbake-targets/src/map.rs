@@ -48,7 +48,9 @@ impl FromStr for Product {
         match s.trim().to_ascii_lowercase().as_str() {
             "engine" | "anchore-engine" => Ok(Product::Engine),
             "enterprise" | "anchore-enterprise" => Ok(Product::Enterprise),
-            _ => Err(TargetError::UnknownProduct { input: s.to_owned() }),
+            _ => Err(TargetError::UnknownProduct {
+                input: s.to_owned(),
+            }),
         }
     }
 }
@@ -246,11 +248,11 @@ pub enum TargetError {
         /// The product.
         product: Product,
         /// The version asked for.
-        version: Version,
+        version: String,
         /// The product's first known line.
         first_line: String,
         /// Its first version.
-        first: Version,
+        first: String,
     },
     /// The compiled-in table is malformed (caught by the crate's tests).
     #[error("the built-in version map is malformed: {0}")]
@@ -273,17 +275,25 @@ impl VersionMap {
         let raw: RawTable = toml::from_str(text).map_err(|e| TargetError::Table(e.to_string()))?;
         let mut lines = Vec::new();
         for row in raw.line {
-            let base_info = raw
-                .base
-                .get(row.base.as_str())
-                .cloned()
-                .ok_or_else(|| TargetError::Table(format!("line {} names base {} which has no [base.{}]", row.line, row.base, row.base)))?;
+            let base_info = raw.base.get(row.base.as_str()).cloned().ok_or_else(|| {
+                TargetError::Table(format!(
+                    "line {} names base {} which has no [base.{}]",
+                    row.line, row.base, row.base
+                ))
+            })?;
             let verified_through = match row.verified_through {
-                Some(v) => Some(v.parse::<Version>().map(|v| (v.major, v.minor)).map_err(|e| TargetError::Table(e.to_string()))?),
+                Some(v) => Some(
+                    v.parse::<Version>()
+                        .map(|v| (v.major, v.minor))
+                        .map_err(|e| TargetError::Table(e.to_string()))?,
+                ),
                 None => None,
             };
             if row.certifi.is_empty() {
-                return Err(TargetError::Table(format!("line {} has no certifi path", row.line)));
+                return Err(TargetError::Table(format!(
+                    "line {} has no certifi path",
+                    row.line
+                )));
             }
             lines.push(ReleaseLine {
                 product: row.product,
@@ -316,15 +326,26 @@ impl VersionMap {
     /// Maps `version` of `product` to its release line. Pre-release tags are ignored for the
     /// choice; a version newer than what the map's sources cover maps to the newest line with a
     /// note; a version older than the first line is an error, never a guess.
-    pub fn resolve(&self, product: Product, version: &Version) -> Result<Resolved<'_>, TargetError> {
+    pub fn resolve(
+        &self,
+        product: Product,
+        version: &Version,
+    ) -> Result<Resolved<'_>, TargetError> {
         let lines: Vec<&ReleaseLine> = self.lines_of(product).collect();
-        let Some(line) = lines.iter().rev().find(|l| l.first.core() <= version.core()).copied() else {
-            let first = lines.first().ok_or_else(|| TargetError::Table(format!("no line for {product}")))?;
+        let Some(line) = lines
+            .iter()
+            .rev()
+            .find(|l| l.first.core() <= version.core())
+            .copied()
+        else {
+            let first = lines
+                .first()
+                .ok_or_else(|| TargetError::Table(format!("no line for {product}")))?;
             return Err(TargetError::NotInMap {
                 product,
-                version: version.clone(),
+                version: version.to_string(),
                 first_line: first.line.clone(),
-                first: first.first.clone(),
+                first: first.first.to_string(),
             });
         };
         let mut notes = Vec::new();
@@ -353,15 +374,27 @@ impl VersionMap {
         }
         let mut certifi_paths = Vec::new();
         for path in &line.certifi {
-            if path.since.as_ref().is_some_and(|since| version.core() < since.core()) {
+            if path
+                .since
+                .as_ref()
+                .is_some_and(|since| version.core() < since.core())
+            {
                 continue;
             }
             if path.inferred {
-                notes.push(format!("{} is inferred, not stated by a source; bake looks for it", path.path));
+                notes.push(format!(
+                    "{} is inferred, not stated by a source; bake looks for it",
+                    path.path
+                ));
             }
             certifi_paths.push(path.path.clone());
         }
-        Ok(Resolved { line, version: version.clone(), certifi_paths, notes })
+        Ok(Resolved {
+            line,
+            version: version.clone(),
+            certifi_paths,
+            notes,
+        })
     }
 }
 
@@ -411,13 +444,24 @@ mod tests {
 
     #[test]
     fn a_line_naming_a_missing_base_is_refused() {
-        let table = TABLE.replace("base = \"ubi9\"", "base = \"ubi7\"").replace("[base.ubi7]", "[base.other]");
-        assert!(matches!(VersionMap::parse(&table), Err(TargetError::Table(_))));
+        let table = TABLE
+            .replace("base = \"ubi9\"", "base = \"ubi7\"")
+            .replace("[base.ubi7]", "[base.other]");
+        assert!(matches!(
+            VersionMap::parse(&table),
+            Err(TargetError::Table(_))
+        ));
     }
 
     #[test]
     fn anchor_files_follow_the_update_tool() {
-        assert_eq!(OsFamily::Rhel.anchor_file("/etc/pki/ca-trust/source/anchors", "corp-1a2b3c4d"), "/etc/pki/ca-trust/source/anchors/corp-1a2b3c4d.pem");
-        assert_eq!(OsFamily::Debian.anchor_file("/usr/local/share/ca-certificates/", "corp-1a2b3c4d"), "/usr/local/share/ca-certificates/trustbake/corp-1a2b3c4d.crt");
+        assert_eq!(
+            OsFamily::Rhel.anchor_file("/etc/pki/ca-trust/source/anchors", "corp-1a2b3c4d"),
+            "/etc/pki/ca-trust/source/anchors/corp-1a2b3c4d.pem"
+        );
+        assert_eq!(
+            OsFamily::Debian.anchor_file("/usr/local/share/ca-certificates/", "corp-1a2b3c4d"),
+            "/usr/local/share/ca-certificates/trustbake/corp-1a2b3c4d.crt"
+        );
     }
 }

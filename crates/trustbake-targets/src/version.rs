@@ -31,7 +31,12 @@ pub struct VersionError {
 impl Version {
     /// A release version.
     pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
-        Version { major, minor, patch, pre: None }
+        Version {
+            major,
+            minor,
+            patch,
+            pre: None,
+        }
     }
 
     /// The numeric part, which decides the release line.
@@ -44,7 +49,10 @@ impl FromStr for Version {
     type Err = VersionError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let err = |reason| VersionError { input: input.to_owned(), reason };
+        let err = |reason| VersionError {
+            input: input.to_owned(),
+            reason,
+        };
         let text = input.trim();
         let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
         let (core, pre) = match text.find(['-', '+']) {
@@ -67,12 +75,23 @@ impl FromStr for Version {
         }
         let pre = match pre {
             Some("") => return Err(err("empty pre-release tag")),
-            Some(tag) if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') => {
-                return Err(err("the pre-release tag may hold only letters, digits, '.' and '-'"));
+            Some(tag)
+                if !tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
+            {
+                return Err(err(
+                    "the pre-release tag may hold only letters, digits, '.' and '-'",
+                ));
             }
             other => other.map(str::to_owned),
         };
-        Ok(Version { major: numbers[0], minor: numbers[1], patch: numbers[2], pre })
+        Ok(Version {
+            major: numbers[0],
+            minor: numbers[1],
+            patch: numbers[2],
+            pre,
+        })
     }
 }
 
@@ -95,12 +114,14 @@ impl PartialOrd for Version {
 impl Ord for Version {
     /// Semantic-version order: a pre-release sorts before its release.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.core().cmp(&other.core()).then_with(|| match (&self.pre, &other.pre) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(a), Some(b)) => a.cmp(b),
-        })
+        self.core()
+            .cmp(&other.core())
+            .then_with(|| match (&self.pre, &other.pre) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(a), Some(b)) => a.cmp(b),
+            })
     }
 }
 
@@ -109,7 +130,13 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: &str) {
-        assert_eq!(input.parse::<Version>().map(|v| v.to_string()).unwrap_or_else(|e| e.to_string()), expected);
+        assert_eq!(
+            input
+                .parse::<Version>()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|e| e.to_string()),
+            expected
+        );
     }
 
     #[test]
@@ -124,11 +151,26 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_version() {
-        check("", "'' is not a version (no number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1");
-        check("latest", "'latest' is not a version (each part must be a number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1");
-        check("1.2.3.4", "'1.2.3.4' is not a version (more than three numbers); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1");
-        check("5..1", "'5..1' is not a version (each part must be a number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1");
-        check("5.1-", "'5.1-' is not a version (empty pre-release tag); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1");
+        check(
+            "",
+            "'' is not a version (no number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1",
+        );
+        check(
+            "latest",
+            "'latest' is not a version (each part must be a number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1",
+        );
+        check(
+            "1.2.3.4",
+            "'1.2.3.4' is not a version (more than three numbers); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1",
+        );
+        check(
+            "5..1",
+            "'5..1' is not a version (each part must be a number); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1",
+        );
+        check(
+            "5.1-",
+            "'5.1-' is not a version (empty pre-release tag); write it like 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1",
+        );
     }
 
     #[test]

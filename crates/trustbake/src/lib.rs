@@ -41,7 +41,13 @@ pub enum Error {
     Version(#[from] targets::VersionError),
     /// The product or version has no answer in the map.
     #[error(transparent)]
-    Target(#[from] targets::TargetError),
+    Target(Box<targets::TargetError>),
+}
+
+impl From<targets::TargetError> for Error {
+    fn from(err: targets::TargetError) -> Self {
+        Error::Target(Box::new(err))
+    }
 }
 
 /// The strict intake policy with validity checked against the current clock.

@@ -22,7 +22,11 @@ impl CaInput {
     /// `-` is stdin; anything else a path.
     pub fn from_path(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref();
-        if path.as_os_str() == "-" { CaInput::Stdin } else { CaInput::Path(path.to_path_buf()) }
+        if path.as_os_str() == "-" {
+            CaInput::Stdin
+        } else {
+            CaInput::Path(path.to_path_buf())
+        }
     }
 }
 
@@ -65,7 +69,9 @@ pub fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
             }
             CaInput::Path(path) if path.is_dir() => match certificate_files(path) {
                 Ok(files) if files.is_empty() => {
-                    refusals.push(Refusal::EmptyDirectory { input: path.display().to_string() });
+                    refusals.push(Refusal::EmptyDirectory {
+                        input: path.display().to_string(),
+                    });
                 }
                 Ok(files) => {
                     for file in files {
@@ -109,7 +115,10 @@ fn unreadable(path: &Path, err: &std::io::Error) -> Refusal {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         _ => err.to_string(),
     };
-    Refusal::Unreadable { input: path.display().to_string(), reason }
+    Refusal::Unreadable {
+        input: path.display().to_string(),
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -137,8 +146,14 @@ mod tests {
         let missing = dir.path().join("missing.pem");
         let err = load_cas(&[&missing, &dir.path().to_path_buf()], Policy::at(0)).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("missing.pem: cannot be read: no such file or directory"), "{text}");
-        assert!(text.contains("the directory holds no *.pem, *.crt, *.cer or *.der file"), "{text}");
+        assert!(
+            text.contains("missing.pem: cannot be read: no such file or directory"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the directory holds no *.pem, *.crt, *.cer or *.der file"),
+            "{text}"
+        );
         assert_eq!(err.refusals().len(), 2);
     }
 }

@@ -116,7 +116,9 @@ pub fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake
                     label: cert.label().to_owned(),
                     sha256: cert.sha256().hex(),
                     sha1: cert.sha1().hex(),
-                    anchor_file: info.os_family.anchor_file(&info.anchors_dir, &cert.file_stem()),
+                    anchor_file: info
+                        .os_family
+                        .anchor_file(&info.anchors_dir, &cert.file_stem()),
                     authority: cert.is_authority(),
                     not_before: format_timestamp(cert.not_before()),
                     not_after: format_timestamp(cert.not_after()),

@@ -12,26 +12,50 @@ impl fmt::Display for TargetPlan {
             "{} {}  →  line {} ({}, {} family), {}",
             self.product, self.version, self.line, self.base, self.os_family, self.confidence
         )?;
-        writeln!(f, "  OS store      {}/  then `{}`", self.anchors_dir, self.update_command)?;
+        writeln!(
+            f,
+            "  OS store      {}/  then `{}`",
+            self.anchors_dir, self.update_command
+        )?;
         for (i, output) in self.os_outputs.iter().enumerate() {
-            writeln!(f, "  {:<13} {output}", if i == 0 { "regenerates" } else { "" })?;
+            writeln!(
+                f,
+                "  {:<13} {output}",
+                if i == 0 { "regenerates" } else { "" }
+            )?;
         }
         writeln!(f, "  Python        {}", self.python)?;
         for (i, path) in self.certifi_paths.iter().enumerate() {
             let tag = if i == 0 { "  (primary)" } else { "" };
-            writeln!(f, "  {:<13} {path}{tag}", if i == 0 { "certifi" } else { "" })?;
+            writeln!(
+                f,
+                "  {:<13} {path}{tag}",
+                if i == 0 { "certifi" } else { "" }
+            )?;
         }
         writeln!(f, "  user          {}", self.user)?;
         writeln!(f, "  source        {}", self.source)?;
         if let Some(cas) = &self.cas {
             writeln!(f, "\nCAs ({}):", cas.len())?;
             for ca in cas {
-                let label = if ca.label.is_empty() { "(unlabeled)" } else { &ca.label };
+                let label = if ca.label.is_empty() {
+                    "(unlabeled)"
+                } else {
+                    &ca.label
+                };
                 writeln!(f, "  {label}")?;
                 writeln!(f, "    sha256      {}", ca.sha256)?;
                 writeln!(f, "    anchor      {}", ca.anchor_file)?;
-                let kind = if ca.authority { "authority" } else { "NOT an authority" };
-                writeln!(f, "    {:<11} {kind}, {}, valid {} to {}", "", ca.key, ca.not_before, ca.not_after)?;
+                let kind = if ca.authority {
+                    "authority"
+                } else {
+                    "NOT an authority"
+                };
+                writeln!(
+                    f,
+                    "    {:<11} {kind}, {}, valid {} to {}",
+                    "", ca.key, ca.not_before, ca.not_after
+                )?;
             }
         }
         if !self.notes.is_empty() {
@@ -50,7 +74,17 @@ impl fmt::Display for TargetPlan {
 /// One row per release line, aligned columns, then the CAs (if any) with their anchor file per
 /// OS family.
 pub fn render_table(plans: &[TargetPlan]) -> String {
-    let headers = ["PRODUCT", "LINE", "FIRST", "BASE", "OS STORE", "PYTHON", "USER", "CONFIDENCE", "CERTIFI (primary)"];
+    let headers = [
+        "PRODUCT",
+        "LINE",
+        "FIRST",
+        "BASE",
+        "OS STORE",
+        "PYTHON",
+        "USER",
+        "CONFIDENCE",
+        "CERTIFI (primary)",
+    ];
     let rows: Vec<[String; 9]> = plans
         .iter()
         .map(|p| {
@@ -59,7 +93,11 @@ pub fn render_table(plans: &[TargetPlan]) -> String {
                 p.line.clone(),
                 p.first_version.clone(),
                 p.base.clone(),
-                p.update_command.split_whitespace().next().unwrap_or_default().to_owned(),
+                p.update_command
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
                 p.python.clone(),
                 p.user.clone(),
                 p.confidence.clone(),
@@ -93,7 +131,11 @@ pub fn render_table(plans: &[TargetPlan]) -> String {
     if let Some(first) = plans.iter().find_map(|p| p.cas.as_ref()) {
         let _ = writeln!(out, "\nCAs ({}):", first.len());
         for ca in first {
-            let label = if ca.label.is_empty() { "(unlabeled)" } else { &ca.label };
+            let label = if ca.label.is_empty() {
+                "(unlabeled)"
+            } else {
+                &ca.label
+            };
             let _ = writeln!(out, "  {label}  sha256 {}", ca.sha256);
             let mut families: Vec<(&str, &str)> = Vec::new();
             for plan in plans {
@@ -108,7 +150,11 @@ pub fn render_table(plans: &[TargetPlan]) -> String {
             }
         }
         // Notes every line shares come from the CA input (duplicates, trust settings).
-        for note in plans[0].notes.iter().filter(|n| plans.iter().all(|p| p.notes.contains(n))) {
+        for note in plans[0]
+            .notes
+            .iter()
+            .filter(|n| plans.iter().all(|p| p.notes.contains(n)))
+        {
             let _ = writeln!(out, "note: {note}");
         }
         for warning in plans[0].warnings.iter().flatten() {
