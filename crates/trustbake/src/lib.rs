@@ -12,7 +12,7 @@
 //! ```no_run
 //! let cas = trustbake::load_cas(&["cas/"], trustbake::strict_policy()).expect("CA input refused");
 //! let plan = trustbake::plan("enterprise", "5.1", Some(&cas)).expect("no plan");
-//! for ca in &plan.cas {
+//! for ca in plan.cas.iter().flatten() {
 //!     println!("cargo:warning={} -> {}", ca.label, ca.anchor_file);
 //! }
 //! ```
