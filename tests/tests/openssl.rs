@@ -14,6 +14,8 @@ struct OpenSsl {
     serial_hex: String,
     start: i64,
     end: i64,
+    hash: String,
+    hash_old: String,
 }
 
 fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
@@ -50,6 +52,8 @@ fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
                 "-enddate",
                 "-dateopt",
                 "iso_8601",
+                "-subject_hash",
+                "-subject_hash_old",
                 "-in",
             ])
             .arg(path),
@@ -61,7 +65,10 @@ fn openssl_facts(path: &Path, inform: &str) -> OpenSsl {
             .trim()
             .to_owned()
     };
+    let hashes: Vec<&str> = out.lines().filter(|l| !l.contains('=')).collect();
     OpenSsl {
+        hash: hashes[0].to_owned(),
+        hash_old: hashes[1].to_owned(),
         sha256: fp("-sha256"),
         sha1: fp("-sha1"),
         md5: fp("-md5"),

@@ -129,6 +129,19 @@ impl Certificate {
         &self.subject_der
     }
 
+    /// OpenSSL's new-style subject hash (`openssl x509 -subject_hash`), the `XXXXXXXX` of hash
+    /// links.
+    pub fn subject_hash(&self) -> u32 {
+        // The subject was parsed as a Name when the certificate was; a None here would mean
+        // the two parsers disagree, and 0 then names no real link.
+        crate::hash::subject_hash(&self.subject_der).unwrap_or(0)
+    }
+
+    /// OpenSSL's old-style (MD5) subject hash (`openssl x509 -subject_hash_old`).
+    pub fn subject_hash_old(&self) -> u32 {
+        crate::hash::subject_hash_old(&self.subject_der)
+    }
+
     /// p11-kit's label: subject CN, else OU, else O; empty if the subject has none of them.
     pub fn label(&self) -> &str {
         &self.label

@@ -26,13 +26,16 @@
 //! ```
 
 mod certificate;
+pub mod der;
 mod fingerprint;
+mod hash;
 mod intake;
 mod name;
 mod pem;
 
 pub use certificate::{Certificate, KeyAlgorithm, ParseError, PublicKeyInfo, WeakDigest};
 pub use fingerprint::{Md5Fingerprint, Sha1Fingerprint, Sha256Fingerprint};
+pub use hash::{subject_hash, subject_hash_old};
 pub use intake::{Ca, Intake, IntakeError, Origin, Policy, Refusal, Source, intake};
 pub use name::python_unicode_escape;
 pub use pem::render_pem;
