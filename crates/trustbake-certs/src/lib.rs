@@ -25,6 +25,7 @@
 //! assert!(ca.is_authority());
 //! ```
 
+mod bundle;
 mod certificate;
 pub mod der;
 mod fingerprint;
@@ -33,6 +34,7 @@ mod intake;
 mod name;
 mod pem;
 
+pub use bundle::{BundleContents, read_bundle};
 pub use certificate::{Certificate, KeyAlgorithm, ParseError, PublicKeyInfo, WeakDigest};
 pub use fingerprint::{Md5Fingerprint, Sha1Fingerprint, Sha256Fingerprint};
 pub use hash::{subject_hash, subject_hash_old};

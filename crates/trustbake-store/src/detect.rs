@@ -1,0 +1,362 @@
+//! Detection inside the root: the OS, which trust layout is present, which outputs the base
+//! has, every certifi bundle, and the Python version. The image wins over the version map.
+
+use serde::Serialize;
+use trustbake_targets::OsFamily;
+use trustbake_targets::detect::python_from_pyvenv_cfg;
+
+use crate::StoreError;
+use crate::view::{Entry, RootView, parent, read_resolved, resolve};
+
+/// The RHEL family's extracted outputs, each written by one `trust extract` call.
+pub(crate) const RHEL_OUTPUTS: &[(&str, OutputKind)] = &[
+    (
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        OutputKind::PemBundle,
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/pem/email-ca-bundle.pem",
+        OutputKind::PemBundle,
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/pem/objsign-ca-bundle.pem",
+        OutputKind::PemBundle,
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt",
+        OutputKind::OpensslBundle,
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/java/cacerts",
+        OutputKind::JavaCacerts,
+    ),
+    (
+        "/etc/pki/ca-trust/extracted/edk2/cacerts.bin",
+        OutputKind::Edk2,
+    ),
+];
+pub(crate) const RHEL_ANCHORS: &str = "/etc/pki/ca-trust/source/anchors";
+pub(crate) const RHEL_DIRECTORY_HASH: &str = "/etc/pki/ca-trust/extracted/pem/directory-hash";
+pub(crate) const DEBIAN_CERTS: &str = "/etc/ssl/certs";
+pub(crate) const DEBIAN_LOCAL: &str = "/usr/local/share/ca-certificates";
+pub(crate) const DEBIAN_SHARE: &str = "/usr/share/ca-certificates";
+pub(crate) const DEBIAN_CONF: &str = "/etc/ca-certificates.conf";
+pub(crate) const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+pub(crate) const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
+
+/// The format of an extracted output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OutputKind {
+    /// p11-kit pem-bundle with comments.
+    PemBundle,
+    /// p11-kit openssl-bundle (`TRUSTED CERTIFICATE`).
+    OpensslBundle,
+    /// Java keystore.
+    JavaCacerts,
+    /// EFI signature lists.
+    Edk2,
+}
+
+/// What `/etc/os-release` says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OsRelease {
+    /// `ID`.
+    pub id: String,
+    /// `ID_LIKE`.
+    pub id_like: String,
+    /// `VERSION_ID`.
+    pub version_id: String,
+}
+
+/// One certifi bundle found in the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertifiBundle {
+    /// `…/certifi/cacert.pem` as found.
+    pub path: String,
+    /// The real path after resolving links (where a patch is written).
+    pub real_path: String,
+    /// What trustbake does with it.
+    pub status: CertifiStatus,
+    /// The wheel's `RECORD` that lists `certifi/cacert.pem`, if any.
+    pub record: Option<String>,
+}
+
+/// How a certifi bundle is treated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum CertifiStatus {
+    /// A pip-installed certifi with its own `cacert.pem`: patched.
+    Own,
+    /// `cacert.pem` is a link into the OS store: the OS store covers it, left alone.
+    LinkedToOs {
+        /// Where it points.
+        target: String,
+    },
+    /// A distribution build patched to use the system bundle: left alone.
+    DistroPatched,
+    /// pip's vendored copy: listed, left alone unless asked.
+    Vendored,
+}
+
+/// Everything detected in a root.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    /// `/etc/os-release`.
+    pub os: OsRelease,
+    /// The family of the OS store that will be written (RHEL when `/etc/pki/ca-trust` is there).
+    pub family: OsFamily,
+    /// The RHEL extracted outputs the base has (logical paths).
+    pub rhel_outputs: Vec<String>,
+    /// Whether the base has `pem/directory-hash/`.
+    pub rhel_directory_hash: bool,
+    /// Whether a Debian store (`/etc/ssl/certs` as a real directory with its sources) is there.
+    pub debian: bool,
+    /// Whether the Debian store has Java's keystore.
+    pub debian_java: bool,
+    /// Every certifi bundle, primary (the Anchore venv, then system site-packages) first.
+    pub certifi: Vec<CertifiBundle>,
+    /// The Python version of the primary interpreter (`3.11`), if known.
+    pub python: Option<String>,
+}
+
+/// Detects the trust layout of the root; a root with no trust store is an error.
+pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
+    let os = os_release(view)?;
+    let is_dir = |path: &str| -> Result<bool, StoreError> {
+        Ok(matches!(resolve(view, path)?.1, Some(Entry::Dir { .. })))
+    };
+    let rhel = is_dir("/etc/pki/ca-trust/extracted")?;
+    let mut rhel_outputs = Vec::new();
+    if rhel {
+        for (path, _) in RHEL_OUTPUTS {
+            if matches!(resolve(view, path)?.1, Some(Entry::File { .. })) {
+                rhel_outputs.push((*path).to_owned());
+            }
+        }
+    }
+    let rhel_directory_hash = rhel && is_dir(RHEL_DIRECTORY_HASH)?;
+    // On RHEL /etc/ssl/certs is a link into /etc/pki: that is not a Debian store.
+    let certs_real = resolve(view, DEBIAN_CERTS)?;
+    let debian = matches!(certs_real.1, Some(Entry::Dir { .. }))
+        && !certs_real.0.starts_with("/etc/pki/")
+        && (matches!(resolve(view, DEBIAN_CONF)?.1, Some(Entry::File { .. }))
+            || is_dir(DEBIAN_SHARE)?);
+    if !rhel && !debian {
+        return Err(StoreError::NoTrustStore);
+    }
+    let debian_java = debian && matches!(resolve(view, DEBIAN_JAVA)?.1, Some(Entry::File { .. }));
+    let family = if rhel {
+        OsFamily::Rhel
+    } else {
+        OsFamily::Debian
+    };
+    let certifi = certifi_bundles(view)?;
+    let python = python_version(view, &certifi)?;
+    Ok(Layout {
+        os,
+        family,
+        rhel_outputs,
+        rhel_directory_hash,
+        debian,
+        debian_java,
+        certifi,
+        python,
+    })
+}
+
+fn os_release(view: &dyn RootView) -> Result<OsRelease, StoreError> {
+    let mut os = OsRelease::default();
+    for path in trustbake_targets::detect::OS_RELEASE {
+        if let Some((_, _, bytes)) = read_resolved(view, path)? {
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let Some((key, value)) = line.split_once('=') else {
+                    continue;
+                };
+                let value = value.trim().trim_matches('"').trim_matches('\'').to_owned();
+                match key.trim() {
+                    "ID" => os.id = value,
+                    "ID_LIKE" => os.id_like = value,
+                    "VERSION_ID" => os.version_id = value,
+                    _ => {}
+                }
+            }
+            break;
+        }
+    }
+    Ok(os)
+}
+
+/// Directories that may hold site-packages, most specific first.
+fn package_dirs(view: &dyn RootView) -> Result<Vec<String>, StoreError> {
+    let mut dirs = Vec::new();
+    // Anchore's venv first: it is what the services import.
+    for venv in ["/home/anchore/venv", "/anchore-cli"] {
+        python_dirs(view, &format!("{venv}/lib"), &["site-packages"], &mut dirs)?;
+    }
+    for prefix in [
+        "/usr/local/lib",
+        "/usr/local/lib64",
+        "/usr/lib",
+        "/usr/lib64",
+    ] {
+        python_dirs(view, prefix, &["site-packages", "dist-packages"], &mut dirs)?;
+    }
+    // Anything else under /opt and /home (SCL, other venvs), and top-level venvs.
+    for top in ["/opt", "/home"] {
+        walk_for_packages(view, top, 8, &mut dirs)?;
+    }
+    for name in list_dir(view, "/")? {
+        let dir = format!("/{name}");
+        if matches!(
+            resolve(view, &format!("{dir}/pyvenv.cfg"))?.1,
+            Some(Entry::File { .. })
+        ) {
+            python_dirs(view, &format!("{dir}/lib"), &["site-packages"], &mut dirs)?;
+        }
+    }
+    Ok(dirs)
+}
+
+fn python_dirs(
+    view: &dyn RootView,
+    lib: &str,
+    kinds: &[&str],
+    out: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    for name in list_dir(view, lib)? {
+        if name.starts_with("python") {
+            for kind in kinds {
+                let dir = format!("{lib}/{name}/{kind}");
+                if matches!(resolve(view, &dir)?.1, Some(Entry::Dir { .. })) && !out.contains(&dir)
+                {
+                    out.push(dir);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn walk_for_packages(
+    view: &dyn RootView,
+    dir: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    if depth == 0 {
+        return Ok(());
+    }
+    for name in list_dir(view, dir)? {
+        let path = format!("{dir}/{name}");
+        // Walk real directories only: links are resolved per candidate, never walked.
+        if !matches!(view.entry(&path)?, Some(Entry::Dir { .. })) {
+            continue;
+        }
+        if name == "site-packages" || name == "dist-packages" {
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        } else if !matches!(name.as_str(), "node_modules" | ".git" | "__pycache__") {
+            walk_for_packages(view, &path, depth - 1, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The names in a directory (following links to it); empty when absent or not a directory.
+pub(crate) fn list_dir(view: &dyn RootView, path: &str) -> Result<Vec<String>, StoreError> {
+    match resolve(view, path)? {
+        (real, Some(Entry::Dir { .. })) => view.list(&real),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn certifi_bundles(view: &dyn RootView) -> Result<Vec<CertifiBundle>, StoreError> {
+    let mut bundles: Vec<CertifiBundle> = Vec::new();
+    for dir in package_dirs(view)? {
+        for (rel, vendored) in [("certifi", false), ("pip/_vendor/certifi", true)] {
+            let pkg = format!("{dir}/{rel}");
+            if !matches!(resolve(view, &pkg)?.1, Some(Entry::Dir { .. })) {
+                continue;
+            }
+            let path = format!("{pkg}/cacert.pem");
+            let (real_path, entry) = resolve(view, &path)?;
+            let core = read_resolved(view, &format!("{pkg}/core.py"))?
+                .map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let patched = core.contains("/etc/ssl/certs/ca-certificates.crt")
+                || core.contains("/etc/pki/tls/certs/ca-bundle.crt");
+            let status = if vendored {
+                CertifiStatus::Vendored
+            } else if real_path != path
+                && (real_path.starts_with("/etc/")
+                    || real_path.starts_with("/usr/share/ca-certificates"))
+            {
+                CertifiStatus::LinkedToOs {
+                    target: real_path.clone(),
+                }
+            } else if patched || entry.is_none() {
+                CertifiStatus::DistroPatched
+            } else {
+                CertifiStatus::Own
+            };
+            if !matches!(entry, Some(Entry::File { .. })) && status == CertifiStatus::Own {
+                continue;
+            }
+            if bundles.iter().any(|b| b.real_path == real_path) {
+                continue; // the same file reached through a linked directory (lib64 → lib)
+            }
+            let record = if vendored {
+                None
+            } else {
+                record_for(view, &dir)?
+            };
+            bundles.push(CertifiBundle {
+                path,
+                real_path,
+                status,
+                record,
+            });
+        }
+    }
+    Ok(bundles)
+}
+
+/// The `certifi-*.dist-info/RECORD` beside a certifi package.
+fn record_for(view: &dyn RootView, packages: &str) -> Result<Option<String>, StoreError> {
+    for name in list_dir(view, packages)? {
+        if name.starts_with("certifi-") && name.ends_with(".dist-info") {
+            let record = format!("{packages}/{name}/RECORD");
+            if matches!(resolve(view, &record)?.1, Some(Entry::File { .. })) {
+                return Ok(Some(record));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn python_version(
+    view: &dyn RootView,
+    certifi: &[CertifiBundle],
+) -> Result<Option<String>, StoreError> {
+    if let Some((_, _, cfg)) = read_resolved(view, trustbake_targets::detect::ANCHORE_VENV_CFG)? {
+        if let Some(version) = python_from_pyvenv_cfg(&String::from_utf8_lossy(&cfg)) {
+            return Ok(Some(version));
+        }
+    }
+    let from_path = certifi
+        .iter()
+        .filter(|b| b.status != CertifiStatus::Vendored)
+        .find_map(|b| {
+            let dir = parent(parent(parent(&b.path)));
+            let name = dir.rsplit('/').next()?;
+            let version = name.strip_prefix("python")?;
+            (version.contains('.')
+                && version
+                    .split('.')
+                    .all(|p| p.bytes().all(|c| c.is_ascii_digit())))
+            .then(|| version.to_owned())
+        });
+    Ok(from_path)
+}
