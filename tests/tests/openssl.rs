@@ -1,4 +1,4 @@
-//! Fingerprints, serials, validity and subject names computed by trustbake, checked against
+//! Fingerprints, serials, validity, subject hashes and names computed by trustbake, checked against
 //! `openssl x509` for the generated test CAs and for Mozilla's root set.
 
 use std::path::Path;
@@ -137,6 +137,8 @@ fn check(cert: &Certificate, facts: &OpenSsl, what: &str) {
         (facts.start, facts.end),
         "{what}: validity"
     );
+    assert_eq!(format!("{:08x}", cert.subject_hash()), facts.hash, "{what}: subject hash");
+    assert_eq!(format!("{:08x}", cert.subject_hash_old()), facts.hash_old, "{what}: old subject hash");
 }
 
 fn lenient() -> Policy {

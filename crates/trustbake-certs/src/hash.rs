@@ -140,7 +140,7 @@ mod tests {
         let rdn = [atv(O, 0x13, b"B"), atv(CN, 0x12, b"123")].concat();
         let name = der::write(0x30, &der::write(0x31, &rdn));
         let canonical = canonical_name(&name).unwrap();
-        let mut expected = vec![atv(O, 0x0c, b"b"), atv(CN, 0x12, b"123")];
+        let mut expected = [atv(O, 0x0c, b"b"), atv(CN, 0x12, b"123")];
         expected.sort();
         assert_eq!(canonical, der::write(0x31, &expected.concat()));
     }
