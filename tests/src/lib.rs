@@ -81,3 +81,66 @@ pub fn certifi_fixtures() -> Vec<(String, PathBuf)> {
     );
     found
 }
+
+/// A fresh, empty scratch directory under `target/` for one test (removed first if left over).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// Runs p11-kit's `trust extract` the way EL9's `update-ca-trust extract` does, writing every
+/// output under `<root>/etc/pki/ca-trust/extracted/`, with the trust module reading only
+/// `sources` (a module file bind-mounted over the system's inside `unshare -m`).
+pub fn p11_kit_extract(sources: &[&Path], root: &Path) {
+    let _ = tool("trust", "p11-kit p11-kit-modules");
+    let _ = tool("unshare", "util-linux");
+    let module_path = Path::new("/usr/share/p11-kit/modules/p11-kit-trust.module");
+    let system = std::fs::read_to_string(module_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; install with: apt-get install -y p11-kit-modules",
+            module_path.display()
+        )
+    });
+    let paths: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+    let module: String = system
+        .lines()
+        .map(|l| {
+            if l.starts_with("x-init-reserved:") {
+                format!("x-init-reserved: paths={}", paths.join(":"))
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let work = root.join("../p11-kit-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let module_file = work.join("trust.module");
+    std::fs::write(&module_file, module + "\n").unwrap();
+    let d = root.join("etc/pki/ca-trust/extracted");
+    for sub in ["pem", "openssl", "java", "edk2"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let d = d.display();
+    let script = format!(
+        "set -e\nmount --bind {module} {system}\n\
+         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose server-auth {d}/pem/tls-ca-bundle.pem\n\
+         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose email {d}/pem/email-ca-bundle.pem\n\
+         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose code-signing {d}/pem/objsign-ca-bundle.pem\n\
+         trust extract --format=java-cacerts --filter=ca-anchors --overwrite --purpose server-auth {d}/java/cacerts\n\
+         trust extract --format=openssl-bundle --filter=certificates --overwrite --comment {d}/openssl/ca-bundle.trust.crt\n\
+         trust extract --format=edk2-cacerts --filter=ca-anchors --overwrite --purpose=server-auth {d}/edk2/cacerts.bin\n\
+         trust extract --format=pem-directory-hash --filter=ca-anchors --overwrite --purpose server-auth {d}/pem/directory-hash\n",
+        module = module_file.display(),
+        system = module_path.display(),
+    );
+    output(
+        tool("unshare", "util-linux")
+            .arg("-m")
+            .arg("bash")
+            .arg("-c")
+            .arg(script),
+    );
+}

@@ -5,3 +5,4 @@
 mod certifi;
 mod hash;
 mod openssl;
+mod rhel;

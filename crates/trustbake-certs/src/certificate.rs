@@ -137,6 +137,12 @@ impl Certificate {
         crate::hash::subject_hash(&self.subject_der).unwrap_or(0)
     }
 
+    /// The new-style subject hash as p11-kit's `pem-directory-hash` computes it; `None` when
+    /// p11-kit cannot decode a value of the subject (it then writes no new-style link).
+    pub fn subject_hash_p11_kit(&self) -> Option<u32> {
+        crate::hash::subject_hash_p11_kit(&self.subject_der)
+    }
+
     /// OpenSSL's old-style (MD5) subject hash (`openssl x509 -subject_hash_old`).
     pub fn subject_hash_old(&self) -> u32 {
         crate::hash::subject_hash_old(&self.subject_der)

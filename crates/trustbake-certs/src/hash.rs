@@ -15,8 +15,24 @@ use crate::der;
 
 /// The new-style hash of a DER-encoded Name; `None` if it is not a well-formed Name.
 pub fn subject_hash(name_der: &[u8]) -> Option<u32> {
-    let canonical = canonical_name(name_der)?;
+    let canonical = canonical_name(name_der, Flavor::OpenSsl)?;
     Some(first_four_le(&Sha1::digest(&canonical)))
+}
+
+/// The new-style hash as p11-kit computes it for `pem-directory-hash`: its own decoder takes
+/// UTF8, Numeric, Printable, Teletex and IA5 strings as bytes that must be valid UTF-8 (and so
+/// canonicalises NumericString too, where OpenSSL copies it), UniversalString and BMPString
+/// as UCS. `None` when a value does not decode — p11-kit then writes no new-style link.
+pub fn subject_hash_p11_kit(name_der: &[u8]) -> Option<u32> {
+    let canonical = canonical_name(name_der, Flavor::P11Kit)?;
+    Some(first_four_le(&Sha1::digest(&canonical)))
+}
+
+/// Whose reading of directory strings the canonical form follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    OpenSsl,
+    P11Kit,
 }
 
 /// The old-style (MD5, OpenSSL before 1.0) hash of a DER-encoded Name.
@@ -29,7 +45,7 @@ fn first_four_le(digest: &[u8]) -> u32 {
 }
 
 /// OpenSSL's canonical encoding of a Name (`x509_name_canon`).
-fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
+fn canonical_name(name_der: &[u8], flavor: Flavor) -> Option<Vec<u8>> {
     let (name, rest) = der::read(name_der)?;
     if name.tag != 0x30 || !rest.is_empty() {
         return None;
@@ -48,7 +64,7 @@ fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
             if atv.tag != 0x30 || oid.tag != 0x06 {
                 return None;
             }
-            let value = match canonical_value(value) {
+            let value = match canonical_value(value, flavor)? {
                 Some(text) => der::write(0x0c, &text),
                 None => value.raw.to_vec(),
             };
@@ -59,27 +75,41 @@ fn canonical_name(name_der: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The canonical UTF-8 of a directory string value, or `None` for types copied unchanged.
-fn canonical_value(value: &der::Tlv<'_>) -> Option<Vec<u8>> {
+/// The canonical UTF-8 of a directory string value: `Some(None)` for types copied
+/// unchanged, `None` when the value does not decode (p11-kit's flavour only).
+fn canonical_value(value: &der::Tlv<'_>, flavor: Flavor) -> Option<Option<Vec<u8>>> {
     let data = value.content;
-    let text: String = match value.tag {
-        0x0c => String::from_utf8_lossy(data).into_owned(),
-        // PrintableString, T61String, IA5String, VisibleString: one byte per character.
-        0x13 | 0x14 | 0x16 | 0x1a => data.iter().map(|&b| char::from(b)).collect(),
-        0x1e => char::decode_utf16(
+    let ucs2 = || {
+        char::decode_utf16(
             data.chunks_exact(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]])),
         )
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect(),
-        0x1c => data
-            .chunks_exact(4)
-            .map(|c| {
-                char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                    .unwrap_or(char::REPLACEMENT_CHARACTER)
-            })
+    };
+    let ucs4 = || {
+        data.chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+    };
+    let text: String = match (flavor, value.tag) {
+        (Flavor::OpenSsl, 0x0c) => String::from_utf8_lossy(data).into_owned(),
+        // PrintableString, T61String, IA5String, VisibleString: one byte per character.
+        (Flavor::OpenSsl, 0x13 | 0x14 | 0x16 | 0x1a) => {
+            data.iter().map(|&b| char::from(b)).collect()
+        }
+        (Flavor::OpenSsl, 0x1e) => ucs2()
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect(),
-        _ => return None,
+        (Flavor::OpenSsl, 0x1c) => ucs4()
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+        (Flavor::P11Kit, 0x0c | 0x12 | 0x13 | 0x14 | 0x16) => {
+            std::str::from_utf8(data).ok()?.to_owned()
+        }
+        (Flavor::P11Kit, 0x1e) if data.len() % 2 == 0 => {
+            ucs2().collect::<Result<String, _>>().ok()?
+        }
+        (Flavor::P11Kit, 0x1c) if data.len() % 4 == 0 => ucs4().collect::<Option<String>>()?,
+        (Flavor::P11Kit, 0x1e | 0x1c) => return None,
+        _ => return Some(None),
     };
     // OpenSSL's isspace: space, \t, \n, \v, \f, \r.
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
@@ -105,7 +135,7 @@ fn canonical_value(value: &der::Tlv<'_>) -> Option<Vec<u8>> {
             in_space = false;
         }
     }
-    Some(out)
+    Some(Some(out))
 }
 
 #[cfg(test)]
@@ -128,7 +158,7 @@ mod tests {
             0x30,
             &der::write(0x31, &atv(CN, 0x13, b"  Mixed   CASE\tName ")),
         );
-        let canonical = canonical_name(&name).unwrap();
+        let canonical = canonical_name(&name, Flavor::OpenSsl).unwrap();
         assert_eq!(
             canonical,
             der::write(0x31, &atv(CN, 0x0c, b"mixed case name"))
@@ -139,10 +169,21 @@ mod tests {
     fn multi_valued_rdns_are_sorted_and_other_types_copied() {
         let rdn = [atv(O, 0x13, b"B"), atv(CN, 0x12, b"123")].concat();
         let name = der::write(0x30, &der::write(0x31, &rdn));
-        let canonical = canonical_name(&name).unwrap();
+        let canonical = canonical_name(&name, Flavor::OpenSsl).unwrap();
         let mut expected = [atv(O, 0x0c, b"b"), atv(CN, 0x12, b"123")];
         expected.sort();
         assert_eq!(canonical, der::write(0x31, &expected.concat()));
+    }
+
+    #[test]
+    fn p11_kit_refuses_latin1_teletex_and_canonicalises_numeric_strings() {
+        let latin1 = der::write(0x30, &der::write(0x31, &atv(CN, 0x14, b"Caf\xe9")));
+        assert!(subject_hash(&latin1).is_some());
+        assert_eq!(subject_hash_p11_kit(&latin1), None);
+        let numeric = der::write(0x30, &der::write(0x31, &atv(CN, 0x12, b" 12  34 ")));
+        assert_ne!(subject_hash(&numeric), subject_hash_p11_kit(&numeric));
+        let plain = der::write(0x30, &der::write(0x31, &atv(CN, 0x13, b"Plain  Name")));
+        assert_eq!(subject_hash(&plain), subject_hash_p11_kit(&plain));
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod pem;
 pub use bundle::{BundleContents, read_bundle};
 pub use certificate::{Certificate, KeyAlgorithm, ParseError, PublicKeyInfo, WeakDigest};
 pub use fingerprint::{Md5Fingerprint, Sha1Fingerprint, Sha256Fingerprint};
-pub use hash::{subject_hash, subject_hash_old};
+pub use hash::{subject_hash, subject_hash_old, subject_hash_p11_kit};
 pub use intake::{Ca, Intake, IntakeError, Origin, Policy, Refusal, Source, intake};
 pub use name::python_unicode_escape;
 pub use pem::render_pem;

@@ -61,12 +61,32 @@ pub(crate) fn certifi_name(name: &X509Name<'_>) -> String {
     python_unicode_escape(&parts.join(" "))
 }
 
-/// p11-kit's label: the subject's CN, else its OU, else its O; empty when it has none.
+/// p11-kit's label: the subject's first CN, else its first OU, else its first O, each decoded
+/// as p11-kit decodes directory strings (see [`p11_kit_string`]); a value p11-kit cannot
+/// decode counts as absent. Empty when none is left.
 pub(crate) fn label(subject: &X509Name<'_>) -> String {
     [OID_CN, OID_OU, OID_O]
         .iter()
-        .find_map(|oid| values(subject, oid).next())
+        .find_map(|oid| {
+            let first = subject
+                .iter_rdn()
+                .flat_map(|rdn| rdn.iter())
+                .find(|atv| atv.attr_type().to_id_string() == *oid)?;
+            p11_kit_string(first.attr_value())
+        })
         .unwrap_or_default()
+}
+
+/// A directory string as p11-kit's `p11_x509_parse_directory_string` reads it: UTF8String,
+/// NumericString, PrintableString, TeletexString and IA5String as their bytes, which must be
+/// valid UTF-8 (a Latin-1 TeletexString is rejected); UniversalString as UCS-4 and BMPString
+/// as UCS-2, big-endian; any other type is not a string.
+fn p11_kit_string(value: &Any<'_>) -> Option<String> {
+    match value.header.tag().0 {
+        12 | 18 | 19 | 20 | 22 => std::str::from_utf8(value.data).ok().map(str::to_owned),
+        28 | 30 => decode_directory_string(value),
+        _ => None,
+    }
 }
 
 /// Escapes `text` the way Python's `str.encode('unicode_escape')` does, which is how certifi's

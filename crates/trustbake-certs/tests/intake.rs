@@ -314,7 +314,8 @@ fn file_stems_are_safe_and_stable() {
     );
     assert!(stems[1].starts_with("odd-whitespace-ca-"), "{}", stems[1]);
     assert!(stems[2].starts_with("mega-root-"), "{}", stems[2]);
-    assert!(stems[3].starts_with("teletex-root-caf-"), "{}", stems[3]);
+    // A Latin-1 TeletexString CN is not a string to p11-kit: the label falls back to the O.
+    assert!(stems[3].starts_with("trustbake-test-"), "{}", stems[3]);
 }
 
 #[test]

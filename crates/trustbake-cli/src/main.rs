@@ -28,6 +28,9 @@ enum Command {
     /// Show which paths trustbake would write for an Anchore release (a dry run: no image needed).
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
+    /// Write the CAs into an unpacked root file system, as the image's own tools would.
+    #[command(after_help = APPLY_EXAMPLES)]
+    Apply(ApplyArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
@@ -44,6 +47,13 @@ Examples:
   cat corp-root.pem | trustbake plan --product enterprise --version 4.5 --ca -
   trustbake plan --all
   trustbake plan --all --ca corp-root.pem --json";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  trustbake apply --root ./rootfs --ca corp-root.pem --dry-run
+  trustbake apply --root ./rootfs --ca corp-root.pem --product enterprise --version 5.1
+  trustbake apply --root ./rootfs --ca certs/ --json
+  SOURCE_DATE_EPOCH=1700000000 trustbake apply --root ./rootfs --ca corp-root.pem";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -83,6 +93,45 @@ struct PlanArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    /// The unpacked root file system to write into.
+    #[arg(long, value_name = "DIR")]
+    root: PathBuf,
+
+    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
+    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append, required = true)]
+    cas: Vec<PathBuf>,
+
+    /// The Anchore product, to compare the version map with what the root holds.
+    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
+    product: Option<String>,
+
+    /// The product version (with --product).
+    #[arg(long, requires = "product")]
+    version: Option<String>,
+
+    /// Print the plan and the report; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+
+    /// Accept certificates that are not certificate authorities.
+    #[arg(long)]
+    allow_non_ca: bool,
+
+    /// Accept certificates that are expired or not yet valid.
+    #[arg(long)]
+    allow_expired: bool,
+
+    /// Also patch pip's vendored certifi.
+    #[arg(long)]
+    include_vendored: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -102,6 +151,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Plan(args) => plan(args),
+        Command::Apply(args) => apply(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -151,6 +201,164 @@ fn plan(args: PlanArgs) -> Result<()> {
     std::io::stdout()
         .write_all(out.as_bytes())
         .context("writing to stdout")
+}
+
+fn apply(args: ApplyArgs) -> Result<()> {
+    let mut policy = trustbake::strict_policy();
+    policy.allow_non_ca = args.allow_non_ca;
+    policy.allow_expired = args.allow_expired;
+    let cas = trustbake::load_cas(&args.cas, policy)?;
+    if !args.root.is_dir() {
+        anyhow::bail!(
+            "{}: not a directory (pass an unpacked root file system)",
+            args.root.display()
+        );
+    }
+    let target = args.product.as_deref().zip(args.version.as_deref());
+    let (plan, report) = trustbake::plan_root(&args.root, &cas, target, args.include_vendored)
+        .with_context(|| format!("planning into {}", args.root.display()))?;
+    let warnings = if args.dry_run {
+        Vec::new()
+    } else {
+        trustbake::apply_to_dir(&args.root, &plan)?
+    };
+    tracing::info!(
+        entries = plan.items.len(),
+        dry_run = args.dry_run,
+        "applied"
+    );
+    let out = if args.json {
+        let entries: Vec<serde_json::Value> = plan.items.iter().map(entry_json).collect();
+        let value = serde_json::json!({
+            "root": args.root.display().to_string(),
+            "dry_run": args.dry_run,
+            "detected": report.detected,
+            "stores": report.stores,
+            "notes": report.notes.iter().chain(cas.notes()).collect::<Vec<_>>(),
+            "warnings": cas.warnings().iter().chain(&warnings).collect::<Vec<_>>(),
+            "entries": entries,
+        });
+        serde_json::to_string_pretty(&value)? + "\n"
+    } else {
+        render_apply(&args, &plan, &report, &cas, &warnings)
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")
+}
+
+fn entry_json(item: &trustbake::store::PlanItem) -> serde_json::Value {
+    let (kind, detail) = match &item.content {
+        trustbake::store::Content::File(bytes) => {
+            ("file", serde_json::json!({ "size": bytes.len() }))
+        }
+        trustbake::store::Content::Symlink(target) => {
+            ("symlink", serde_json::json!({ "target": target }))
+        }
+        trustbake::store::Content::Dir => ("dir", serde_json::json!({})),
+    };
+    let mut value = serde_json::json!({
+        "path": item.path, "kind": kind, "mode": format!("{:04o}", item.meta.mode),
+        "uid": item.meta.uid, "gid": item.meta.gid, "mtime": item.meta.mtime,
+    });
+    if let (Some(obj), Some(extra)) = (value.as_object_mut(), detail.as_object()) {
+        obj.extend(extra.clone());
+    }
+    value
+}
+
+fn render_apply(
+    args: &ApplyArgs,
+    plan: &trustbake::store::Plan,
+    report: &trustbake::store::Report,
+    cas: &trustbake::Intake,
+    warnings: &[String],
+) -> String {
+    use std::fmt::Write as _;
+    let d = &report.detected;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} trust layout (os-release ID={} VERSION_ID={}), Python {}",
+        args.root.display(),
+        d.family,
+        if d.os.id.is_empty() { "?" } else { &d.os.id },
+        if d.os.version_id.is_empty() {
+            "?"
+        } else {
+            &d.os.version_id
+        },
+        d.python.as_deref().unwrap_or("not found")
+    );
+    let width = report
+        .stores
+        .iter()
+        .map(|s| s.store.len())
+        .max()
+        .unwrap_or(0);
+    for store in &report.stores {
+        let mut parts = Vec::new();
+        if !store.added.is_empty() {
+            parts.push(format!("added {}", store.added.len()));
+        }
+        if !store.present.is_empty() {
+            parts.push(format!("already present {}", store.present.len()));
+        }
+        if !store.skipped.is_empty() {
+            parts.push(format!(
+                "skipped {} ({})",
+                store.skipped.len(),
+                store.skipped[0].1
+            ));
+        }
+        if store.unreadable_existing > 0 {
+            parts.push(format!(
+                "{} existing blocks unreadable, kept",
+                store.unreadable_existing
+            ));
+        }
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<17} {}",
+            store.store,
+            store.kind,
+            parts.join(", ")
+        );
+    }
+    for note in report.notes.iter().chain(cas.notes()) {
+        let _ = writeln!(out, "note: {note}");
+    }
+    for warning in cas.warnings().iter().chain(warnings) {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    let verb = if args.dry_run {
+        "dry run: would write"
+    } else {
+        "wrote"
+    };
+    let _ = writeln!(
+        out,
+        "{verb} {} entries{}",
+        plan.items.len(),
+        if plan.is_empty() {
+            " (nothing to do)"
+        } else {
+            ":"
+        }
+    );
+    for item in &plan.items {
+        let what = match &item.content {
+            trustbake::store::Content::File(bytes) => format!("file  {} bytes", bytes.len()),
+            trustbake::store::Content::Symlink(target) => format!("link  -> {target}"),
+            trustbake::store::Content::Dir => "dir".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:04o} {}:{}  {}  {what}",
+            item.meta.mode, item.meta.uid, item.meta.gid, item.path
+        );
+    }
+    out
 }
 
 fn init_logging(verbose: u8) {

@@ -408,9 +408,10 @@ impl Engine<'_> {
                 ));
                 continue;
             }
-            let new_hash = format!("{:08x}", cert.subject_hash());
+            // p11-kit writes no new-style link for a subject its decoder rejects.
+            let new_hash = cert.subject_hash_p11_kit().map(|h| format!("{h:08x}"));
             let old_hash = format!("{:08x}", cert.subject_hash_old());
-            if self.linked(&dir, &taken, &new_hash, cert)? {
+            if self.linked(&dir, &taken, &old_hash, cert)? {
                 report.present.push(ca_ref(cert));
                 continue;
             }
@@ -425,7 +426,7 @@ impl Engine<'_> {
                 meta,
                 Content::File(cert.to_pem().into_bytes()),
             );
-            for hash in [new_hash, old_hash] {
+            for hash in new_hash.into_iter().chain([old_hash]) {
                 let link = (0..)
                     .map(|n| format!("{hash}.{n}"))
                     .find(|l| !taken.contains(l))

@@ -94,14 +94,15 @@ pub fn edk2_certificates(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-/// p11-kit's `pem-directory-hash` file name for a label: characters outside `[A-Za-z0-9._-]`
-/// become `_`, then `.pem`; `n` > 0 gives the collision names `label.1.pem`, ….
+/// p11-kit's `pem-directory-hash` file name for a label: every byte of its UTF-8 outside
+/// `[A-Za-z0-9._-]` becomes `_` (so `Ω` gives `__`), then `.pem`; `n` > 0 gives the collision
+/// names `label.1.pem`, ….
 pub fn directory_hash_file_name(label: &str, n: usize) -> String {
     let base: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                char::from(b)
             } else {
                 '_'
             }
@@ -181,7 +182,7 @@ mod tests {
         );
         assert_eq!(
             directory_hash_file_name("Café (R2), v1.0", 2),
-            "Caf___R2___v1.0.2.pem"
+            "Caf____R2___v1.0.2.pem"
         );
     }
 

@@ -1,0 +1,283 @@
+//! The RHEL family against the real p11-kit: trustbake's outputs for added CAs hold the same
+//! certificates, labels, trust data, aliases and names as a fresh `trust extract` with those
+//! CAs in `anchors/`; and a later `trust extract` over trustbake's result changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use tests::{fixture, output, p11_kit_extract, scratch, tool};
+use trustbake_certs::{Certificate, der, read_bundle, render_pem};
+use trustbake_store::formats;
+use trustbake_store::formats::jks::Keystore;
+
+const ADDED: &[&str] = &[
+    "root-rsa.pem",
+    "root-ec.pem",
+    "intermediate.pem",
+    "v1-root.pem",
+    "demo-root.pem",
+    "bmp-subject.pem",
+    "t61-subject.pem",
+    "odd-subject.pem",
+    "multi-rdn.pem",
+];
+const EXTRACTED: &str = "etc/pki/ca-trust/extracted";
+
+/// A source tree with Mozilla's roots as anchors (what the RPM ships).
+fn mozilla_source(dir: &Path) {
+    let anchors = dir.join("anchors");
+    std::fs::create_dir_all(&anchors).unwrap();
+    for (i, der) in webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().enumerate() {
+        std::fs::write(
+            anchors.join(format!("mozilla-{i:03}.pem")),
+            render_pem("CERTIFICATE", der.as_ref()),
+        )
+        .unwrap();
+    }
+}
+
+/// (sha256 → comment label) of a p11-kit pem-bundle with comments.
+fn pem_entries(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = BTreeMap::new();
+    for chunk in text.split("\n\n") {
+        let label = chunk
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .unwrap_or_default()
+            .to_owned();
+        let certs = read_bundle(chunk.as_bytes()).certificates;
+        assert_eq!(
+            certs.len(),
+            1,
+            "{}: one certificate per entry",
+            path.display()
+        );
+        out.insert(certs[0].sha256().hex(), label);
+    }
+    out
+}
+
+/// (sha256 → hex of the CertAux DER) of an openssl-bundle.
+fn trusted_entries(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = BTreeMap::new();
+    for block in text.split("-----BEGIN TRUSTED CERTIFICATE-----").skip(1) {
+        let body: String = block.split("-----END").next().unwrap().lines().collect();
+        let bytes = base64_decode(&body);
+        let (cert, rest) = Certificate::from_der_prefix(&bytes).unwrap();
+        out.insert(
+            cert.sha256().hex(),
+            rest.iter().map(|b| format!("{b:02x}")).collect(),
+        );
+    }
+    out
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----\n");
+    read_bundle(pem.as_bytes());
+    // The PEM reader only yields parsed certificates; decode the raw body through DER helpers.
+    let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = table.iter().position(|t| *t == c).unwrap() as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// (alias, sha256) of a JKS, by our parser; and keytool's own listing must agree.
+fn jks_entries(path: &Path) -> BTreeSet<(String, String)> {
+    let ks = Keystore::parse(&std::fs::read(path).unwrap()).unwrap();
+    let ours: BTreeSet<(String, String)> = ks
+        .entries
+        .iter()
+        .map(|e| match &e.body {
+            formats::jks::EntryBody::TrustedCert { der, .. } => (
+                e.alias.clone(),
+                trustbake_certs::Sha256Fingerprint::of(der).hex(),
+            ),
+            formats::jks::EntryBody::PrivateKey(_) => panic!("no key entries in cacerts"),
+        })
+        .collect();
+    let listing = output(
+        tool("keytool", "openjdk-17-jre-headless")
+            .args(["-list", "-v", "-storepass", "changeit", "-keystore"])
+            .arg(path),
+    );
+    let mut theirs = BTreeSet::new();
+    let mut alias = String::new();
+    for line in listing.lines() {
+        if let Some(a) = line.strip_prefix("Alias name: ") {
+            alias = a.to_owned();
+        }
+        if let Some(fp) = line.trim().strip_prefix("SHA256: ") {
+            theirs.insert((alias.clone(), fp.replace(':', "").to_ascii_lowercase()));
+        }
+    }
+    assert_eq!(
+        ours,
+        theirs,
+        "{}: keytool and trustbake read the keystore alike",
+        path.display()
+    );
+    ours
+}
+
+fn edk2_entries(path: &Path) -> BTreeSet<Vec<u8>> {
+    formats::edk2_certificates(&std::fs::read(path).unwrap())
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// name → (link target or "file:<sha256>") of a directory-hash.
+fn directory_hash(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let value = if e.file_type().unwrap().is_symlink() {
+                std::fs::read_link(e.path()).unwrap().display().to_string()
+            } else {
+                let certs = read_bundle(&std::fs::read(e.path()).unwrap()).certificates;
+                format!("file:{}", certs[0].sha256().hex())
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Every output of a root as comparable sets.
+#[derive(Debug, PartialEq)]
+struct Outputs {
+    pem: Vec<BTreeMap<String, String>>,
+    openssl: BTreeMap<String, String>,
+    jks: BTreeSet<(String, String)>,
+    edk2: BTreeSet<Vec<u8>>,
+    directory_hash: BTreeMap<String, String>,
+}
+
+fn outputs(root: &Path) -> Outputs {
+    let d = root.join(EXTRACTED);
+    Outputs {
+        pem: ["tls", "email", "objsign"]
+            .iter()
+            .map(|p| pem_entries(&d.join(format!("pem/{p}-ca-bundle.pem"))))
+            .collect(),
+        openssl: trusted_entries(&d.join("openssl/ca-bundle.trust.crt")),
+        jks: jks_entries(&d.join("java/cacerts")),
+        edk2: edk2_entries(&d.join("edk2/cacerts.bin")),
+        directory_hash: directory_hash(&d.join("pem/directory-hash")),
+    }
+}
+
+fn compare(what: &str, ours: &Outputs, theirs: &Outputs) {
+    for (i, (a, b)) in ours.pem.iter().zip(&theirs.pem).enumerate() {
+        assert_eq!(a, b, "{what}: pem bundle {i} (sha256 → label)");
+    }
+    assert_eq!(
+        ours.openssl, theirs.openssl,
+        "{what}: openssl bundle (sha256 → CertAux)"
+    );
+    assert_eq!(ours.jks, theirs.jks, "{what}: java cacerts (alias, sha256)");
+    assert_eq!(ours.edk2, theirs.edk2, "{what}: edk2 certificates");
+    assert_eq!(
+        ours.directory_hash, theirs.directory_hash,
+        "{what}: directory-hash names and links"
+    );
+}
+
+#[test]
+fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
+    let work = scratch("rhel-p11-kit");
+    let source = work.join("usr-share-pki");
+    mozilla_source(&source);
+
+    // The base image: outputs made by p11-kit from the shipped roots.
+    let base = work.join("base");
+    std::fs::create_dir_all(base.join("etc/pki/ca-trust/source/anchors")).unwrap();
+    std::fs::write(
+        base.join("etc/os-release"),
+        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
+    )
+    .unwrap();
+    p11_kit_extract(&[&source], &base);
+    let before = outputs(&base);
+
+    // trustbake adds the CAs.
+    let cas = trustbake::load_cas(
+        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
+        trustbake::strict_policy(),
+    )
+    .unwrap();
+    let (plan, report) = trustbake::plan_root(&base, &cas, None, false).unwrap();
+    assert_eq!(
+        report.detected.rhel_outputs.len(),
+        6,
+        "{:?}",
+        report.detected
+    );
+    trustbake::apply_to_dir(&base, &plan).unwrap();
+    let ours = outputs(&base);
+
+    // The reference: p11-kit with the same CAs in anchors/.
+    let reference = work.join("reference");
+    let anchors = work.join("reference-source/anchors");
+    std::fs::create_dir_all(&anchors).unwrap();
+    for name in ADDED {
+        std::fs::copy(fixture(name), anchors.join(name)).unwrap();
+    }
+    p11_kit_extract(&[&source, &work.join("reference-source")], &reference);
+    let theirs = outputs(&reference);
+    compare("trustbake vs trust extract", &ours, &theirs);
+    assert_ne!(before.pem[0], ours.pem[0], "the CAs were added");
+    assert_eq!(ours.pem[0].len(), before.pem[0].len() + ADDED.len());
+
+    // Every output keeps p11-kit's mode.
+    for rel in [
+        "pem/tls-ca-bundle.pem",
+        "openssl/ca-bundle.trust.crt",
+        "java/cacerts",
+        "edk2/cacerts.bin",
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(base.join(EXTRACTED).join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(mode, 0o444, "{rel}");
+    }
+
+    // A later update-ca-trust in the image (sources: the shipped roots and the image's own
+    // /etc/pki/ca-trust/source, where trustbake put the anchors) gives the same sets.
+    let later = work.join("later");
+    p11_kit_extract(&[&source, &base.join("etc/pki/ca-trust/source")], &later);
+    compare(
+        "trustbake vs a later trust extract",
+        &ours,
+        &outputs(&later),
+    );
+
+    // And trustbake over its own result plans nothing.
+    let (again, _) = trustbake::plan_root(&base, &cas, None, false).unwrap();
+    assert!(
+        again.is_empty(),
+        "{:?}",
+        again.items.iter().map(|i| &i.path).collect::<Vec<_>>()
+    );
+    let _ = der::write(0x30, &[]);
+}
