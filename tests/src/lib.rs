@@ -144,3 +144,48 @@ pub fn p11_kit_extract(sources: &[&Path], root: &Path) {
             .arg(script),
     );
 }
+
+/// A real Debian bookworm root with `ca-certificates`, built once with debootstrap from the
+/// machine's Debian mirror and cached under `target/fixtures/bookworm-root`.
+pub fn bookworm_root() -> PathBuf {
+    let dir = root().join("target/fixtures/bookworm-root");
+    if dir.join("usr/sbin/update-ca-certificates").is_file() {
+        return dir;
+    }
+    let _ = tool("debootstrap", "debootstrap");
+    let mirror = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("URIs:").map(|u| u.trim().to_owned()))
+        })
+        .or_else(|| {
+            std::fs::read_to_string("/etc/apt/sources.list")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("deb "))
+                        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+                })
+        })
+        .expect(
+            "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
+        );
+    let partial = root().join("target/fixtures/bookworm-root.partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).unwrap();
+    output(
+        tool("debootstrap", "debootstrap")
+            .args(["--variant=minbase", "--include=ca-certificates", "bookworm"])
+            .arg(&partial)
+            .arg(&mirror),
+    );
+    std::fs::rename(&partial, &dir).unwrap();
+    dir
+}
+
+/// `cp -a` of a directory tree (links, owners and modes kept).
+pub fn copy_tree(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    output(tool("cp", "coreutils").arg("-a").arg(from).arg(to));
+}

@@ -93,7 +93,11 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = tests::tool("openssl", "openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(format!("127.0.0.1:{port}"))
@@ -132,7 +136,12 @@ fn python_verifies(cafile: &std::path::Path, port: u16) -> bool {
                   s=socket.create_connection(('127.0.0.1',int(sys.argv[2])),timeout=10)\n\
                   try:\n    ctx.wrap_socket(s,server_hostname='localhost').close(); print('verified')\n\
                   except ssl.SSLCertVerificationError as e:\n    print('refused', e)\n";
-    let out = tests::output(tests::tool("python3", "python3").args(["-c", script]).arg(cafile).arg(port.to_string()));
+    let out = tests::output(
+        tests::tool("python3", "python3")
+            .args(["-c", script])
+            .arg(cafile)
+            .arg(port.to_string()),
+    );
     out.starts_with("verified")
 }
 
@@ -144,27 +153,61 @@ fn patched_certifi_releases_verify_a_server_the_new_ca_issued() {
         let site = work.join("home/anchore/venv/lib/python3.11/site-packages");
         std::fs::create_dir_all(&site).unwrap();
         std::fs::create_dir_all(work.join("etc/pki/ca-trust/extracted")).unwrap();
-        std::fs::write(work.join("home/anchore/venv/pyvenv.cfg"), "version = 3.11.7\n").unwrap();
+        std::fs::write(
+            work.join("home/anchore/venv/pyvenv.cfg"),
+            "version = 3.11.7\n",
+        )
+        .unwrap();
         let wheel = std::fs::read_dir(tests::root().join("target/fixtures/certifi").join(&version))
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| p.extension().is_some_and(|e| e == "whl"))
             .unwrap();
-        tests::output(tests::tool("python3", "python3").args(["-c", "import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])"]).arg(&wheel).arg(&site));
+        tests::output(
+            tests::tool("python3", "python3")
+                .args([
+                    "-c",
+                    "import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+                ])
+                .arg(&wheel)
+                .arg(&site),
+        );
         let cacert = site.join("certifi/cacert.pem");
         let original = std::fs::read(&cacert).unwrap();
-        assert!(!python_verifies(&cacert, server.port), "certifi {version}: the base must not trust the test CA");
+        assert!(
+            !python_verifies(&cacert, server.port),
+            "certifi {version}: the base must not trust the test CA"
+        );
 
-        let cas = trustbake::load_cas(&[tests::fixture("root-rsa.pem")], trustbake::strict_policy()).unwrap();
-        let (plan, report) = trustbake::plan_root(&work, &cas, Some(("enterprise", "5.1")), false).unwrap();
-        assert!(report.notes.is_empty(), "certifi {version}: the root matches the 5.1 map: {:?}", report.notes);
+        let cas = trustbake::load_cas(
+            &[tests::fixture("root-rsa.pem")],
+            trustbake::strict_policy(),
+        )
+        .unwrap();
+        let (plan, report) =
+            trustbake::plan_root(&work, &cas, Some(("enterprise", "5.1")), false).unwrap();
+        assert!(
+            report.notes.is_empty(),
+            "certifi {version}: the root matches the 5.1 map: {:?}",
+            report.notes
+        );
         trustbake::apply_to_dir(&work, &plan).unwrap();
 
         let patched = std::fs::read(&cacert).unwrap();
-        assert!(patched.starts_with(&original), "certifi {version}: every original byte kept");
+        assert!(
+            patched.starts_with(&original),
+            "certifi {version}: every original byte kept"
+        );
         let before = trustbake_certs::read_bundle(&original).certificates.len();
-        assert_eq!(trustbake_certs::read_bundle(&patched).certificates.len(), before + 1, "certifi {version}");
-        assert!(python_verifies(&cacert, server.port), "certifi {version}: Python ssl trusts the patched bundle");
+        assert_eq!(
+            trustbake_certs::read_bundle(&patched).certificates.len(),
+            before + 1,
+            "certifi {version}"
+        );
+        assert!(
+            python_verifies(&cacert, server.port),
+            "certifi {version}: Python ssl trusts the patched bundle"
+        );
 
         // The wheel's RECORD still tells the truth about cacert.pem (checked by Python).
         let check = "import base64,glob,hashlib,sys\n\
@@ -174,7 +217,11 @@ fn patched_certifi_releases_verify_a_server_the_new_ca_issued() {
                      data=open(site+'/certifi/cacert.pem','rb').read()\n\
                      want='sha256='+base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()\n\
                      print('ok' if line[1]==want and int(line[2])==len(data) else 'mismatch %s %s' % (line, want))\n";
-        let out = tests::output(tests::tool("python3", "python3").args(["-c", check]).arg(&site));
+        let out = tests::output(
+            tests::tool("python3", "python3")
+                .args(["-c", check])
+                .arg(&site),
+        );
         assert_eq!(out.trim(), "ok", "certifi {version}: RECORD");
     }
 }

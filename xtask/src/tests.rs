@@ -22,8 +22,17 @@ const HOST_CA_VARIABLES: &[&str] = &[
 ];
 
 pub(crate) fn run(extra: &[String]) -> Result<()> {
-    require_tool("openssl", "openssl")?;
-    require_tool("python3", "python3")?;
+    for (tool, package) in [
+        ("openssl", "openssl"),
+        ("python3", "python3"),
+        ("trust", "p11-kit p11-kit-modules"),
+        ("keytool", "openjdk-17-jre-headless"),
+        ("debootstrap", "debootstrap"),
+        ("unshare", "util-linux"),
+        ("chroot", "coreutils"),
+    ] {
+        require_tool(tool, package)?;
+    }
     let nextest = Command::new(env!("CARGO"))
         .args(["nextest", "--version"])
         .output();

@@ -1,0 +1,101 @@
+//! The Debian family against the real `update-ca-certificates`: in a debootstrapped bookworm
+//! root, the tool (in a chroot) after dropping the same `.crt` files trustbake chose, versus
+//! trustbake on a copy of the same root: `/etc/ssl/certs` has the same names and link targets,
+//! and `ca-certificates.crt` the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tests::{bookworm_root, copy_tree, fixture, output, scratch, tool};
+
+const ADDED: &[&str] = &[
+    "root-rsa.pem",
+    "root-ec.pem",
+    "demo-root.pem",
+    "bmp-subject.pem",
+    "odd-subject.pem",
+    "multi-rdn.pem",
+];
+
+/// name → link target (or "file") of `/etc/ssl/certs`.
+fn certs_dir(root: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(root.join("etc/ssl/certs"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let value = if e.file_type().unwrap().is_symlink() {
+                std::fs::read_link(e.path()).unwrap().display().to_string()
+            } else {
+                "file".to_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn update_ca_certificates(root: &Path) {
+    output(
+        tool("chroot", "coreutils")
+            .arg(root)
+            .args(["/usr/sbin/update-ca-certificates", "--fresh"])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+    );
+}
+
+#[test]
+fn certs_dir_and_bundle_match_the_real_update_ca_certificates() {
+    let base = bookworm_root();
+    let work = scratch("debian-bookworm");
+    let ours = work.join("trustbake");
+    let theirs = work.join("tool");
+    copy_tree(&base, &ours);
+    copy_tree(&base, &theirs);
+
+    let cas = trustbake::load_cas(
+        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
+        trustbake::strict_policy(),
+    )
+    .unwrap();
+    let (plan, report) = trustbake::plan_root(&ours, &cas, None, false).unwrap();
+    assert!(report.detected.debian, "{:?}", report.detected);
+    trustbake::apply_to_dir(&ours, &plan).unwrap();
+
+    // The tool gets exactly the .crt files trustbake chose.
+    let local = "usr/local/share/ca-certificates/trustbake";
+    std::fs::create_dir_all(theirs.join(local)).unwrap();
+    for entry in std::fs::read_dir(ours.join(local)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), theirs.join(local).join(entry.file_name())).unwrap();
+    }
+    update_ca_certificates(&theirs);
+
+    let (a, b) = (certs_dir(&ours), certs_dir(&theirs));
+    let only_ours: Vec<_> = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).collect();
+    let only_theirs: Vec<_> = b.iter().filter(|(k, v)| a.get(*k) != Some(v)).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "/etc/ssl/certs differs:\n trustbake only: {only_ours:?}\n tool only: {only_theirs:?}"
+    );
+    let bundle = "etc/ssl/certs/ca-certificates.crt";
+    assert!(
+        std::fs::read(ours.join(bundle)).unwrap() == std::fs::read(theirs.join(bundle)).unwrap(),
+        "ca-certificates.crt differs"
+    );
+    assert_eq!(
+        a.len(),
+        certs_dir(&base).len() + 2 * ADDED.len(),
+        "a .pem link and a hash link per CA"
+    );
+
+    // A later update-ca-certificates in the image keeps what trustbake wrote.
+    update_ca_certificates(&ours);
+    assert_eq!(
+        certs_dir(&ours),
+        a,
+        "a later run of the tool changes nothing in /etc/ssl/certs"
+    );
+    assert!(
+        std::fs::read(ours.join(bundle)).unwrap() == std::fs::read(theirs.join(bundle)).unwrap()
+    );
+}
