@@ -3,6 +3,8 @@
 //! shared helpers. Every outside tool is run for real: when one is missing, the test fails with
 //! the command that installs it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

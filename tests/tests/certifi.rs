@@ -111,12 +111,14 @@ impl Server {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        let server = Server { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        drop(server);
         panic!("openssl s_server did not start on port {port}");
     }
 }

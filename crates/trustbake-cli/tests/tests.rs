@@ -512,15 +512,31 @@ mod apply {
     /// A small UBI-like root on disk: an extracted pem bundle, the anchors directory, and the
     /// Anchore venv's certifi.
     fn rhel_root(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("trustbake-cli-apply-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("trustbake-cli-apply-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let pem = std::fs::read_to_string(fixture("root-ec.pem")).unwrap();
         for (path, content) in [
-            ("etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n".to_owned()),
-            ("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", format!("# Trustbake Test Root EC\n{pem}")),
-            ("home/anchore/venv/pyvenv.cfg", "version = 3.11.7\n".to_owned()),
-            ("home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem", format!("\n# Issuer: x\n{pem}")),
-            ("home/anchore/venv/lib/python3.11/site-packages/certifi/core.py", "def where(): ...\n".to_owned()),
+            (
+                "etc/os-release",
+                "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n".to_owned(),
+            ),
+            (
+                "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                format!("# Trustbake Test Root EC\n{pem}"),
+            ),
+            (
+                "home/anchore/venv/pyvenv.cfg",
+                "version = 3.11.7\n".to_owned(),
+            ),
+            (
+                "home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem",
+                format!("\n# Issuer: x\n{pem}"),
+            ),
+            (
+                "home/anchore/venv/lib/python3.11/site-packages/certifi/core.py",
+                "def where(): ...\n".to_owned(),
+            ),
         ] {
             let path = dir.join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -533,33 +549,74 @@ mod apply {
     #[test]
     fn dry_run_writes_nothing_and_lists_what_it_would() {
         let root = rhel_root("dry");
-        let before = std::fs::read(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap();
+        let before =
+            std::fs::read(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap();
         let demo = fixture("demo-root.pem");
-        let out = trustbake(&["apply", "--root", root.to_str().unwrap(), "--ca", &demo, "--dry-run"]);
+        let out = trustbake(&[
+            "apply",
+            "--root",
+            root.to_str().unwrap(),
+            "--ca",
+            &demo,
+            "--dry-run",
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stdout(&out);
-        assert!(text.contains("rhel trust layout (os-release ID=rhel VERSION_ID=9.4), Python 3.11"), "{text}");
+        assert!(
+            text.contains("rhel trust layout (os-release ID=rhel VERSION_ID=9.4), Python 3.11"),
+            "{text}"
+        );
         assert!(text.contains("dry run: would write 3 entries:"), "{text}");
-        assert!(text.contains("/etc/pki/ca-trust/source/anchors/example-corp-root-ca-93ccde28.pem"), "{text}");
-        assert_eq!(std::fs::read(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap(), before);
-        assert!(!root.join("etc/pki/ca-trust/source/anchors/example-corp-root-ca-93ccde28.pem").exists());
+        assert!(
+            text.contains("/etc/pki/ca-trust/source/anchors/example-corp-root-ca-93ccde28.pem"),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap(),
+            before
+        );
+        assert!(
+            !root
+                .join("etc/pki/ca-trust/source/anchors/example-corp-root-ca-93ccde28.pem")
+                .exists()
+        );
     }
 
     #[test]
     fn apply_writes_then_a_second_apply_has_nothing_to_do() {
         let root = rhel_root("twice");
         let demo = fixture("demo-root.pem");
-        let args = ["apply", "--root", root.to_str().unwrap(), "--ca", &demo, "--json"];
+        let args = [
+            "apply",
+            "--root",
+            root.to_str().unwrap(),
+            "--ca",
+            &demo,
+            "--json",
+        ];
         let first: serde_json::Value = serde_json::from_str(&stdout(&trustbake(&args))).unwrap();
         assert_eq!(first["entries"].as_array().unwrap().len(), 3, "{first}");
         assert_eq!(first["detected"]["python"], "3.11");
-        let stores: Vec<&str> = first["stores"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        let stores: Vec<&str> = first["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(stores, ["anchors", "pem-bundle", "certifi"]);
-        let bundle = std::fs::read_to_string(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap();
-        assert!(bundle.contains("\n\n# Example Corp Root CA\n-----BEGIN CERTIFICATE-----"), "{bundle}");
+        let bundle =
+            std::fs::read_to_string(root.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"))
+                .unwrap();
+        assert!(
+            bundle.contains("\n\n# Example Corp Root CA\n-----BEGIN CERTIFICATE-----"),
+            "{bundle}"
+        );
         let second: serde_json::Value = serde_json::from_str(&stdout(&trustbake(&args))).unwrap();
         assert_eq!(second["entries"].as_array().unwrap().len(), 0, "{second}");
-        assert_eq!(second["stores"][1]["present"][0]["label"], "Example Corp Root CA");
+        assert_eq!(
+            second["stores"][1]["present"][0]["label"],
+            "Example Corp Root CA"
+        );
     }
 
     #[test]
@@ -569,15 +626,33 @@ mod apply {
         let demo = fixture("demo-root.pem");
         let out = trustbake(&["apply", "--root", dir.to_str().unwrap(), "--ca", &demo]);
         assert_eq!(out.status.code(), Some(1));
-        assert!(stderr(&out).contains("no trust store found in the root: looked for /etc/pki/ca-trust/extracted"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(
+                "no trust store found in the root: looked for /etc/pki/ca-trust/extracted"
+            ),
+            "{}",
+            stderr(&out)
+        );
     }
 
     #[test]
     fn refused_ca_input_writes_nothing() {
         let root = rhel_root("refused");
         let (demo, key) = (fixture("demo-root.pem"), fixture("cert-and-key.pem"));
-        let out = trustbake(&["apply", "--root", root.to_str().unwrap(), "--ca", &demo, &key]);
+        let out = trustbake(&[
+            "apply",
+            "--root",
+            root.to_str().unwrap(),
+            "--ca",
+            &demo,
+            &key,
+        ]);
         assert_eq!(out.status.code(), Some(3));
-        assert_eq!(std::fs::read_dir(root.join("etc/pki/ca-trust/source/anchors")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(root.join("etc/pki/ca-trust/source/anchors"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }
