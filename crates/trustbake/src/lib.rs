@@ -17,15 +17,18 @@
 //! }
 //! ```
 
+mod bake;
 mod load;
 mod plan;
 mod render;
 mod root;
 
 pub use trustbake_certs as certs;
+pub use trustbake_image as image;
 pub use trustbake_store as store;
 pub use trustbake_targets as targets;
 
+pub use bake::{BakeOutcome, BakeRequest, EntrySummary, LayerSummary, PlatformOutcome, bake};
 pub use load::{CaInput, load_cas, read_sources};
 pub use plan::{CaPlan, TargetPlan, plan, plan_all, plan_resolved};
 pub use render::render_table;
@@ -51,6 +54,9 @@ pub enum Error {
     /// A plan could not be written.
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// An image could not be read or written.
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
 }
 
 impl From<targets::TargetError> for Error {

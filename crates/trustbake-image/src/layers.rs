@@ -1,0 +1,303 @@
+//! An image's root file system seen through its layers, without extracting anything: each
+//! layer is streamed once (layers in parallel), its blob digest and diff ID checked, its tar
+//! headers read, whiteouts and opaque directories applied in layer order, and file bodies kept
+//! only for the paths the caller wants (size-capped), so memory stays bounded whatever the
+//! image's size.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::{DiffId, Digest, HashingReader};
+use crate::source::{Image, LayerDesc, PlatformImage};
+use crate::ImageError;
+
+/// What a scan keeps.
+pub struct ScanOptions<'a> {
+    /// Whether the body of the regular file at this (absolute) path is kept.
+    pub wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    /// Bodies larger than this are not kept.
+    pub max_body: u64,
+}
+
+/// One entry of the merged root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// What it is.
+    pub kind: NodeKind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time, Unix seconds.
+    pub mtime: i64,
+    /// Size in bytes (regular files).
+    pub size: u64,
+    /// The body, when wanted.
+    pub body: Option<Arc<Vec<u8>>>,
+}
+
+/// The type of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A regular file (hard links are resolved to one).
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link with its target.
+    Symlink(String),
+    /// A device, FIFO or socket.
+    Other,
+}
+
+/// A layer as scanned: its blob digest and size, and its uncompressed digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScannedLayer {
+    /// The blob's digest.
+    pub digest: Digest,
+    /// The blob's size.
+    pub size: u64,
+    /// The uncompressed tar's digest.
+    pub diff_id: DiffId,
+}
+
+/// The merged root of an image's layers.
+#[derive(Debug, Clone, Default)]
+pub struct LayeredRoot {
+    nodes: BTreeMap<String, Node>,
+    /// Each layer as scanned, bottom first.
+    pub layers: Vec<ScannedLayer>,
+}
+
+/// What one layer changes.
+struct Changes {
+    entries: Vec<(String, Entry)>,
+    whiteouts: Vec<String>,
+    opaque: Vec<String>,
+    scanned: ScannedLayer,
+}
+
+enum Entry {
+    Node(Node),
+    Hardlink { target: String, mode: u32, uid: u32, gid: u32, mtime: i64 },
+}
+
+impl LayeredRoot {
+    /// Scans every layer of `platform` (in parallel, one pass each) and merges them.
+    pub fn scan(image: &Image, platform: &PlatformImage, options: &ScanOptions<'_>) -> Result<LayeredRoot, ImageError> {
+        let layers = &platform.layers;
+        let results: Vec<Mutex<Option<Result<Changes, ImageError>>>> = layers.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(layers.len().max(1));
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(layer) = layers.get(i) else { break };
+                        let result = scan_layer(image, layer, options);
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                });
+            }
+        });
+        let mut root = LayeredRoot::default();
+        root.nodes.insert("/".to_owned(), Node { kind: NodeKind::Dir, mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, body: None });
+        for slot in results {
+            let changes = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(ImageError::BadLayer { layer: "?".into(), detail: "a scan thread failed".into() }))?;
+            root.merge(changes);
+        }
+        Ok(root)
+    }
+
+    fn merge(&mut self, changes: Changes) {
+        for dir in &changes.opaque {
+            self.remove_children(dir);
+        }
+        for path in &changes.whiteouts {
+            self.nodes.remove(path);
+            self.remove_children(path);
+        }
+        for (path, entry) in changes.entries {
+            let node = match entry {
+                Entry::Node(node) => node,
+                Entry::Hardlink { target, mode, uid, gid, mtime } => match self.nodes.get(&target) {
+                    Some(t) => Node { kind: NodeKind::File, mode, uid, gid, mtime, size: t.size, body: t.body.clone() },
+                    None => Node { kind: NodeKind::File, mode, uid, gid, mtime, size: 0, body: None },
+                },
+            };
+            if node.kind != NodeKind::Dir {
+                self.remove_children(&path);
+            }
+            self.nodes.insert(path, node);
+        }
+        self.layers.push(changes.scanned);
+    }
+
+    fn remove_children(&mut self, dir: &str) {
+        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
+        let doomed: Vec<String> = self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        for path in doomed {
+            self.nodes.remove(&path);
+        }
+    }
+
+    /// The node at an absolute path (links not followed).
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The names in a directory, sorted.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
+        self.nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| &k[prefix.len()..])
+            .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every path, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+}
+
+/// A reader whose hash state is shared, so it can be read after the decoder consumed it.
+struct SharedHashing<R> {
+    inner: R,
+    state: Arc<Mutex<(Sha256, u64)>>,
+}
+
+impl<R: Read> Read for SharedHashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.state.lock() {
+            s.0.update(&buf[..n]);
+            s.1 += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+fn scan_layer(image: &Image, layer: &LayerDesc, options: &ScanOptions<'_>) -> Result<Changes, ImageError> {
+    let name = layer.digest.map(|d| d.to_string()).or_else(|| layer.member.clone()).unwrap_or_default();
+    let bad = |detail: String| ImageError::BadLayer { layer: name.clone(), detail };
+    let (blob, _) = image.open_layer(layer)?;
+    let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
+    let mut buffered = BufReader::with_capacity(256 * 1024, SharedHashing { inner: blob, state: Arc::clone(&state) });
+    let magic = buffered.fill_buf().map_err(|e| bad(format!("reading: {e}")))?.to_vec();
+    let decoder: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(ruzstd::decoding::StreamingDecoder::new(buffered).map_err(|e| bad(format!("zstd: {e}")))?)
+    } else {
+        Box::new(buffered)
+    };
+    let mut archive = tar::Archive::new(HashingReader::new(decoder));
+    let mut changes = Changes { entries: Vec::new(), whiteouts: Vec::new(), opaque: Vec::new(), scanned: ScannedLayer { digest: Digest::of(b""), size: 0, diff_id: DiffId(Digest::of(b"")) } };
+    for entry in archive.entries().map_err(|e| bad(format!("tar: {e}")))? {
+        let mut entry = entry.map_err(|e| bad(format!("tar: {e}")))?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let Some(path) = normalize(&raw).map_err(|()| ImageError::EscapingEntry { layer: name.clone(), path: raw.clone() })? else { continue };
+        let (parent, file) = path.rsplit_once('/').map(|(p, f)| (if p.is_empty() { "/" } else { p }, f)).unwrap_or(("/", path.as_str()));
+        if file == ".wh..wh..opq" {
+            changes.opaque.push(parent.to_owned());
+            continue;
+        }
+        if let Some(hidden) = file.strip_prefix(".wh.") {
+            changes.whiteouts.push(if parent == "/" { format!("/{hidden}") } else { format!("{parent}/{hidden}") });
+            continue;
+        }
+        let header = entry.header();
+        let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        let uid = header.uid().ok().and_then(|u| u32::try_from(u).ok()).unwrap_or(0);
+        let gid = header.gid().ok().and_then(|g| u32::try_from(g).ok()).unwrap_or(0);
+        let mtime = header.mtime().ok().and_then(|m| i64::try_from(m).ok()).unwrap_or(0);
+        let size = entry.size();
+        let kind = header.entry_type();
+        let node = if kind.is_dir() {
+            Entry::Node(Node { kind: NodeKind::Dir, mode, uid, gid, mtime, size: 0, body: None })
+        } else if kind.is_symlink() {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            Entry::Node(Node { kind: NodeKind::Symlink(target), mode, uid, gid, mtime, size: 0, body: None })
+        } else if kind.is_hard_link() {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            let target = normalize(&target).ok().flatten().ok_or_else(|| ImageError::EscapingEntry { layer: name.clone(), path: target.clone() })?;
+            Entry::Hardlink { target, mode, uid, gid, mtime }
+        } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            let body = if (options.wanted)(&path) && size <= options.max_body {
+                let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                entry.read_to_end(&mut bytes).map_err(|e| bad(format!("reading {path}: {e}")))?;
+                Some(Arc::new(bytes))
+            } else {
+                None
+            };
+            Entry::Node(Node { kind: NodeKind::File, mode, uid, gid, mtime, size, body })
+        } else if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            continue;
+        } else {
+            Entry::Node(Node { kind: NodeKind::Other, mode, uid, gid, mtime, size: 0, body: None })
+        };
+        changes.entries.push((path, node));
+    }
+    let (diff_id, _) = archive.into_inner().finish().map_err(|e| bad(format!("reading: {e}")))?;
+    // The tar's end may leave compressed bytes unread (padding, gzip trailer): hash them too.
+    let (digest, size) = {
+        let s = state.lock().map_err(|_| bad("hash state poisoned".into()))?;
+        (Digest(s.0.clone().finalize().into()), s.1)
+    };
+    if let Some(expected) = layer.digest {
+        if expected != digest {
+            return Err(ImageError::BlobMismatch { digest: expected.to_string(), what: "digest", expected: expected.to_string(), found: digest.to_string() });
+        }
+        if layer.size != size {
+            return Err(ImageError::BlobMismatch { digest: expected.to_string(), what: "size", expected: layer.size.to_string(), found: size.to_string() });
+        }
+    }
+    if diff_id != layer.diff_id.0 {
+        return Err(ImageError::BlobMismatch { digest: name, what: "diff ID", expected: layer.diff_id.to_string(), found: diff_id.to_string() });
+    }
+    changes.scanned = ScannedLayer { digest, size, diff_id: DiffId(diff_id) };
+    Ok(changes)
+}
+
+/// `./etc/x`, `etc/x/`, `/etc/x` → `/etc/x`; the root itself → `None`; `..` → error.
+fn normalize(raw: &str) -> Result<Option<String>, ()> {
+    let mut parts = Vec::new();
+    for part in raw.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(()),
+            p => parts.push(p),
+        }
+    }
+    Ok(if parts.is_empty() { None } else { Some(format!("/{}", parts.join("/"))) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn paths_are_normalised_and_escapes_refused() {
+        assert_eq!(normalize("./etc/ssl/"), Ok(Some("/etc/ssl".to_owned())));
+        assert_eq!(normalize("/usr//lib"), Ok(Some("/usr/lib".to_owned())));
+        assert_eq!(normalize("./"), Ok(None));
+        assert_eq!(normalize("../etc/passwd"), Err(()));
+        assert_eq!(normalize("etc/../../x"), Err(()));
+    }
+}

@@ -1,0 +1,139 @@
+//! Container images for trustbake, without a daemon: read OCI image layouts
+//! (`oci:DIR[:TAG]`), OCI archives (`oci-archive:FILE[:TAG]`) and `docker save` archives
+//! (`docker-archive:FILE[:REPO:TAG]`), single-platform or multi-platform, OCI or Docker media
+//! types, gzip, zstd or uncompressed layers; see an image's root file system through its layers
+//! without extracting anything ([`LayeredRoot`]); append one deterministic layer and write the
+//! new image, carrying the base blobs byte for byte ([`bake`]); and check an image's
+//! integrity ([`validate`]).
+//!
+//! This crate knows nothing about certificates: it moves files and layers.
+
+mod digest;
+mod layers;
+mod reference;
+mod source;
+mod validate;
+mod write;
+
+pub use digest::{Digest, DiffId};
+pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions};
+pub use reference::ImageRef;
+pub use source::{Image, LayerDesc, Platform, PlatformImage, open};
+pub use validate::{Validation, validate};
+pub use layers::ScannedLayer;
+pub use write::{BakeOptions, Baked, LayerEntry, LayerEntryKind, NewLayer, PlatformBake, bake, build_layer, preview};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong with an image. Each variant names the thing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// An image reference that does not parse.
+    #[error("'{input}' is not an image reference ({reason}); use oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]")]
+    BadReference {
+        /// What was given.
+        input: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {what}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// JSON that does not parse or lacks a field.
+    #[error("{what}: {detail}")]
+    BadJson {
+        /// Which document.
+        what: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A digest string that is not `sha256:` and 64 lower-case hex digits.
+    #[error("'{0}' is not a valid sha256 digest (expected sha256: and 64 lower-case hex digits)")]
+    BadDigest(String),
+    /// A blob the image names is not there.
+    #[error("blob {digest} is missing from {image}")]
+    MissingBlob {
+        /// The blob.
+        digest: String,
+        /// The image.
+        image: String,
+    },
+    /// A blob's content does not match its descriptor.
+    #[error("blob {digest}: {what} mismatch: expected {expected}, found {found}")]
+    BlobMismatch {
+        /// The blob.
+        digest: String,
+        /// `digest`, `size` or `diff ID`.
+        what: &'static str,
+        /// What the descriptor says.
+        expected: String,
+        /// What the content is.
+        found: String,
+    },
+    /// A media type trustbake does not handle.
+    #[error("unknown media type '{media_type}' for {what}")]
+    UnknownMediaType {
+        /// The media type.
+        media_type: String,
+        /// Where it was found.
+        what: String,
+    },
+    /// A tag that is not in the layout or archive.
+    #[error("{image}: no image tagged '{tag}' (tags: {available})")]
+    NoSuchTag {
+        /// The image.
+        image: String,
+        /// The tag asked for.
+        tag: String,
+        /// The tags there are.
+        available: String,
+    },
+    /// A layer entry that would land outside the root.
+    #[error("layer {layer}: entry '{path}' escapes the root file system")]
+    EscapingEntry {
+        /// The layer's digest.
+        layer: String,
+        /// The entry's path.
+        path: String,
+    },
+    /// A broken layer (bad tar or compression).
+    #[error("layer {layer}: {detail}")]
+    BadLayer {
+        /// The layer's digest.
+        layer: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A platform the index lacks.
+    #[error("{image} has no platform {platform} (it has: {available})")]
+    NoSuchPlatform {
+        /// The image.
+        image: String,
+        /// The platform asked for.
+        platform: String,
+        /// The platforms there are.
+        available: String,
+    },
+    /// A destination that exists and is not what it should be.
+    #[error("{path}: the destination exists and is not {expected}; choose another destination or remove it")]
+    BadDestination {
+        /// The destination.
+        path: PathBuf,
+        /// What it should have been.
+        expected: &'static str,
+    },
+}
+
+pub(crate) fn io_err(path: impl Into<PathBuf>, what: &'static str) -> impl FnOnce(std::io::Error) -> ImageError {
+    let path = path.into();
+    move |source| ImageError::Io { path, what, source }
+}

@@ -1,0 +1,227 @@
+//! Baking an image: open the base, look inside each platform through its layers, plan the
+//! trust stores with the same engine `apply` uses, turn the plan into one layer, and write the
+//! new image — or, for a dry run, say what would be written and the digests it would have.
+
+use serde::Serialize;
+use trustbake_certs::Certificate;
+use trustbake_image::{BakeOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind, PlatformBake, ScanOptions};
+use trustbake_store::{Content, Entry, Meta, Plan, Report, RootView, StoreError};
+use trustbake_targets::VersionMap;
+
+use crate::{Error, Intake, source_date_epoch};
+
+/// Largest file body kept in memory while scanning (trust bundles are far smaller).
+const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+/// What to bake.
+#[derive(Debug, Clone)]
+pub struct BakeRequest<'a> {
+    /// Source image reference (`oci:…`, `oci-archive:…`, `docker-archive:…`).
+    pub from: &'a str,
+    /// Destination image reference.
+    pub to: &'a str,
+    /// The validated CAs.
+    pub cas: &'a Intake,
+    /// Product and version, to compare the map with what the image holds.
+    pub target: Option<(&'a str, &'a str)>,
+    /// Only this platform (`os/arch[/variant]`).
+    pub platform: Option<&'a str>,
+    /// Write nothing.
+    pub dry_run: bool,
+    /// Also patch pip's vendored certifi.
+    pub include_vendored: bool,
+}
+
+/// What a bake did (or would do), per platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct BakeOutcome {
+    /// The source.
+    pub from: String,
+    /// The destination.
+    pub to: String,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// The digest of what the destination names (index or manifest).
+    pub digest: String,
+    /// Whether every platform already trusted every CA (no layer added).
+    pub nothing_to_add: bool,
+    /// Per platform.
+    pub platforms: Vec<PlatformOutcome>,
+}
+
+/// One platform of a bake.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformOutcome {
+    /// `os/arch[/variant]`, when known.
+    pub platform: Option<String>,
+    /// The new manifest's digest.
+    pub manifest: String,
+    /// The new config's digest.
+    pub config: String,
+    /// The new layer, if one was added: digest, size, diff ID.
+    pub layer: Option<LayerSummary>,
+    /// The entries of the new layer.
+    pub entries: Vec<EntrySummary>,
+    /// Detection and per-store outcome.
+    pub report: Report,
+}
+
+/// The added layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    /// Blob digest.
+    pub digest: String,
+    /// Blob size.
+    pub size: u64,
+    /// Uncompressed digest.
+    pub diff_id: String,
+}
+
+/// One entry of the added layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntrySummary {
+    /// Absolute path.
+    pub path: String,
+    /// `file`, `symlink` or `dir`.
+    pub kind: &'static str,
+    /// File size.
+    pub size: Option<usize>,
+    /// Link target.
+    pub target: Option<String>,
+    /// Mode, octal.
+    pub mode: String,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+}
+
+/// Bakes `request.cas` into the image: see the crate docs.
+pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
+    let from = ImageRef::parse(request.from)?;
+    let to = ImageRef::parse(request.to)?;
+    if from.path() == to.path() && matches!(to, ImageRef::OciArchive { .. } | ImageRef::DockerArchive { .. }) {
+        return Err(Error::Image(trustbake_image::ImageError::BadDestination { path: to.path().to_path_buf(), expected: "a different file than the source (the input is never modified)" }));
+    }
+    let image = trustbake_image::open(&from)?;
+    let selected = image.select(request.platform)?;
+    let map = VersionMap::builtin();
+    let resolved = match request.target {
+        Some((product, version)) => Some(map.resolve(product.parse()?, &version.parse()?)?),
+        None => None,
+    };
+    let certs: Vec<Certificate> = request.cas.cas().iter().map(|ca| ca.certificate.clone()).collect();
+    let mut bakes = Vec::new();
+    let mut details = Vec::new();
+    let mut created = None;
+    for platform in selected {
+        let root = LayeredRoot::scan(&image, platform, &ScanOptions { wanted: &wanted, max_body: MAX_BODY })?;
+        let base_created = platform.config.get("created").and_then(|c| c.as_str()).unwrap_or("1970-01-01T00:00:00Z").to_owned();
+        let mtime = source_date_epoch().unwrap_or_else(|| parse_rfc3339(&base_created));
+        let options = trustbake_store::Options { mtime, jks_timestamp_ms: Some(mtime.saturating_mul(1000)), include_vendored: request.include_vendored };
+        let (plan, report) = trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
+        let entries = layer_entries(&plan);
+        let layer = if entries.is_empty() { None } else { Some(trustbake_image::build_layer(&entries)?) };
+        created = Some(match source_date_epoch() {
+            Some(epoch) => trustbake_certs::format_timestamp(epoch),
+            None => base_created,
+        });
+        details.push((plan, report));
+        bakes.push(PlatformBake { base: platform, scanned: root.layers.clone(), layer });
+    }
+    let fingerprints: Vec<String> = certs.iter().map(|c| format!("sha256:{}", c.sha256().hex())).collect();
+    let options = BakeOptions {
+        created: created.unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
+        created_by: format!("trustbake {} bake: CA certificates {}", env!("CARGO_PKG_VERSION"), fingerprints.join(" ")),
+        comment: "custom CA certificates added to the OS trust store and Python certifi by trustbake".to_owned(),
+        labels: vec![("dev.trustbake.ca-certificates.sha256".to_owned(), fingerprints.join(","))],
+    };
+    let baked = if request.dry_run { trustbake_image::preview(&image, &bakes, &options)? } else { trustbake_image::bake(&image, &bakes, &to, &options)? };
+    let nothing_to_add = bakes.iter().all(|b| b.layer.is_none());
+    let platforms = bakes
+        .iter()
+        .zip(details)
+        .zip(&baked.platforms)
+        .map(|((b, (plan, report)), (platform, manifest, config))| PlatformOutcome {
+            platform: platform.clone(),
+            manifest: manifest.to_string(),
+            config: config.to_string(),
+            layer: b.layer.as_ref().map(|l| LayerSummary { digest: l.digest.to_string(), size: l.blob.len() as u64, diff_id: l.diff_id.to_string() }),
+            entries: plan.items.iter().map(entry_summary).collect(),
+            report,
+        })
+        .collect();
+    Ok(BakeOutcome { from: from.to_string(), to: to.to_string(), dry_run: request.dry_run, digest: baked.digest.to_string(), nothing_to_add, platforms })
+}
+
+/// The paths whose bodies the engine may read: small trust-store and Python metadata files.
+fn wanted(path: &str) -> bool {
+    path.starts_with("/etc/")
+        || path.starts_with("/usr/share/ca-certificates/")
+        || path.starts_with("/usr/local/share/ca-certificates/")
+        || path == "/usr/lib/os-release"
+        || path.ends_with("/certifi/cacert.pem")
+        || path.ends_with("/certifi/core.py")
+        || path.ends_with("/pyvenv.cfg")
+        || (path.ends_with("/RECORD") && path.contains(".dist-info/"))
+}
+
+fn parse_rfc3339(text: &str) -> i64 {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map(|t| t.unix_timestamp()).unwrap_or(0)
+}
+
+fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
+    plan.items
+        .iter()
+        .map(|item| LayerEntry {
+            path: item.path.clone(),
+            kind: match &item.content {
+                Content::File(bytes) => LayerEntryKind::File(bytes.clone()),
+                Content::Symlink(target) => LayerEntryKind::Symlink(target.clone()),
+                Content::Dir => LayerEntryKind::Dir,
+            },
+            mode: item.meta.mode,
+            uid: item.meta.uid,
+            gid: item.meta.gid,
+            mtime: item.meta.mtime,
+        })
+        .collect()
+}
+
+fn entry_summary(item: &trustbake_store::PlanItem) -> EntrySummary {
+    let (kind, size, target) = match &item.content {
+        Content::File(bytes) => ("file", Some(bytes.len()), None),
+        Content::Symlink(t) => ("symlink", None, Some(t.clone())),
+        Content::Dir => ("dir", None, None),
+    };
+    EntrySummary { path: item.path.clone(), kind, size, target, mode: format!("{:04o}", item.meta.mode), uid: item.meta.uid, gid: item.meta.gid }
+}
+
+/// The merged layers of an image, seen by the engine.
+struct ImageRoot<'a>(&'a LayeredRoot);
+
+fn meta(node: &Node) -> Meta {
+    Meta { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime }
+}
+
+impl RootView for ImageRoot<'_> {
+    fn entry(&self, path: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.0.node(path).and_then(|node| match &node.kind {
+            NodeKind::File => Some(Entry::File { meta: meta(node), size: node.size }),
+            NodeKind::Dir => Some(Entry::Dir { meta: meta(node) }),
+            NodeKind::Symlink(target) => Some(Entry::Symlink { meta: meta(node), target: target.clone() }),
+            NodeKind::Other => None,
+        }))
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, StoreError> {
+        match self.0.node(path).and_then(|n| n.body.as_ref()) {
+            Some(body) => Ok(body.as_ref().clone()),
+            None => Err(StoreError::Read { path: path.to_owned(), reason: "its content was not kept while scanning the layers".to_owned() }),
+        }
+    }
+
+    fn list(&self, path: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.0.list(path))
+    }
+}
