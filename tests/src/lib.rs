@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
+pub mod images;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

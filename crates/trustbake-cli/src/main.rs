@@ -28,6 +28,9 @@ enum Command {
     /// Show which paths trustbake would write for an Anchore release (a dry run: no image needed).
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
+    /// Bake the CAs into an image as one new layer on the untouched base (no daemon needed).
+    #[command(after_help = BAKE_EXAMPLES)]
+    Bake(BakeArgs),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -47,6 +50,14 @@ Examples:
   cat corp-root.pem | trustbake plan --product enterprise --version 4.5 --ca -
   trustbake plan --all
   trustbake plan --all --ca corp-root.pem --json";
+
+const BAKE_EXAMPLES: &str = "\
+Examples:
+  trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./enterprise:v5.1.0-corp --ca corp-root.pem
+  trustbake bake --from docker-archive:base.tar --to docker-archive:corp.tar:anchore/enterprise:v5.1.0-corp --ca certs/
+  trustbake bake --from oci-archive:base.tar --to oci:./out:corp --ca corp-root.pem --platform linux/amd64
+  trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./out:corp --ca corp-root.pem --dry-run --json
+  trustbake bake -f images/enterprise.toml";
 
 const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -91,6 +102,69 @@ struct PlanArgs {
     /// Print the plan as JSON (the contract documented in the README).
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct BakeArgs {
+    /// The base image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG].
+    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    from: Option<String>,
+
+    /// The new image, same syntax (an existing OCI layout keeps its other tags).
+    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    to: Option<String>,
+
+    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
+    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    cas: Vec<PathBuf>,
+
+    /// A recipe (images/NAME.toml) with from, to, cas and optionally product, version, platform.
+    #[arg(short = 'f', long = "file", value_name = "RECIPE")]
+    file: Option<PathBuf>,
+
+    /// The Anchore product, to compare the version map with what the image holds.
+    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
+    product: Option<String>,
+
+    /// The product version (with --product).
+    #[arg(long, requires = "product")]
+    version: Option<String>,
+
+    /// Only this platform of a multi-platform image (os/arch[/variant]).
+    #[arg(long)]
+    platform: Option<String>,
+
+    /// Print everything bake would do, with the would-be digests; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+
+    /// Accept certificates that are not certificate authorities.
+    #[arg(long)]
+    allow_non_ca: bool,
+
+    /// Accept certificates that are expired or not yet valid.
+    #[arg(long)]
+    allow_expired: bool,
+
+    /// Also patch pip's vendored certifi.
+    #[arg(long)]
+    include_vendored: bool,
+}
+
+/// An image recipe (`images/NAME.toml`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recipe {
+    from: String,
+    to: String,
+    cas: Vec<PathBuf>,
+    product: Option<String>,
+    version: Option<String>,
+    platform: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +226,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Apply(args) => apply(args),
+        Command::Bake(args) => bake(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -245,6 +320,146 @@ fn apply(args: ApplyArgs) -> Result<()> {
     std::io::stdout()
         .write_all(out.as_bytes())
         .context("writing to stdout")
+}
+
+fn bake(mut args: BakeArgs) -> Result<()> {
+    if let Some(file) = &args.file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the recipe {}", file.display()))?;
+        let recipe: Recipe = toml::from_str(&text)
+            .with_context(|| format!("{}: not a valid recipe", file.display()))?;
+        let dir = file
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        args.from = args.from.or(Some(recipe.from));
+        args.to = args.to.or(Some(recipe.to));
+        if args.cas.is_empty() {
+            args.cas = recipe
+                .cas
+                .iter()
+                .map(|c| {
+                    if c.is_absolute() || c.as_os_str() == "-" {
+                        c.clone()
+                    } else {
+                        dir.join(c)
+                    }
+                })
+                .collect();
+        }
+        args.product = args.product.or(recipe.product);
+        args.version = args.version.or(recipe.version);
+        args.platform = args.platform.or(recipe.platform);
+    }
+    let (Some(from), Some(to)) = (args.from.as_deref(), args.to.as_deref()) else {
+        anyhow::bail!("--from and --to are required (or a recipe with -f)");
+    };
+    if args.cas.is_empty() {
+        anyhow::bail!("no CA given: pass --ca FILE (or a recipe's cas)");
+    }
+    let mut policy = trustbake::strict_policy();
+    policy.allow_non_ca = args.allow_non_ca;
+    policy.allow_expired = args.allow_expired;
+    let cas = trustbake::load_cas(&args.cas, policy)?;
+    let request = trustbake::BakeRequest {
+        from,
+        to,
+        cas: &cas,
+        target: args.product.as_deref().zip(args.version.as_deref()),
+        platform: args.platform.as_deref(),
+        dry_run: args.dry_run,
+        include_vendored: args.include_vendored,
+        source_date_epoch: trustbake::source_date_epoch(),
+    };
+    let outcome = trustbake::bake(&request).with_context(|| format!("baking {from} into {to}"))?;
+    let out = if args.json {
+        serde_json::to_string_pretty(&outcome)? + "\n"
+    } else {
+        render_bake(&outcome, &cas)
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")
+}
+
+fn render_bake(outcome: &trustbake::BakeOutcome, cas: &trustbake::Intake) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let verb = if outcome.dry_run {
+        "dry run: would write"
+    } else {
+        "wrote"
+    };
+    let _ = writeln!(out, "{verb} {} {}", outcome.to, outcome.digest);
+    if outcome.nothing_to_add {
+        let _ = writeln!(
+            out,
+            "every store already trusts these CAs: no layer added, the image is unchanged"
+        );
+    }
+    for p in &outcome.platforms {
+        let d = &p.report.detected;
+        let _ = writeln!(
+            out,
+            "\n{}: {} layout (ID={} VERSION_ID={}), Python {}",
+            p.platform.as_deref().unwrap_or("image"),
+            d.family,
+            d.os.id,
+            d.os.version_id,
+            d.python.as_deref().unwrap_or("not found")
+        );
+        let _ = writeln!(out, "  manifest {}", p.manifest);
+        if let Some(layer) = &p.layer {
+            let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
+        }
+        for store in &p.report.stores {
+            let mut parts = Vec::new();
+            if !store.added.is_empty() {
+                parts.push(format!("added {}", store.added.len()));
+            }
+            if !store.present.is_empty() {
+                parts.push(format!("already present {}", store.present.len()));
+            }
+            if !store.skipped.is_empty() {
+                parts.push(format!(
+                    "skipped {} ({})",
+                    store.skipped.len(),
+                    store.skipped[0].1
+                ));
+            }
+            let _ = writeln!(
+                out,
+                "    {:<17} {}  {}",
+                store.kind,
+                store.store,
+                parts.join(", ")
+            );
+        }
+        for note in &p.report.notes {
+            let _ = writeln!(out, "  note: {note}");
+        }
+        if outcome.dry_run {
+            for e in &p.entries {
+                let what = match (e.size, &e.target) {
+                    (Some(size), _) => format!("{size} bytes"),
+                    (None, Some(t)) => format!("-> {t}"),
+                    _ => "dir".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {} {}:{}  {}  {what}",
+                    e.mode, e.uid, e.gid, e.path
+                );
+            }
+        }
+    }
+    for note in cas.notes() {
+        let _ = writeln!(out, "note: {note}");
+    }
+    for warning in cas.warnings() {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    out
 }
 
 fn entry_json(item: &trustbake::store::PlanItem) -> serde_json::Value {

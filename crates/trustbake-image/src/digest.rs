@@ -22,7 +22,11 @@ impl Digest {
     pub fn parse(text: &str) -> Result<Self, ImageError> {
         let bad = || ImageError::BadDigest(text.to_owned());
         let hex = text.strip_prefix("sha256:").ok_or_else(bad)?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad());
         }
         let mut out = [0u8; 32];
@@ -76,7 +80,11 @@ pub(crate) struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     /// Reads what is left (so the digest covers the whole stream), then returns it.
@@ -104,11 +112,19 @@ pub(crate) struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     pub(crate) fn new(inner: W) -> Self {
-        HashingWriter { inner, hasher: Sha256::new(), count: 0 }
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     pub(crate) fn finish(self) -> (W, Digest, u64) {
-        (self.inner, Digest(self.hasher.finalize().into()), self.count)
+        (
+            self.inner,
+            Digest(self.hasher.finalize().into()),
+            self.count,
+        )
     }
 }
 
@@ -133,7 +149,14 @@ mod tests {
     fn digests_are_parsed_strictly() {
         let good = format!("sha256:{}", "ab".repeat(32));
         assert_eq!(Digest::parse(&good).unwrap().to_string(), good);
-        for bad in ["sha256:../../etc/passwd", "sha512:ab", &format!("sha256:{}", "AB".repeat(32)), &format!("sha256:{}", "a".repeat(63)), "/abs", ""] {
+        for bad in [
+            "sha256:../../etc/passwd",
+            "sha512:ab",
+            &format!("sha256:{}", "AB".repeat(32)),
+            &format!("sha256:{}", "a".repeat(63)),
+            "/abs",
+            "",
+        ] {
             assert!(Digest::parse(bad).is_err(), "{bad}");
         }
     }

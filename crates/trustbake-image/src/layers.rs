@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::ImageError;
 use crate::digest::{DiffId, Digest, HashingReader};
 use crate::source::{Image, LayerDesc, PlatformImage};
-use crate::ImageError;
 
 /// What a scan keeps.
 pub struct ScanOptions<'a> {
@@ -84,16 +84,30 @@ struct Changes {
 
 enum Entry {
     Node(Node),
-    Hardlink { target: String, mode: u32, uid: u32, gid: u32, mtime: i64 },
+    Hardlink {
+        target: String,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    },
 }
 
 impl LayeredRoot {
     /// Scans every layer of `platform` (in parallel, one pass each) and merges them.
-    pub fn scan(image: &Image, platform: &PlatformImage, options: &ScanOptions<'_>) -> Result<LayeredRoot, ImageError> {
+    pub fn scan(
+        image: &Image,
+        platform: &PlatformImage,
+        options: &ScanOptions<'_>,
+    ) -> Result<LayeredRoot, ImageError> {
         let layers = &platform.layers;
-        let results: Vec<Mutex<Option<Result<Changes, ImageError>>>> = layers.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<Result<Changes, ImageError>>>> =
+            layers.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(layers.len().max(1));
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(layers.len().max(1));
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
@@ -109,13 +123,25 @@ impl LayeredRoot {
             }
         });
         let mut root = LayeredRoot::default();
-        root.nodes.insert("/".to_owned(), Node { kind: NodeKind::Dir, mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, body: None });
+        root.nodes.insert(
+            "/".to_owned(),
+            Node {
+                kind: NodeKind::Dir,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                size: 0,
+                body: None,
+            },
+        );
         for slot in results {
-            let changes = slot
-                .into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(ImageError::BadLayer { layer: "?".into(), detail: "a scan thread failed".into() }))?;
+            let changes = slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(ImageError::BadLayer {
+                    layer: "?".into(),
+                    detail: "a scan thread failed".into(),
+                })
+            })?;
             root.merge(changes);
         }
         Ok(root)
@@ -132,9 +158,31 @@ impl LayeredRoot {
         for (path, entry) in changes.entries {
             let node = match entry {
                 Entry::Node(node) => node,
-                Entry::Hardlink { target, mode, uid, gid, mtime } => match self.nodes.get(&target) {
-                    Some(t) => Node { kind: NodeKind::File, mode, uid, gid, mtime, size: t.size, body: t.body.clone() },
-                    None => Node { kind: NodeKind::File, mode, uid, gid, mtime, size: 0, body: None },
+                Entry::Hardlink {
+                    target,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                } => match self.nodes.get(&target) {
+                    Some(t) => Node {
+                        kind: NodeKind::File,
+                        mode,
+                        uid,
+                        gid,
+                        mtime,
+                        size: t.size,
+                        body: t.body.clone(),
+                    },
+                    None => Node {
+                        kind: NodeKind::File,
+                        mode,
+                        uid,
+                        gid,
+                        mtime,
+                        size: 0,
+                        body: None,
+                    },
                 },
             };
             if node.kind != NodeKind::Dir {
@@ -146,8 +194,17 @@ impl LayeredRoot {
     }
 
     fn remove_children(&mut self, dir: &str) {
-        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
-        let doomed: Vec<String> = self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        let doomed: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for path in doomed {
             self.nodes.remove(&path);
         }
@@ -160,7 +217,11 @@ impl LayeredRoot {
 
     /// The names in a directory, sorted.
     pub fn list(&self, dir: &str) -> Vec<String> {
-        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
         self.nodes
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
@@ -193,85 +254,223 @@ impl<R: Read> Read for SharedHashing<R> {
     }
 }
 
-fn scan_layer(image: &Image, layer: &LayerDesc, options: &ScanOptions<'_>) -> Result<Changes, ImageError> {
-    let name = layer.digest.map(|d| d.to_string()).or_else(|| layer.member.clone()).unwrap_or_default();
-    let bad = |detail: String| ImageError::BadLayer { layer: name.clone(), detail };
+fn scan_layer(
+    image: &Image,
+    layer: &LayerDesc,
+    options: &ScanOptions<'_>,
+) -> Result<Changes, ImageError> {
+    let name = layer
+        .digest
+        .map(|d| d.to_string())
+        .or_else(|| layer.member.clone())
+        .unwrap_or_default();
+    let bad = |detail: String| ImageError::BadLayer {
+        layer: name.clone(),
+        detail,
+    };
     let (blob, _) = image.open_layer(layer)?;
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
-    let mut buffered = BufReader::with_capacity(256 * 1024, SharedHashing { inner: blob, state: Arc::clone(&state) });
-    let magic = buffered.fill_buf().map_err(|e| bad(format!("reading: {e}")))?.to_vec();
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        SharedHashing {
+            inner: blob,
+            state: Arc::clone(&state),
+        },
+    );
+    let magic = buffered
+        .fill_buf()
+        .map_err(|e| bad(format!("reading: {e}")))?
+        .to_vec();
     let decoder: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(buffered))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(ruzstd::decoding::StreamingDecoder::new(buffered).map_err(|e| bad(format!("zstd: {e}")))?)
+        Box::new(
+            ruzstd::decoding::StreamingDecoder::new(buffered)
+                .map_err(|e| bad(format!("zstd: {e}")))?,
+        )
     } else {
         Box::new(buffered)
     };
     let mut archive = tar::Archive::new(HashingReader::new(decoder));
-    let mut changes = Changes { entries: Vec::new(), whiteouts: Vec::new(), opaque: Vec::new(), scanned: ScannedLayer { digest: Digest::of(b""), size: 0, diff_id: DiffId(Digest::of(b"")) } };
+    let mut changes = Changes {
+        entries: Vec::new(),
+        whiteouts: Vec::new(),
+        opaque: Vec::new(),
+        scanned: ScannedLayer {
+            digest: Digest::of(b""),
+            size: 0,
+            diff_id: DiffId(Digest::of(b"")),
+        },
+    };
     for entry in archive.entries().map_err(|e| bad(format!("tar: {e}")))? {
         let mut entry = entry.map_err(|e| bad(format!("tar: {e}")))?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(path) = normalize(&raw).map_err(|()| ImageError::EscapingEntry { layer: name.clone(), path: raw.clone() })? else { continue };
-        let (parent, file) = path.rsplit_once('/').map(|(p, f)| (if p.is_empty() { "/" } else { p }, f)).unwrap_or(("/", path.as_str()));
+        let Some(path) = normalize(&raw).map_err(|()| ImageError::EscapingEntry {
+            layer: name.clone(),
+            path: raw.clone(),
+        })?
+        else {
+            continue;
+        };
+        let (parent, file) = path
+            .rsplit_once('/')
+            .map(|(p, f)| (if p.is_empty() { "/" } else { p }, f))
+            .unwrap_or(("/", path.as_str()));
         if file == ".wh..wh..opq" {
             changes.opaque.push(parent.to_owned());
             continue;
         }
         if let Some(hidden) = file.strip_prefix(".wh.") {
-            changes.whiteouts.push(if parent == "/" { format!("/{hidden}") } else { format!("{parent}/{hidden}") });
+            changes.whiteouts.push(if parent == "/" {
+                format!("/{hidden}")
+            } else {
+                format!("{parent}/{hidden}")
+            });
             continue;
         }
         let header = entry.header();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
-        let uid = header.uid().ok().and_then(|u| u32::try_from(u).ok()).unwrap_or(0);
-        let gid = header.gid().ok().and_then(|g| u32::try_from(g).ok()).unwrap_or(0);
-        let mtime = header.mtime().ok().and_then(|m| i64::try_from(m).ok()).unwrap_or(0);
+        let uid = header
+            .uid()
+            .ok()
+            .and_then(|u| u32::try_from(u).ok())
+            .unwrap_or(0);
+        let gid = header
+            .gid()
+            .ok()
+            .and_then(|g| u32::try_from(g).ok())
+            .unwrap_or(0);
+        let mtime = header
+            .mtime()
+            .ok()
+            .and_then(|m| i64::try_from(m).ok())
+            .unwrap_or(0);
         let size = entry.size();
         let kind = header.entry_type();
         let node = if kind.is_dir() {
-            Entry::Node(Node { kind: NodeKind::Dir, mode, uid, gid, mtime, size: 0, body: None })
+            Entry::Node(Node {
+                kind: NodeKind::Dir,
+                mode,
+                uid,
+                gid,
+                mtime,
+                size: 0,
+                body: None,
+            })
         } else if kind.is_symlink() {
-            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
-            Entry::Node(Node { kind: NodeKind::Symlink(target), mode, uid, gid, mtime, size: 0, body: None })
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            Entry::Node(Node {
+                kind: NodeKind::Symlink(target),
+                mode,
+                uid,
+                gid,
+                mtime,
+                size: 0,
+                body: None,
+            })
         } else if kind.is_hard_link() {
-            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
-            let target = normalize(&target).ok().flatten().ok_or_else(|| ImageError::EscapingEntry { layer: name.clone(), path: target.clone() })?;
-            Entry::Hardlink { target, mode, uid, gid, mtime }
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            let target =
+                normalize(&target)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| ImageError::EscapingEntry {
+                        layer: name.clone(),
+                        path: target.clone(),
+                    })?;
+            Entry::Hardlink {
+                target,
+                mode,
+                uid,
+                gid,
+                mtime,
+            }
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             let body = if (options.wanted)(&path) && size <= options.max_body {
                 let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                entry.read_to_end(&mut bytes).map_err(|e| bad(format!("reading {path}: {e}")))?;
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| bad(format!("reading {path}: {e}")))?;
                 Some(Arc::new(bytes))
             } else {
                 None
             };
-            Entry::Node(Node { kind: NodeKind::File, mode, uid, gid, mtime, size, body })
-        } else if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            Entry::Node(Node {
+                kind: NodeKind::File,
+                mode,
+                uid,
+                gid,
+                mtime,
+                size,
+                body,
+            })
+        } else if kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions()
+            || kind.is_gnu_longname()
+            || kind.is_gnu_longlink()
+        {
             continue;
         } else {
-            Entry::Node(Node { kind: NodeKind::Other, mode, uid, gid, mtime, size: 0, body: None })
+            Entry::Node(Node {
+                kind: NodeKind::Other,
+                mode,
+                uid,
+                gid,
+                mtime,
+                size: 0,
+                body: None,
+            })
         };
         changes.entries.push((path, node));
     }
-    let (diff_id, _) = archive.into_inner().finish().map_err(|e| bad(format!("reading: {e}")))?;
+    let (diff_id, _) = archive
+        .into_inner()
+        .finish()
+        .map_err(|e| bad(format!("reading: {e}")))?;
     // The tar's end may leave compressed bytes unread (padding, gzip trailer): hash them too.
     let (digest, size) = {
-        let s = state.lock().map_err(|_| bad("hash state poisoned".into()))?;
+        let s = state
+            .lock()
+            .map_err(|_| bad("hash state poisoned".into()))?;
         (Digest(s.0.clone().finalize().into()), s.1)
     };
     if let Some(expected) = layer.digest {
         if expected != digest {
-            return Err(ImageError::BlobMismatch { digest: expected.to_string(), what: "digest", expected: expected.to_string(), found: digest.to_string() });
+            return Err(ImageError::BlobMismatch {
+                digest: expected.to_string(),
+                what: "digest",
+                expected: expected.to_string(),
+                found: digest.to_string(),
+            });
         }
         if layer.size != size {
-            return Err(ImageError::BlobMismatch { digest: expected.to_string(), what: "size", expected: layer.size.to_string(), found: size.to_string() });
+            return Err(ImageError::BlobMismatch {
+                digest: expected.to_string(),
+                what: "size",
+                expected: layer.size.to_string(),
+                found: size.to_string(),
+            });
         }
     }
     if diff_id != layer.diff_id.0 {
-        return Err(ImageError::BlobMismatch { digest: name, what: "diff ID", expected: layer.diff_id.to_string(), found: diff_id.to_string() });
+        return Err(ImageError::BlobMismatch {
+            digest: name,
+            what: "diff ID",
+            expected: layer.diff_id.to_string(),
+            found: diff_id.to_string(),
+        });
     }
-    changes.scanned = ScannedLayer { digest, size, diff_id: DiffId(diff_id) };
+    changes.scanned = ScannedLayer {
+        digest,
+        size,
+        diff_id: DiffId(diff_id),
+    };
     Ok(changes)
 }
 
@@ -285,7 +484,11 @@ fn normalize(raw: &str) -> Result<Option<String>, ()> {
             p => parts.push(p),
         }
     }
-    Ok(if parts.is_empty() { None } else { Some(format!("/{}", parts.join("/"))) })
+    Ok(if parts.is_empty() {
+        None
+    } else {
+        Some(format!("/{}", parts.join("/")))
+    })
 }
 
 #[cfg(test)]

@@ -15,13 +15,16 @@ mod source;
 mod validate;
 mod write;
 
-pub use digest::{Digest, DiffId};
+pub use digest::{DiffId, Digest};
+pub use layers::ScannedLayer;
 pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions};
 pub use reference::ImageRef;
 pub use source::{Image, LayerDesc, Platform, PlatformImage, open};
 pub use validate::{Validation, validate};
-pub use layers::ScannedLayer;
-pub use write::{BakeOptions, Baked, LayerEntry, LayerEntryKind, NewLayer, PlatformBake, bake, build_layer, preview};
+pub use write::{
+    BakeOptions, Baked, LayerEntry, LayerEntryKind, NewLayer, PlatformBake, bake, build_layer,
+    preview,
+};
 
 use std::path::PathBuf;
 
@@ -30,7 +33,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum ImageError {
     /// An image reference that does not parse.
-    #[error("'{input}' is not an image reference ({reason}); use oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]")]
+    #[error(
+        "'{input}' is not an image reference ({reason}); use oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]"
+    )]
     BadReference {
         /// What was given.
         input: String,
@@ -124,7 +129,9 @@ pub enum ImageError {
         available: String,
     },
     /// A destination that exists and is not what it should be.
-    #[error("{path}: the destination exists and is not {expected}; choose another destination or remove it")]
+    #[error(
+        "{path}: the destination exists and is not {expected}; choose another destination or remove it"
+    )]
     BadDestination {
         /// The destination.
         path: PathBuf,
@@ -133,7 +140,10 @@ pub enum ImageError {
     },
 }
 
-pub(crate) fn io_err(path: impl Into<PathBuf>, what: &'static str) -> impl FnOnce(std::io::Error) -> ImageError {
+pub(crate) fn io_err(
+    path: impl Into<PathBuf>,
+    what: &'static str,
+) -> impl FnOnce(std::io::Error) -> ImageError {
     let path = path.into();
     move |source| ImageError::Io { path, what, source }
 }

@@ -34,7 +34,10 @@ pub enum ImageRef {
 impl ImageRef {
     /// Parses `oci:…`, `oci-archive:…` or `docker-archive:…`.
     pub fn parse(input: &str) -> Result<Self, ImageError> {
-        let bad = |reason| ImageError::BadReference { input: input.to_owned(), reason };
+        let bad = |reason| ImageError::BadReference {
+            input: input.to_owned(),
+            reason,
+        };
         let (transport, rest) = input.split_once(':').ok_or_else(|| bad("no transport"))?;
         if rest.is_empty() {
             return Err(bad("no path"));
@@ -50,9 +53,15 @@ impl ImageRef {
                 }
                 let tag = tag.map(str::to_owned);
                 Ok(if transport == "oci" {
-                    ImageRef::OciLayout { dir: PathBuf::from(path), tag }
+                    ImageRef::OciLayout {
+                        dir: PathBuf::from(path),
+                        tag,
+                    }
                 } else {
-                    ImageRef::OciArchive { file: PathBuf::from(path), tag }
+                    ImageRef::OciArchive {
+                        file: PathBuf::from(path),
+                        tag,
+                    }
                 })
             }
             "docker-archive" => {
@@ -62,13 +71,18 @@ impl ImageRef {
                 let file = parts.next().unwrap_or_default();
                 let reference = parts.next().map(str::to_owned);
                 if let Some(r) = &reference {
-                    let (repo, tag) = r.rsplit_once(':').ok_or_else(|| bad("the reference must be REPO:TAG"))?;
+                    let (repo, tag) = r
+                        .rsplit_once(':')
+                        .ok_or_else(|| bad("the reference must be REPO:TAG"))?;
                     if repo.is_empty() || repo.contains("..") || repo.starts_with('/') {
                         return Err(bad("bad repository name"));
                     }
                     check_tag(tag).map_err(bad)?;
                 }
-                Ok(ImageRef::DockerArchive { file: PathBuf::from(file), reference })
+                Ok(ImageRef::DockerArchive {
+                    file: PathBuf::from(file),
+                    reference,
+                })
             }
             _ => Err(bad("unknown transport")),
         }
@@ -89,16 +103,40 @@ fn check_tag(tag: &str) -> Result<(), &'static str> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
         && !tag.starts_with(['.', '-'])
-        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok { Ok(()) } else { Err("bad tag: use letters, digits, '_', '.', '-' (no '/' or '..')") }
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("bad tag: use letters, digits, '_', '.', '-' (no '/' or '..')")
+    }
 }
 
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ImageRef::OciLayout { dir, tag } => write!(f, "oci:{}{}", dir.display(), tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()),
-            ImageRef::OciArchive { file, tag } => write!(f, "oci-archive:{}{}", file.display(), tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()),
-            ImageRef::DockerArchive { file, reference } => write!(f, "docker-archive:{}{}", file.display(), reference.as_ref().map(|t| format!(":{t}")).unwrap_or_default()),
+            ImageRef::OciLayout { dir, tag } => write!(
+                f,
+                "oci:{}{}",
+                dir.display(),
+                tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()
+            ),
+            ImageRef::OciArchive { file, tag } => write!(
+                f,
+                "oci-archive:{}{}",
+                file.display(),
+                tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()
+            ),
+            ImageRef::DockerArchive { file, reference } => write!(
+                f,
+                "docker-archive:{}{}",
+                file.display(),
+                reference
+                    .as_ref()
+                    .map(|t| format!(":{t}"))
+                    .unwrap_or_default()
+            ),
         }
     }
 }
@@ -109,19 +147,54 @@ mod tests {
 
     #[test]
     fn parses_skopeo_syntax() {
-        assert_eq!(ImageRef::parse("oci:/tmp/layout:v5.1-corp").unwrap(), ImageRef::OciLayout { dir: "/tmp/layout".into(), tag: Some("v5.1-corp".into()) });
-        assert_eq!(ImageRef::parse("oci:layout").unwrap(), ImageRef::OciLayout { dir: "layout".into(), tag: None });
-        assert_eq!(ImageRef::parse("oci-archive:a.tar:latest").unwrap(), ImageRef::OciArchive { file: "a.tar".into(), tag: Some("latest".into()) });
+        assert_eq!(
+            ImageRef::parse("oci:/tmp/layout:v5.1-corp").unwrap(),
+            ImageRef::OciLayout {
+                dir: "/tmp/layout".into(),
+                tag: Some("v5.1-corp".into())
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("oci:layout").unwrap(),
+            ImageRef::OciLayout {
+                dir: "layout".into(),
+                tag: None
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("oci-archive:a.tar:latest").unwrap(),
+            ImageRef::OciArchive {
+                file: "a.tar".into(),
+                tag: Some("latest".into())
+            }
+        );
         assert_eq!(
             ImageRef::parse("docker-archive:out.tar:anchore/enterprise:v5.1.0-corp").unwrap(),
-            ImageRef::DockerArchive { file: "out.tar".into(), reference: Some("anchore/enterprise:v5.1.0-corp".into()) }
+            ImageRef::DockerArchive {
+                file: "out.tar".into(),
+                reference: Some("anchore/enterprise:v5.1.0-corp".into())
+            }
         );
-        assert_eq!(ImageRef::parse("docker-archive:out.tar").unwrap().to_string(), "docker-archive:out.tar");
+        assert_eq!(
+            ImageRef::parse("docker-archive:out.tar")
+                .unwrap()
+                .to_string(),
+            "docker-archive:out.tar"
+        );
     }
 
     #[test]
     fn refuses_traversal_and_nonsense() {
-        for bad in ["layout", "docker://x", "oci:", "oci:dir:../../x", "oci:dir:a/b", "docker-archive:f:/abs:t", "docker-archive:f:repo", "oci:dir:.hidden"] {
+        for bad in [
+            "layout",
+            "docker://x",
+            "oci:",
+            "oci:dir:../../x",
+            "oci:dir:a/b",
+            "docker-archive:f:/abs:t",
+            "docker-archive:f:repo",
+            "oci:dir:.hidden",
+        ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad}");
         }
     }

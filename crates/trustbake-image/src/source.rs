@@ -53,7 +53,11 @@ impl Platform {
         if os.is_empty() || architecture.is_empty() || parts.next().is_some() {
             return None;
         }
-        Some(Platform { os: os.to_owned(), architecture: architecture.to_owned(), variant })
+        Some(Platform {
+            os: os.to_owned(),
+            architecture: architecture.to_owned(),
+            variant,
+        })
     }
 
     fn from_json(v: &Value) -> Option<Platform> {
@@ -134,28 +138,44 @@ pub(crate) enum Blobs {
     /// An OCI layout directory.
     Dir(PathBuf),
     /// Members of a tar archive: name → (offset of the data, size).
-    Archive { file: PathBuf, members: HashMap<String, (u64, u64)> },
+    Archive {
+        file: PathBuf,
+        members: HashMap<String, (u64, u64)>,
+    },
 }
 
 impl Blobs {
     /// A reader over the blob named `digest` (OCI layouts and archives).
-    pub(crate) fn open_digest(&self, digest: &Digest, image: &str) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
+    pub(crate) fn open_digest(
+        &self,
+        digest: &Digest,
+        image: &str,
+    ) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
         let name = format!("blobs/sha256/{}", digest.hex());
         self.open_member(&name).map_err(|e| match e {
             ImageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ImageError::MissingBlob { digest: digest.to_string(), image: image.to_owned() }
+                ImageError::MissingBlob {
+                    digest: digest.to_string(),
+                    image: image.to_owned(),
+                }
             }
             other => other,
         })
     }
 
     /// A reader over a member (a path inside the layout or archive).
-    pub(crate) fn open_member(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
+    pub(crate) fn open_member(
+        &self,
+        name: &str,
+    ) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
         match self {
             Blobs::Dir(dir) => {
                 let path = dir.join(name);
                 let file = File::open(&path).map_err(io_err(&path, "opening"))?;
-                let size = file.metadata().map_err(io_err(&path, "reading metadata"))?.len();
+                let size = file
+                    .metadata()
+                    .map_err(io_err(&path, "reading metadata"))?
+                    .len();
                 Ok((Box::new(file), size))
             }
             Blobs::Archive { file, members } => {
@@ -165,7 +185,8 @@ impl Blobs {
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "not in the archive"),
                 })?;
                 let mut f = File::open(file).map_err(io_err(file, "opening"))?;
-                f.seek(SeekFrom::Start(offset)).map_err(io_err(file, "seeking"))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(io_err(file, "seeking"))?;
                 Ok((Box::new(f.take(size)), size))
             }
         }
@@ -181,38 +202,79 @@ impl Blobs {
 }
 
 /// Reads a whole small blob (JSON) and checks its digest and, when known, its size.
-fn read_verified(blobs: &Blobs, digest: &Digest, size: Option<u64>, image: &str) -> Result<Vec<u8>, ImageError> {
+fn read_verified(
+    blobs: &Blobs,
+    digest: &Digest,
+    size: Option<u64>,
+    image: &str,
+) -> Result<Vec<u8>, ImageError> {
     let (mut reader, _) = blobs.open_digest(digest, image)?;
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|source| ImageError::Io { path: PathBuf::from(digest.to_string()), what: "reading", source })?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|source| ImageError::Io {
+            path: PathBuf::from(digest.to_string()),
+            what: "reading",
+            source,
+        })?;
     let found = Digest::of(&bytes);
     if &found != digest {
-        return Err(ImageError::BlobMismatch { digest: digest.to_string(), what: "digest", expected: digest.to_string(), found: found.to_string() });
+        return Err(ImageError::BlobMismatch {
+            digest: digest.to_string(),
+            what: "digest",
+            expected: digest.to_string(),
+            found: found.to_string(),
+        });
     }
     if let Some(size) = size {
         if size != bytes.len() as u64 {
-            return Err(ImageError::BlobMismatch { digest: digest.to_string(), what: "size", expected: size.to_string(), found: bytes.len().to_string() });
+            return Err(ImageError::BlobMismatch {
+                digest: digest.to_string(),
+                what: "size",
+                expected: size.to_string(),
+                found: bytes.len().to_string(),
+            });
         }
     }
     Ok(bytes)
 }
 
 fn json(bytes: &[u8], what: &str) -> Result<Value, ImageError> {
-    serde_json::from_slice(bytes).map_err(|e| ImageError::BadJson { what: what.to_owned(), detail: e.to_string() })
+    serde_json::from_slice(bytes).map_err(|e| ImageError::BadJson {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 fn field<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a Value, ImageError> {
-    v.get(key).ok_or_else(|| ImageError::BadJson { what: what.to_owned(), detail: format!("no '{key}'") })
+    v.get(key).ok_or_else(|| ImageError::BadJson {
+        what: what.to_owned(),
+        detail: format!("no '{key}'"),
+    })
 }
 
 fn str_field<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a str, ImageError> {
-    field(v, key, what)?.as_str().ok_or_else(|| ImageError::BadJson { what: what.to_owned(), detail: format!("'{key}' is not a string") })
+    field(v, key, what)?
+        .as_str()
+        .ok_or_else(|| ImageError::BadJson {
+            what: what.to_owned(),
+            detail: format!("'{key}' is not a string"),
+        })
 }
 
 fn descriptor_digest(d: &Value, what: &str) -> Result<(Digest, u64, String), ImageError> {
     let digest = Digest::parse(str_field(d, "digest", what)?)?;
-    let size = field(d, "size", what)?.as_u64().ok_or_else(|| ImageError::BadJson { what: what.to_owned(), detail: "'size' is not a number".into() })?;
-    let media_type = d.get("mediaType").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let size = field(d, "size", what)?
+        .as_u64()
+        .ok_or_else(|| ImageError::BadJson {
+            what: what.to_owned(),
+            detail: "'size' is not a number".into(),
+        })?;
+    let media_type = d
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     Ok((digest, size, media_type))
 }
 
@@ -225,7 +287,10 @@ pub fn open(reference: &ImageRef) -> Result<Image, ImageError> {
                 return Err(ImageError::Io {
                     path: dir.clone(),
                     what: "reading an OCI layout",
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no oci-layout file: not an OCI image layout"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no oci-layout file: not an OCI image layout",
+                    ),
                 });
             }
             open_layout(reference, Blobs::Dir(dir.clone()), tag.as_deref())
@@ -234,7 +299,10 @@ pub fn open(reference: &ImageRef) -> Result<Image, ImageError> {
             let blobs = index_archive(file)?;
             open_layout(reference, blobs, tag.as_deref())
         }
-        ImageRef::DockerArchive { file, reference: tag } => open_docker_archive(reference, file, tag.as_deref()),
+        ImageRef::DockerArchive {
+            file,
+            reference: tag,
+        } => open_docker_archive(reference, file, tag.as_deref()),
     }
 }
 
@@ -243,26 +311,42 @@ fn index_archive(file: &Path) -> Result<Blobs, ImageError> {
     let f = File::open(file).map_err(io_err(file, "opening"))?;
     let mut archive = tar::Archive::new(f);
     let mut members = HashMap::new();
-    for entry in archive.entries().map_err(io_err(file, "reading the archive"))? {
+    for entry in archive
+        .entries()
+        .map_err(io_err(file, "reading the archive"))?
+    {
         let entry = entry.map_err(io_err(file, "reading the archive"))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry.path().map_err(io_err(file, "reading a member name"))?;
+        let path = entry
+            .path()
+            .map_err(io_err(file, "reading a member name"))?;
         let name = path.to_string_lossy().trim_start_matches("./").to_owned();
         members.insert(name, (entry.raw_file_position(), entry.size()));
     }
-    Ok(Blobs::Archive { file: file.to_path_buf(), members })
+    Ok(Blobs::Archive {
+        file: file.to_path_buf(),
+        members,
+    })
 }
 
 fn open_layout(reference: &ImageRef, blobs: Blobs, tag: Option<&str>) -> Result<Image, ImageError> {
     let name = reference.to_string();
     let (mut r, _) = blobs.open_member("index.json")?;
     let mut bytes = Vec::new();
-    r.read_to_end(&mut bytes).map_err(io_err(reference.path(), "reading index.json"))?;
+    r.read_to_end(&mut bytes)
+        .map_err(io_err(reference.path(), "reading index.json"))?;
     let index = json(&bytes, "index.json")?;
-    let entries = field(&index, "manifests", "index.json")?.as_array().cloned().unwrap_or_default();
-    let tag_of = |d: &Value| d.pointer("/annotations/org.opencontainers.image.ref.name").and_then(Value::as_str).map(str::to_owned);
+    let entries = field(&index, "manifests", "index.json")?
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let tag_of = |d: &Value| {
+        d.pointer("/annotations/org.opencontainers.image.ref.name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let chosen = match tag {
         Some(tag) => entries.iter().find(|d| tag_of(d).as_deref() == Some(tag)),
         None if entries.len() == 1 => entries.first(),
@@ -273,7 +357,11 @@ fn open_layout(reference: &ImageRef, blobs: Blobs, tag: Option<&str>) -> Result<
         return Err(ImageError::NoSuchTag {
             image: name,
             tag: tag.unwrap_or("(none given)").to_owned(),
-            available: if tags.is_empty() { "none".to_owned() } else { tags.join(", ") },
+            available: if tags.is_empty() {
+                "none".to_owned()
+            } else {
+                tags.join(", ")
+            },
         });
     };
     let (digest, size, media_type) = descriptor_digest(&chosen, "index.json")?;
@@ -282,71 +370,157 @@ fn open_layout(reference: &ImageRef, blobs: Blobs, tag: Option<&str>) -> Result<
             let index_bytes = read_verified(&blobs, &digest, Some(size), &name)?;
             let doc = json(&index_bytes, &format!("index {digest}"))?;
             let mut platforms = Vec::new();
-            for entry in field(&doc, "manifests", "index")?.as_array().cloned().unwrap_or_default() {
+            for entry in field(&doc, "manifests", "index")?
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
                 let platform = entry.get("platform").and_then(Platform::from_json);
                 if platform.as_ref().is_some_and(|p| p.os == "unknown") {
                     continue; // attestations and other non-runnable entries are carried as they are
                 }
                 platforms.push(read_platform(&blobs, &entry, platform, &name)?);
             }
-            Ok(Image { reference: reference.clone(), index: Some((chosen, doc, index_bytes)), platforms, blobs })
+            Ok(Image {
+                reference: reference.clone(),
+                index: Some((chosen, doc, index_bytes)),
+                platforms,
+                blobs,
+            })
         }
         OCI_MANIFEST | DOCKER_MANIFEST => {
-            let platform = read_platform(&blobs, &chosen, chosen.get("platform").and_then(Platform::from_json), &name)?;
-            Ok(Image { reference: reference.clone(), index: None, platforms: vec![platform], blobs })
+            let platform = read_platform(
+                &blobs,
+                &chosen,
+                chosen.get("platform").and_then(Platform::from_json),
+                &name,
+            )?;
+            Ok(Image {
+                reference: reference.clone(),
+                index: None,
+                platforms: vec![platform],
+                blobs,
+            })
         }
-        other => Err(ImageError::UnknownMediaType { media_type: other.to_owned(), what: format!("{name} index.json entry") }),
+        other => Err(ImageError::UnknownMediaType {
+            media_type: other.to_owned(),
+            what: format!("{name} index.json entry"),
+        }),
     }
 }
 
-fn read_platform(blobs: &Blobs, descriptor: &Value, platform: Option<Platform>, image: &str) -> Result<PlatformImage, ImageError> {
+fn read_platform(
+    blobs: &Blobs,
+    descriptor: &Value,
+    platform: Option<Platform>,
+    image: &str,
+) -> Result<PlatformImage, ImageError> {
     let (digest, size, media_type) = descriptor_digest(descriptor, "manifest descriptor")?;
     if media_type != OCI_MANIFEST && media_type != DOCKER_MANIFEST {
-        return Err(ImageError::UnknownMediaType { media_type, what: format!("manifest {digest}") });
+        return Err(ImageError::UnknownMediaType {
+            media_type,
+            what: format!("manifest {digest}"),
+        });
     }
     let what = format!("manifest {digest}");
     let manifest_bytes = read_verified(blobs, &digest, Some(size), image)?;
     let manifest = json(&manifest_bytes, &what)?;
     let docker = media_type == DOCKER_MANIFEST;
-    let (config_digest, config_size, _) = descriptor_digest(field(&manifest, "config", &what)?, &what)?;
+    let (config_digest, config_size, _) =
+        descriptor_digest(field(&manifest, "config", &what)?, &what)?;
     let config_bytes = read_verified(blobs, &config_digest, Some(config_size), image)?;
     let config = json(&config_bytes, &format!("config {config_digest}"))?;
     let diff_ids = diff_ids(&config, &format!("config {config_digest}"))?;
-    let layer_descs = field(&manifest, "layers", &what)?.as_array().cloned().unwrap_or_default();
+    let layer_descs = field(&manifest, "layers", &what)?
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if layer_descs.len() != diff_ids.len() {
-        return Err(ImageError::BadJson { what, detail: format!("{} layers but {} diff IDs in the config", layer_descs.len(), diff_ids.len()) });
+        return Err(ImageError::BadJson {
+            what,
+            detail: format!(
+                "{} layers but {} diff IDs in the config",
+                layer_descs.len(),
+                diff_ids.len()
+            ),
+        });
     }
     let mut layers = Vec::new();
     for (d, diff_id) in layer_descs.into_iter().zip(diff_ids) {
         let (digest, size, media_type) = descriptor_digest(&d, &what)?;
         if !LAYER_TYPES.contains(&media_type.as_str()) {
-            return Err(ImageError::UnknownMediaType { media_type, what: format!("layer {digest}") });
+            return Err(ImageError::UnknownMediaType {
+                media_type,
+                what: format!("layer {digest}"),
+            });
         }
-        layers.push(LayerDesc { media_type, digest: Some(digest), size, diff_id, descriptor: d, member: None });
+        layers.push(LayerDesc {
+            media_type,
+            digest: Some(digest),
+            size,
+            diff_id,
+            descriptor: d,
+            member: None,
+        });
     }
     let platform = platform.or_else(|| Platform::from_json(&config));
-    Ok(PlatformImage { platform, descriptor: Some(descriptor.clone()), manifest, manifest_digest: digest, manifest_bytes, config, config_bytes, layers, docker })
+    Ok(PlatformImage {
+        platform,
+        descriptor: Some(descriptor.clone()),
+        manifest,
+        manifest_digest: digest,
+        manifest_bytes,
+        config,
+        config_bytes,
+        layers,
+        docker,
+    })
 }
 
 fn diff_ids(config: &Value, what: &str) -> Result<Vec<DiffId>, ImageError> {
-    let ids = config.pointer("/rootfs/diff_ids").and_then(Value::as_array).ok_or_else(|| ImageError::BadJson { what: what.to_owned(), detail: "no rootfs.diff_ids".into() })?;
+    let ids = config
+        .pointer("/rootfs/diff_ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ImageError::BadJson {
+            what: what.to_owned(),
+            detail: "no rootfs.diff_ids".into(),
+        })?;
     ids.iter()
-        .map(|v| v.as_str().ok_or_else(|| ImageError::BadDigest(v.to_string())).and_then(Digest::parse).map(DiffId))
+        .map(|v| {
+            v.as_str()
+                .ok_or_else(|| ImageError::BadDigest(v.to_string()))
+                .and_then(Digest::parse)
+                .map(DiffId)
+        })
         .collect()
 }
 
-fn open_docker_archive(reference: &ImageRef, file: &Path, tag: Option<&str>) -> Result<Image, ImageError> {
+fn open_docker_archive(
+    reference: &ImageRef,
+    file: &Path,
+    tag: Option<&str>,
+) -> Result<Image, ImageError> {
     let name = reference.to_string();
     let blobs = index_archive(file)?;
     let read_member = |member: &str| -> Result<Vec<u8>, ImageError> {
         let (mut r, _) = blobs.open_member(member)?;
         let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes).map_err(io_err(file, "reading a member"))?;
+        r.read_to_end(&mut bytes)
+            .map_err(io_err(file, "reading a member"))?;
         Ok(bytes)
     };
     let manifest = json(&read_member("manifest.json")?, "manifest.json")?;
     let entries = manifest.as_array().cloned().unwrap_or_default();
-    let tags_of = |e: &Value| -> Vec<String> { e.get("RepoTags").and_then(Value::as_array).map(|t| t.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default() };
+    let tags_of = |e: &Value| -> Vec<String> {
+        e.get("RepoTags")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let chosen = match tag {
         Some(tag) => entries.iter().find(|e| tags_of(e).iter().any(|t| t == tag)),
         None if entries.len() == 1 => entries.first(),
@@ -354,25 +528,51 @@ fn open_docker_archive(reference: &ImageRef, file: &Path, tag: Option<&str>) -> 
     };
     let Some(entry) = chosen.cloned() else {
         let all: Vec<String> = entries.iter().flat_map(tags_of).collect();
-        return Err(ImageError::NoSuchTag { image: name, tag: tag.unwrap_or("(none given)").to_owned(), available: all.join(", ") });
+        return Err(ImageError::NoSuchTag {
+            image: name,
+            tag: tag.unwrap_or("(none given)").to_owned(),
+            available: all.join(", "),
+        });
     };
     let config_member = str_field(&entry, "Config", "manifest.json")?.to_owned();
     check_member(&config_member, &name)?;
     let config_bytes = read_member(&config_member)?;
     let config = json(&config_bytes, &config_member)?;
     let ids = diff_ids(&config, &config_member)?;
-    let members: Vec<String> = field(&entry, "Layers", "manifest.json")?.as_array().cloned().unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    let members: Vec<String> = field(&entry, "Layers", "manifest.json")?
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
     if members.len() != ids.len() {
-        return Err(ImageError::BadJson { what: "manifest.json".into(), detail: format!("{} layers but {} diff IDs", members.len(), ids.len()) });
+        return Err(ImageError::BadJson {
+            what: "manifest.json".into(),
+            detail: format!("{} layers but {} diff IDs", members.len(), ids.len()),
+        });
     }
     let mut layers = Vec::new();
     for (member, diff_id) in members.into_iter().zip(ids) {
         check_member(&member, &name)?;
         let (mut r, size) = blobs.open_member(&member)?;
         let mut magic = [0u8; 4];
-        let n = r.read(&mut magic).map_err(io_err(file, "reading a layer"))?;
-        let media_type = if n >= 2 && magic[..2] == [0x1f, 0x8b] { DOCKER_LAYER_GZIP } else { "application/vnd.docker.image.rootfs.diff.tar" };
-        layers.push(LayerDesc { media_type: media_type.to_owned(), digest: None, size, diff_id, descriptor: Value::Null, member: Some(member) });
+        let n = r
+            .read(&mut magic)
+            .map_err(io_err(file, "reading a layer"))?;
+        let media_type = if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+            DOCKER_LAYER_GZIP
+        } else {
+            "application/vnd.docker.image.rootfs.diff.tar"
+        };
+        layers.push(LayerDesc {
+            media_type: media_type.to_owned(),
+            digest: None,
+            size,
+            diff_id,
+            descriptor: Value::Null,
+            member: Some(member),
+        });
     }
     let platform = Platform::from_json(&config);
     let config_digest = Digest::of(&config_bytes);
@@ -387,7 +587,17 @@ fn open_docker_archive(reference: &ImageRef, file: &Path, tag: Option<&str>) -> 
     Ok(Image {
         reference: reference.clone(),
         index: None,
-        platforms: vec![PlatformImage { platform, descriptor: None, manifest, manifest_digest, manifest_bytes, config, config_bytes, layers, docker: true }],
+        platforms: vec![PlatformImage {
+            platform,
+            descriptor: None,
+            manifest,
+            manifest_digest,
+            manifest_bytes,
+            config,
+            config_bytes,
+            layers,
+            docker: true,
+        }],
         blobs,
     })
 }
@@ -395,7 +605,10 @@ fn open_docker_archive(reference: &ImageRef, file: &Path, tag: Option<&str>) -> 
 /// A member name from a docker archive's manifest must stay inside the archive.
 fn check_member(member: &str, image: &str) -> Result<(), ImageError> {
     if member.starts_with('/') || member.split('/').any(|p| p == "..") || member.is_empty() {
-        return Err(ImageError::BadJson { what: format!("{image} manifest.json"), detail: format!("member '{member}' escapes the archive") });
+        return Err(ImageError::BadJson {
+            what: format!("{image} manifest.json"),
+            detail: format!("member '{member}' escapes the archive"),
+        });
     }
     Ok(())
 }
@@ -403,7 +616,9 @@ fn check_member(member: &str, image: &str) -> Result<(), ImageError> {
 impl Image {
     /// The platforms, or only the one asked for.
     pub fn select(&self, platform: Option<&str>) -> Result<Vec<&PlatformImage>, ImageError> {
-        let Some(wanted) = platform else { return Ok(self.platforms.iter().collect()) };
+        let Some(wanted) = platform else {
+            return Ok(self.platforms.iter().collect());
+        };
         let want = Platform::parse(wanted).ok_or_else(|| ImageError::NoSuchPlatform {
             image: self.reference.to_string(),
             platform: wanted.to_owned(),
@@ -412,21 +627,41 @@ impl Image {
         let found: Vec<&PlatformImage> = self
             .platforms
             .iter()
-            .filter(|p| p.platform.as_ref().is_some_and(|q| q.os == want.os && q.architecture == want.architecture && (want.variant.is_none() || q.variant == want.variant)))
+            .filter(|p| {
+                p.platform.as_ref().is_some_and(|q| {
+                    q.os == want.os
+                        && q.architecture == want.architecture
+                        && (want.variant.is_none() || q.variant == want.variant)
+                })
+            })
             .collect();
         if found.is_empty() {
-            let available: Vec<String> = self.platforms.iter().filter_map(|p| p.platform.as_ref().map(ToString::to_string)).collect();
-            return Err(ImageError::NoSuchPlatform { image: self.reference.to_string(), platform: wanted.to_owned(), available: available.join(", ") });
+            let available: Vec<String> = self
+                .platforms
+                .iter()
+                .filter_map(|p| p.platform.as_ref().map(ToString::to_string))
+                .collect();
+            return Err(ImageError::NoSuchPlatform {
+                image: self.reference.to_string(),
+                platform: wanted.to_owned(),
+                available: available.join(", "),
+            });
         }
         Ok(found)
     }
 
     /// A reader over a layer's blob as stored.
-    pub(crate) fn open_layer(&self, layer: &LayerDesc) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
+    pub(crate) fn open_layer(
+        &self,
+        layer: &LayerDesc,
+    ) -> Result<(Box<dyn Read + Send>, u64), ImageError> {
         match (&layer.member, &layer.digest) {
             (Some(member), _) => self.blobs.open_member(member),
             (None, Some(digest)) => self.blobs.open_digest(digest, &self.reference.to_string()),
-            (None, None) => Err(ImageError::BadLayer { layer: "?".into(), detail: "no digest and no member".into() }),
+            (None, None) => Err(ImageError::BadLayer {
+                layer: "?".into(),
+                detail: "no digest and no member".into(),
+            }),
         }
     }
 }

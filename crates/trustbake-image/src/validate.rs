@@ -22,19 +22,49 @@ pub fn validate(reference: &ImageRef) -> Result<Validation, ImageError> {
     let mut layers = 0;
     for platform in &image.platforms {
         let none = |_: &str| false;
-        let root = LayeredRoot::scan(&image, platform, &ScanOptions { wanted: &none, max_body: 0 })?; // digests, sizes, diff IDs
+        let root = LayeredRoot::scan(
+            &image,
+            platform,
+            &ScanOptions {
+                wanted: &none,
+                max_body: 0,
+            },
+        )?; // digests, sizes, diff IDs
         layers += root.layers.len();
         let what = format!("{} config", image.reference);
         if let Some(history) = platform.config.get("history").and_then(|h| h.as_array()) {
-            let non_empty = history.iter().filter(|h| !h.get("empty_layer").and_then(|e| e.as_bool()).unwrap_or(false)).count();
+            let non_empty = history
+                .iter()
+                .filter(|h| {
+                    !h.get("empty_layer")
+                        .and_then(|e| e.as_bool())
+                        .unwrap_or(false)
+                })
+                .count();
             if non_empty != platform.layers.len() {
-                return Err(ImageError::BadJson { what, detail: format!("{non_empty} non-empty history entries for {} layers", platform.layers.len()) });
+                return Err(ImageError::BadJson {
+                    what,
+                    detail: format!(
+                        "{non_empty} non-empty history entries for {} layers",
+                        platform.layers.len()
+                    ),
+                });
             }
         }
-        let docker_types = platform.layers.iter().filter(|l| l.media_type.contains("docker")).count();
+        let docker_types = platform
+            .layers
+            .iter()
+            .filter(|l| l.media_type.contains("docker"))
+            .count();
         if docker_types != 0 && (docker_types != platform.layers.len() || !platform.docker) {
-            return Err(ImageError::BadJson { what: format!("{} manifest", image.reference), detail: "Docker and OCI media types are mixed".into() });
+            return Err(ImageError::BadJson {
+                what: format!("{} manifest", image.reference),
+                detail: "Docker and OCI media types are mixed".into(),
+            });
         }
     }
-    Ok(Validation { platforms: image.platforms.len(), layers })
+    Ok(Validation {
+        platforms: image.platforms.len(),
+        layers,
+    })
 }

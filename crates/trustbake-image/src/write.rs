@@ -12,7 +12,9 @@ use serde_json::{Map, Value, json};
 use crate::digest::{DiffId, Digest, HashingWriter};
 use crate::layers::ScannedLayer;
 use crate::reference::ImageRef;
-use crate::source::{DOCKER_LAYER_GZIP, Image, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, PlatformImage};
+use crate::source::{
+    DOCKER_LAYER_GZIP, Image, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, PlatformImage,
+};
 use crate::{ImageError, io_err};
 
 /// One entry of a new layer.
@@ -62,7 +64,10 @@ const GZIP_LEVEL: u32 = 6;
 /// Builds a deterministic layer: entries sorted by path, GNU headers with no user or group
 /// names, a proper end of archive, gzip with no file name and a zero time stamp.
 pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
-    let err = |e: std::io::Error| ImageError::BadLayer { layer: "new layer".into(), detail: e.to_string() };
+    let err = |e: std::io::Error| ImageError::BadLayer {
+        layer: "new layer".into(),
+        detail: e.to_string(),
+    };
     let mut sorted: Vec<&LayerEntry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut builder = tar::Builder::new(HashingWriter::new(Vec::new()));
@@ -78,12 +83,16 @@ pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
             LayerEntryKind::File(bytes) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(bytes.len() as u64);
-                builder.append_data(&mut header, rel, bytes.as_slice()).map_err(err)?;
+                builder
+                    .append_data(&mut header, rel, bytes.as_slice())
+                    .map_err(err)?;
             }
             LayerEntryKind::Dir => {
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
-                builder.append_data(&mut header, format!("{rel}/"), std::io::empty()).map_err(err)?;
+                builder
+                    .append_data(&mut header, format!("{rel}/"), std::io::empty())
+                    .map_err(err)?;
             }
             LayerEntryKind::Symlink(target) => {
                 header.set_entry_type(tar::EntryType::Symlink);
@@ -94,10 +103,17 @@ pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
     }
     let hashing = builder.into_inner().map_err(err)?;
     let (tar, diff_id, tar_size) = hashing.finish();
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
     gz.write_all(&tar).map_err(err)?;
     let blob = gz.finish().map_err(err)?;
-    Ok(NewLayer { digest: Digest::of(&blob), blob, diff_id: DiffId(diff_id), tar_size })
+    Ok(NewLayer {
+        digest: Digest::of(&blob),
+        blob,
+        diff_id: DiffId(diff_id),
+        tar_size,
+    })
 }
 
 /// How the new image is described.
@@ -148,71 +164,162 @@ struct Prepared<'a> {
     index: Option<(Digest, Vec<u8>, Value)>,
     /// For docker archives: config member and layer members.
     docker: Vec<(Digest, Vec<(Digest, bool)>)>,
+    /// The base manifests that were baked (every other index entry is carried as it is).
+    baked: Vec<String>,
 }
 
 /// The digests `bake` would produce, writing nothing (for dry runs).
-pub fn preview(image: &Image, platforms: &[PlatformBake<'_>], options: &BakeOptions) -> Result<Baked, ImageError> {
-    let prepared = prepare(image, platforms, options)?;
+pub fn preview(
+    image: &Image,
+    platforms: &[PlatformBake<'_>],
+    to: &ImageRef,
+    options: &BakeOptions,
+) -> Result<Baked, ImageError> {
+    let prepared = prepare(
+        image,
+        platforms,
+        options,
+        !matches!(to, ImageRef::DockerArchive { .. }),
+    )?;
     let digest = match &prepared.index {
         Some((digest, ..)) => *digest,
-        None => prepared.manifests.first().map(|m| m.0).unwrap_or(Digest::of(b"")),
+        None => prepared
+            .manifests
+            .first()
+            .map(|m| m.0)
+            .unwrap_or(Digest::of(b"")),
     };
     let summary = platforms
         .iter()
         .zip(&prepared.manifests)
-        .map(|(p, m)| (p.base.platform.as_ref().map(ToString::to_string), m.0, config_digest_of(&m.1)))
+        .map(|(p, m)| {
+            (
+                p.base.platform.as_ref().map(ToString::to_string),
+                m.0,
+                config_digest_of(&m.1),
+            )
+        })
         .collect();
-    Ok(Baked { digest, platforms: summary })
+    Ok(Baked {
+        digest,
+        platforms: summary,
+    })
 }
 
 /// Writes the baked image to `to`. Nothing appears at `to` unless everything was written.
-pub fn bake(image: &Image, platforms: &[PlatformBake<'_>], to: &ImageRef, options: &BakeOptions) -> Result<Baked, ImageError> {
-    let prepared = prepare(image, platforms, options)?;
+pub fn bake(
+    image: &Image,
+    platforms: &[PlatformBake<'_>],
+    to: &ImageRef,
+    options: &BakeOptions,
+) -> Result<Baked, ImageError> {
+    let prepared = prepare(
+        image,
+        platforms,
+        options,
+        !matches!(to, ImageRef::DockerArchive { .. }),
+    )?;
     let digest = match &prepared.index {
         Some((digest, ..)) => *digest,
-        None => prepared.manifests.first().map(|m| m.0).unwrap_or(Digest::of(b"")),
+        None => prepared
+            .manifests
+            .first()
+            .map(|m| m.0)
+            .unwrap_or(Digest::of(b"")),
     };
     match to {
         ImageRef::OciLayout { dir, tag } => write_layout(image, &prepared, dir, tag.as_deref())?,
         ImageRef::OciArchive { file, tag } => {
             let staging = sibling(file, "layout");
             let _ = fs::remove_dir_all(&staging);
-            let result = write_layout(image, &prepared, &staging, tag.as_deref()).and_then(|()| tar_dir(&staging, file));
+            let result = write_layout(image, &prepared, &staging, tag.as_deref())
+                .and_then(|()| tar_dir(&staging, file));
             let _ = fs::remove_dir_all(&staging);
             result?;
         }
-        ImageRef::DockerArchive { file, reference } => write_docker_archive(image, &prepared, file, reference.as_deref())?,
+        ImageRef::DockerArchive { file, reference } => {
+            write_docker_archive(image, &prepared, file, reference.as_deref())?
+        }
     }
     let summary = platforms
         .iter()
         .zip(&prepared.manifests)
-        .map(|(p, m)| (p.base.platform.as_ref().map(ToString::to_string), m.0, config_digest_of(&m.1)))
+        .map(|(p, m)| {
+            (
+                p.base.platform.as_ref().map(ToString::to_string),
+                m.0,
+                config_digest_of(&m.1),
+            )
+        })
         .collect();
-    Ok(Baked { digest, platforms: summary })
+    Ok(Baked {
+        digest,
+        platforms: summary,
+    })
 }
 
 fn config_digest_of(manifest: &[u8]) -> Digest {
     serde_json::from_slice::<Value>(manifest)
         .ok()
-        .and_then(|m| m.pointer("/config/digest").and_then(Value::as_str).and_then(|d| Digest::parse(d).ok()))
+        .and_then(|m| {
+            m.pointer("/config/digest")
+                .and_then(Value::as_str)
+                .and_then(|d| Digest::parse(d).ok())
+        })
         .unwrap_or(Digest::of(b""))
 }
 
-fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeOptions) -> Result<Prepared<'a>, ImageError> {
-    let mut prepared = Prepared { blobs: Vec::new(), manifests: Vec::new(), index: None, docker: Vec::new() };
+/// Builds the new documents. `to_oci`: the destination is an OCI layout or archive, where a
+/// manifest synthesized for a docker archive takes OCI media types (as skopeo writes it).
+fn prepare<'a>(
+    image: &'a Image,
+    platforms: &[PlatformBake<'a>],
+    options: &BakeOptions,
+    to_oci: bool,
+) -> Result<Prepared<'a>, ImageError> {
+    let baked = platforms
+        .iter()
+        .map(|p| p.base.manifest_digest.to_string())
+        .collect();
+    let mut prepared = Prepared {
+        blobs: Vec::new(),
+        manifests: Vec::new(),
+        index: None,
+        docker: Vec::new(),
+        baked,
+    };
     for p in platforms {
         let base = p.base;
         let mut config = base.config.clone();
         let mut manifest = base.manifest.clone();
         let docker_source = base.layers.iter().any(|l| l.member.is_some());
+        let oci_types = if docker_source { to_oci } else { !base.docker };
+        if docker_source && to_oci {
+            if let Some(m) = manifest.as_object_mut() {
+                m.insert("mediaType".into(), Value::String(OCI_MANIFEST.to_owned()));
+                if let Some(c) = m.get_mut("config").and_then(Value::as_object_mut) {
+                    c.insert(
+                        "mediaType".into(),
+                        Value::String("application/vnd.oci.image.config.v1+json".to_owned()),
+                    );
+                }
+            }
+        }
         // Base layers: carried as they are.
         let mut layer_members = Vec::new();
         let mut layer_descs = Vec::new();
         for (layer, scanned) in base.layers.iter().zip(&p.scanned) {
-            prepared.blobs.push((scanned.digest, BlobSource::Base(layer, scanned.digest)));
+            prepared
+                .blobs
+                .push((scanned.digest, BlobSource::Base(layer, scanned.digest)));
             layer_members.push((scanned.digest, false));
             let descriptor = if docker_source {
-                json!({ "mediaType": layer.media_type, "size": scanned.size, "digest": scanned.digest.to_string() })
+                let media_type = match (to_oci, layer.media_type.as_str()) {
+                    (true, DOCKER_LAYER_GZIP) => OCI_LAYER_GZIP,
+                    (true, _) => "application/vnd.oci.image.layer.v1.tar",
+                    (false, other) => other,
+                };
+                json!({ "mediaType": media_type, "size": scanned.size, "digest": scanned.digest.to_string() })
             } else {
                 layer.descriptor.clone()
             };
@@ -220,10 +327,16 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
         }
         if let Some(layer) = &p.layer {
             let history_entry = json!({ "created": options.created, "created_by": options.created_by, "comment": options.comment });
-            if let Some(ids) = config.pointer_mut("/rootfs/diff_ids").and_then(Value::as_array_mut) {
+            if let Some(ids) = config
+                .pointer_mut("/rootfs/diff_ids")
+                .and_then(Value::as_array_mut)
+            {
                 ids.push(Value::String(layer.diff_id.to_string()));
             }
-            let obj = config.as_object_mut().ok_or_else(|| ImageError::BadJson { what: "config".into(), detail: "not an object".into() })?;
+            let obj = config.as_object_mut().ok_or_else(|| ImageError::BadJson {
+                what: "config".into(),
+                detail: "not an object".into(),
+            })?;
             obj.insert("created".into(), Value::String(options.created.clone()));
             match obj.get_mut("history").and_then(Value::as_array_mut) {
                 Some(history) => history.push(history_entry),
@@ -231,9 +344,13 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
                     obj.insert("history".into(), Value::Array(vec![history_entry]));
                 }
             }
-            let cfg = obj.entry("config").or_insert_with(|| Value::Object(Map::new()));
+            let cfg = obj
+                .entry("config")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Some(cfg) = cfg.as_object_mut() {
-                let labels = cfg.entry("Labels").or_insert_with(|| Value::Object(Map::new()));
+                let labels = cfg
+                    .entry("Labels")
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if labels.is_null() {
                     *labels = Value::Object(Map::new());
                 }
@@ -243,12 +360,22 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
                     }
                 }
             }
-            let media_type = if base.docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP };
+            let media_type = if oci_types {
+                OCI_LAYER_GZIP
+            } else {
+                DOCKER_LAYER_GZIP
+            };
             layer_descs.push(json!({ "mediaType": media_type, "size": layer.blob.len(), "digest": layer.digest.to_string() }));
-            prepared.blobs.push((layer.digest, BlobSource::Bytes(layer.blob.clone())));
+            prepared
+                .blobs
+                .push((layer.digest, BlobSource::Bytes(layer.blob.clone())));
             layer_members.push((layer.digest, true));
         }
-        let config_bytes = if p.layer.is_some() || docker_source { serde_json::to_vec(&config).unwrap_or_default() } else { base.config_bytes.clone() };
+        let config_bytes = if p.layer.is_some() || docker_source {
+            serde_json::to_vec(&config).unwrap_or_default()
+        } else {
+            base.config_bytes.clone()
+        };
         let config_digest = Digest::of(&config_bytes);
         if let Some(m) = manifest.as_object_mut() {
             if let Some(c) = m.get_mut("config").and_then(Value::as_object_mut) {
@@ -256,22 +383,47 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
                 c.insert("size".into(), json!(config_bytes.len()));
             }
             m.insert("layers".into(), Value::Array(layer_descs));
-            if !base.docker && p.layer.is_some() {
-                let ann = m.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+            if oci_types && p.layer.is_some() {
+                let ann = m
+                    .entry("annotations")
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if let Some(ann) = ann.as_object_mut() {
-                    ann.insert("org.opencontainers.image.base.name".into(), Value::String(image.reference.to_string()));
-                    ann.insert("org.opencontainers.image.base.digest".into(), Value::String(base.manifest_digest.to_string()));
+                    ann.insert(
+                        "org.opencontainers.image.base.name".into(),
+                        Value::String(image.reference.to_string()),
+                    );
+                    ann.insert(
+                        "org.opencontainers.image.base.digest".into(),
+                        Value::String(base.manifest_digest.to_string()),
+                    );
                 }
             }
         }
-        prepared.blobs.push((config_digest, BlobSource::Bytes(config_bytes)));
+        prepared
+            .blobs
+            .push((config_digest, BlobSource::Bytes(config_bytes)));
         // Nothing added: the manifest keeps its bytes, so its digest does not move.
-        let manifest_bytes = if p.layer.is_none() && !docker_source { base.manifest_bytes.clone() } else { serde_json::to_vec(&manifest).unwrap_or_default() };
+        let manifest_bytes = if p.layer.is_none() && !docker_source {
+            base.manifest_bytes.clone()
+        } else {
+            serde_json::to_vec(&manifest).unwrap_or_default()
+        };
         let manifest_digest = Digest::of(&manifest_bytes);
-        let media_type = manifest.get("mediaType").and_then(Value::as_str).unwrap_or(OCI_MANIFEST).to_owned();
-        prepared.blobs.push((manifest_digest, BlobSource::Bytes(manifest_bytes.clone())));
-        let platform_json = base.descriptor.as_ref().and_then(|d| d.get("platform").cloned());
-        prepared.manifests.push((manifest_digest, manifest_bytes, media_type, platform_json));
+        let media_type = manifest
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or(OCI_MANIFEST)
+            .to_owned();
+        prepared
+            .blobs
+            .push((manifest_digest, BlobSource::Bytes(manifest_bytes.clone())));
+        let platform_json = base
+            .descriptor
+            .as_ref()
+            .and_then(|d| d.get("platform").cloned());
+        prepared
+            .manifests
+            .push((manifest_digest, manifest_bytes, media_type, platform_json));
         prepared.docker.push((config_digest, layer_members));
     }
     if let Some((index_descriptor, index_doc, index_bytes)) = &image.index {
@@ -279,7 +431,10 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
         if let Some(entries) = doc.get_mut("manifests").and_then(Value::as_array_mut) {
             for (p, (digest, bytes, _, _)) in platforms.iter().zip(&prepared.manifests) {
                 let old = p.base.manifest_digest.to_string();
-                if let Some(entry) = entries.iter_mut().find(|e| e.get("digest").and_then(Value::as_str) == Some(old.as_str())) {
+                if let Some(entry) = entries
+                    .iter_mut()
+                    .find(|e| e.get("digest").and_then(Value::as_str) == Some(old.as_str()))
+                {
                     if let Some(e) = entry.as_object_mut() {
                         e.insert("digest".into(), Value::String(digest.to_string()));
                         e.insert("size".into(), json!(bytes.len()));
@@ -287,15 +442,24 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
                 }
             }
         }
-        let unchanged = platforms.iter().zip(&prepared.manifests).all(|(p, m)| p.base.manifest_digest == m.0);
-        let bytes = if unchanged { index_bytes.clone() } else { serde_json::to_vec(&doc).unwrap_or_default() };
+        let unchanged = platforms
+            .iter()
+            .zip(&prepared.manifests)
+            .all(|(p, m)| p.base.manifest_digest == m.0);
+        let bytes = if unchanged {
+            index_bytes.clone()
+        } else {
+            serde_json::to_vec(&doc).unwrap_or_default()
+        };
         let digest = Digest::of(&bytes);
         let mut descriptor = index_descriptor.clone();
         if let Some(d) = descriptor.as_object_mut() {
             d.insert("digest".into(), Value::String(digest.to_string()));
             d.insert("size".into(), json!(bytes.len()));
         }
-        prepared.blobs.push((digest, BlobSource::Bytes(bytes.clone())));
+        prepared
+            .blobs
+            .push((digest, BlobSource::Bytes(bytes.clone())));
         prepared.index = Some((digest, bytes, descriptor));
         // Entries of the index that were not baked (other platforms, attestations) are
         // carried: their blobs must be in the destination too.
@@ -305,7 +469,10 @@ fn prepare<'a>(image: &'a Image, platforms: &[PlatformBake<'a>], options: &BakeO
 
 /// A path beside `target` for staging (same directory, so a rename is atomic).
 fn sibling(target: &Path, what: &str) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.trustbake-{what}-{}", std::process::id()))
 }
 
@@ -316,9 +483,14 @@ fn put_blob(image: &Image, source: &BlobSource<'_>, dest: &Path) -> Result<(), I
     }
     let temp = sibling(dest, "blob");
     match source {
-        BlobSource::Bytes(bytes) => fs::write(&temp, bytes).map_err(io_err(&temp, "writing a blob"))?,
+        BlobSource::Bytes(bytes) => {
+            fs::write(&temp, bytes).map_err(io_err(&temp, "writing a blob"))?
+        }
         BlobSource::Base(layer, digest) => {
-            let linked = image.blobs.file_path(digest).is_some_and(|from| layer.member.is_none() && fs::hard_link(&from, &temp).is_ok());
+            let linked = image
+                .blobs
+                .file_path(digest)
+                .is_some_and(|from| layer.member.is_none() && fs::hard_link(&from, &temp).is_ok());
             if !linked {
                 let (mut reader, _) = image.open_layer(layer)?;
                 let mut out = fs::File::create(&temp).map_err(io_err(&temp, "creating a blob"))?;
@@ -331,12 +503,24 @@ fn put_blob(image: &Image, source: &BlobSource<'_>, dest: &Path) -> Result<(), I
 
 /// Every blob the destination layout needs: the prepared ones, and those of index entries that
 /// were not baked (other platforms, attestations), carried from the source.
-fn carried_index_blobs(image: &Image, prepared: &Prepared<'_>, blobs_dir: &Path) -> Result<(), ImageError> {
-    let Some((_, doc, _)) = &image.index else { return Ok(()) };
-    let baked: Vec<String> = image.platforms.iter().map(|p| p.manifest_digest.to_string()).collect();
-    let _ = prepared;
-    for entry in doc.get("manifests").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let Some(digest) = entry.get("digest").and_then(Value::as_str) else { continue };
+fn carried_index_blobs(
+    image: &Image,
+    prepared: &Prepared<'_>,
+    blobs_dir: &Path,
+) -> Result<(), ImageError> {
+    let Some((_, doc, _)) = &image.index else {
+        return Ok(());
+    };
+    let baked = &prepared.baked;
+    for entry in doc
+        .get("manifests")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let Some(digest) = entry.get("digest").and_then(Value::as_str) else {
+            continue;
+        };
         if baked.iter().any(|b| b == digest) {
             continue;
         }
@@ -355,7 +539,10 @@ fn copy_tree_of(image: &Image, digest: &Digest, blobs_dir: &Path) -> Result<(), 
             return Ok(());
         }
         let temp = sibling(&dest, "blob");
-        let linked = image.blobs.file_path(d).is_some_and(|from| fs::hard_link(&from, &temp).is_ok());
+        let linked = image
+            .blobs
+            .file_path(d)
+            .is_some_and(|from| fs::hard_link(&from, &temp).is_ok());
         if !linked {
             let (mut reader, _) = image.blobs.open_digest(d, &name)?;
             let mut out = fs::File::create(&temp).map_err(io_err(&temp, "creating a blob"))?;
@@ -366,9 +553,17 @@ fn copy_tree_of(image: &Image, digest: &Digest, blobs_dir: &Path) -> Result<(), 
     copy(digest)?;
     let (mut reader, _) = image.blobs.open_digest(digest, &name)?;
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(io_err(blobs_dir, "reading a manifest"))?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(io_err(blobs_dir, "reading a manifest"))?;
     if let Ok(doc) = serde_json::from_slice::<Value>(&bytes) {
-        for d in doc.pointer("/config/digest").into_iter().chain(doc.get("layers").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("digest"))) {
+        for d in doc.pointer("/config/digest").into_iter().chain(
+            doc.get("layers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.get("digest")),
+        ) {
             if let Some(d) = d.as_str() {
                 copy(&Digest::parse(d)?)?;
             }
@@ -377,27 +572,47 @@ fn copy_tree_of(image: &Image, digest: &Digest, blobs_dir: &Path) -> Result<(), 
     Ok(())
 }
 
-fn write_layout(image: &Image, prepared: &Prepared<'_>, dir: &Path, tag: Option<&str>) -> Result<(), ImageError> {
+fn write_layout(
+    image: &Image,
+    prepared: &Prepared<'_>,
+    dir: &Path,
+    tag: Option<&str>,
+) -> Result<(), ImageError> {
     let existing = dir.exists();
     if existing && !dir.join("oci-layout").is_file() {
-        return Err(ImageError::BadDestination { path: dir.to_path_buf(), expected: "an OCI image layout" });
+        return Err(ImageError::BadDestination {
+            path: dir.to_path_buf(),
+            expected: "an OCI image layout",
+        });
     }
     // A new layout is staged beside its destination and renamed into place when complete; an
     // existing one gets its blobs first (content-addressed, harmless) and its index last.
-    let root = if existing { dir.to_path_buf() } else { sibling(dir, "new") };
+    let root = if existing {
+        dir.to_path_buf()
+    } else {
+        sibling(dir, "new")
+    };
     let result = (|| {
         let blobs_dir = root.join("blobs/sha256");
         fs::create_dir_all(&blobs_dir).map_err(io_err(&blobs_dir, "creating"))?;
         if !existing {
-            fs::write(root.join("oci-layout"), b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io_err(&root, "writing oci-layout"))?;
+            fs::write(
+                root.join("oci-layout"),
+                b"{\"imageLayoutVersion\":\"1.0.0\"}",
+            )
+            .map_err(io_err(&root, "writing oci-layout"))?;
         }
         for (digest, source) in &prepared.blobs {
             put_blob(image, source, &blobs_dir.join(digest.hex()))?;
         }
         carried_index_blobs(image, prepared, &blobs_dir)?;
         let mut index: Value = if existing {
-            let bytes = fs::read(root.join("index.json")).map_err(io_err(root.join("index.json"), "reading"))?;
-            serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson { what: "index.json".into(), detail: e.to_string() })?
+            let bytes = fs::read(root.join("index.json"))
+                .map_err(io_err(root.join("index.json"), "reading"))?;
+            serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson {
+                what: "index.json".into(),
+                detail: e.to_string(),
+            })?
         } else {
             json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [] })
         };
@@ -415,9 +630,14 @@ fn write_layout(image: &Image, prepared: &Prepared<'_>, dir: &Path, tag: Option<
         if let Some(obj) = descriptor.as_object_mut() {
             match tag {
                 Some(tag) => {
-                    let ann = obj.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+                    let ann = obj
+                        .entry("annotations")
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Some(ann) = ann.as_object_mut() {
-                        ann.insert("org.opencontainers.image.ref.name".into(), Value::String(tag.to_owned()));
+                        ann.insert(
+                            "org.opencontainers.image.ref.name".into(),
+                            Value::String(tag.to_owned()),
+                        );
                     }
                 }
                 None => {
@@ -427,15 +647,26 @@ fn write_layout(image: &Image, prepared: &Prepared<'_>, dir: &Path, tag: Option<
                 }
             }
         }
-        let entries = index.get_mut("manifests").and_then(Value::as_array_mut).ok_or_else(|| ImageError::BadJson { what: "index.json".into(), detail: "no manifests".into() })?;
+        let entries = index
+            .get_mut("manifests")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| ImageError::BadJson {
+                what: "index.json".into(),
+                detail: "no manifests".into(),
+            })?;
         entries.retain(|e| match tag {
-            Some(tag) => e.pointer("/annotations/org.opencontainers.image.ref.name").and_then(Value::as_str) != Some(tag),
+            Some(tag) => {
+                e.pointer("/annotations/org.opencontainers.image.ref.name")
+                    .and_then(Value::as_str)
+                    != Some(tag)
+            }
             None => false,
         });
         entries.push(descriptor);
         let path = root.join("index.json");
         let temp = sibling(&path, "index");
-        fs::write(&temp, serde_json::to_vec(&index).unwrap_or_default()).map_err(io_err(&temp, "writing"))?;
+        fs::write(&temp, serde_json::to_vec(&index).unwrap_or_default())
+            .map_err(io_err(&temp, "writing"))?;
         fs::rename(&temp, &path).map_err(io_err(&path, "placing index.json"))?;
         Ok(())
     })();
@@ -461,9 +692,14 @@ fn tar_dir(dir: &Path, file: &Path) -> Result<(), ImageError> {
         collect_files(dir, dir, &mut files).map_err(io_err(dir, "listing"))?;
         files.sort();
         for rel in files {
-            builder.append_path_with_name(dir.join(&rel), &rel).map_err(io_err(dir.join(&rel), "archiving"))?;
+            builder
+                .append_path_with_name(dir.join(&rel), &rel)
+                .map_err(io_err(dir.join(&rel), "archiving"))?;
         }
-        builder.into_inner().and_then(|mut w| w.flush()).map_err(io_err(&temp, "writing"))?;
+        builder
+            .into_inner()
+            .and_then(|mut w| w.flush())
+            .map_err(io_err(&temp, "writing"))?;
         fs::rename(&temp, file).map_err(io_err(file, "placing the archive"))
     })();
     if result.is_err() {
@@ -485,9 +721,17 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Re
     Ok(())
 }
 
-fn write_docker_archive(image: &Image, prepared: &Prepared<'_>, file: &Path, reference: Option<&str>) -> Result<(), ImageError> {
+fn write_docker_archive(
+    image: &Image,
+    prepared: &Prepared<'_>,
+    file: &Path,
+    reference: Option<&str>,
+) -> Result<(), ImageError> {
     if prepared.manifests.len() != 1 {
-        return Err(ImageError::BadDestination { path: file.to_path_buf(), expected: "a single-platform image (a docker archive holds one platform: choose one with --platform)" });
+        return Err(ImageError::BadDestination {
+            path: file.to_path_buf(),
+            expected: "a single-platform image (a docker archive holds one platform: choose one with --platform)",
+        });
     }
     let temp = sibling(file, "archive");
     let result = (|| {
@@ -500,19 +744,28 @@ fn write_docker_archive(image: &Image, prepared: &Prepared<'_>, file: &Path, ref
             header.set_mode(0o644);
             header.set_size(size);
             header.set_entry_type(tar::EntryType::Regular);
-            builder.append_data(&mut header, name, reader).map_err(io_err(&temp, "archiving"))
+            builder
+                .append_data(&mut header, name, reader)
+                .map_err(io_err(&temp, "archiving"))
         };
         let find = |d: &Digest| prepared.blobs.iter().find(|(x, _)| x == d).map(|(_, s)| s);
         let mut layer_names = Vec::new();
         for (digest, _) in layers {
             let name = format!("{}.tar", digest.hex());
             match find(digest) {
-                Some(BlobSource::Bytes(bytes)) => append(&name, &mut bytes.as_slice(), bytes.len() as u64)?,
+                Some(BlobSource::Bytes(bytes)) => {
+                    append(&name, &mut bytes.as_slice(), bytes.len() as u64)?
+                }
                 Some(BlobSource::Base(layer, _)) => {
                     let (mut reader, size) = image.open_layer(layer)?;
                     append(&name, &mut reader, size)?;
                 }
-                None => return Err(ImageError::MissingBlob { digest: digest.to_string(), image: "the new image".into() }),
+                None => {
+                    return Err(ImageError::MissingBlob {
+                        digest: digest.to_string(),
+                        image: "the new image".into(),
+                    });
+                }
             }
             layer_names.push(Value::String(name));
         }
@@ -520,10 +773,23 @@ fn write_docker_archive(image: &Image, prepared: &Prepared<'_>, file: &Path, ref
         if let Some(BlobSource::Bytes(bytes)) = find(config_digest) {
             append(&config_name, &mut bytes.as_slice(), bytes.len() as u64)?;
         }
-        let tags: Vec<Value> = reference.map(|r| Value::String(r.to_owned())).into_iter().collect();
-        let manifest = serde_json::to_vec(&json!([{ "Config": config_name, "RepoTags": tags, "Layers": layer_names }])).unwrap_or_default();
-        append("manifest.json", &mut manifest.as_slice(), manifest.len() as u64)?;
-        builder.into_inner().and_then(|mut w| w.flush()).map_err(io_err(&temp, "writing"))?;
+        let tags: Vec<Value> = reference
+            .map(|r| Value::String(r.to_owned()))
+            .into_iter()
+            .collect();
+        let manifest = serde_json::to_vec(
+            &json!([{ "Config": config_name, "RepoTags": tags, "Layers": layer_names }]),
+        )
+        .unwrap_or_default();
+        append(
+            "manifest.json",
+            &mut manifest.as_slice(),
+            manifest.len() as u64,
+        )?;
+        builder
+            .into_inner()
+            .and_then(|mut w| w.flush())
+            .map_err(io_err(&temp, "writing"))?;
         fs::rename(&temp, file).map_err(io_err(file, "placing the archive"))
     })();
     if result.is_err() {

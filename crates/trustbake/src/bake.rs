@@ -4,11 +4,14 @@
 
 use serde::Serialize;
 use trustbake_certs::Certificate;
-use trustbake_image::{BakeOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind, PlatformBake, ScanOptions};
+use trustbake_image::{
+    BakeOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind, PlatformBake,
+    ScanOptions,
+};
 use trustbake_store::{Content, Entry, Meta, Plan, Report, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
-use crate::{Error, Intake, source_date_epoch};
+use crate::{Error, Intake};
 
 /// Largest file body kept in memory while scanning (trust bundles are far smaller).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -30,6 +33,9 @@ pub struct BakeRequest<'a> {
     pub dry_run: bool,
     /// Also patch pip's vendored certifi.
     pub include_vendored: bool,
+    /// `SOURCE_DATE_EPOCH`: the time of the new config, history entry and layer entries; when
+    /// `None`, the base image's `created` (never the clock).
+    pub source_date_epoch: Option<i64>,
 }
 
 /// What a bake did (or would do), per platform.
@@ -100,8 +106,16 @@ pub struct EntrySummary {
 pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
     let from = ImageRef::parse(request.from)?;
     let to = ImageRef::parse(request.to)?;
-    if from.path() == to.path() && matches!(to, ImageRef::OciArchive { .. } | ImageRef::DockerArchive { .. }) {
-        return Err(Error::Image(trustbake_image::ImageError::BadDestination { path: to.path().to_path_buf(), expected: "a different file than the source (the input is never modified)" }));
+    if from.path() == to.path()
+        && matches!(
+            to,
+            ImageRef::OciArchive { .. } | ImageRef::DockerArchive { .. }
+        )
+    {
+        return Err(Error::Image(trustbake_image::ImageError::BadDestination {
+            path: to.path().to_path_buf(),
+            expected: "a different file than the source (the input is never modified)",
+        }));
     }
     let image = trustbake_image::open(&from)?;
     let selected = image.select(request.platform)?;
@@ -110,48 +124,111 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         Some((product, version)) => Some(map.resolve(product.parse()?, &version.parse()?)?),
         None => None,
     };
-    let certs: Vec<Certificate> = request.cas.cas().iter().map(|ca| ca.certificate.clone()).collect();
+    let certs: Vec<Certificate> = request
+        .cas
+        .cas()
+        .iter()
+        .map(|ca| ca.certificate.clone())
+        .collect();
     let mut bakes = Vec::new();
     let mut details = Vec::new();
     let mut created = None;
     for platform in selected {
-        let root = LayeredRoot::scan(&image, platform, &ScanOptions { wanted: &wanted, max_body: MAX_BODY })?;
-        let base_created = platform.config.get("created").and_then(|c| c.as_str()).unwrap_or("1970-01-01T00:00:00Z").to_owned();
-        let mtime = source_date_epoch().unwrap_or_else(|| parse_rfc3339(&base_created));
-        let options = trustbake_store::Options { mtime, jks_timestamp_ms: Some(mtime.saturating_mul(1000)), include_vendored: request.include_vendored };
-        let (plan, report) = trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
+        let root = LayeredRoot::scan(
+            &image,
+            platform,
+            &ScanOptions {
+                wanted: &wanted,
+                max_body: MAX_BODY,
+            },
+        )?;
+        let base_created = platform
+            .config
+            .get("created")
+            .and_then(|c| c.as_str())
+            .unwrap_or("1970-01-01T00:00:00Z")
+            .to_owned();
+        let mtime = request
+            .source_date_epoch
+            .unwrap_or_else(|| parse_rfc3339(&base_created));
+        let options = trustbake_store::Options {
+            mtime,
+            jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
+            include_vendored: request.include_vendored,
+        };
+        let (plan, report) =
+            trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
         let entries = layer_entries(&plan);
-        let layer = if entries.is_empty() { None } else { Some(trustbake_image::build_layer(&entries)?) };
-        created = Some(match source_date_epoch() {
+        let layer = if entries.is_empty() {
+            None
+        } else {
+            Some(trustbake_image::build_layer(&entries)?)
+        };
+        created = Some(match request.source_date_epoch {
             Some(epoch) => trustbake_certs::format_timestamp(epoch),
             None => base_created,
         });
         details.push((plan, report));
-        bakes.push(PlatformBake { base: platform, scanned: root.layers.clone(), layer });
+        bakes.push(PlatformBake {
+            base: platform,
+            scanned: root.layers.clone(),
+            layer,
+        });
     }
-    let fingerprints: Vec<String> = certs.iter().map(|c| format!("sha256:{}", c.sha256().hex())).collect();
+    // Sorted, so the order of the CAs never changes a digest.
+    let mut fingerprints: Vec<String> = certs
+        .iter()
+        .map(|c| format!("sha256:{}", c.sha256().hex()))
+        .collect();
+    fingerprints.sort();
     let options = BakeOptions {
         created: created.unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
-        created_by: format!("trustbake {} bake: CA certificates {}", env!("CARGO_PKG_VERSION"), fingerprints.join(" ")),
-        comment: "custom CA certificates added to the OS trust store and Python certifi by trustbake".to_owned(),
-        labels: vec![("dev.trustbake.ca-certificates.sha256".to_owned(), fingerprints.join(","))],
+        created_by: format!(
+            "trustbake {} bake: CA certificates {}",
+            env!("CARGO_PKG_VERSION"),
+            fingerprints.join(" ")
+        ),
+        comment:
+            "custom CA certificates added to the OS trust store and Python certifi by trustbake"
+                .to_owned(),
+        labels: vec![(
+            "dev.trustbake.ca-certificates.sha256".to_owned(),
+            fingerprints.join(","),
+        )],
     };
-    let baked = if request.dry_run { trustbake_image::preview(&image, &bakes, &options)? } else { trustbake_image::bake(&image, &bakes, &to, &options)? };
+    let baked = if request.dry_run {
+        trustbake_image::preview(&image, &bakes, &to, &options)?
+    } else {
+        trustbake_image::bake(&image, &bakes, &to, &options)?
+    };
     let nothing_to_add = bakes.iter().all(|b| b.layer.is_none());
     let platforms = bakes
         .iter()
         .zip(details)
         .zip(&baked.platforms)
-        .map(|((b, (plan, report)), (platform, manifest, config))| PlatformOutcome {
-            platform: platform.clone(),
-            manifest: manifest.to_string(),
-            config: config.to_string(),
-            layer: b.layer.as_ref().map(|l| LayerSummary { digest: l.digest.to_string(), size: l.blob.len() as u64, diff_id: l.diff_id.to_string() }),
-            entries: plan.items.iter().map(entry_summary).collect(),
-            report,
-        })
+        .map(
+            |((b, (plan, report)), (platform, manifest, config))| PlatformOutcome {
+                platform: platform.clone(),
+                manifest: manifest.to_string(),
+                config: config.to_string(),
+                layer: b.layer.as_ref().map(|l| LayerSummary {
+                    digest: l.digest.to_string(),
+                    size: l.blob.len() as u64,
+                    diff_id: l.diff_id.to_string(),
+                }),
+                entries: plan.items.iter().map(entry_summary).collect(),
+                report,
+            },
+        )
         .collect();
-    Ok(BakeOutcome { from: from.to_string(), to: to.to_string(), dry_run: request.dry_run, digest: baked.digest.to_string(), nothing_to_add, platforms })
+    Ok(BakeOutcome {
+        from: from.to_string(),
+        to: to.to_string(),
+        dry_run: request.dry_run,
+        digest: baked.digest.to_string(),
+        nothing_to_add,
+        platforms,
+    })
 }
 
 /// The paths whose bodies the engine may read: small trust-store and Python metadata files.
@@ -167,7 +244,9 @@ fn wanted(path: &str) -> bool {
 }
 
 fn parse_rfc3339(text: &str) -> i64 {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map(|t| t.unix_timestamp()).unwrap_or(0)
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
 }
 
 fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
@@ -194,22 +273,41 @@ fn entry_summary(item: &trustbake_store::PlanItem) -> EntrySummary {
         Content::Symlink(t) => ("symlink", None, Some(t.clone())),
         Content::Dir => ("dir", None, None),
     };
-    EntrySummary { path: item.path.clone(), kind, size, target, mode: format!("{:04o}", item.meta.mode), uid: item.meta.uid, gid: item.meta.gid }
+    EntrySummary {
+        path: item.path.clone(),
+        kind,
+        size,
+        target,
+        mode: format!("{:04o}", item.meta.mode),
+        uid: item.meta.uid,
+        gid: item.meta.gid,
+    }
 }
 
 /// The merged layers of an image, seen by the engine.
 struct ImageRoot<'a>(&'a LayeredRoot);
 
 fn meta(node: &Node) -> Meta {
-    Meta { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime }
+    Meta {
+        mode: node.mode,
+        uid: node.uid,
+        gid: node.gid,
+        mtime: node.mtime,
+    }
 }
 
 impl RootView for ImageRoot<'_> {
     fn entry(&self, path: &str) -> Result<Option<Entry>, StoreError> {
         Ok(self.0.node(path).and_then(|node| match &node.kind {
-            NodeKind::File => Some(Entry::File { meta: meta(node), size: node.size }),
+            NodeKind::File => Some(Entry::File {
+                meta: meta(node),
+                size: node.size,
+            }),
             NodeKind::Dir => Some(Entry::Dir { meta: meta(node) }),
-            NodeKind::Symlink(target) => Some(Entry::Symlink { meta: meta(node), target: target.clone() }),
+            NodeKind::Symlink(target) => Some(Entry::Symlink {
+                meta: meta(node),
+                target: target.clone(),
+            }),
             NodeKind::Other => None,
         }))
     }
@@ -217,7 +315,10 @@ impl RootView for ImageRoot<'_> {
     fn read(&self, path: &str) -> Result<Vec<u8>, StoreError> {
         match self.0.node(path).and_then(|n| n.body.as_ref()) {
             Some(body) => Ok(body.as_ref().clone()),
-            None => Err(StoreError::Read { path: path.to_owned(), reason: "its content was not kept while scanning the layers".to_owned() }),
+            None => Err(StoreError::Read {
+                path: path.to_owned(),
+                reason: "its content was not kept while scanning the layers".to_owned(),
+            }),
         }
     }
 
