@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 pub mod images;
+pub mod synthetic;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,5 +6,6 @@ mod bake;
 mod certifi;
 mod debian;
 mod hash;
+mod lines;
 mod openssl;
 mod rhel;

@@ -9,6 +9,27 @@ use anyhow::{Context, Result};
 
 use crate::util::{require_tool, root, run};
 
+/// Builds the synthetic base images (one per release line, plus a two-platform index) into
+/// `target/fixtures/images`; returns that directory.
+pub(crate) fn images() -> Result<PathBuf> {
+    let dir = root().join("target/fixtures/images");
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "tests",
+            "--bin",
+            "fixtures",
+            "--",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null()))?;
+    println!("synthetic base images in {}", dir.display());
+    Ok(dir)
+}
+
 /// certifi releases spanning the years Anchore images were built with.
 pub(crate) const CERTIFI_VERSIONS: &[&str] = &["2018.11.29", "2021.10.8", "2024.2.2", "2026.10.18"];
 

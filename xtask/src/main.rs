@@ -3,6 +3,7 @@
 
 mod demo;
 mod fixtures;
+mod image;
 mod test_cas;
 mod tests;
 mod util;
@@ -15,7 +16,10 @@ cargo xtask <COMMAND>
 Commands:
   test            run the whole test suite (what CI runs): checks the outside tools, fetches the
                   certifi wheels, then runs every test of the workspace with cargo-nextest
-  demo            run the main job end to end on built-in inputs (no network, no user files)
+  demo            run the main job end to end on built-in inputs (no network, no user files):
+                  bake the demo CA into a synthetic Anchore Enterprise 5.1 image and inspect it
+  fixtures        build the synthetic base images (one per release line) in target/fixtures/images
+  image NAME      bake the recipe images/NAME.toml
   fetch-fixtures  download the real certifi wheels the tests compare against into target/fixtures
   gen-test-cas    regenerate the committed test certificates in tests/fixtures/cas (needs openssl)
 ";
@@ -26,6 +30,8 @@ fn main() -> ExitCode {
         Some("test") => tests::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("fetch-fixtures") => fixtures::fetch().map(|_| ()),
+        Some("fixtures") => fixtures::images().map(|_| ()),
+        Some("image") => image::run(&args[1..]),
         Some("gen-test-cas") => test_cas::generate(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");

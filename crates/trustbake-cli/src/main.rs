@@ -31,6 +31,10 @@ enum Command {
     /// Bake the CAs into an image as one new layer on the untouched base (no daemon needed).
     #[command(after_help = BAKE_EXAMPLES)]
     Bake(BakeArgs),
+    /// Show what an image (or an unpacked root) trusts: every store, its count, and where each
+    /// locally added CA is — or is missing.
+    #[command(after_help = INSPECT_EXAMPLES)]
+    Inspect(InspectArgs),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -58,6 +62,13 @@ Examples:
   trustbake bake --from oci-archive:base.tar --to oci:./out:corp --ca corp-root.pem --platform linux/amd64
   trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./out:corp --ca corp-root.pem --dry-run --json
   trustbake bake -f images/enterprise.toml";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  trustbake inspect oci:./enterprise:v5.1.0-corp
+  trustbake inspect docker-archive:corp.tar --json
+  trustbake inspect oci:./multi:corp --platform linux/arm64
+  trustbake inspect ./rootfs";
 
 const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -155,6 +166,20 @@ struct BakeArgs {
     include_vendored: bool,
 }
 
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// The image (oci:…, oci-archive:…, docker-archive:…) or an unpacked root directory.
+    source: String,
+
+    /// Only this platform (os/arch[/variant]).
+    #[arg(long)]
+    platform: Option<String>,
+
+    /// Print the inspection as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// An image recipe (`images/NAME.toml`).
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +252,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => plan(args),
         Command::Apply(args) => apply(args),
         Command::Bake(args) => bake(args),
+        Command::Inspect(args) => inspect(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -332,8 +358,8 @@ fn bake(mut args: BakeArgs) -> Result<()> {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
-        args.from = args.from.or(Some(recipe.from));
-        args.to = args.to.or(Some(recipe.to));
+        args.from = args.from.or(Some(rebase(&recipe.from, &dir)));
+        args.to = args.to.or(Some(rebase(&recipe.to, &dir)));
         if args.cas.is_empty() {
             args.cas = recipe
                 .cas
@@ -380,6 +406,79 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     std::io::stdout()
         .write_all(out.as_bytes())
         .context("writing to stdout")
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    use std::fmt::Write as _;
+    let found = trustbake::inspect(&args.source, args.platform.as_deref())
+        .with_context(|| format!("inspecting {}", args.source))?;
+    let out = if args.json {
+        let value: Vec<serde_json::Value> = found
+            .iter()
+            .map(|(platform, i)| serde_json::json!({ "platform": platform, "inspection": i }))
+            .collect();
+        serde_json::to_string_pretty(&value)? + "\n"
+    } else {
+        let mut out = String::new();
+        for (platform, i) in &found {
+            let d = &i.detected;
+            let _ = writeln!(
+                out,
+                "{}: {} layout (ID={} VERSION_ID={}), Python {}",
+                platform.as_deref().unwrap_or(&args.source),
+                d.family,
+                d.os.id,
+                d.os.version_id,
+                d.python.as_deref().unwrap_or("not found")
+            );
+            let width = i.stores.iter().map(|s| s.path.len()).max().unwrap_or(0);
+            for s in &i.stores {
+                let unreadable = if s.unreadable > 0 {
+                    format!(" ({} unreadable)", s.unreadable)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {:<33} {:>4} certificates{unreadable}",
+                    s.path, s.kind, s.certificates
+                );
+            }
+            if i.local_cas.is_empty() {
+                let _ = writeln!(out, "  no locally added CA");
+            }
+            for ca in &i.local_cas {
+                let _ = writeln!(
+                    out,
+                    "  local CA '{}' sha256 {} ({})",
+                    ca.label, ca.sha256, ca.source
+                );
+                let _ = writeln!(
+                    out,
+                    "    in {} of {} stores",
+                    ca.present_in.len(),
+                    ca.present_in.len() + ca.missing_from.len()
+                );
+                for missing in &ca.missing_from {
+                    let _ = writeln!(out, "    MISSING from {missing}");
+                }
+            }
+        }
+        out
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")
+}
+
+/// A recipe's image reference with a relative path made relative to the recipe's directory.
+fn rebase(reference: &str, dir: &std::path::Path) -> String {
+    match reference.split_once(':') {
+        Some((transport, rest)) if !rest.starts_with('/') && !dir.as_os_str().is_empty() => {
+            format!("{transport}:{}/{rest}", dir.display())
+        }
+        _ => reference.to_owned(),
+    }
 }
 
 fn render_bake(outcome: &trustbake::BakeOutcome, cas: &trustbake::Intake) -> String {

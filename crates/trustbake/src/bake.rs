@@ -326,3 +326,35 @@ impl RootView for ImageRoot<'_> {
         Ok(self.0.list(path))
     }
 }
+
+/// What each platform of an image trusts: `source` is an image reference, or a directory
+/// holding an unpacked root file system.
+pub fn inspect(
+    source: &str,
+    platform: Option<&str>,
+) -> Result<Vec<(Option<String>, trustbake_store::Inspection)>, Error> {
+    let dir = std::path::Path::new(source);
+    if !source.contains(':') && dir.is_dir() {
+        return Ok(vec![(
+            None,
+            trustbake_store::inspect(&crate::DirRoot::new(dir))?,
+        )]);
+    }
+    let image = trustbake_image::open(&ImageRef::parse(source)?)?;
+    let mut out = Vec::new();
+    for p in image.select(platform)? {
+        let root = LayeredRoot::scan(
+            &image,
+            p,
+            &ScanOptions {
+                wanted: &wanted,
+                max_body: MAX_BODY,
+            },
+        )?;
+        out.push((
+            p.platform.as_ref().map(ToString::to_string),
+            trustbake_store::inspect(&ImageRoot(&root))?,
+        ));
+    }
+    Ok(out)
+}

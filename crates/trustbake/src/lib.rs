@@ -28,7 +28,9 @@ pub use trustbake_image as image;
 pub use trustbake_store as store;
 pub use trustbake_targets as targets;
 
-pub use bake::{BakeOutcome, BakeRequest, EntrySummary, LayerSummary, PlatformOutcome, bake};
+pub use bake::{
+    BakeOutcome, BakeRequest, EntrySummary, LayerSummary, PlatformOutcome, bake, inspect,
+};
 pub use load::{CaInput, load_cas, read_sources};
 pub use plan::{CaPlan, TargetPlan, plan, plan_all, plan_resolved};
 pub use render::render_table;

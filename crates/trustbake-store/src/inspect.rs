@@ -1,0 +1,232 @@
+//! Inspection: every trust store and certifi bundle of a root with its certificate count, and
+//! for each locally added CA (RHEL anchors, Debian local certificates) the stores that hold it
+//! and those that lack it — so an image whose stores disagree shows at a glance.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
+
+use crate::StoreError;
+use crate::detect::{
+    CertifiStatus, DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, Layout, RHEL_ANCHORS,
+    RHEL_DIRECTORY_HASH, detect, list_dir,
+};
+use crate::formats::{self, jks};
+use crate::view::{Entry, RootView, read_resolved, resolve};
+
+/// One store and what it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreContents {
+    /// Its path.
+    pub path: String,
+    /// Its kind (as in [`crate::StoreReport`]), or `certifi (…)` with the bundle's status.
+    pub kind: String,
+    /// Certificates read.
+    pub certificates: usize,
+    /// Blocks or entries that could not be read.
+    pub unreadable: usize,
+    #[serde(skip)]
+    shas: BTreeSet<Sha256Fingerprint>,
+}
+
+/// A locally added CA and where it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalCa {
+    /// Its label.
+    pub label: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// The file it was added as.
+    pub source: String,
+    /// Stores that hold it.
+    pub present_in: Vec<String>,
+    /// Stores that lack it.
+    pub missing_from: Vec<String>,
+}
+
+/// What a root trusts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The detected layout.
+    pub detected: Layout,
+    /// Every store found.
+    pub stores: Vec<StoreContents>,
+    /// The locally added CAs.
+    pub local_cas: Vec<LocalCa>,
+}
+
+/// Inspects the trust stores of the root seen through `view`.
+pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
+    let detected = detect(view)?;
+    let mut stores = Vec::new();
+    let mut local: Vec<(Certificate, String)> = Vec::new();
+    let bundle =
+        |path: &str, kind: &str, stores: &mut Vec<StoreContents>| -> Result<(), StoreError> {
+            if let Some((_, _, bytes)) = read_resolved(view, path)? {
+                let found = read_bundle(&bytes);
+                stores.push(StoreContents {
+                    path: path.to_owned(),
+                    kind: kind.to_owned(),
+                    certificates: found.certificates.len(),
+                    unreadable: found.skipped,
+                    shas: found.certificates.iter().map(Certificate::sha256).collect(),
+                });
+            }
+            Ok(())
+        };
+    for path in &detected.rhel_outputs {
+        match path.rsplit('/').next().unwrap_or_default() {
+            "cacerts" => keystore(view, path, &mut stores)?,
+            "cacerts.bin" => {
+                if let Some((_, _, bytes)) = read_resolved(view, path)? {
+                    let ders = formats::edk2_certificates(&bytes).unwrap_or_default();
+                    stores.push(StoreContents {
+                        path: path.clone(),
+                        kind: "edk2".into(),
+                        certificates: ders.len(),
+                        unreadable: 0,
+                        shas: ders.iter().map(|d| Sha256Fingerprint::of(d)).collect(),
+                    });
+                }
+            }
+            "ca-bundle.trust.crt" => bundle(path, "openssl-bundle", &mut stores)?,
+            _ => bundle(path, "pem-bundle", &mut stores)?,
+        }
+    }
+    if detected.rhel_directory_hash {
+        let (dir, _) = resolve(view, RHEL_DIRECTORY_HASH)?;
+        let mut shas = BTreeSet::new();
+        for name in view.list(&dir)?.iter().filter(|n| n.ends_with(".pem")) {
+            if let Some((_, _, bytes)) = read_resolved(view, &format!("{dir}/{name}"))? {
+                shas.extend(
+                    read_bundle(&bytes)
+                        .certificates
+                        .iter()
+                        .map(Certificate::sha256),
+                );
+            }
+        }
+        stores.push(StoreContents {
+            path: RHEL_DIRECTORY_HASH.into(),
+            kind: "directory-hash".into(),
+            certificates: shas.len(),
+            unreadable: 0,
+            shas,
+        });
+    }
+    if detected.family == trustbake_targets::OsFamily::Rhel {
+        for name in list_dir(view, RHEL_ANCHORS)? {
+            let path = format!("{RHEL_ANCHORS}/{name}");
+            if let Some((_, _, bytes)) = read_resolved(view, &path)? {
+                local.extend(
+                    read_bundle(&bytes)
+                        .certificates
+                        .into_iter()
+                        .map(|c| (c, path.clone())),
+                );
+            }
+        }
+    }
+    if detected.debian {
+        bundle(DEBIAN_BUNDLE, "debian-bundle", &mut stores)?;
+        if detected.debian_java {
+            keystore(view, DEBIAN_JAVA, &mut stores)?;
+        }
+        local_crts(view, DEBIAN_LOCAL, 8, &mut local)?;
+    }
+    for b in &detected.certifi {
+        let status = match &b.status {
+            CertifiStatus::Own => "certifi".to_owned(),
+            CertifiStatus::LinkedToOs { .. } => "certifi (linked to the OS store)".to_owned(),
+            CertifiStatus::DistroPatched => "certifi (distribution build)".to_owned(),
+            CertifiStatus::Vendored => "certifi (pip vendored)".to_owned(),
+        };
+        bundle(&b.path, &status, &mut stores)?;
+    }
+    let mut seen = BTreeSet::new();
+    let local_cas = local
+        .into_iter()
+        .filter(|(c, _)| seen.insert(c.sha256()))
+        .map(|(cert, source)| {
+            let sha = cert.sha256();
+            // Leaves never reach the ca-anchors outputs: judge authorities only by those.
+            let relevant = |s: &&StoreContents| cert.is_authority() || s.kind == "openssl-bundle";
+            LocalCa {
+                label: cert.label().to_owned(),
+                sha256: sha.hex(),
+                source,
+                present_in: stores
+                    .iter()
+                    .filter(relevant)
+                    .filter(|s| s.shas.contains(&sha))
+                    .map(|s| s.path.clone())
+                    .collect(),
+                missing_from: stores
+                    .iter()
+                    .filter(relevant)
+                    .filter(|s| !s.shas.contains(&sha) && !s.kind.contains('('))
+                    .map(|s| s.path.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Inspection {
+        detected,
+        stores,
+        local_cas,
+    })
+}
+
+fn keystore(
+    view: &dyn RootView,
+    path: &str,
+    stores: &mut Vec<StoreContents>,
+) -> Result<(), StoreError> {
+    if let Some((_, _, bytes)) = read_resolved(view, path)? {
+        let (count, unreadable, shas) = match jks::Keystore::parse(&bytes) {
+            Ok(ks) => {
+                let shas: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
+                (shas.len(), 0, shas)
+            }
+            Err(_) => (0, 1, BTreeSet::new()),
+        };
+        stores.push(StoreContents {
+            path: path.to_owned(),
+            kind: "java-cacerts".into(),
+            certificates: count,
+            unreadable,
+            shas,
+        });
+    }
+    Ok(())
+}
+
+fn local_crts(
+    view: &dyn RootView,
+    dir: &str,
+    depth: usize,
+    out: &mut Vec<(Certificate, String)>,
+) -> Result<(), StoreError> {
+    if depth == 0 {
+        return Ok(());
+    }
+    for name in list_dir(view, dir)? {
+        let path = format!("{dir}/{name}");
+        match resolve(view, &path)?.1 {
+            Some(Entry::Dir { .. }) => local_crts(view, &path, depth - 1, out)?,
+            Some(Entry::File { .. }) if name.ends_with(".crt") => {
+                if let Some((_, _, bytes)) = read_resolved(view, &path)? {
+                    out.extend(
+                        read_bundle(&bytes)
+                            .certificates
+                            .into_iter()
+                            .map(|c| (c, path.clone())),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
