@@ -4,6 +4,7 @@
 
 mod bake;
 mod certifi;
+mod cli;
 mod debian;
 mod hash;
 mod lines;

@@ -30,6 +30,9 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("debootstrap", "debootstrap"),
         ("unshare", "util-linux"),
         ("chroot", "coreutils"),
+        ("skopeo", "skopeo"),
+        ("umoci", "umoci"),
+        ("oci-image-tool", "oci-image-tool"),
     ] {
         require_tool(tool, package)?;
     }
@@ -54,6 +57,13 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         cmd
     };
     run_cmd(&mut cargo(&["test", "--workspace", "--doc", "--quiet"]))?;
+    // The end-to-end tests drive the trustbake binary itself.
+    run_cmd(&mut cargo(&[
+        "build",
+        "--quiet",
+        "--package",
+        "trustbake-cli",
+    ]))?;
     let mut all = cargo(&[
         "nextest",
         "run",
