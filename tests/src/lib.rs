@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 pub mod images;
+pub mod realistic;
 pub mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -158,24 +159,7 @@ pub fn bookworm_root() -> PathBuf {
         return dir;
     }
     let _ = tool("debootstrap", "debootstrap");
-    let mirror = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("URIs:").map(|u| u.trim().to_owned()))
-        })
-        .or_else(|| {
-            std::fs::read_to_string("/etc/apt/sources.list")
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find(|l| l.starts_with("deb "))
-                        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-                })
-        })
-        .expect(
-            "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
-        );
+    let mirror = debian_mirror();
     let partial = root().join("target/fixtures/bookworm-root.partial");
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).unwrap();
@@ -193,4 +177,26 @@ pub fn bookworm_root() -> PathBuf {
 pub fn copy_tree(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
     output(tool("cp", "coreutils").arg("-a").arg(from).arg(to));
+}
+
+/// The machine's Debian mirror (from its apt sources).
+pub fn debian_mirror() -> String {
+    std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("URIs:").map(|u| u.trim().to_owned()))
+        })
+        .or_else(|| {
+            std::fs::read_to_string("/etc/apt/sources.list")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("deb "))
+                        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+                })
+        })
+        .expect(
+            "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
+        )
 }

@@ -138,8 +138,11 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
     let rhel_directory_hash = rhel && is_dir(RHEL_DIRECTORY_HASH)?;
     // On RHEL /etc/ssl/certs is a link into /etc/pki: that is not a Debian store.
     let certs_real = resolve(view, DEBIAN_CERTS)?;
+    // Nor is a ca-certificates.crt that links into it: rebuilding it would overwrite RHEL's bundle.
+    let bundle_real = resolve(view, DEBIAN_BUNDLE)?.0;
     let debian = matches!(certs_real.1, Some(Entry::Dir { .. }))
         && !certs_real.0.starts_with("/etc/pki/")
+        && !bundle_real.starts_with("/etc/pki/")
         && (matches!(resolve(view, DEBIAN_CONF)?.1, Some(Entry::File { .. }))
             || is_dir(DEBIAN_SHARE)?);
     if !rhel && !debian {

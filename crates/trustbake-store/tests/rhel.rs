@@ -327,3 +327,24 @@ fn a_symlink_loop_on_a_target_path_is_an_error() {
     assert!(err.to_string().contains("symlink loop"), "{err}");
     let _ = root.read("/etc/os-release").unwrap();
 }
+
+#[test]
+fn a_debian_bundle_linked_into_the_rhel_store_is_not_rebuilt() {
+    let mut root = ubi9(&mozilla(2));
+    // A Debian-based image shaped like RHEL: its ca-certificates.crt is RHEL's bundle.
+    root.dir("/usr/share/ca-certificates", Meta::root(0o755, 1));
+    root.file("/etc/ca-certificates.conf", "", Meta::root(0o644, 1));
+    root.dir("/etc/ssl/real-certs", Meta::root(0o755, 1));
+    root.symlink("/etc/ssl/certs", "real-certs");
+    root.symlink(
+        "/etc/ssl/real-certs/ca-certificates.crt",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    );
+    let (plan, report) = plan(&root, &[fixture("demo-root.pem")], None, &OPTIONS).unwrap();
+    assert!(!report.detected.debian);
+    let tls = file(&plan, "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem");
+    assert!(
+        String::from_utf8_lossy(tls).contains("# Example Corp Root CA"),
+        "the RHEL bundle keeps its own format"
+    );
+}
