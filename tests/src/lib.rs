@@ -200,3 +200,51 @@ pub fn debian_mirror() -> String {
             "no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list",
         )
 }
+
+/// A loopback `openssl s_server` presenting the test leaf (issued by the test intermediate,
+/// issued by the RSA test root); killed when dropped.
+pub struct TlsServer {
+    child: std::process::Child,
+    /// The port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl TlsServer {
+    /// Starts the server on a free port and waits until it accepts.
+    pub fn start() -> TlsServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tool("openssl", "openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(fixture("leaf.pem"))
+            .arg("-key")
+            .arg(fixture("leaf.key"))
+            .arg("-cert_chain")
+            .arg(fixture("intermediate.pem"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = TlsServer { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        drop(server);
+        panic!("openssl s_server did not start on port {port}");
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -84,52 +84,6 @@ fn a_certifi_bundle_is_accepted_as_ca_input_with_every_root() {
     assert_eq!(intake.cas().len(), count, "certifi {version}");
 }
 
-/// A loopback `openssl s_server` presenting the test leaf (issued by the test intermediate,
-/// issued by the RSA test root); killed when dropped.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = tests::tool("openssl", "openssl")
-            .args(["s_server", "-quiet", "-www", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(tests::fixture("leaf.pem"))
-            .arg("-key")
-            .arg(tests::fixture("leaf.key"))
-            .arg("-cert_chain")
-            .arg(tests::fixture("intermediate.pem"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        drop(server);
-        panic!("openssl s_server did not start on port {port}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Whether Python's `ssl`, trusting only `cafile`, completes a verified handshake with the
 /// server as `localhost`.
 fn python_verifies(cafile: &std::path::Path, port: u16) -> bool {
@@ -149,7 +103,7 @@ fn python_verifies(cafile: &std::path::Path, port: u16) -> bool {
 
 #[test]
 fn patched_certifi_releases_verify_a_server_the_new_ca_issued() {
-    let server = Server::start();
+    let server = tests::TlsServer::start();
     for (version, _) in certifi_fixtures() {
         let work = tests::scratch(&format!("certifi-{version}"));
         let site = work.join("home/anchore/venv/lib/python3.11/site-packages");

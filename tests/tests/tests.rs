@@ -10,3 +10,4 @@ mod hash;
 mod lines;
 mod openssl;
 mod rhel;
+mod runtime;

@@ -33,6 +33,8 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("skopeo", "skopeo"),
         ("umoci", "umoci"),
         ("oci-image-tool", "oci-image-tool"),
+        ("podman", "podman"),
+        ("runc", "runc"),
     ] {
         require_tool(tool, package)?;
     }

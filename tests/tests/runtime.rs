@@ -1,0 +1,189 @@
+//! The baked image at run time, with podman (runc, host network, user 1000): Python `requests`
+//! through the venv's certifi and `curl` through the OS store both reach a loopback server the
+//! new CA issued; both fail on the base image. Then the image's own `update-ca-trust`, run in the
+//! baked container, regenerates bundles holding the same certificates trustbake wrote.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use tests::realistic::realistic_enterprise;
+use tests::{TlsServer, fixture, output, scratch, tool};
+use trustbake_certs::read_bundle;
+
+fn podman() -> Command {
+    let mut cmd = tool("podman", "podman runc");
+    cmd.args(["--storage-driver", "overlay"]);
+    cmd
+}
+
+/// `podman run` as this machine allows it.
+fn run(image: &str, user: &str, command: &[&str]) -> std::process::Output {
+    podman()
+        .args([
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            "--network",
+            "host",
+            "--user",
+            user,
+            image,
+        ])
+        .args(command)
+        .output()
+        .unwrap()
+}
+
+fn load(layout: &std::path::Path, tag: &str) -> String {
+    output(
+        podman()
+            .args(["pull", "--quiet"])
+            .arg(format!("oci:{}:{tag}", layout.display())),
+    )
+    .trim()
+    .to_owned()
+}
+
+fn shas(pem: &[u8]) -> BTreeSet<String> {
+    read_bundle(pem)
+        .certificates
+        .iter()
+        .map(|c| c.sha256().hex())
+        .collect()
+}
+
+#[test]
+fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
+    let base = realistic_enterprise();
+    let work = scratch("runtime");
+    let out = work.join("corp");
+    let cas = trustbake::load_cas(&[fixture("root-rsa.pem")], trustbake::strict_policy()).unwrap();
+    let outcome = trustbake::bake(&trustbake::BakeRequest {
+        from: &format!("oci:{}:5.1.0", base.display()),
+        to: &format!("oci:{}:5.1.0-corp", out.display()),
+        cas: &cas,
+        target: Some(("enterprise", "5.1")),
+        platform: None,
+        dry_run: false,
+        include_vendored: false,
+        source_date_epoch: None,
+    })
+    .unwrap();
+    let report = &outcome.platforms[0].report;
+    assert!(
+        report
+            .stores
+            .iter()
+            .any(|s| s.kind == "certifi" && s.added.len() == 1),
+        "{:?}",
+        report.stores
+    );
+
+    let base_image = load(&base, "5.1.0");
+    let baked_image = load(&out, "5.1.0-corp");
+    let server = TlsServer::start();
+    let url = format!("https://localhost:{}/", server.port);
+    let python = [
+        "/home/anchore/venv/bin/python",
+        "-c",
+        "import requests,sys; print(requests.get(sys.argv[1], timeout=10).status_code)",
+        url.as_str(),
+    ];
+    let curl = [
+        "curl",
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        url.as_str(),
+    ];
+
+    for (image, trusted) in [(&base_image, false), (&baked_image, true)] {
+        let py = run(image, "1000:1000", &python);
+        let cu = run(image, "1000:1000", &curl);
+        let what = if trusted { "baked" } else { "base" };
+        assert_eq!(
+            py.status.success(),
+            trusted,
+            "{what}: requests: {}{}",
+            String::from_utf8_lossy(&py.stdout),
+            String::from_utf8_lossy(&py.stderr)
+        );
+        assert_eq!(
+            cu.status.success(),
+            trusted,
+            "{what}: curl: {}{}",
+            String::from_utf8_lossy(&cu.stdout),
+            String::from_utf8_lossy(&cu.stderr)
+        );
+        if trusted {
+            assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "200");
+            assert_eq!(String::from_utf8_lossy(&cu.stdout).trim(), "200");
+        }
+    }
+
+    // The image's own update-ca-trust, run in the baked container, agrees with what trustbake wrote.
+    let bundles = [
+        "pem/tls-ca-bundle.pem",
+        "pem/email-ca-bundle.pem",
+        "pem/objsign-ca-bundle.pem",
+        "openssl/ca-bundle.trust.crt",
+    ];
+    let cat = |prefix: &str| {
+        bundles
+            .iter()
+            .map(|b| format!("{prefix}cat /etc/pki/ca-trust/extracted/{b}; echo '=====';"))
+            .collect::<String>()
+    };
+    let ours = output(podman().args([
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        "--user",
+        "0",
+        &baked_image,
+        "sh",
+        "-c",
+        &cat(""),
+    ]));
+    let theirs = output(podman().args([
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        "--user",
+        "0",
+        &baked_image,
+        "sh",
+        "-c",
+        &format!("update-ca-trust && {}", cat("")),
+    ]));
+    let ours: Vec<BTreeSet<String>> = ours.split("=====").map(|b| shas(b.as_bytes())).collect();
+    let theirs: Vec<BTreeSet<String>> = theirs.split("=====").map(|b| shas(b.as_bytes())).collect();
+    for (i, bundle) in bundles.iter().enumerate() {
+        assert!(!ours[i].is_empty(), "{bundle}");
+        assert_eq!(
+            ours[i], theirs[i],
+            "{bundle}: update-ca-trust in the container gives the same certificates"
+        );
+        assert!(
+            ours[i].contains(&cas.cas()[0].certificate.sha256().hex()),
+            "{bundle} holds the new CA"
+        );
+    }
+}
