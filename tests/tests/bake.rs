@@ -37,6 +37,7 @@ fn bake(
         dry_run: false,
         include_vendored: false,
         source_date_epoch: epoch,
+        progress: None,
     })
 }
 

@@ -27,6 +27,7 @@ fn every_release_line_bakes_and_agrees_with_the_map() {
             dry_run: false,
             include_vendored: false,
             source_date_epoch: None,
+            progress: None,
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let report = &outcome.platforms[0].report;

@@ -72,6 +72,7 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
         dry_run: false,
         include_vendored: false,
         source_date_epoch: None,
+        progress: None,
     })
     .unwrap();
     let report = &outcome.platforms[0].report;

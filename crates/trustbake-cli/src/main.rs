@@ -396,6 +396,14 @@ fn bake(mut args: BakeArgs) -> Result<()> {
         dry_run: args.dry_run,
         include_vendored: args.include_vendored,
         source_date_epoch: trustbake::source_date_epoch(),
+        progress: None,
+    };
+    // Progress on stderr only when a person is watching it.
+    let show = |message: &str| eprintln!("{message}");
+    let request = trustbake::BakeRequest {
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
+            .then_some(&show as &(dyn Fn(&str) + Sync)),
+        ..request
     };
     let outcome = trustbake::bake(&request).with_context(|| format!("baking {from} into {to}"))?;
     let out = if args.json {

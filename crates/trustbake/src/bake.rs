@@ -17,7 +17,7 @@ use crate::{Error, Intake};
 const MAX_BODY: u64 = 16 * 1024 * 1024;
 
 /// What to bake.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BakeRequest<'a> {
     /// Source image reference (`oci:…`, `oci-archive:…`, `docker-archive:…`).
     pub from: &'a str,
@@ -36,6 +36,9 @@ pub struct BakeRequest<'a> {
     /// `SOURCE_DATE_EPOCH`: the time of the new config, history entry and layer entries; when
     /// `None`, the base image's `created` (never the clock).
     pub source_date_epoch: Option<i64>,
+    /// Told what is happening (platforms and layers scanned, bytes, writing), for a progress
+    /// display; the library itself never prints.
+    pub progress: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 /// What a bake did (or would do), per platform.
@@ -133,7 +136,23 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
     let mut bakes = Vec::new();
     let mut details = Vec::new();
     let mut created = None;
+    let tell = |message: String| {
+        if let Some(progress) = request.progress {
+            progress(&message);
+        }
+    };
     for platform in selected {
+        let bytes: u64 = platform.layers.iter().map(|l| l.size).sum();
+        tell(format!(
+            "scanning {}: {} layers, {:.1} MB",
+            platform
+                .platform
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "image".into()),
+            platform.layers.len(),
+            bytes as f64 / 1e6
+        ));
         let root = LayeredRoot::scan(
             &image,
             platform,
@@ -196,6 +215,9 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
             fingerprints.join(","),
         )],
     };
+    if !request.dry_run {
+        tell(format!("writing {to}"));
+    }
     let baked = if request.dry_run {
         trustbake_image::preview(&image, &bakes, &to, &options)?
     } else {
