@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
+pub mod bench_images;
 pub mod images;
 pub mod realistic;
 pub mod synthetic;

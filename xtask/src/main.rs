@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation. This file only dispatches; each subcommand lives in its
 //! own module.
 
+mod bench;
 mod demo;
 mod fixtures;
 mod image;
@@ -14,6 +15,7 @@ const HELP: &str = "\
 cargo xtask <COMMAND>
 
 Commands:
+  bench           measure trustbake against the gzip floor, skopeo, umoci and buildah
   test            run the whole test suite (what CI runs): checks the outside tools, fetches the
                   certifi wheels, then runs every test of the workspace with cargo-nextest
   demo            run the main job end to end on built-in inputs (no network, no user files):
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => tests::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("fetch-fixtures") => fixtures::fetch().map(|_| ()),
         Some("fixtures") => fixtures::images().map(|_| ()),
         Some("image") => image::run(&args[1..]),
