@@ -6,45 +6,12 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use trustbake_image::{Digest, LayerEntry, LayerEntryKind, build_layer};
+use trustbake_image::{Digest, LayerEntry, build_layer};
 
+use crate::synthetic::{d as dir, f as file, l as link};
 use crate::{certifi_fixtures, output, p11_kit_extract, tool};
 
 const CREATED: &str = "2024-03-01T12:00:00Z";
-const MTIME: i64 = 1_709_294_400;
-
-fn file(path: &str, bytes: impl Into<Vec<u8>>, mode: u32, uid: u32) -> LayerEntry {
-    LayerEntry {
-        path: path.to_owned(),
-        kind: LayerEntryKind::File(bytes.into()),
-        mode,
-        uid,
-        gid: uid,
-        mtime: MTIME,
-    }
-}
-
-fn dir(path: &str, mode: u32, uid: u32) -> LayerEntry {
-    LayerEntry {
-        path: path.to_owned(),
-        kind: LayerEntryKind::Dir,
-        mode,
-        uid,
-        gid: uid,
-        mtime: MTIME,
-    }
-}
-
-fn link(path: &str, target: &str) -> LayerEntry {
-    LayerEntry {
-        path: path.to_owned(),
-        kind: LayerEntryKind::Symlink(target.to_owned()),
-        mode: 0o777,
-        uid: 0,
-        gid: 0,
-        mtime: MTIME,
-    }
-}
 
 /// Every entry below `host/rel` as layer entries at `/rel/...` (root-owned, modes kept).
 fn tree(host: &Path, rel: &str, out: &mut Vec<LayerEntry>) {

@@ -17,7 +17,8 @@ const MTIME: i64 = 1_717_200_000;
 /// How many of Mozilla's roots each image holds (enough for real bundles, small images).
 const ROOTS: usize = 40;
 
-fn f(path: &str, bytes: impl Into<Vec<u8>>, mode: u32, uid: u32) -> LayerEntry {
+/// A file entry.
+pub(crate) fn f(path: &str, bytes: impl Into<Vec<u8>>, mode: u32, uid: u32) -> LayerEntry {
     LayerEntry {
         path: path.to_owned(),
         kind: LayerEntryKind::File(bytes.into()),
@@ -28,7 +29,8 @@ fn f(path: &str, bytes: impl Into<Vec<u8>>, mode: u32, uid: u32) -> LayerEntry {
     }
 }
 
-fn d(path: &str, mode: u32, uid: u32) -> LayerEntry {
+/// A directory entry.
+pub(crate) fn d(path: &str, mode: u32, uid: u32) -> LayerEntry {
     LayerEntry {
         path: path.to_owned(),
         kind: LayerEntryKind::Dir,
@@ -39,7 +41,8 @@ fn d(path: &str, mode: u32, uid: u32) -> LayerEntry {
     }
 }
 
-fn l(path: &str, target: &str) -> LayerEntry {
+/// A symlink entry.
+pub(crate) fn l(path: &str, target: &str) -> LayerEntry {
     LayerEntry {
         path: path.to_owned(),
         kind: LayerEntryKind::Symlink(target.to_owned()),

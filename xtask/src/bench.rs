@@ -32,6 +32,9 @@ struct Measure {
     command: String,
 }
 
+/// Per image: its size name, uncompressed bytes, and each measure's samples.
+type Results = Vec<(String, u64, Vec<(String, Vec<Sample>)>)>;
+
 #[derive(Clone, Copy, Default)]
 struct Sample {
     wall: f64,
@@ -46,7 +49,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--size" => sizes = it.next().context("--size needs a value")?.split(',').map(str::to_owned).collect(),
+            "--size" => {
+                sizes = it
+                    .next()
+                    .context("--size needs a value")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
             "--runs" => runs = it.next().context("--runs needs a value")?.parse()?,
             "--record" => record = true,
             "-h" | "--help" => {
@@ -56,27 +66,53 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             other => bail!("unknown option {other}\n\n{HELP}"),
         }
     }
-    for (tool, package) in [("gzip", "gzip"), ("skopeo", "skopeo"), ("umoci", "umoci"), ("buildah", "buildah"), ("openssl", "openssl")] {
+    for (tool, package) in [
+        ("gzip", "gzip"),
+        ("skopeo", "skopeo"),
+        ("umoci", "umoci"),
+        ("buildah", "buildah"),
+        ("openssl", "openssl"),
+    ] {
         require_tool(tool, package)?;
     }
     if !Path::new("/usr/bin/time").is_file() {
         bail!("/usr/bin/time is missing; install it with: apt-get install -y time");
     }
     let pigz = require_tool("pigz", "pigz").is_ok();
-    run_cmd(Command::new(env!("CARGO")).current_dir(root()).args(["build", "--quiet", "--release", "--package", "trustbake-cli", "--package", "tests", "--bin", "trustbake", "--bin", "fixtures"]))?;
+    run_cmd(Command::new(env!("CARGO")).current_dir(root()).args([
+        "build",
+        "--quiet",
+        "--release",
+        "--package",
+        "trustbake-cli",
+        "--package",
+        "tests",
+        "--bin",
+        "trustbake",
+        "--bin",
+        "fixtures",
+    ]))?;
     let bin = root().join("target/release");
     let trustbake = bin.join("trustbake");
     let bench = root().join("target/bench");
     let cas = ca_sets(&bench)?;
     let ca1 = cas[0].1.display().to_string();
-    let other_fs = Path::new("/dev/shm").is_dir().then(|| PathBuf::from("/dev/shm/trustbake-bench"));
-    let mut results: Vec<(String, u64, Vec<(String, Vec<Sample>)>)> = Vec::new();
+    let other_fs = Path::new("/dev/shm")
+        .is_dir()
+        .then(|| PathBuf::from("/dev/shm/trustbake-bench"));
+    let mut results: Results = Vec::new();
     let mut table = String::new();
     for (si, size) in sizes.iter().enumerate() {
         println!("building the {size} benchmark image (cached)...");
-        let out = Command::new(bin.join("fixtures")).args(["--bench", size]).current_dir(root()).output()?;
+        let out = Command::new(bin.join("fixtures"))
+            .args(["--bench", size])
+            .current_dir(root())
+            .output()?;
         if !out.status.success() {
-            bail!("building the {size} image failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "building the {size} image failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let layout = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned());
         let blobs = layer_blobs(&layout)?;
@@ -88,36 +124,123 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let blob_list: Vec<String> = blobs.iter().map(|b| b.display().to_string()).collect();
         let blob_list = blob_list.join(" ");
         let mut measures = vec![
-            Measure { name: "floor: gzip -dc every layer".into(), setup: String::new(), command: format!("for b in {blob_list}; do gzip -dc $b >/dev/null; done") },
-            Measure { name: "floor: cp base blobs".into(), setup: format!("rm -rf {od}/cp"), command: format!("mkdir -p {od}/cp && cp {blob_list} {od}/cp/") },
-            Measure { name: "trustbake bake oci→oci".into(), setup: format!("rm -rf {od}/oci"), command: format!("{tb} bake --from oci:{l}:bench --to oci:{od}/oci:corp --ca {ca1} >/dev/null") },
-            Measure { name: "trustbake bake oci→docker-archive".into(), setup: format!("rm -f {od}/corp.tar"), command: format!("{tb} bake --from oci:{l}:bench --to docker-archive:{od}/corp.tar:bench/corp:1 --ca {ca1} >/dev/null") },
-            Measure { name: "trustbake bake --dry-run".into(), setup: String::new(), command: format!("{tb} bake --from oci:{l}:bench --to oci:{od}/dry:corp --ca {ca1} --dry-run >/dev/null") },
-            Measure { name: "trustbake plan".into(), setup: String::new(), command: format!("{tb} plan --product enterprise --version 5.1 --ca {ca1} >/dev/null") },
-            Measure { name: "skopeo copy oci→oci".into(), setup: format!("rm -rf {od}/skopeo"), command: format!("skopeo copy --quiet oci:{l}:bench oci:{od}/skopeo:bench") },
+            Measure {
+                name: "floor: gzip -dc every layer".into(),
+                setup: String::new(),
+                command: format!("for b in {blob_list}; do gzip -dc $b >/dev/null; done"),
+            },
+            Measure {
+                name: "floor: cp base blobs".into(),
+                setup: format!("rm -rf {od}/cp"),
+                command: format!("mkdir -p {od}/cp && cp {blob_list} {od}/cp/"),
+            },
+            Measure {
+                name: "trustbake bake oci→oci".into(),
+                setup: format!("rm -rf {od}/oci"),
+                command: format!(
+                    "{tb} bake --from oci:{l}:bench --to oci:{od}/oci:corp --ca {ca1} >/dev/null"
+                ),
+            },
+            Measure {
+                name: "trustbake bake oci→docker-archive".into(),
+                setup: format!("rm -f {od}/corp.tar"),
+                command: format!(
+                    "{tb} bake --from oci:{l}:bench --to docker-archive:{od}/corp.tar:bench/corp:1 --ca {ca1} >/dev/null"
+                ),
+            },
+            Measure {
+                name: "trustbake bake --dry-run".into(),
+                setup: String::new(),
+                command: format!(
+                    "{tb} bake --from oci:{l}:bench --to oci:{od}/dry:corp --ca {ca1} --dry-run >/dev/null"
+                ),
+            },
+            Measure {
+                name: "trustbake plan".into(),
+                setup: String::new(),
+                command: format!(
+                    "{tb} plan --product enterprise --version 5.1 --ca {ca1} >/dev/null"
+                ),
+            },
+            Measure {
+                name: "skopeo copy oci→oci".into(),
+                setup: format!("rm -rf {od}/skopeo"),
+                command: format!("skopeo copy --quiet oci:{l}:bench oci:{od}/skopeo:bench"),
+            },
             Measure {
                 name: "umoci unpack+place+repack".into(),
                 setup: format!("rm -rf {od}/umoci {od}/umoci.bundle && cp -al {l} {od}/umoci"),
-                command: format!("umoci unpack --image {od}/umoci:bench {od}/umoci.bundle >/dev/null && {tb} apply --root {od}/umoci.bundle/rootfs --ca {ca1} >/dev/null && umoci repack --image {od}/umoci:corp {od}/umoci.bundle"),
+                command: format!(
+                    "umoci unpack --image {od}/umoci:bench {od}/umoci.bundle >/dev/null && {tb} apply --root {od}/umoci.bundle/rootfs --ca {ca1} >/dev/null && umoci repack --image {od}/umoci:corp {od}/umoci.bundle"
+                ),
             },
-            buildah("buildah overlay cold", "overlay", &format!("{od}/buildah-cold"), true, &l.to_string(), &ca1, &bench),
-            buildah("buildah overlay warm", "overlay", &format!("{od}/buildah-warm"), false, &l.to_string(), &ca1, &bench),
-            buildah("buildah vfs cold", "vfs", &format!("{od}/buildah-vfs"), true, &l.to_string(), &ca1, &bench),
+            buildah(
+                "buildah overlay cold",
+                "overlay",
+                &format!("{od}/buildah-cold"),
+                true,
+                &l.to_string(),
+                &ca1,
+                &bench,
+            ),
+            buildah(
+                "buildah overlay warm",
+                "overlay",
+                &format!("{od}/buildah-warm"),
+                false,
+                &l.to_string(),
+                &ca1,
+                &bench,
+            ),
+            buildah(
+                "buildah vfs cold",
+                "vfs",
+                &format!("{od}/buildah-vfs"),
+                true,
+                &l.to_string(),
+                &ca1,
+                &bench,
+            ),
         ];
         if pigz {
-            measures.insert(1, Measure { name: "floor: pigz -dc every layer".into(), setup: String::new(), command: format!("for b in {blob_list}; do pigz -dc $b >/dev/null; done") });
+            measures.insert(
+                1,
+                Measure {
+                    name: "floor: pigz -dc every layer".into(),
+                    setup: String::new(),
+                    command: format!("for b in {blob_list}; do pigz -dc $b >/dev/null; done"),
+                },
+            );
         }
         if let Some(other) = &other_fs {
             let d = other.display();
-            measures.insert(4, Measure { name: "trustbake bake oci→oci (other fs)".into(), setup: format!("rm -rf {d}/oci; mkdir -p {d}"), command: format!("{tb} bake --from oci:{l}:bench --to oci:{d}/oci:corp --ca {ca1} >/dev/null") });
+            measures.insert(
+                4,
+                Measure {
+                    name: "trustbake bake oci→oci (other fs)".into(),
+                    setup: format!("rm -rf {d}/oci; mkdir -p {d}"),
+                    command: format!(
+                        "{tb} bake --from oci:{l}:bench --to oci:{d}/oci:corp --ca {ca1} >/dev/null"
+                    ),
+                },
+            );
         }
         if si == 0 {
             for (n, file) in &cas {
-                measures.push(Measure { name: format!("trustbake bake, {n} CAs"), setup: format!("rm -rf {od}/cas"), command: format!("{tb} bake --from oci:{l}:bench --to oci:{od}/cas:corp --ca {} >/dev/null", file.display()) });
+                measures.push(Measure {
+                    name: format!("trustbake bake, {n} CAs"),
+                    setup: format!("rm -rf {od}/cas"),
+                    command: format!(
+                        "{tb} bake --from oci:{l}:bench --to oci:{od}/cas:corp --ca {} >/dev/null",
+                        file.display()
+                    ),
+                });
             }
         }
         // Warm buildah: the base is in the storage before the timed builds.
-        shell(&format!("rm -rf {od}/buildah-warm && buildah --root {od}/buildah-warm/root --runroot {od}/buildah-warm/run --storage-driver overlay pull --quiet oci:{l}:bench >/dev/null"))?;
+        shell(&format!(
+            "rm -rf {od}/buildah-warm && buildah --root {od}/buildah-warm/root --runroot {od}/buildah-warm/run --storage-driver overlay pull --quiet oci:{l}:bench >/dev/null"
+        ))?;
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); measures.len()];
         for round in 0..runs {
             for k in 0..measures.len() {
@@ -127,16 +250,39 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 if !m.setup.is_empty() {
                     shell(&m.setup)?;
                 }
-                let sample = timed(&m.command, &bench).with_context(|| format!("{}: {}", m.name, m.command))?;
-                println!("  {size} round {} {:<38} {:>7.2} s wall {:>7.2} s cpu {:>7.1} MB", round + 1, m.name, sample.wall, sample.cpu, sample.rss_kb / 1024.0);
+                let sample = timed(&m.command, &bench)
+                    .with_context(|| format!("{}: {}", m.name, m.command))?;
+                println!(
+                    "  {size} round {} {:<38} {:>7.2} s wall {:>7.2} s cpu {:>7.1} MB",
+                    round + 1,
+                    m.name,
+                    sample.wall,
+                    sample.cpu,
+                    sample.rss_kb / 1024.0
+                );
                 samples[i].push(sample);
             }
         }
         let _ = shell(&format!("rm -rf {od}"));
-        let _ = writeln!(table, "\n{size}: {} layers, {:.0} MiB compressed, {:.0} MiB uncompressed", blobs.len(), total_size(&blobs) as f64 / 1048576.0, uncompressed as f64 / 1048576.0);
+        let _ = writeln!(
+            table,
+            "\n{size}: {} layers, {:.0} MiB compressed, {:.0} MiB uncompressed",
+            blobs.len(),
+            total_size(&blobs) as f64 / 1048576.0,
+            uncompressed as f64 / 1048576.0
+        );
         let floor = median(&samples[0], |s| s.wall);
-        let bake = median(&samples[measures.iter().position(|m| m.name == "trustbake bake oci→oci").unwrap_or(0)], |s| s.wall);
-        let _ = writeln!(table, "| measure | wall s (median, min–max) | CPU s | peak RSS MB | × floor | trustbake bake ×faster |");
+        let bake = median(
+            &samples[measures
+                .iter()
+                .position(|m| m.name == "trustbake bake oci→oci")
+                .unwrap_or(0)],
+            |s| s.wall,
+        );
+        let _ = writeln!(
+            table,
+            "| measure | wall s (median, min–max) | CPU s | peak RSS MB | × floor | trustbake bake ×faster |"
+        );
         let _ = writeln!(table, "|---|---|---|---|---|---|");
         for (m, s) in measures.iter().zip(&samples) {
             let wall = median(s, |x| x.wall);
@@ -150,31 +296,64 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 median(s, |x| x.cpu),
                 median(s, |x| x.rss_kb) / 1024.0,
                 wall / floor,
-                if m.name.starts_with("trustbake") || m.name.starts_with("floor") { "".to_owned() } else { format!("{:.1}×", wall / bake) }
+                if m.name.starts_with("trustbake") || m.name.starts_with("floor") {
+                    "".to_owned()
+                } else {
+                    format!("{:.1}×", wall / bake)
+                }
             );
         }
-        results.push((size.clone(), uncompressed, measures.iter().map(|m| m.name.clone()).zip(samples).collect()));
+        results.push((
+            size.clone(),
+            uncompressed,
+            measures
+                .iter()
+                .map(|m| m.name.clone())
+                .zip(samples)
+                .collect(),
+        ));
     }
     let machine = machine();
-    println!("\nMachine: {machine}\nCommand: cargo xtask bench --runs {runs} --size {}\n{table}", sizes.join(","));
+    println!(
+        "\nMachine: {machine}\nCommand: cargo xtask bench --runs {runs} --size {}\n{table}",
+        sizes.join(",")
+    );
     fs::create_dir_all(&bench)?;
     fs::write(bench.join("results.json"), json(&results, &machine, runs))?;
     let svg = plot(&results);
     fs::write(bench.join("performance.svg"), &svg)?;
     fs::write(bench.join("table.md"), &table)?;
-    println!("results: {}, plot: {}", bench.join("results.json").display(), bench.join("performance.svg").display());
+    println!(
+        "results: {}, plot: {}",
+        bench.join("results.json").display(),
+        bench.join("performance.svg").display()
+    );
     if record {
         let dir = root().join("xtask/bench");
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("performance.svg"), &svg)?;
-        fs::write(dir.join("results.md"), format!("Machine: {machine}\n\nCommand: `cargo xtask bench --runs {runs} --size {}`\n{table}", sizes.join(",")))?;
+        fs::write(
+            dir.join("results.md"),
+            format!(
+                "Machine: {machine}\n\nCommand: `cargo xtask bench --runs {runs} --size {}`\n{table}",
+                sizes.join(",")
+            ),
+        )?;
         println!("recorded in {}", dir.display());
     }
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn buildah(name: &str, driver: &str, root_dir: &str, cold: bool, layout: &str, ca: &str, bench: &Path) -> Measure {
+fn buildah(
+    name: &str,
+    driver: &str,
+    root_dir: &str,
+    cold: bool,
+    layout: &str,
+    ca: &str,
+    bench: &Path,
+) -> Measure {
     let ctx = bench.join("buildah-context");
     let _ = fs::create_dir_all(&ctx);
     let _ = fs::copy(ca, ctx.join("corp.pem"));
@@ -185,11 +364,21 @@ fn buildah(name: &str, driver: &str, root_dir: &str, cold: bool, layout: &str, c
         ),
     );
     let c = ctx.display();
-    let b = format!("buildah --root {root_dir}/root --runroot {root_dir}/run --storage-driver {driver}");
+    let b = format!(
+        "buildah --root {root_dir}/root --runroot {root_dir}/run --storage-driver {driver}"
+    );
     Measure {
         name: name.to_owned(),
-        setup: if cold { format!("rm -rf {root_dir}") } else { format!("{b} rmi --all --force >/dev/null 2>&1; {b} pull --quiet oci:{layout}:bench >/dev/null; rm -rf {root_dir}-out") },
-        command: format!("{b} build --quiet --isolation chroot -f {c}/Containerfile -t localhost/bench:corp {c} >/dev/null && {b} push --quiet localhost/bench:corp oci:{root_dir}-out:corp"),
+        setup: if cold {
+            format!("rm -rf {root_dir}")
+        } else {
+            format!(
+                "{b} rmi --all --force >/dev/null 2>&1; {b} pull --quiet oci:{layout}:bench >/dev/null; rm -rf {root_dir}-out"
+            )
+        },
+        command: format!(
+            "{b} build --quiet --isolation chroot -f {c}/Containerfile -t localhost/bench:corp {c} >/dev/null && {b} push --quiet localhost/bench:corp oci:{root_dir}-out:corp"
+        ),
     }
 }
 
@@ -201,23 +390,46 @@ fn ca_sets(bench: &Path) -> Result<Vec<(usize, PathBuf)>> {
     if !all.is_file() {
         println!("making 1000 CA certificates with openssl (once)...");
         let key = dir.join("key.pem");
-        run_cmd(Command::new("openssl").args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"]).arg(&key))?;
+        run_cmd(
+            Command::new("openssl")
+                .args([
+                    "genpkey",
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-out",
+                ])
+                .arg(&key),
+        )?;
         let mut bundle = String::new();
         for i in 0..1000 {
             let out = Command::new("openssl")
                 .args(["req", "-x509", "-new", "-key"])
                 .arg(&key)
-                .args(["-subj", &format!("/O=Bench Corp/CN=Bench CA {i:04}"), "-days", "36500", "-addext", "basicConstraints=critical,CA:TRUE"])
+                .args([
+                    "-subj",
+                    &format!("/O=Bench Corp/CN=Bench CA {i:04}"),
+                    "-days",
+                    "36500",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                ])
                 .output()?;
             if !out.status.success() {
-                bail!("openssl req failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "openssl req failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             bundle.push_str(&String::from_utf8_lossy(&out.stdout));
         }
         fs::write(&all, &bundle)?;
     }
     let text = fs::read_to_string(&all)?;
-    let blocks: Vec<&str> = text.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    let blocks: Vec<&str> = text
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .collect();
     let mut sets = Vec::new();
     for n in [1usize, 10, 100, 1000] {
         let file = dir.join(format!("{n}.pem"));
@@ -233,21 +445,36 @@ fn shell(script: &str) -> Result<()> {
 
 fn timed(command: &str, bench: &Path) -> Result<Sample> {
     let file = bench.join("time.out");
-    let status = Command::new("/usr/bin/time").args(["-f", "%e %U %S %M", "-o"]).arg(&file).args(["sh", "-c", command]).status()?;
+    let status = Command::new("/usr/bin/time")
+        .args(["-f", "%e %U %S %M", "-o"])
+        .arg(&file)
+        .args(["sh", "-c", command])
+        .status()?;
     if !status.success() {
         bail!("failed with {status}");
     }
     let text = fs::read_to_string(&file)?;
-    let v: Vec<f64> = text.lines().last().unwrap_or_default().split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<f64> = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     if v.len() != 4 {
         bail!("cannot read /usr/bin/time output: {text}");
     }
-    Ok(Sample { wall: v[0], cpu: v[1] + v[2], rss_kb: v[3] })
+    Ok(Sample {
+        wall: v[0],
+        cpu: v[1] + v[2],
+        rss_kb: v[3],
+    })
 }
 
 fn layer_blobs(layout: &Path) -> Result<Vec<PathBuf>> {
     let index = fs::read_to_string(layout.join("index.json"))?;
-    let manifest_digest = field_after(&index, "\"digest\":\"sha256:").context("no manifest in index.json")?;
+    let manifest_digest =
+        field_after(&index, "\"digest\":\"sha256:").context("no manifest in index.json")?;
     let manifest = fs::read_to_string(layout.join("blobs/sha256").join(&manifest_digest))?;
     let layers = manifest.split("\"layers\"").nth(1).context("no layers")?;
     let mut out = Vec::new();
@@ -262,14 +489,26 @@ fn field_after(text: &str, marker: &str) -> Option<String> {
 }
 
 fn total_size(blobs: &[PathBuf]) -> u64 {
-    blobs.iter().filter_map(|b| fs::metadata(b).ok()).map(|m| m.len()).sum()
+    blobs
+        .iter()
+        .filter_map(|b| fs::metadata(b).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn uncompressed_size(blobs: &[PathBuf]) -> Result<u64> {
     let mut total = 0;
     for b in blobs {
-        let out = Command::new("sh").arg("-c").arg("gzip -dc \"$1\" | wc -c").arg("sh").arg(b).output()?;
-        total += String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().unwrap_or(0);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -dc \"$1\" | wc -c")
+            .arg("sh")
+            .arg(b)
+            .output()?;
+        total += String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0);
     }
     Ok(total)
 }
@@ -294,19 +533,48 @@ fn max(s: &[Sample], f: impl Fn(&Sample) -> f64) -> f64 {
 }
 
 fn machine() -> String {
-    let cpu = fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned())).unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let mem = fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1048576)).unwrap_or(0);
-    format!("{cores} cores ({cpu}), {mem} GiB RAM, {}", fs::read_to_string("/etc/debian_version").map(|v| format!("Debian {}", v.trim())).unwrap_or_default())
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1048576
+            })
+        })
+        .unwrap_or(0);
+    format!(
+        "{cores} cores ({cpu}), {mem} GiB RAM, {}",
+        fs::read_to_string("/etc/debian_version")
+            .map(|v| format!("Debian {}", v.trim()))
+            .unwrap_or_default()
+    )
 }
 
-fn json(results: &[(String, u64, Vec<(String, Vec<Sample>)>)], machine: &str, runs: usize) -> String {
+fn json(results: &Results, machine: &str, runs: usize) -> String {
     let mut out = format!("{{\"machine\":{machine:?},\"runs\":{runs},\"images\":[");
     for (i, (size, bytes, measures)) in results.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{{\"size\":{size:?},\"uncompressed_bytes\":{bytes},\"measures\":[");
+        let _ = write!(
+            out,
+            "{{\"size\":{size:?},\"uncompressed_bytes\":{bytes},\"measures\":["
+        );
         for (j, (name, s)) in measures.iter().enumerate() {
             if j > 0 {
                 out.push(',');
@@ -329,36 +597,102 @@ fn json(results: &[(String, u64, Vec<(String, Vec<Sample>)>)], machine: &str, ru
 }
 
 /// Median wall time against uncompressed image size, one line per tool (the sized images only).
-fn plot(results: &[(String, u64, Vec<(String, Vec<Sample>)>)]) -> String {
-    let series = ["trustbake bake oci→oci", "floor: gzip -dc every layer", "skopeo copy oci→oci", "umoci unpack+place+repack", "buildah overlay warm", "buildah overlay cold"];
-    let colors = ["#d62728", "#7f7f7f", "#2ca02c", "#9467bd", "#1f77b4", "#17becf"];
+fn plot(results: &Results) -> String {
+    let series = [
+        "trustbake bake oci→oci",
+        "floor: gzip -dc every layer",
+        "skopeo copy oci→oci",
+        "umoci unpack+place+repack",
+        "buildah overlay warm",
+        "buildah overlay cold",
+    ];
+    let colors = [
+        "#d62728", "#7f7f7f", "#2ca02c", "#9467bd", "#1f77b4", "#17becf",
+    ];
     let points: Vec<(f64, Vec<(String, f64)>)> = results
         .iter()
         .filter(|r| r.0 != "many")
-        .map(|(_, bytes, m)| (*bytes as f64 / 1073741824.0, m.iter().map(|(n, s)| (n.clone(), median(s, |x| x.wall))).collect()))
+        .map(|(_, bytes, m)| {
+            (
+                *bytes as f64 / 1073741824.0,
+                m.iter()
+                    .map(|(n, s)| (n.clone(), median(s, |x| x.wall)))
+                    .collect(),
+            )
+        })
         .collect();
     let xmax = points.iter().map(|p| p.0).fold(0.1, f64::max) * 1.1;
-    let ymax = points.iter().flat_map(|p| p.1.iter().filter(|(n, _)| series.contains(&n.as_str())).map(|x| x.1)).fold(1.0, f64::max) * 1.1;
+    let ymax = points
+        .iter()
+        .flat_map(|p| {
+            p.1.iter()
+                .filter(|(n, _)| series.contains(&n.as_str()))
+                .map(|x| x.1)
+        })
+        .fold(1.0, f64::max)
+        * 1.1;
     let (w, h, left, bottom) = (720.0, 420.0, 60.0, 50.0);
     let x = |v: f64| left + v / xmax * (w - left - 200.0);
     let y = |v: f64| h - bottom - v / ymax * (h - bottom - 20.0);
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    let _ = writeln!(svg, "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{left}\" y1=\"20\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>", h - bottom, w - 200.0, h - bottom, h - bottom);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{left}\" y1=\"20\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>",
+        h - bottom,
+        w - 200.0,
+        h - bottom,
+        h - bottom
+    );
     for i in 0..=4 {
         let v = ymax * f64::from(i) / 4.0;
-        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0} s</text>", left - 6.0, y(v) + 4.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0} s</text>",
+            left - 6.0,
+            y(v) + 4.0
+        );
         let gv = xmax * f64::from(i) / 4.0;
-        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{gv:.1}</text>", x(gv), h - bottom + 18.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{gv:.1}</text>",
+            x(gv),
+            h - bottom + 18.0
+        );
     }
-    let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">image size, GiB uncompressed</text>", (left + w - 200.0) / 2.0, h - 8.0);
+    let _ = writeln!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">image size, GiB uncompressed</text>",
+        (left + w - 200.0) / 2.0,
+        h - 8.0
+    );
     for (k, (name, color)) in series.iter().zip(colors).enumerate() {
-        let pts: Vec<String> = points.iter().filter_map(|(gib, m)| m.iter().find(|(n, _)| n == name).map(|(_, t)| format!("{:.1},{:.1}", x(*gib), y(*t)))).collect();
+        let pts: Vec<String> = points
+            .iter()
+            .filter_map(|(gib, m)| {
+                m.iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, t)| format!("{:.1},{:.1}", x(*gib), y(*t)))
+            })
+            .collect();
         if pts.is_empty() {
             continue;
         }
-        let _ = writeln!(svg, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>", pts.join(" "));
+        let _ = writeln!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            pts.join(" ")
+        );
         let ly = 30.0 + 18.0 * k as f64;
-        let _ = writeln!(svg, "<line x1=\"{}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{name}</text>", w - 190.0, w - 170.0, w - 165.0, ly + 4.0);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{name}</text>",
+            w - 190.0,
+            w - 170.0,
+            w - 165.0,
+            ly + 4.0
+        );
     }
     svg.push_str("</svg>\n");
     svg

@@ -83,6 +83,37 @@ Examples:
   trustbake completions zsh > \"${fpath[1]}/_trustbake\"
   trustbake completions fish > ~/.config/fish/completions/trustbake.fish";
 
+/// The CA input, shared by every command that takes CAs.
+#[derive(Debug, Args)]
+struct CaArgs {
+    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
+    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    cas: Vec<PathBuf>,
+
+    /// Accept certificates that are not certificate authorities.
+    #[arg(long)]
+    allow_non_ca: bool,
+
+    /// Accept certificates that are expired or not yet valid.
+    #[arg(long)]
+    allow_expired: bool,
+}
+
+impl CaArgs {
+    /// Reads and validates the CAs (refusals exit with status 3).
+    fn load(&self) -> Result<trustbake::Intake> {
+        if self.cas.is_empty() {
+            anyhow::bail!("no CA given: pass --ca FILE");
+        }
+        let mut policy = trustbake::strict_policy();
+        policy.allow_non_ca = self.allow_non_ca;
+        policy.allow_expired = self.allow_expired;
+        let intake = trustbake::load_cas(&self.cas, policy)?;
+        tracing::info!(cas = intake.cas().len(), "CA input accepted");
+        Ok(intake)
+    }
+}
+
 #[derive(Debug, Args)]
 struct PlanArgs {
     /// The Anchore product.
@@ -97,18 +128,8 @@ struct PlanArgs {
     #[arg(long, conflicts_with_all = ["product", "version"])]
     all: bool,
 
-    /// CA certificates to plan for: PEM or DER files, directories of them, or - for stdin
-    /// (repeatable).
-    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
-    cas: Vec<PathBuf>,
-
-    /// Accept certificates that are not certificate authorities.
-    #[arg(long)]
-    allow_non_ca: bool,
-
-    /// Accept certificates that are expired or not yet valid.
-    #[arg(long)]
-    allow_expired: bool,
+    #[command(flatten)]
+    ca: CaArgs,
 
     /// Print the plan as JSON (the contract documented in the README).
     #[arg(long)]
@@ -125,9 +146,8 @@ struct BakeArgs {
     #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
     to: Option<String>,
 
-    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
-    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
-    cas: Vec<PathBuf>,
+    #[command(flatten)]
+    ca: CaArgs,
 
     /// A recipe (images/NAME.toml) with from, to, cas and optionally product, version, platform.
     #[arg(short = 'f', long = "file", value_name = "RECIPE")]
@@ -152,14 +172,6 @@ struct BakeArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
-
-    /// Accept certificates that are not certificate authorities.
-    #[arg(long)]
-    allow_non_ca: bool,
-
-    /// Accept certificates that are expired or not yet valid.
-    #[arg(long)]
-    allow_expired: bool,
 
     /// Also patch pip's vendored certifi.
     #[arg(long)]
@@ -198,9 +210,8 @@ struct ApplyArgs {
     #[arg(long, value_name = "DIR")]
     root: PathBuf,
 
-    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
-    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append, required = true)]
-    cas: Vec<PathBuf>,
+    #[command(flatten)]
+    ca: CaArgs,
 
     /// The Anchore product, to compare the version map with what the root holds.
     #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
@@ -217,14 +228,6 @@ struct ApplyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-
-    /// Accept certificates that are not certificate authorities.
-    #[arg(long)]
-    allow_non_ca: bool,
-
-    /// Accept certificates that are expired or not yet valid.
-    #[arg(long)]
-    allow_expired: bool,
 
     /// Also patch pip's vendored certifi.
     #[arg(long)]
@@ -266,15 +269,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn plan(args: PlanArgs) -> Result<()> {
-    let cas = if args.cas.is_empty() {
+    let cas = if args.ca.cas.is_empty() {
         None
     } else {
-        let mut policy = trustbake::strict_policy();
-        policy.allow_non_ca = args.allow_non_ca;
-        policy.allow_expired = args.allow_expired;
-        let intake = trustbake::load_cas(&args.cas, policy)?;
-        tracing::info!(cas = intake.cas().len(), "CA input accepted");
-        Some(intake)
+        Some(args.ca.load()?)
     };
     let mut out = String::new();
     if args.all {
@@ -305,10 +303,7 @@ fn plan(args: PlanArgs) -> Result<()> {
 }
 
 fn apply(args: ApplyArgs) -> Result<()> {
-    let mut policy = trustbake::strict_policy();
-    policy.allow_non_ca = args.allow_non_ca;
-    policy.allow_expired = args.allow_expired;
-    let cas = trustbake::load_cas(&args.cas, policy)?;
+    let cas = args.ca.load()?;
     if !args.root.is_dir() {
         anyhow::bail!(
             "{}: not a directory (pass an unpacked root file system)",
@@ -360,8 +355,8 @@ fn bake(mut args: BakeArgs) -> Result<()> {
             .unwrap_or_default();
         args.from = args.from.or(Some(rebase(&recipe.from, &dir)));
         args.to = args.to.or(Some(rebase(&recipe.to, &dir)));
-        if args.cas.is_empty() {
-            args.cas = recipe
+        if args.ca.cas.is_empty() {
+            args.ca.cas = recipe
                 .cas
                 .iter()
                 .map(|c| {
@@ -380,13 +375,7 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     let (Some(from), Some(to)) = (args.from.as_deref(), args.to.as_deref()) else {
         anyhow::bail!("--from and --to are required (or a recipe with -f)");
     };
-    if args.cas.is_empty() {
-        anyhow::bail!("no CA given: pass --ca FILE (or a recipe's cas)");
-    }
-    let mut policy = trustbake::strict_policy();
-    policy.allow_non_ca = args.allow_non_ca;
-    policy.allow_expired = args.allow_expired;
-    let cas = trustbake::load_cas(&args.cas, policy)?;
+    let cas = args.ca.load()?;
     let request = trustbake::BakeRequest {
         from,
         to,

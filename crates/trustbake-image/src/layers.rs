@@ -291,7 +291,12 @@ fn scan_layer(
     } else {
         Box::new(buffered)
     };
-    let mut archive = tar::Archive::new(HashingReader::new(decoder));
+    // A large buffer between tar (which skips entry data in small reads) and the inflater:
+    // the decoder and the diff-ID hash then work in 1 MiB steps.
+    let mut archive = tar::Archive::new(BufReader::with_capacity(
+        1 << 20,
+        HashingReader::new(decoder),
+    ));
     let mut changes = Changes {
         entries: Vec::new(),
         whiteouts: Vec::new(),
@@ -429,7 +434,9 @@ fn scan_layer(
         };
         changes.entries.push((path, node));
     }
+    // Bytes still in the buffer were hashed when it was filled; `finish` hashes the rest.
     let (diff_id, _) = archive
+        .into_inner()
         .into_inner()
         .finish()
         .map_err(|e| bad(format!("reading: {e}")))?;

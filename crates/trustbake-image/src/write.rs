@@ -181,29 +181,7 @@ pub fn preview(
         options,
         !matches!(to, ImageRef::DockerArchive { .. }),
     )?;
-    let digest = match &prepared.index {
-        Some((digest, ..)) => *digest,
-        None => prepared
-            .manifests
-            .first()
-            .map(|m| m.0)
-            .unwrap_or(Digest::of(b"")),
-    };
-    let summary = platforms
-        .iter()
-        .zip(&prepared.manifests)
-        .map(|(p, m)| {
-            (
-                p.base.platform.as_ref().map(ToString::to_string),
-                m.0,
-                config_digest_of(&m.1),
-            )
-        })
-        .collect();
-    Ok(Baked {
-        digest,
-        platforms: summary,
-    })
+    Ok(summarize(&prepared, platforms))
 }
 
 /// Writes the baked image to `to`. Nothing appears at `to` unless everything was written.
@@ -219,14 +197,6 @@ pub fn bake(
         options,
         !matches!(to, ImageRef::DockerArchive { .. }),
     )?;
-    let digest = match &prepared.index {
-        Some((digest, ..)) => *digest,
-        None => prepared
-            .manifests
-            .first()
-            .map(|m| m.0)
-            .unwrap_or(Digest::of(b"")),
-    };
     match to {
         ImageRef::OciLayout { dir, tag } => write_layout(image, &prepared, dir, tag.as_deref())?,
         ImageRef::OciArchive { file, tag } => {
@@ -241,7 +211,21 @@ pub fn bake(
             write_docker_archive(image, &prepared, file, reference.as_deref())?
         }
     }
-    let summary = platforms
+    Ok(summarize(&prepared, platforms))
+}
+
+/// The digest the destination names (the index, or the single manifest) and, per platform,
+/// the manifest and config digests.
+fn summarize(prepared: &Prepared<'_>, platforms: &[PlatformBake<'_>]) -> Baked {
+    let digest = match &prepared.index {
+        Some((digest, ..)) => *digest,
+        None => prepared
+            .manifests
+            .first()
+            .map(|m| m.0)
+            .unwrap_or(Digest::of(b"")),
+    };
+    let platforms = platforms
         .iter()
         .zip(&prepared.manifests)
         .map(|(p, m)| {
@@ -252,10 +236,7 @@ pub fn bake(
             )
         })
         .collect();
-    Ok(Baked {
-        digest,
-        platforms: summary,
-    })
+    Baked { digest, platforms }
 }
 
 fn config_digest_of(manifest: &[u8]) -> Digest {

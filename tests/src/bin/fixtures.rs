@@ -11,9 +11,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--realistic") => println!("{}", tests::realistic::realistic_enterprise().display()),
-        Some("--bench") => println!("{}", tests::bench_images::bench_image(args.get(1).map(String::as_str).unwrap_or("256m")).display()),
+        Some("--bench") => println!(
+            "{}",
+            tests::bench_images::bench_image(args.get(1).map(String::as_str).unwrap_or("256m"))
+                .display()
+        ),
         dir => {
-            let dir = dir.map(std::path::PathBuf::from).unwrap_or_else(|| tests::root().join("target/fixtures/images"));
+            let dir = dir
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| tests::root().join("target/fixtures/images"));
             for name in tests::synthetic::write_all(&dir) {
                 println!("{}", dir.join(name).display());
             }
