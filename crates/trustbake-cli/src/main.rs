@@ -478,6 +478,28 @@ fn rebase(reference: &str, dir: &std::path::Path) -> String {
     }
 }
 
+/// What happened in one store, in words: added, already present, skipped (with the first
+/// reason), unreadable existing entries.
+fn store_summary(store: &trustbake::store::StoreReport) -> Vec<String> {
+    let mut parts = Vec::new();
+    if !store.added.is_empty() {
+        parts.push(format!("added {}", store.added.len()));
+    }
+    if !store.present.is_empty() {
+        parts.push(format!("already present {}", store.present.len()));
+    }
+    if let Some((_, reason)) = store.skipped.first() {
+        parts.push(format!("skipped {} ({reason})", store.skipped.len()));
+    }
+    if store.unreadable_existing > 0 {
+        parts.push(format!(
+            "{} existing blocks unreadable, kept",
+            store.unreadable_existing
+        ));
+    }
+    parts
+}
+
 fn render_bake(outcome: &trustbake::BakeOutcome, cas: &trustbake::Intake) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -509,20 +531,7 @@ fn render_bake(outcome: &trustbake::BakeOutcome, cas: &trustbake::Intake) -> Str
             let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
         }
         for store in &p.report.stores {
-            let mut parts = Vec::new();
-            if !store.added.is_empty() {
-                parts.push(format!("added {}", store.added.len()));
-            }
-            if !store.present.is_empty() {
-                parts.push(format!("already present {}", store.present.len()));
-            }
-            if !store.skipped.is_empty() {
-                parts.push(format!(
-                    "skipped {} ({})",
-                    store.skipped.len(),
-                    store.skipped[0].1
-                ));
-            }
+            let parts = store_summary(store);
             let _ = writeln!(
                 out,
                 "    {:<17} {}  {}",
@@ -608,26 +617,7 @@ fn render_apply(
         .max()
         .unwrap_or(0);
     for store in &report.stores {
-        let mut parts = Vec::new();
-        if !store.added.is_empty() {
-            parts.push(format!("added {}", store.added.len()));
-        }
-        if !store.present.is_empty() {
-            parts.push(format!("already present {}", store.present.len()));
-        }
-        if !store.skipped.is_empty() {
-            parts.push(format!(
-                "skipped {} ({})",
-                store.skipped.len(),
-                store.skipped[0].1
-            ));
-        }
-        if store.unreadable_existing > 0 {
-            parts.push(format!(
-                "{} existing blocks unreadable, kept",
-                store.unreadable_existing
-            ));
-        }
+        let parts = store_summary(store);
         let _ = writeln!(
             out,
             "  {:<width$}  {:<17} {}",
