@@ -6,6 +6,7 @@ mod bake;
 mod certifi;
 mod cli;
 mod debian;
+mod golden;
 mod hash;
 mod lines;
 mod openssl;

@@ -1,0 +1,194 @@
+//! Golden digests: every synthetic release line baked into an OCI layout, and the Enterprise
+//! 5.1 image through every transport pair (OCI layout, OCI archive, docker archive, an existing
+//! layout, a platform of an index, a re-bake with nothing to add), each destination file pinned
+//! by its SHA-256. A refactor keeps every byte; a change that means to move a digest updates
+//! `tests/golden/bake.txt` (`TRUSTBAKE_BLESS=1`) and says why in its commit.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use tests::synthetic::write_all;
+use tests::{fixture, root, scratch};
+
+fn trustbake() -> Command {
+    let bin = root().join("target/debug/trustbake");
+    assert!(
+        bin.is_file(),
+        "{} is missing; build it with: cargo build -p trustbake-cli",
+        bin.display()
+    );
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("SOURCE_DATE_EPOCH");
+    cmd
+}
+
+fn bake(from: &str, to: &str, extra: &[&str], epoch: Option<&str>) {
+    let mut cmd = trustbake();
+    cmd.args(["bake", "--from", from, "--to", to, "--ca"])
+        .arg(fixture("root-rsa.pem"))
+        .arg(fixture("root-ec.pem"))
+        .args(extra);
+    if let Some(epoch) = epoch {
+        cmd.env("SOURCE_DATE_EPOCH", epoch);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "bake {from} -> {to}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `relative path  sha256` of every file below `path` (or of `path` itself), sorted.
+fn hashes(path: &Path, out: &mut String, label: &str) {
+    fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, files);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                let digest = trustbake_image::Digest::of(&std::fs::read(&p).unwrap());
+                files.push((rel, digest.to_string()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    if path.is_dir() {
+        walk(path, path, &mut files);
+    } else {
+        let digest = trustbake_image::Digest::of(&std::fs::read(path).unwrap());
+        files.push((String::new(), digest.to_string()));
+    }
+    files.sort();
+    let _ = writeln!(out, "[{label}]");
+    for (rel, digest) in files {
+        let _ = writeln!(out, "{rel} {digest}");
+    }
+}
+
+#[test]
+fn bakes_keep_their_golden_digests() {
+    let work = scratch("golden");
+    let bases = work.join("bases");
+    let names = write_all(&bases);
+    let mut got = String::new();
+    let tag = |name: &str| -> String {
+        // The fixture's only tag is the line's first version.
+        let index = std::fs::read_to_string(bases.join(name).join("index.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&index).unwrap();
+        v["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for name in &names {
+        let from = format!("oci:{}:{}", bases.join(name).display(), tag(name));
+        hashes(&bases.join(name), &mut got, &format!("base {name}"));
+        let out = work.join("out").join(name);
+        bake(&from, &format!("oci:{}:corp", out.display()), &[], None);
+        hashes(&out, &mut got, &format!("oci {name}"));
+    }
+
+    let e51 = bases.join("enterprise-5.1");
+    let from = format!("oci:{}:{}", e51.display(), tag("enterprise-5.1"));
+    let t = |name: &str| work.join("t").join(name);
+    std::fs::create_dir_all(work.join("t")).unwrap();
+    let cases: Vec<(&str, String, String, Vec<&str>, Option<&str>)> = vec![
+        (
+            "oci-archive",
+            from.clone(),
+            format!("oci-archive:{}:corp", t("oa.tar").display()),
+            vec![],
+            None,
+        ),
+        (
+            "docker-archive",
+            from.clone(),
+            format!(
+                "docker-archive:{}:anchore/enterprise:corp",
+                t("da.tar").display()
+            ),
+            vec![],
+            None,
+        ),
+        (
+            "docker-archive to oci",
+            format!("docker-archive:{}", t("da.tar").display()),
+            format!("oci:{}:corp", t("from-da").display()),
+            vec![],
+            None,
+        ),
+        (
+            "docker-archive to docker-archive",
+            format!("docker-archive:{}", t("da.tar").display()),
+            format!("docker-archive:{}", t("da2.tar").display()),
+            vec![],
+            None,
+        ),
+        (
+            "epoch",
+            from.clone(),
+            format!("oci:{}:corp", t("epoch").display()),
+            vec![],
+            Some("1700000000"),
+        ),
+        (
+            "existing layout, second tag",
+            from.clone(),
+            format!("oci:{}:second", t("epoch").display()),
+            vec![],
+            None,
+        ),
+        (
+            "nothing to add",
+            format!("oci:{}:corp", work.join("out/enterprise-5.1").display()),
+            format!("oci:{}:again", t("again").display()),
+            vec![],
+            None,
+        ),
+        (
+            "one platform of an index",
+            format!(
+                "oci:{}:{}",
+                bases.join("enterprise-5.1-multi").display(),
+                tag("enterprise-5.1-multi")
+            ),
+            format!("oci:{}:arm", t("arm").display()),
+            vec!["--platform", "linux/arm64"],
+            None,
+        ),
+    ];
+    for (label, from, to, extra, epoch) in &cases {
+        bake(from, to, extra, *epoch);
+        let path = to.split_once(':').unwrap().1;
+        let path = match path.rsplit_once(':') {
+            Some((p, _)) if !to.starts_with("docker-archive:") => p,
+            _ => path.split(':').next().unwrap(),
+        };
+        hashes(Path::new(path), &mut got, label);
+    }
+
+    let golden = root().join("tests/golden/bake.txt");
+    if std::env::var_os("TRUSTBAKE_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    if want != got {
+        let diff: Vec<String> = want
+            .lines()
+            .zip(got.lines())
+            .filter(|(a, b)| a != b)
+            .take(20)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .collect();
+        panic!(
+            "baked bytes moved from tests/golden/bake.txt ({} vs {} lines):\n{}\n(TRUSTBAKE_BLESS=1 accepts them, for a change that means to)",
+            want.lines().count(),
+            got.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
