@@ -65,6 +65,39 @@ impl fmt::Display for DiffId {
     }
 }
 
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Digest::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for DiffId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DiffId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Digest::deserialize(d).map(DiffId)
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = ImageError;
+
+    fn from_str(text: &str) -> Result<Self, ImageError> {
+        Digest::parse(text)
+    }
+}
+
 impl fmt::Debug for DiffId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DiffId({})", self.0)
@@ -99,6 +132,52 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// A reader that fails unless what passes through it is exactly `size` bytes with `digest`:
+/// the error comes at the end of the stream (or as soon as it runs long), so a consumer never
+/// finishes on bytes that do not match their descriptor.
+pub(crate) struct VerifyingReader<R> {
+    inner: HashingReader<std::io::Take<R>>,
+    digest: Digest,
+    size: u64,
+}
+
+impl<R: Read> VerifyingReader<R> {
+    pub(crate) fn new(inner: R, digest: Digest, size: u64) -> Self {
+        VerifyingReader {
+            // One byte more than announced, to see a blob that runs long.
+            inner: HashingReader::new(inner.take(size.saturating_add(1))),
+            digest,
+            size,
+        }
+    }
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+        if self.inner.count > self.size {
+            return Err(bad(format!(
+                "blob {} is larger than its descriptor's {} bytes",
+                self.digest, self.size
+            )));
+        }
+        if n == 0 && !buf.is_empty() {
+            if self.inner.count != self.size {
+                return Err(bad(format!(
+                    "blob {}: {} bytes, its descriptor says {}",
+                    self.digest, self.inner.count, self.size
+                )));
+            }
+            let found = Digest(self.inner.hasher.clone().finalize().into());
+            if found != self.digest {
+                return Err(bad(format!("blob {} has digest {found}", self.digest)));
+            }
+        }
         Ok(n)
     }
 }

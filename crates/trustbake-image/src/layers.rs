@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::ImageError;
 use crate::digest::{DiffId, Digest, HashingReader};
-use crate::source::{Image, LayerDesc, PlatformImage};
+use crate::source::{Image, Layer, PlatformImage};
 
 /// What a scan keeps.
 pub struct ScanOptions<'a> {
@@ -256,19 +256,15 @@ impl<R: Read> Read for SharedHashing<R> {
 
 fn scan_layer(
     image: &Image,
-    layer: &LayerDesc,
+    layer: &Layer,
     options: &ScanOptions<'_>,
 ) -> Result<Changes, ImageError> {
-    let name = layer
-        .digest
-        .map(|d| d.to_string())
-        .or_else(|| layer.member.clone())
-        .unwrap_or_default();
+    let name = layer.name();
     let bad = |detail: String| ImageError::BadLayer {
         layer: name.clone(),
         detail,
     };
-    let (blob, _) = image.open_layer(layer)?;
+    let blob = image.open_layer(layer)?;
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let mut buffered = BufReader::with_capacity(
         256 * 1024,

@@ -2,29 +2,38 @@
 //! (`oci:DIR[:TAG]`), OCI archives (`oci-archive:FILE[:TAG]`) and `docker save` archives
 //! (`docker-archive:FILE[:REPO:TAG]`), single-platform or multi-platform, OCI or Docker media
 //! types, gzip, zstd or uncompressed layers; see an image's root file system through its layers
-//! without extracting anything ([`LayeredRoot`]); append one deterministic layer and write the
-//! new image, carrying the base blobs byte for byte ([`bake`]); and check an image's
-//! integrity ([`validate`]).
+//! without extracting anything ([`LayeredRoot`]); append one deterministic layer
+//! ([`build_layer`], [`Image::append`]) and write the new image, carrying the base blobs byte
+//! for byte ([`write`]); and check an image's integrity ([`validate`]).
+//!
+//! Documents are typed ([`model`]) and keep their bytes until they change. Transports meet the
+//! rest of the crate in two traits: [`ImageSource`] (resolve a reference, open blobs) and
+//! [`ImageDestination`] (has blob, put blob or link it, put manifest, commit).
 //!
 //! This crate knows nothing about certificates: it moves files and layers.
 
+mod dest;
 mod digest;
+mod layer;
 mod layers;
+pub mod model;
+mod mutate;
 mod reference;
 mod source;
 mod validate;
-mod write;
 
+pub use dest::{ImageDestination, destination, write, write_to};
 pub use digest::{DiffId, Digest};
-pub use layers::ScannedLayer;
-pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions};
+pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
+pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions, ScannedLayer};
+pub use model::{Descriptor, Document, Platform};
+pub use mutate::{Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform};
 pub use reference::ImageRef;
-pub use source::{Image, LayerDesc, Platform, PlatformImage, open};
-pub use validate::{Validation, validate};
-pub use write::{
-    BakeOptions, Baked, LayerEntry, LayerEntryKind, NewLayer, PlatformBake, bake, build_layer,
-    preview,
+pub use source::{
+    BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MemberLayer, PlatformImage,
+    Resolved, open, open_verified,
 };
+pub use validate::{Validation, validate};
 
 use std::path::PathBuf;
 
@@ -42,8 +51,8 @@ pub enum ImageError {
         /// Why.
         reason: &'static str,
     },
-    /// A file could not be read or written.
-    #[error("{path}: {what}: {source}")]
+    /// A file could not be read or written (the cause follows in the error's source).
+    #[error("{path}: {what}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -117,6 +126,48 @@ pub enum ImageError {
         layer: String,
         /// What is wrong.
         detail: String,
+    },
+    /// A platform that does not parse.
+    #[error("'{input}' is not a platform: {reason}")]
+    BadPlatform {
+        /// What was given.
+        input: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A directory that is not an OCI image layout.
+    #[error("{path}: not an OCI image layout (it has no oci-layout file)")]
+    NotALayout {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A document or file over the size trustbake reads.
+    #[error("{what}: {size} bytes, more than the {limit} bytes allowed")]
+    TooLarge {
+        /// What it is.
+        what: String,
+        /// Its size (or how much was read before stopping).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A blob that could not be read or copied whole, or whose bytes do not match.
+    #[error("{image}: {detail}")]
+    BadBlob {
+        /// The image.
+        image: String,
+        /// What went wrong, naming the blob.
+        detail: String,
+    },
+    /// A destination that holds one platform, given another number.
+    #[error(
+        "{destination} holds a single platform, and the image has {platforms}: choose one platform"
+    )]
+    SinglePlatform {
+        /// The destination.
+        destination: String,
+        /// How many platforms the image has.
+        platforms: usize,
     },
     /// A platform the index lacks.
     #[error("{image} has no platform {platform} (it has: {available})")]

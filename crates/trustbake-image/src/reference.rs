@@ -88,6 +88,14 @@ impl ImageRef {
         }
     }
 
+    /// The media-type family the transport itself uses (for a manifest made up by a source).
+    pub fn family(&self) -> crate::Family {
+        match self {
+            ImageRef::OciLayout { .. } | ImageRef::OciArchive { .. } => crate::Family::Oci,
+            ImageRef::DockerArchive { .. } => crate::Family::Docker,
+        }
+    }
+
     /// The file or directory.
     pub fn path(&self) -> &std::path::Path {
         match self {

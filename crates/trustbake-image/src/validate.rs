@@ -31,19 +31,11 @@ pub fn validate(reference: &ImageRef) -> Result<Validation, ImageError> {
             },
         )?; // digests, sizes, diff IDs
         layers += root.layers.len();
-        let what = format!("{} config", image.reference);
-        if let Some(history) = platform.config.get("history").and_then(|h| h.as_array()) {
-            let non_empty = history
-                .iter()
-                .filter(|h| {
-                    !h.get("empty_layer")
-                        .and_then(|e| e.as_bool())
-                        .unwrap_or(false)
-                })
-                .count();
+        if let Some(history) = &platform.config.value().history {
+            let non_empty = history.iter().filter(|h| h.has_layer()).count();
             if non_empty != platform.layers.len() {
                 return Err(ImageError::BadJson {
-                    what,
+                    what: format!("{} config", image.reference),
                     detail: format!(
                         "{non_empty} non-empty history entries for {} layers",
                         platform.layers.len()

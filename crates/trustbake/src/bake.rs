@@ -5,8 +5,8 @@
 use serde::Serialize;
 use trustbake_certs::Certificate;
 use trustbake_image::{
-    BakeOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind, PlatformBake,
-    ScanOptions,
+    Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
+    Platform, ScanOptions,
 };
 use trustbake_store::{Content, Entry, Meta, Plan, Report, RootView, StoreError};
 use trustbake_targets::VersionMap;
@@ -109,19 +109,9 @@ pub struct EntrySummary {
 pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
     let from = ImageRef::parse(request.from)?;
     let to = ImageRef::parse(request.to)?;
-    if from.path() == to.path()
-        && matches!(
-            to,
-            ImageRef::OciArchive { .. } | ImageRef::DockerArchive { .. }
-        )
-    {
-        return Err(Error::Image(trustbake_image::ImageError::BadDestination {
-            path: to.path().to_path_buf(),
-            expected: "a different file than the source (the input is never modified)",
-        }));
-    }
     let image = trustbake_image::open(&from)?;
-    let selected = image.select(request.platform)?;
+    let platform: Option<Platform> = request.platform.map(str::parse).transpose()?;
+    let selected = image.select(platform.as_ref())?;
     let map = VersionMap::builtin();
     let resolved = match request.target {
         Some((product, version)) => Some(map.resolve(product.parse()?, &version.parse()?)?),
@@ -133,9 +123,8 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         .iter()
         .map(|ca| ca.certificate.clone())
         .collect();
-    let mut bakes = Vec::new();
+    let mut appends = Vec::new();
     let mut details = Vec::new();
-    let mut created = None;
     let tell = |message: String| {
         if let Some(progress) = request.progress {
             progress(&message);
@@ -163,10 +152,10 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         )?;
         let base_created = platform
             .config
-            .get("created")
-            .and_then(|c| c.as_str())
-            .unwrap_or("1970-01-01T00:00:00Z")
-            .to_owned();
+            .value()
+            .created
+            .clone()
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
         let mtime = request
             .source_date_epoch
             .unwrap_or_else(|| parse_rfc3339(&base_created));
@@ -183,15 +172,16 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         } else {
             Some(trustbake_image::build_layer(&entries)?)
         };
-        created = Some(match request.source_date_epoch {
+        let created = match request.source_date_epoch {
             Some(epoch) => trustbake_certs::format_timestamp(epoch),
             None => base_created,
-        });
+        };
         details.push((plan, report));
-        bakes.push(PlatformBake {
+        appends.push(Append {
             base: platform,
             scanned: root.layers.clone(),
             layer,
+            created,
         });
     }
     // Sorted, so the order of the CAs never changes a digest.
@@ -200,8 +190,7 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         .map(|c| format!("sha256:{}", c.sha256().hex()))
         .collect();
     fingerprints.sort();
-    let options = BakeOptions {
-        created: created.unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
+    let options = AppendOptions {
         created_by: format!(
             "trustbake {} bake: CA certificates {}",
             env!("CARGO_PKG_VERSION"),
@@ -215,39 +204,36 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
             fingerprints.join(","),
         )],
     };
-    if !request.dry_run {
-        tell(format!("writing {to}"));
-    }
-    let baked = if request.dry_run {
-        trustbake_image::preview(&image, &bakes, &to, &options)?
+    let new = image.append(appends, &options, to.family())?;
+    let top = if request.dry_run {
+        new.top().cloned()
     } else {
-        trustbake_image::bake(&image, &bakes, &to, &options)?
+        tell(format!("writing {to}"));
+        Some(trustbake_image::write(&new, &to)?)
     };
-    let nothing_to_add = bakes.iter().all(|b| b.layer.is_none());
-    let platforms = bakes
+    let nothing_to_add = !new.changed();
+    let platforms = new
+        .platforms
         .iter()
         .zip(details)
-        .zip(&baked.platforms)
-        .map(
-            |((b, (plan, report)), (platform, manifest, config))| PlatformOutcome {
-                platform: platform.clone(),
-                manifest: manifest.to_string(),
-                config: config.to_string(),
-                layer: b.layer.as_ref().map(|l| LayerSummary {
-                    digest: l.digest.to_string(),
-                    size: l.blob.len() as u64,
-                    diff_id: l.diff_id.to_string(),
-                }),
-                entries: plan.items.iter().map(entry_summary).collect(),
-                report,
-            },
-        )
+        .map(|(p, (plan, report))| PlatformOutcome {
+            platform: p.platform.as_ref().map(ToString::to_string),
+            manifest: p.descriptor.digest.to_string(),
+            config: p.config.digest().to_string(),
+            layer: p.layer.as_ref().map(|l| LayerSummary {
+                digest: l.digest.to_string(),
+                size: l.blob.len() as u64,
+                diff_id: l.diff_id.to_string(),
+            }),
+            entries: plan.items.iter().map(entry_summary).collect(),
+            report,
+        })
         .collect();
     Ok(BakeOutcome {
         from: from.to_string(),
         to: to.to_string(),
         dry_run: request.dry_run,
-        digest: baked.digest.to_string(),
+        digest: top.map(|d| d.digest.to_string()).unwrap_or_default(),
         nothing_to_add,
         platforms,
     })
@@ -363,8 +349,9 @@ pub fn inspect(
         )]);
     }
     let image = trustbake_image::open(&ImageRef::parse(source)?)?;
+    let platform: Option<Platform> = platform.map(str::parse).transpose()?;
     let mut out = Vec::new();
-    for p in image.select(platform)? {
+    for p in image.select(platform.as_ref())? {
         let root = LayeredRoot::scan(
             &image,
             p,

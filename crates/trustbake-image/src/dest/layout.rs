@@ -1,0 +1,343 @@
+//! The OCI image layout as an [`ImageDestination`] — a new one staged in a temporary directory
+//! beside its destination and renamed into place when complete, or an existing one that gets
+//! its blobs first and its `index.json` last (other tags kept) — and the OCI archive: a layout
+//! staged the same way and written as one deterministic tar.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+use tempfile::TempDir;
+
+use super::{ImageDestination, check_file_destination, parent_dir, temp_file, temp_prefix};
+use crate::digest::{Digest, HashingReader};
+use crate::model::{Descriptor, media_type};
+use crate::source::layout::REF_NAME;
+use crate::{ImageError, io_err};
+
+/// The layout marker every layout holds.
+const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}";
+
+/// An OCI layout being written.
+#[derive(Debug)]
+pub(crate) struct LayoutDestination {
+    /// Where the layout is written: the destination itself, or a staging directory.
+    root: PathBuf,
+    /// A new layout's staging directory (removed if the write is abandoned).
+    staging: Option<TempDir>,
+    /// Where a staged layout goes when committed (`None` for an archive's layout).
+    target: Option<PathBuf>,
+    tag: Option<String>,
+    /// Blobs written by this run: trusted without reading them back.
+    written: HashSet<Digest>,
+}
+
+impl LayoutDestination {
+    /// A new layout at `dir`, or the existing one there.
+    pub(crate) fn open(dir: &Path, tag: Option<String>) -> Result<Self, ImageError> {
+        match fs::symlink_metadata(dir) {
+            Ok(md) if md.is_dir() => {
+                if !dir.join("oci-layout").is_file() {
+                    return Err(ImageError::BadDestination {
+                        path: dir.to_path_buf(),
+                        expected: "an OCI image layout",
+                    });
+                }
+                let blobs = dir.join("blobs/sha256");
+                fs::create_dir_all(&blobs).map_err(io_err(&blobs, "creating"))?;
+                Ok(LayoutDestination {
+                    root: dir.to_path_buf(),
+                    staging: None,
+                    target: None,
+                    tag,
+                    written: HashSet::new(),
+                })
+            }
+            Ok(_) => Err(ImageError::BadDestination {
+                path: dir.to_path_buf(),
+                expected: "an OCI image layout (a directory)",
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut layout = Self::staged(dir, tag)?;
+                layout.target = Some(dir.to_path_buf());
+                Ok(layout)
+            }
+            Err(e) => Err(io_err(dir, "checking the destination")(e)),
+        }
+    }
+
+    /// A new layout in a fresh temporary directory beside `beside`.
+    fn staged(beside: &Path, tag: Option<String>) -> Result<Self, ImageError> {
+        let parent = parent_dir(beside);
+        fs::create_dir_all(&parent).map_err(io_err(&parent, "creating"))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&temp_prefix(beside))
+            .tempdir_in(&parent)
+            .map_err(io_err(&parent, "creating a staging directory"))?;
+        let root = staging.path().to_path_buf();
+        // A layout is a directory like any other (0755), not a private temporary one.
+        fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(io_err(&root, "setting permissions"))?;
+        let blobs = root.join("blobs/sha256");
+        fs::create_dir_all(&blobs).map_err(io_err(&blobs, "creating"))?;
+        fs::write(root.join("oci-layout"), OCI_LAYOUT)
+            .map_err(io_err(root.join("oci-layout"), "writing"))?;
+        Ok(LayoutDestination {
+            root,
+            staging: Some(staging),
+            target: None,
+            tag,
+            written: HashSet::new(),
+        })
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(digest.hex())
+    }
+
+    fn store(&mut self, digest: &Digest, content: &mut dyn Read) -> Result<(), ImageError> {
+        let dir = self.root.join("blobs/sha256");
+        let mut temp = temp_file(&dir, ".blob-")?;
+        std::io::copy(content, temp.as_file_mut()).map_err(|e| ImageError::BadBlob {
+            image: self.root.display().to_string(),
+            detail: format!("writing blob {digest}: {e}"),
+        })?;
+        let path = self.blob_path(digest);
+        temp.persist(&path)
+            .map_err(|e| io_err(&path, "placing a blob")(e.error))?;
+        self.written.insert(*digest);
+        Ok(())
+    }
+
+    /// Writes `index.json` naming `top` (under the tag, if any); an existing layout keeps its
+    /// other entries.
+    fn write_index(&self, top: &Descriptor) -> Result<(), ImageError> {
+        let path = self.root.join("index.json");
+        let mut index: Value = if self.staging.is_none() {
+            let bytes = fs::read(&path).map_err(io_err(&path, "reading"))?;
+            serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson {
+                what: path.display().to_string(),
+                detail: e.to_string(),
+            })?
+        } else {
+            json!({ "schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": [] })
+        };
+        let entry = index_entry(top, self.tag.as_deref())?;
+        let entries = index
+            .get_mut("manifests")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| ImageError::BadJson {
+                what: path.display().to_string(),
+                detail: "no manifests".into(),
+            })?;
+        let digest = top.digest.to_string();
+        entries.retain(|e| {
+            let name = e.pointer("/annotations/org.opencontainers.image.ref.name");
+            match &self.tag {
+                // The tag moves to the new image; every other entry stays.
+                Some(tag) => name.and_then(Value::as_str) != Some(tag),
+                // An untagged image replaces only an untagged entry of the same digest.
+                None => name.is_some() || e.get("digest").and_then(Value::as_str) != Some(&digest),
+            }
+        });
+        entries.push(entry);
+        let bytes = serde_json::to_vec(&index).map_err(|e| ImageError::BadJson {
+            what: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let mut temp = temp_file(&self.root, ".index.json-")?;
+        temp.write_all(&bytes)
+            .map_err(io_err(&path, "writing index.json"))?;
+        temp.persist(&path)
+            .map_err(|e| io_err(&path, "placing index.json")(e.error))?;
+        Ok(())
+    }
+}
+
+/// `top` as an `index.json` entry: `mediaType`, `digest`, `size` first (the order of the
+/// layout specification's examples), then its other fields; the tag set or removed.
+fn index_entry(top: &Descriptor, tag: Option<&str>) -> Result<Value, ImageError> {
+    let mut d = top.clone();
+    match tag {
+        Some(tag) => {
+            d.annotations
+                .get_or_insert_with(Default::default)
+                .insert(REF_NAME.to_owned(), tag.to_owned());
+        }
+        None => {
+            if let Some(a) = d.annotations.as_mut() {
+                a.shift_remove(REF_NAME);
+            }
+        }
+    }
+    let Value::Object(mut fields) = serde_json::to_value(&d).map_err(|e| ImageError::BadJson {
+        what: "index.json entry".into(),
+        detail: e.to_string(),
+    })?
+    else {
+        return Err(ImageError::BadJson {
+            what: "index.json entry".into(),
+            detail: "not an object".into(),
+        });
+    };
+    let mut entry = Map::new();
+    for key in ["mediaType", "digest", "size"] {
+        if let Some(v) = fields.shift_remove(key) {
+            entry.insert(key.to_owned(), v);
+        }
+    }
+    entry.extend(fields);
+    Ok(Value::Object(entry))
+}
+
+impl ImageDestination for LayoutDestination {
+    fn name(&self) -> String {
+        format!(
+            "oci:{}",
+            self.target.as_deref().unwrap_or(&self.root).display()
+        )
+    }
+
+    fn has_blob(&mut self, blob: &Descriptor) -> Result<bool, ImageError> {
+        if self.written.contains(&blob.digest) {
+            return Ok(true);
+        }
+        let path = self.blob_path(&blob.digest);
+        let Ok(md) = fs::symlink_metadata(&path) else {
+            return Ok(false);
+        };
+        // A blob already in an existing layout is trusted only when it is a regular file of the
+        // right size and digest; anything else there is replaced.
+        if md.file_type().is_file() && md.len() == blob.size {
+            let file = fs::File::open(&path).map_err(io_err(&path, "opening"))?;
+            let (found, _) = HashingReader::new(file)
+                .finish()
+                .map_err(io_err(&path, "reading"))?;
+            if found == blob.digest {
+                self.written.insert(blob.digest);
+                return Ok(true);
+            }
+        }
+        fs::remove_file(&path).map_err(io_err(&path, "removing a damaged blob"))?;
+        Ok(false)
+    }
+
+    fn put_blob(&mut self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
+        self.store(&blob.digest, content)
+    }
+
+    fn link_blob(&mut self, blob: &Descriptor, from: &Path) -> Result<bool, ImageError> {
+        // link(2) creates the name or fails: it never follows or replaces what is there.
+        match fs::hard_link(from, self.blob_path(&blob.digest)) {
+            Ok(()) => {
+                self.written.insert(blob.digest);
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
+        if self.has_blob(manifest)? {
+            return Ok(());
+        }
+        self.store(&manifest.digest, &mut &bytes[..])
+    }
+
+    fn commit(self: Box<Self>, top: &Descriptor) -> Result<(), ImageError> {
+        self.write_index(top)?;
+        let mut this = *self;
+        if let (Some(staging), Some(target)) = (this.staging.take(), this.target.take()) {
+            let staged = staging.keep();
+            if let Err(e) = fs::rename(&staged, &target) {
+                let _ = fs::remove_dir_all(&staged);
+                return Err(io_err(&target, "placing the layout")(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An OCI archive: a layout staged beside the file, then tarred into place.
+#[derive(Debug)]
+pub(crate) struct OciArchiveDestination {
+    layout: LayoutDestination,
+    file: PathBuf,
+}
+
+impl OciArchiveDestination {
+    pub(crate) fn create(file: &Path, tag: Option<String>) -> Result<Self, ImageError> {
+        check_file_destination(file)?;
+        Ok(OciArchiveDestination {
+            layout: LayoutDestination::staged(file, tag)?,
+            file: file.to_path_buf(),
+        })
+    }
+}
+
+impl ImageDestination for OciArchiveDestination {
+    fn name(&self) -> String {
+        format!("oci-archive:{}", self.file.display())
+    }
+
+    fn has_blob(&mut self, blob: &Descriptor) -> Result<bool, ImageError> {
+        self.layout.has_blob(blob)
+    }
+
+    fn put_blob(&mut self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
+        self.layout.put_blob(blob, content)
+    }
+
+    fn link_blob(&mut self, blob: &Descriptor, from: &Path) -> Result<bool, ImageError> {
+        self.layout.link_blob(blob, from)
+    }
+
+    fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
+        self.layout.put_manifest(manifest, bytes)
+    }
+
+    fn commit(self: Box<Self>, top: &Descriptor) -> Result<(), ImageError> {
+        self.layout.write_index(top)?;
+        tar_dir(&self.layout.root, &self.file)
+        // The staging directory goes with `self.layout`.
+    }
+}
+
+/// Tars a directory deterministically (sorted, fixed metadata) into `file`, atomically.
+fn tar_dir(dir: &Path, file: &Path) -> Result<(), ImageError> {
+    let parent = parent_dir(file);
+    let temp = temp_file(&parent, &temp_prefix(file))?;
+    let out = temp.reopen().map_err(io_err(temp.path(), "opening"))?;
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(out));
+    builder.mode(tar::HeaderMode::Deterministic);
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files).map_err(io_err(dir, "listing"))?;
+    files.sort();
+    for rel in files {
+        builder
+            .append_path_with_name(dir.join(&rel), &rel)
+            .map_err(io_err(dir.join(&rel), "archiving"))?;
+    }
+    builder
+        .into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(io_err(temp.path(), "writing"))?;
+    temp.persist(file)
+        .map_err(|e| io_err(file, "placing the archive")(e.error))?;
+    Ok(())
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_files(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_path_buf());
+        }
+    }
+    Ok(())
+}

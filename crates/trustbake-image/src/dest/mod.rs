@@ -1,0 +1,269 @@
+//! Writing images. Every transport implements [`ImageDestination`]; [`write`] puts a
+//! [`NewImage`] into one in the order that keeps it consistent at every step — layers, then
+//! each config, each manifest, the index — and names it last ([`ImageDestination::commit`]),
+//! so a failure never leaves the destination naming an incomplete image.
+
+mod docker;
+mod layout;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::digest::VerifyingReader;
+use crate::model::{Descriptor, media_type};
+use crate::mutate::{LayerBlob, NewImage};
+use crate::reference::ImageRef;
+use crate::source::{BlobRef, ImageSource, read_blob};
+use crate::{ImageError, io_err};
+
+/// A place images are written to: one implementation per transport.
+pub trait ImageDestination {
+    /// The reference, for messages.
+    fn name(&self) -> String;
+
+    /// Whether the destination can hold an index (a docker archive holds one platform).
+    fn holds_index(&self) -> bool {
+        true
+    }
+
+    /// Whether the blob is there already, whole.
+    fn has_blob(&mut self, blob: &Descriptor) -> Result<bool, ImageError>;
+
+    /// Stores a blob from `content`, which yields exactly its bytes or fails.
+    fn put_blob(&mut self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError>;
+
+    /// Stores a blob by linking the host file `from`, when the destination can; `false` when
+    /// it cannot (the caller then copies).
+    fn link_blob(&mut self, _blob: &Descriptor, _from: &Path) -> Result<bool, ImageError> {
+        Ok(false)
+    }
+
+    /// Stores a manifest or index, after every blob it references.
+    fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError>;
+
+    /// Names `top` (tags it) and makes the image visible. Until then, nothing at the
+    /// destination names the new image.
+    fn commit(self: Box<Self>, top: &Descriptor) -> Result<(), ImageError>;
+}
+
+/// The destination for a reference: an OCI layout (new, or existing — its other tags kept),
+/// an OCI archive or a docker archive. Refuses one that would overwrite the source `from`.
+pub fn destination(
+    to: &ImageRef,
+    from: &ImageRef,
+) -> Result<Box<dyn ImageDestination>, ImageError> {
+    check_not_source(to, from)?;
+    Ok(match to {
+        ImageRef::OciLayout { dir, tag } => {
+            Box::new(layout::LayoutDestination::open(dir, tag.clone())?)
+        }
+        ImageRef::OciArchive { file, tag } => {
+            Box::new(layout::OciArchiveDestination::create(file, tag.clone())?)
+        }
+        ImageRef::DockerArchive { file, reference } => Box::new(
+            docker::DockerArchiveDestination::create(file, reference.clone())?,
+        ),
+    })
+}
+
+/// Writes `image` to `to`; returns the descriptor the destination names.
+pub fn write(image: &NewImage<'_>, to: &ImageRef) -> Result<Descriptor, ImageError> {
+    let dest = destination(to, &image.base().reference)?;
+    write_to(image, dest)
+}
+
+/// Writes `image` into `dest` and commits it; returns the descriptor the destination names.
+pub fn write_to(
+    image: &NewImage<'_>,
+    mut dest: Box<dyn ImageDestination>,
+) -> Result<Descriptor, ImageError> {
+    let source = image.base().source();
+    let indexed = dest.holds_index() && image.index.is_some();
+    if !dest.holds_index() && image.platforms.len() != 1 {
+        return Err(ImageError::SinglePlatform {
+            destination: dest.name(),
+            platforms: image.platforms.len(),
+        });
+    }
+    for p in &image.platforms {
+        let m = p.manifest.value();
+        for (descriptor, blob) in m.layers.iter().zip(&p.blobs) {
+            if dest.has_blob(descriptor)? {
+                continue;
+            }
+            match blob {
+                LayerBlob::Base(layer) => {
+                    copy_blob(source, &layer.blob, descriptor, dest.as_mut())?;
+                }
+                LayerBlob::New => {
+                    let bytes = p.layer.as_ref().map(|l| l.blob.as_slice());
+                    let bytes = bytes.ok_or_else(|| ImageError::BadLayer {
+                        layer: descriptor.digest.to_string(),
+                        detail: "the new layer's bytes are missing".into(),
+                    })?;
+                    dest.put_blob(descriptor, &mut &bytes[..])?;
+                }
+            }
+        }
+        if !dest.has_blob(&m.config)? {
+            dest.put_blob(&m.config, &mut p.config.bytes())?;
+        }
+        dest.put_manifest(&p.descriptor, p.manifest.bytes())?;
+    }
+    let top = match (&image.index, indexed) {
+        (Some(index), true) => {
+            for entry in image.carried() {
+                copy_tree(source, entry, dest.as_mut(), 0)?;
+            }
+            dest.put_manifest(&index.descriptor, index.document.bytes())?;
+            index.descriptor.clone()
+        }
+        _ => image
+            .platforms
+            .first()
+            .map(|p| p.descriptor.clone())
+            .ok_or_else(|| ImageError::SinglePlatform {
+                destination: dest.name(),
+                platforms: 0,
+            })?,
+    };
+    dest.commit(&top)?;
+    Ok(top)
+}
+
+/// Copies one blob from the source, verified against `descriptor`: a hard link when both
+/// sides allow it, else a stream.
+fn copy_blob(
+    source: &dyn ImageSource,
+    blob: &BlobRef,
+    descriptor: &Descriptor,
+    dest: &mut dyn ImageDestination,
+) -> Result<(), ImageError> {
+    if let Some(file) = source.blob_file(blob) {
+        let regular = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file());
+        if regular && dest.link_blob(descriptor, &file)? {
+            return Ok(());
+        }
+    }
+    let reader = source.open_blob(blob)?;
+    let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
+    dest.put_blob(descriptor, &mut verified)
+}
+
+/// What a manifest or index references: enough to copy an entry this crate does not bake
+/// (another platform, an attestation, a nested index) with everything below it.
+#[derive(Deserialize)]
+struct References {
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+/// Nested indexes deeper than this are refused.
+const MAX_DEPTH: usize = 8;
+
+fn copy_tree(
+    source: &dyn ImageSource,
+    entry: &Descriptor,
+    dest: &mut dyn ImageDestination,
+    depth: usize,
+) -> Result<(), ImageError> {
+    if depth > MAX_DEPTH {
+        return Err(ImageError::BadJson {
+            what: format!("index entry {}", entry.digest),
+            detail: format!("indexes nested more than {MAX_DEPTH} deep"),
+        });
+    }
+    if dest.has_blob(entry)? {
+        return Ok(());
+    }
+    let bytes = read_blob(source, entry, "index entry")?;
+    let refs: References = serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson {
+        what: format!("index entry {}", entry.digest),
+        detail: e.to_string(),
+    })?;
+    for child in &refs.manifests {
+        copy_tree(source, child, dest, depth + 1)?;
+    }
+    for blob in refs.config.iter().chain(&refs.layers) {
+        if !dest.has_blob(blob)? {
+            copy_blob(source, &BlobRef::Digest(blob.digest), blob, dest)?;
+        }
+    }
+    dest.put_manifest(entry, &bytes)
+}
+
+/// Refuses a destination that is the source itself (by file identity, whatever the
+/// spelling): an archive would be overwritten, a layout's tag rewritten.
+fn check_not_source(to: &ImageRef, from: &ImageRef) -> Result<(), ImageError> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let same = matches!((id(to.path()), id(from.path())), (Some(a), Some(b)) if a == b);
+    if !same {
+        return Ok(());
+    }
+    let clash = match (to, from) {
+        (ImageRef::OciLayout { tag: a, .. }, ImageRef::OciLayout { tag: b, .. }) => {
+            a.is_none() || a == b
+        }
+        _ => true,
+    };
+    if clash {
+        return Err(ImageError::BadDestination {
+            path: to.path().to_path_buf(),
+            expected: "different from the source (the input is never modified); name another file, or another tag of the layout",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a destination path that exists and is not a regular file (a device, a FIFO, a
+/// socket, a directory, a link): it would be replaced.
+pub(crate) fn check_file_destination(file: &Path) -> Result<(), ImageError> {
+    match std::fs::symlink_metadata(file) {
+        Ok(md) if md.file_type().is_file() => Ok(()),
+        Ok(_) => Err(ImageError::BadDestination {
+            path: file.to_path_buf(),
+            expected: "a regular file",
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(file, "checking the destination")(e)),
+    }
+}
+
+/// The directory a destination's temporaries go in (beside it, so a rename is atomic).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The prefix of a destination's temporaries: `.NAME.trustbake-`, then random characters.
+pub(crate) fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.trustbake-")
+}
+
+/// A new temporary file in `dir` (created exclusively, with a random name), readable by all
+/// as image files are (0644).
+pub(crate) fn temp_file(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile, ImageError> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(io_err(dir, "creating a temporary file"))
+}
+
+/// Whether a descriptor is a config (named `.json` in a docker archive).
+pub(crate) fn is_config(d: &Descriptor) -> bool {
+    d.media_type == media_type::OCI_CONFIG || d.media_type == media_type::DOCKER_CONFIG
+}

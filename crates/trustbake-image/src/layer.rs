@@ -1,0 +1,108 @@
+//! The new layer: a deterministic tar (entries sorted by path, GNU headers with no user or
+//! group names, a proper end of archive) compressed with gzip at a pinned level, with no file
+//! name and a zero time stamp, so the same entries give the same bytes on every machine.
+
+use std::io::Write;
+
+use crate::ImageError;
+use crate::digest::{DiffId, Digest, HashingWriter};
+
+/// One entry of a new layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerEntry {
+    /// Absolute path inside the root.
+    pub path: String,
+    /// What it is.
+    pub kind: LayerEntryKind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time, Unix seconds.
+    pub mtime: i64,
+}
+
+/// The content of a layer entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerEntryKind {
+    /// A regular file.
+    File(Vec<u8>),
+    /// A symbolic link.
+    Symlink(String),
+    /// A directory.
+    Dir,
+}
+
+/// A built layer: the gzip blob and its digests.
+#[derive(Debug, Clone)]
+pub struct NewLayer {
+    /// The gzip-compressed tar.
+    pub blob: Vec<u8>,
+    /// The blob's digest.
+    pub digest: Digest,
+    /// The uncompressed tar's digest.
+    pub diff_id: DiffId,
+    /// The uncompressed size.
+    pub tar_size: u64,
+}
+
+/// The pinned gzip level: the same bytes on every machine and every run.
+const GZIP_LEVEL: u32 = 6;
+
+/// Builds a deterministic layer: entries sorted by path, GNU headers with no user or group
+/// names, a proper end of archive, gzip with no file name and a zero time stamp.
+pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
+    let err = |e: std::io::Error| ImageError::BadLayer {
+        layer: "new layer".into(),
+        detail: e.to_string(),
+    };
+    let mut sorted: Vec<&LayerEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut builder = tar::Builder::new(HashingWriter::new(Vec::new()));
+    builder.mode(tar::HeaderMode::Deterministic);
+    for entry in sorted {
+        let rel = entry.path.trim_start_matches('/');
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(entry.mode);
+        header.set_uid(u64::from(entry.uid));
+        header.set_gid(u64::from(entry.gid));
+        // Tar has no time before the epoch; such a time is written as the epoch.
+        header.set_mtime(u64::try_from(entry.mtime).unwrap_or(0));
+        match &entry.kind {
+            LayerEntryKind::File(bytes) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(bytes.len() as u64);
+                builder
+                    .append_data(&mut header, rel, bytes.as_slice())
+                    .map_err(err)?;
+            }
+            LayerEntryKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, format!("{rel}/"), std::io::empty())
+                    .map_err(err)?;
+            }
+            LayerEntryKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, rel, target).map_err(err)?;
+            }
+        }
+    }
+    let hashing = builder.into_inner().map_err(err)?;
+    let (tar, diff_id, tar_size) = hashing.finish();
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
+    gz.write_all(&tar).map_err(err)?;
+    let blob = gz.finish().map_err(err)?;
+    Ok(NewLayer {
+        digest: Digest::of(&blob),
+        blob,
+        diff_id: DiffId(diff_id),
+        tar_size,
+    })
+}

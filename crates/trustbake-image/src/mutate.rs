@@ -1,0 +1,283 @@
+//! Images as values: [`Image::append`] records a new layer (or none) per platform and computes
+//! the new configs, manifests and index once, into a [`NewImage`] that every destination
+//! writes as it is. Base layers are carried by digest, never decompressed or recompressed;
+//! documents that do not change keep their bytes.
+
+use crate::ImageError;
+use crate::digest::Digest;
+use crate::layer::NewLayer;
+use crate::layers::ScannedLayer;
+use crate::model::{
+    Config, ContainerConfig, Descriptor, Document, History, Manifest, Platform, media_type,
+};
+use crate::source::{Image, IndexImage, Layer, PlatformImage};
+
+/// The annotation naming the base image of a new manifest.
+pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
+/// The annotation naming the base manifest's digest.
+pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+
+/// What to append to one platform of an image.
+#[derive(Debug)]
+pub struct Append<'a> {
+    /// The platform image.
+    pub base: &'a PlatformImage,
+    /// Its layers as scanned, bottom first (their digests, for a docker archive's members).
+    pub scanned: Vec<ScannedLayer>,
+    /// The layer to add, or `None` to carry the platform unchanged.
+    pub layer: Option<NewLayer>,
+    /// `created` of the new config and history entry (RFC 3339).
+    pub created: String,
+}
+
+/// How a new layer is described in every platform's config.
+#[derive(Debug, Clone, Default)]
+pub struct AppendOptions {
+    /// The history entry's `created_by`.
+    pub created_by: String,
+    /// The history entry's `comment`.
+    pub comment: String,
+    /// Labels set on the config, in this order.
+    pub labels: Vec<(String, String)>,
+}
+
+/// A family of media types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// OCI media types.
+    Oci,
+    /// Docker media types.
+    Docker,
+}
+
+/// A new image: the base with its new documents, ready to be written.
+#[derive(Debug)]
+pub struct NewImage<'a> {
+    pub(crate) base: &'a Image,
+    /// The platforms that were appended to (unchanged ones included), in the base's order.
+    pub platforms: Vec<NewPlatform<'a>>,
+    /// The new index, when the base was one.
+    pub index: Option<IndexImage>,
+}
+
+/// One platform of a new image.
+#[derive(Debug)]
+pub struct NewPlatform<'a> {
+    /// The platform.
+    pub platform: Option<Platform>,
+    /// The base manifest's digest.
+    pub base_digest: Digest,
+    /// The new manifest's descriptor (with the base entry's platform).
+    pub descriptor: Descriptor,
+    /// The new manifest.
+    pub manifest: Document<Manifest>,
+    /// The new config.
+    pub config: Document<Config>,
+    /// The added layer, if any.
+    pub layer: Option<NewLayer>,
+    /// Where each layer of the manifest comes from, bottom first.
+    pub(crate) blobs: Vec<LayerBlob<'a>>,
+}
+
+/// Where a layer of a new manifest comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LayerBlob<'a> {
+    /// A base layer, read from the source.
+    Base(&'a Layer),
+    /// The added layer.
+    New,
+}
+
+impl Image {
+    /// Appends to the platforms in `appends` and computes the new image. `family` is the
+    /// destination's own family: a manifest the source made up (a docker archive's) takes it;
+    /// every other keeps the base's media types.
+    pub fn append<'a>(
+        &'a self,
+        appends: Vec<Append<'a>>,
+        options: &AppendOptions,
+        family: Family,
+    ) -> Result<NewImage<'a>, ImageError> {
+        let mut platforms = Vec::new();
+        for append in appends {
+            platforms.push(self.append_one(append, options, family)?);
+        }
+        let index = match &self.index {
+            Some(base) => Some(new_index(base, &platforms)?),
+            None => None,
+        };
+        Ok(NewImage {
+            base: self,
+            platforms,
+            index,
+        })
+    }
+
+    fn append_one<'a>(
+        &'a self,
+        append: Append<'a>,
+        options: &AppendOptions,
+        family: Family,
+    ) -> Result<NewPlatform<'a>, ImageError> {
+        let base = append.base;
+        if append.scanned.len() != base.layers.len() {
+            return Err(ImageError::BadLayer {
+                layer: base.descriptor.digest.to_string(),
+                detail: format!(
+                    "{} layers scanned for a manifest of {}",
+                    append.scanned.len(),
+                    base.layers.len()
+                ),
+            });
+        }
+        let to_oci = family == Family::Oci;
+        let oci = if base.synthesized {
+            to_oci
+        } else {
+            !base.docker
+        };
+        let mut descriptors = Vec::new();
+        let mut blobs = Vec::new();
+        for (layer, scanned) in base.layers.iter().zip(&append.scanned) {
+            let descriptor = match (&layer.descriptor, base.synthesized) {
+                (Some(d), false) => d.clone(),
+                _ => {
+                    let media_type = match (to_oci, layer.media_type.as_str()) {
+                        (true, media_type::DOCKER_LAYER_GZIP) => media_type::OCI_LAYER_GZIP,
+                        (true, _) => media_type::OCI_LAYER,
+                        (false, other) => other,
+                    };
+                    Descriptor::new(media_type, scanned.size, scanned.digest)
+                }
+            };
+            descriptors.push(descriptor);
+            blobs.push(LayerBlob::Base(layer));
+        }
+        let config = match &append.layer {
+            None => base.config.clone(),
+            Some(layer) => base.config.edit(|config| {
+                config.rootfs.diff_ids.push(layer.diff_id);
+                config.created = Some(append.created.clone());
+                config.history.get_or_insert_with(Vec::new).push(History {
+                    created: Some(append.created.clone()),
+                    created_by: Some(options.created_by.clone()),
+                    comment: Some(options.comment.clone()),
+                    empty_layer: None,
+                    rest: serde_json::Map::new(),
+                });
+                let runtime = config.config.get_or_insert_with(|| ContainerConfig {
+                    user: None,
+                    env: None,
+                    labels: None,
+                    rest: serde_json::Map::new(),
+                });
+                let labels = runtime.labels.get_or_insert_with(Default::default);
+                for (k, v) in &options.labels {
+                    labels.insert(k.clone(), v.clone());
+                }
+            })?,
+        };
+        if let Some(layer) = &append.layer {
+            let media_type = if oci {
+                media_type::OCI_LAYER_GZIP
+            } else {
+                media_type::DOCKER_LAYER_GZIP
+            };
+            descriptors.push(Descriptor::new(
+                media_type,
+                layer.blob.len() as u64,
+                layer.digest,
+            ));
+            blobs.push(LayerBlob::New);
+        }
+        let base_name = self.reference.to_string();
+        let manifest = base.manifest.edit(|m| {
+            if base.synthesized && to_oci {
+                m.media_type = Some(media_type::OCI_MANIFEST.to_owned());
+                m.config.media_type = media_type::OCI_CONFIG.to_owned();
+            }
+            m.config.digest = config.digest();
+            m.config.size = config.bytes().len() as u64;
+            m.layers = descriptors;
+            if oci && append.layer.is_some() {
+                let annotations = m.annotations.get_or_insert_with(Default::default);
+                annotations.insert(BASE_NAME.to_owned(), base_name);
+                annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
+            }
+        })?;
+        let manifest_type = manifest
+            .value()
+            .media_type
+            .clone()
+            .unwrap_or_else(|| media_type::OCI_MANIFEST.to_owned());
+        let mut descriptor = manifest.descriptor(&manifest_type);
+        descriptor.platform = base.descriptor.platform.clone();
+        Ok(NewPlatform {
+            platform: base.platform.clone(),
+            base_digest: base.descriptor.digest,
+            descriptor,
+            manifest,
+            config,
+            layer: append.layer,
+            blobs,
+        })
+    }
+}
+
+/// The base index with each appended platform's entry pointing at its new manifest.
+fn new_index(base: &IndexImage, platforms: &[NewPlatform<'_>]) -> Result<IndexImage, ImageError> {
+    let document = base.document.edit(|index| {
+        for p in platforms {
+            if let Some(entry) = index
+                .manifests
+                .iter_mut()
+                .find(|e| e.digest == p.base_digest)
+            {
+                entry.digest = p.descriptor.digest;
+                entry.size = p.descriptor.size;
+            }
+        }
+    })?;
+    let mut descriptor = base.descriptor.clone();
+    descriptor.digest = document.digest();
+    descriptor.size = document.bytes().len() as u64;
+    Ok(IndexImage {
+        descriptor,
+        document,
+    })
+}
+
+impl NewImage<'_> {
+    /// What the destination names: the index, or the one manifest.
+    pub fn top(&self) -> Option<&Descriptor> {
+        match &self.index {
+            Some(index) => Some(&index.descriptor),
+            None => self.platforms.first().map(|p| &p.descriptor),
+        }
+    }
+
+    /// Whether any platform gets a new layer.
+    pub fn changed(&self) -> bool {
+        self.platforms.iter().any(|p| p.layer.is_some())
+    }
+
+    /// The base image.
+    pub fn base(&self) -> &Image {
+        self.base
+    }
+
+    /// Entries of the base index that were not appended to (other platforms, attestations):
+    /// carried into the destination as they are.
+    pub fn carried(&self) -> Vec<&Descriptor> {
+        let Some(index) = &self.base.index else {
+            return Vec::new();
+        };
+        index
+            .document
+            .value()
+            .manifests
+            .iter()
+            .filter(|e| !self.platforms.iter().any(|p| p.base_digest == e.digest))
+            .collect()
+    }
+}
