@@ -1,6 +1,6 @@
 //! Validates `cas/` at build time: a private key, a leaf certificate or an expired CA in that
 //! directory fails the build with trustbake's message. Then writes the plan for the Anchore
-//! release named by `ANCHORE_PRODUCT`/`ANCHORE_VERSION` (default enterprise 5.1) into `OUT_DIR`
+//! release named by `ANCHORE_PRODUCT`/`ANCHORE_VERSION` (default enterprise 5.1) into `OUT_DIR` (as JSON and as a summary)
 //! and prints where each CA will go.
 
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ fn main() {
     let product = std::env::var("ANCHORE_PRODUCT").unwrap_or_else(|_| "enterprise".to_owned());
     let version = std::env::var("ANCHORE_VERSION").unwrap_or_else(|_| "5.1".to_owned());
 
-    let cas = match trustbake::load_cas(&["cas"], trustbake::strict_policy()) {
+    let cas = match trustbake::load_cas(&["cas"], trustbake::Policy::at(trustbake::now())) {
         Ok(cas) => cas,
         Err(err) => {
             // A refused CA input fails the build, with every problem listed.
@@ -20,7 +20,9 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let plan = match trustbake::plan(&product, &version, Some(&cas)) {
+    let plan = match trustbake::Target::parse(&product, &version)
+        .and_then(|target| trustbake::plan(&target, Some(&cas)))
+    {
         Ok(plan) => plan,
         Err(err) => {
             eprintln!("error: {err}");
@@ -35,8 +37,18 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
     let json = serde_json::to_string_pretty(&plan).unwrap_or_default();
+    let mut text = format!(
+        "{} {}: line {} on {}, Python {}\n",
+        plan.product, plan.version, plan.line, plan.base, plan.python
+    );
+    for ca in plan.cas.iter().flatten() {
+        text.push_str(&format!("  {} -> {}\n", ca.label, ca.anchor_file));
+    }
+    for path in &plan.certifi_paths {
+        text.push_str(&format!("  certifi {path}\n"));
+    }
     if let Err(err) = std::fs::write(out.join("plan.json"), json)
-        .and_then(|()| std::fs::write(out.join("plan.txt"), plan.to_string()))
+        .and_then(|()| std::fs::write(out.join("plan.txt"), text))
     {
         eprintln!("error: writing the plan into OUT_DIR: {err}");
         std::process::exit(1);

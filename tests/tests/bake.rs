@@ -16,7 +16,7 @@ use trustbake_image::{ImageRef, validate};
 fn cas(names: &[&str]) -> trustbake::Intake {
     trustbake::load_cas(
         &names.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::strict_policy(),
+        trustbake::Policy::at(trustbake::now()),
     )
     .unwrap()
 }
@@ -28,17 +28,13 @@ fn bake(
     epoch: Option<i64>,
     platform: Option<&str>,
 ) -> Result<trustbake::BakeOutcome, trustbake::Error> {
-    trustbake::bake(&trustbake::BakeRequest {
-        from,
-        to,
-        cas,
-        target: Some(("enterprise", "5.1")),
-        platform,
-        dry_run: false,
-        include_vendored: false,
-        source_date_epoch: epoch,
-        progress: None,
-    })
+    let mut request = trustbake::BakeRequest::new(from, to, cas)?
+        .target(trustbake::Target::parse("enterprise", "5.1")?)
+        .source_date_epoch(epoch);
+    if let Some(platform) = platform {
+        request = request.platform(platform.parse()?);
+    }
+    trustbake::bake(&request)
 }
 
 fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
@@ -109,15 +105,14 @@ fn a_baked_layout_passes_every_tool_and_changes_only_the_trust_stores() {
     let p = &outcome.platforms[0];
     assert!(p.layer.is_some() && !outcome.nothing_to_add);
     assert!(
-        p.report.notes.is_empty(),
+        p.notes.is_empty(),
         "the image agrees with the 5.1 map: {:?}",
-        p.report.notes
+        p.notes
     );
     let certifi = p
-        .report
         .stores
         .iter()
-        .find(|s| s.kind == "certifi")
+        .find(|s| s.kind == trustbake::StoreKind::Certifi)
         .unwrap();
     assert_eq!(certifi.added.len(), 2);
 

@@ -137,17 +137,17 @@ fn patched_certifi_releases_verify_a_server_the_new_ca_issued() {
 
         let cas = trustbake::load_cas(
             &[tests::fixture("root-rsa.pem")],
-            trustbake::strict_policy(),
+            trustbake::Policy::at(trustbake::now()),
         )
         .unwrap();
-        let (plan, report) =
-            trustbake::plan_root(&work, &cas, Some(("enterprise", "5.1")), false).unwrap();
+        let request = trustbake::ApplyRequest::new(&work, &cas, trustbake::now())
+            .target(trustbake::Target::parse("enterprise", "5.1").unwrap());
+        let report = trustbake::apply(&request).unwrap();
         assert!(
             report.notes.is_empty(),
             "certifi {version}: the root matches the 5.1 map: {:?}",
             report.notes
         );
-        trustbake::apply_to_dir(&work, &plan).unwrap();
 
         let patched = std::fs::read(&cacert).unwrap();
         assert!(

@@ -141,8 +141,9 @@ fn inspect_shows_a_local_ca_missing_from_stores() {
         trustbake().arg("inspect").arg(&rootfs).arg("--json"),
     ))
     .unwrap();
+    assert_eq!(json["schema_version"], 1);
     assert_eq!(
-        json[0]["inspection"]["local_cas"][0]["missing_from"]
+        json["platforms"][0]["local_cas"][0]["missing_from"]
             .as_array()
             .unwrap()
             .len(),
@@ -164,7 +165,8 @@ fn bad_references_are_refused_before_anything_is_read() {
         .arg(fixture("demo-root.pem"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A reference that does not parse is a usage error.
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("'docker://anchore/enterprise' is not an image reference (unknown transport)"),

@@ -54,12 +54,12 @@ fn certs_dir_and_bundle_match_the_real_update_ca_certificates() {
 
     let cas = trustbake::load_cas(
         &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::strict_policy(),
+        trustbake::Policy::at(trustbake::now()),
     )
     .unwrap();
-    let (plan, report) = trustbake::plan_root(&ours, &cas, None, false).unwrap();
+    let report =
+        trustbake::apply(&trustbake::ApplyRequest::new(&ours, &cas, trustbake::now())).unwrap();
     assert!(report.detected.debian, "{:?}", report.detected);
-    trustbake::apply_to_dir(&ours, &plan).unwrap();
 
     // The tool gets exactly the .crt files trustbake chose.
     let local = "usr/local/share/ca-certificates/trustbake";

@@ -11,32 +11,33 @@ use trustbake_targets::VersionMap;
 #[test]
 fn every_release_line_bakes_and_agrees_with_the_map() {
     let work = scratch("lines");
-    let cas = trustbake::load_cas(&[fixture("demo-root.pem")], trustbake::strict_policy()).unwrap();
+    let cas = trustbake::load_cas(
+        &[fixture("demo-root.pem")],
+        trustbake::Policy::at(trustbake::now()),
+    )
+    .unwrap();
     for line in VersionMap::builtin().lines() {
         let name = fixture_name(line);
         let base = work.join(&name);
         write_layout(&base, line, 1);
         let version = line.first.to_string();
         let to = format!("oci:{}:corp", work.join(format!("{name}-corp")).display());
-        let outcome = trustbake::bake(&trustbake::BakeRequest {
-            from: &format!("oci:{}:{version}", base.display()),
-            to: &to,
-            cas: &cas,
-            target: Some((line.product.as_str(), &version)),
-            platform: None,
-            dry_run: false,
-            include_vendored: false,
-            source_date_epoch: None,
-            progress: None,
-        })
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let report = &outcome.platforms[0].report;
+        let request =
+            trustbake::BakeRequest::new(&format!("oci:{}:{version}", base.display()), &to, &cas)
+                .unwrap()
+                .target(trustbake::Target::new(line.product, line.first.clone()));
+        let outcome = trustbake::bake(&request).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = &outcome.platforms[0];
         assert!(
             report.notes.is_empty(),
             "{name}: the image disagrees with the map: {:?}",
             report.notes
         );
-        assert_eq!(report.detected.family, line.base_info.os_family, "{name}");
+        assert_eq!(
+            report.detected.family,
+            line.base_info.os_family.to_string(),
+            "{name}"
+        );
         assert_eq!(
             report.detected.python.as_deref(),
             Some(line.python.as_str()),
@@ -45,17 +46,17 @@ fn every_release_line_bakes_and_agrees_with_the_map() {
         let certifi = report
             .stores
             .iter()
-            .find(|s| s.kind == "certifi")
+            .find(|s| s.kind == trustbake::StoreKind::Certifi)
             .unwrap_or_else(|| panic!("{name}: no certifi store"));
         assert_eq!(
-            (certifi.store.as_str(), certifi.added.len()),
+            (certifi.path.as_str(), certifi.added.len()),
             (line.certifi[0].path.as_str(), 1),
             "{name}"
         );
         let os_added = report
             .stores
             .iter()
-            .filter(|s| s.kind != "certifi" && !s.added.is_empty())
+            .filter(|s| s.kind != trustbake::StoreKind::Certifi && !s.added.is_empty())
             .count();
         assert!(
             os_added >= 2,

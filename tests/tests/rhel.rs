@@ -220,17 +220,17 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
     // trustbake adds the CAs.
     let cas = trustbake::load_cas(
         &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::strict_policy(),
+        trustbake::Policy::at(trustbake::now()),
     )
     .unwrap();
-    let (plan, report) = trustbake::plan_root(&base, &cas, None, false).unwrap();
+    let report =
+        trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
     assert_eq!(
         report.detected.rhel_outputs.len(),
         6,
         "{:?}",
         report.detected
     );
-    trustbake::apply_to_dir(&base, &plan).unwrap();
     let ours = outputs(&base);
 
     // The reference: p11-kit with the same CAs in anchors/.
@@ -273,11 +273,13 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
     );
 
     // And trustbake over its own result plans nothing.
-    let (again, _) = trustbake::plan_root(&base, &cas, None, false).unwrap();
+    let again =
+        trustbake::apply_preview(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now()))
+            .unwrap();
     assert!(
-        again.is_empty(),
+        again.entries.is_empty(),
         "{:?}",
-        again.items.iter().map(|i| &i.path).collect::<Vec<_>>()
+        again.entries.iter().map(|i| &i.path).collect::<Vec<_>>()
     );
     let _ = der::write(0x30, &[]);
 }

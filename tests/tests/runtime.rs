@@ -62,25 +62,25 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
     let base = realistic_enterprise();
     let work = scratch("runtime");
     let out = work.join("corp");
-    let cas = trustbake::load_cas(&[fixture("root-rsa.pem")], trustbake::strict_policy()).unwrap();
-    let outcome = trustbake::bake(&trustbake::BakeRequest {
-        from: &format!("oci:{}:5.1.0", base.display()),
-        to: &format!("oci:{}:5.1.0-corp", out.display()),
-        cas: &cas,
-        target: Some(("enterprise", "5.1")),
-        platform: None,
-        dry_run: false,
-        include_vendored: false,
-        source_date_epoch: None,
-        progress: None,
-    })
+    let cas = trustbake::load_cas(
+        &[fixture("root-rsa.pem")],
+        trustbake::Policy::at(trustbake::now()),
+    )
     .unwrap();
-    let report = &outcome.platforms[0].report;
+    let request = trustbake::BakeRequest::new(
+        &format!("oci:{}:5.1.0", base.display()),
+        &format!("oci:{}:5.1.0-corp", out.display()),
+        &cas,
+    )
+    .unwrap()
+    .target(trustbake::Target::parse("enterprise", "5.1").unwrap());
+    let outcome = trustbake::bake(&request).unwrap();
+    let report = &outcome.platforms[0];
     assert!(
         report
             .stores
             .iter()
-            .any(|s| s.kind == "certifi" && s.added.len() == 1),
+            .any(|s| s.kind == trustbake::StoreKind::Certifi && s.added.len() == 1),
         "{:?}",
         report.stores
     );

@@ -29,9 +29,9 @@ impl Source {
 /// What intake accepts beyond the strict default.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
-    /// Accept certificates p11-kit would not treat as authorities (`--allow-non-ca`).
+    /// Accept certificates p11-kit would not treat as authorities.
     pub allow_non_ca: bool,
-    /// Accept certificates outside their validity window (`--allow-expired`).
+    /// Accept certificates outside their validity window.
     pub allow_expired: bool,
     /// The time validity is checked against, Unix seconds.
     pub now: i64,
@@ -197,7 +197,7 @@ pub enum Refusal {
     },
     /// A certificate p11-kit would not treat as an authority.
     #[error(
-        "{origin}: '{label}' is not a certificate authority ({reason}): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or --allow-non-ca to add it anyway"
+        "{origin}: '{label}' is not a certificate authority ({reason}): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or allow non-authorities to add it anyway"
     )]
     NotAuthority {
         /// Where.
@@ -209,7 +209,7 @@ pub enum Refusal {
     },
     /// A certificate past its notAfter.
     #[error(
-        "{origin}: '{label}' expired on {not_after}; pass a current CA, or --allow-expired to add it anyway"
+        "{origin}: '{label}' expired on {not_after}; pass a current CA, or allow expired certificates to add it anyway"
     )]
     Expired {
         /// Where.
@@ -221,7 +221,7 @@ pub enum Refusal {
     },
     /// A certificate before its notBefore.
     #[error(
-        "{origin}: '{label}' is not valid before {not_before}; pass a current CA, or --allow-expired to add it anyway"
+        "{origin}: '{label}' is not valid before {not_before}; pass a current CA, or allow expired certificates to add it anyway"
     )]
     NotYetValid {
         /// Where.
@@ -425,7 +425,7 @@ fn check(
     if !cert.is_authority() {
         if policy.allow_non_ca {
             warnings.push(format!(
-                "{origin}: '{label}' is not a certificate authority ({}); added because of --allow-non-ca, but update-ca-trust leaves it out of the TLS bundles",
+                "{origin}: '{label}' is not a certificate authority ({}); added because non-authorities are allowed, but update-ca-trust leaves it out of the TLS bundles",
                 cert.authority_reason()
             ));
         } else {
@@ -448,7 +448,7 @@ fn check(
                 )
             };
             warnings.push(format!(
-                "{origin}: '{label}' {when}; added because of --allow-expired"
+                "{origin}: '{label}' {when}; added because expired certificates are allowed"
             ));
         } else if expired {
             refusals.push(Refusal::Expired {

@@ -216,7 +216,7 @@ fn leaves_are_refused_unless_allowed() {
     assert_eq!(
         refused(&["leaf.pem"], Policy::at(NOW)),
         [
-            "leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or --allow-non-ca to add it anyway"
+            "leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or allow non-authorities to add it anyway"
         ]
     );
     let cas = take(
@@ -228,7 +228,7 @@ fn leaves_are_refused_unless_allowed() {
     )
     .unwrap();
     assert!(
-        cas.warnings()[0].contains("added because of --allow-non-ca"),
+        cas.warnings()[0].contains("added because non-authorities are allowed"),
         "{:?}",
         cas.warnings()
     );
@@ -239,8 +239,8 @@ fn expired_and_not_yet_valid_are_refused_unless_allowed() {
     assert_eq!(
         refused(&["expired.pem", "not-yet-valid.pem"], Policy::at(NOW)),
         [
-            "expired.pem (block 1, line 1): 'Trustbake Expired Root' expired on 2011-01-01T00:00:00Z; pass a current CA, or --allow-expired to add it anyway",
-            "not-yet-valid.pem (block 1, line 1): 'Trustbake Future Root' is not valid before 2100-01-01T00:00:00Z; pass a current CA, or --allow-expired to add it anyway",
+            "expired.pem (block 1, line 1): 'Trustbake Expired Root' expired on 2011-01-01T00:00:00Z; pass a current CA, or allow expired certificates to add it anyway",
+            "not-yet-valid.pem (block 1, line 1): 'Trustbake Future Root' is not valid before 2100-01-01T00:00:00Z; pass a current CA, or allow expired certificates to add it anyway",
         ]
     );
     let cas = take(

@@ -119,10 +119,11 @@ mod snapshots {
     }
 
     #[test]
-    fn plan_all_json_is_an_array_of_every_line() {
+    fn plan_all_json_lists_every_line() {
         let text = success(&["plan", "--all", "--json"]);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let lines: Vec<String> = value
+        assert_eq!(value["schema_version"], 1);
+        let lines: Vec<String> = value["lines"]
             .as_array()
             .unwrap()
             .iter()
@@ -143,6 +144,7 @@ mod contract {
     use super::*;
 
     const KEYS: &[&str] = &[
+        "schema_version",
         "product",
         "version",
         "line",
@@ -163,8 +165,9 @@ mod contract {
     fn json_has_every_documented_key_for_every_line() {
         let demo = fixture("demo-root.pem");
         let text = success(&["plan", "--all", "--json", "--ca", &demo]);
-        let plans: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-        for plan in &plans {
+        let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(all["schema_version"], 1);
+        for plan in all["lines"].as_array().unwrap() {
             for key in KEYS {
                 assert!(plan.get(key).is_some(), "missing {key} in {plan}");
             }
@@ -289,7 +292,7 @@ mod refusals {
     use super::*;
 
     /// Runs a plan with `cas` and asserts exit status 3, nothing on stdout and exactly `message`
-    /// as the one error line.
+    /// as the one error line, followed only by `hint:` lines naming flags.
     fn refused(cas: &[&str], message: &str) {
         let paths: Vec<String> = cas.iter().map(|c| fixture(c)).collect();
         let mut args = vec![
@@ -304,10 +307,15 @@ mod refusals {
         let out = trustbake(&args);
         assert_eq!(out.status.code(), Some(3), "{cas:?}: {}", stderr(&out));
         assert_eq!(stdout(&out), "", "nothing is planned when input is refused");
+        let err = portable(&stderr(&out));
+        let mut lines = err.lines();
         assert_eq!(
-            portable(&stderr(&out)),
-            format!("error: CA input refused: {message}\n")
+            lines.next().unwrap_or_default(),
+            format!("error: CA input refused: {message}")
         );
+        for line in lines {
+            assert!(line.starts_with("hint: --allow-"), "{line}");
+        }
     }
 
     #[test]
@@ -370,7 +378,7 @@ mod refusals {
     fn a_leaf_certificate() {
         refused(
             &["leaf.pem"],
-            "<fixtures>/leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or --allow-non-ca to add it anyway",
+            "<fixtures>/leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or allow non-authorities to add it anyway",
         );
     }
 
@@ -378,7 +386,7 @@ mod refusals {
     fn an_expired_certificate() {
         refused(
             &["expired.pem"],
-            "<fixtures>/expired.pem (block 1, line 1): 'Trustbake Expired Root' expired on 2011-01-01T00:00:00Z; pass a current CA, or --allow-expired to add it anyway",
+            "<fixtures>/expired.pem (block 1, line 1): 'Trustbake Expired Root' expired on 2011-01-01T00:00:00Z; pass a current CA, or allow expired certificates to add it anyway",
         );
     }
 
@@ -386,7 +394,7 @@ mod refusals {
     fn a_certificate_not_yet_valid() {
         refused(
             &["not-yet-valid.pem"],
-            "<fixtures>/not-yet-valid.pem (block 1, line 1): 'Trustbake Future Root' is not valid before 2100-01-01T00:00:00Z; pass a current CA, or --allow-expired to add it anyway",
+            "<fixtures>/not-yet-valid.pem (block 1, line 1): 'Trustbake Future Root' is not valid before 2100-01-01T00:00:00Z; pass a current CA, or allow expired certificates to add it anyway",
         );
     }
 
@@ -412,7 +420,7 @@ mod refusals {
         assert_eq!(stdout(&out), "");
         assert_eq!(
             portable(&stderr(&out)),
-            "error: CA input refused, 2 problems: <fixtures>/leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or --allow-non-ca to add it anyway; <fixtures>/empty.pem: is empty; pass a PEM or DER CA certificate\n"
+            "error: CA input refused, 2 problems: <fixtures>/leaf.pem (block 1, line 1): 'localhost' is not a certificate authority (BasicConstraints cA is FALSE): update-ca-trust leaves it out of every TLS bundle, so adding it would do nothing for TLS; pass the CA that issued it, or allow non-authorities to add it anyway; <fixtures>/empty.pem: is empty; pass a PEM or DER CA certificate\nhint: --allow-non-ca adds a certificate that is not an authority anyway\n"
         );
     }
 
@@ -454,9 +462,9 @@ mod conventions {
     }
 
     #[test]
-    fn a_malformed_version_is_an_error() {
+    fn a_malformed_version_is_a_usage_error() {
         let out = trustbake(&["plan", "--product", "enterprise", "--version", "latest"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2));
         assert!(
             stderr(&out)
                 .starts_with("error: no plan for enterprise latest: 'latest' is not a version"),

@@ -127,6 +127,14 @@ pub enum ImageError {
         /// What is wrong.
         detail: String,
     },
+    /// A destination that is the source itself, by another spelling or the same.
+    #[error(
+        "{path}: the destination is the source itself (trustbake never modifies its input): write to another file, or to another tag of the layout"
+    )]
+    SameAsSource {
+        /// The destination.
+        path: PathBuf,
+    },
     /// A platform that does not parse.
     #[error("'{input}' is not a platform: {reason}")]
     BadPlatform {

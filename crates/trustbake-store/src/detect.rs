@@ -3,59 +3,21 @@
 
 use serde::Serialize;
 use trustbake_targets::OsFamily;
-use trustbake_targets::detect::python_from_pyvenv_cfg;
 
-use crate::StoreError;
+use crate::paths::{
+    ANCHORE_VENV_CFG, CERTIFI_SEARCH, DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA,
+    DEBIAN_SHARE, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
+};
 use crate::view::{Entry, RootView, parent, read_resolved, resolve};
+use crate::{StoreError, StoreKind};
 
-/// The RHEL family's extracted outputs, each written by one `trust extract` call.
-pub(crate) const RHEL_OUTPUTS: &[(&str, OutputKind)] = &[
-    (
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-        OutputKind::PemBundle,
-    ),
-    (
-        "/etc/pki/ca-trust/extracted/pem/email-ca-bundle.pem",
-        OutputKind::PemBundle,
-    ),
-    (
-        "/etc/pki/ca-trust/extracted/pem/objsign-ca-bundle.pem",
-        OutputKind::PemBundle,
-    ),
-    (
-        "/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt",
-        OutputKind::OpensslBundle,
-    ),
-    (
-        "/etc/pki/ca-trust/extracted/java/cacerts",
-        OutputKind::JavaCacerts,
-    ),
-    (
-        "/etc/pki/ca-trust/extracted/edk2/cacerts.bin",
-        OutputKind::Edk2,
-    ),
-];
-pub(crate) const RHEL_ANCHORS: &str = "/etc/pki/ca-trust/source/anchors";
-pub(crate) const RHEL_DIRECTORY_HASH: &str = "/etc/pki/ca-trust/extracted/pem/directory-hash";
-pub(crate) const DEBIAN_CERTS: &str = "/etc/ssl/certs";
-pub(crate) const DEBIAN_LOCAL: &str = "/usr/local/share/ca-certificates";
-pub(crate) const DEBIAN_SHARE: &str = "/usr/share/ca-certificates";
-pub(crate) const DEBIAN_CONF: &str = "/etc/ca-certificates.conf";
-pub(crate) const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-pub(crate) const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
-
-/// The format of an extracted output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum OutputKind {
-    /// p11-kit pem-bundle with comments.
-    PemBundle,
-    /// p11-kit openssl-bundle (`TRUSTED CERTIFICATE`).
-    OpensslBundle,
-    /// Java keystore.
-    JavaCacerts,
-    /// EFI signature lists.
-    Edk2,
+/// An extracted output of the RHEL family that the base has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RhelOutput {
+    /// Its logical path.
+    pub path: String,
+    /// Its format.
+    pub kind: StoreKind,
 }
 
 /// What `/etc/os-release` says.
@@ -106,8 +68,8 @@ pub struct Layout {
     pub os: OsRelease,
     /// The family of the OS store that will be written (RHEL when `/etc/pki/ca-trust` is there).
     pub family: OsFamily,
-    /// The RHEL extracted outputs the base has (logical paths).
-    pub rhel_outputs: Vec<String>,
+    /// The RHEL extracted outputs the base has.
+    pub rhel_outputs: Vec<RhelOutput>,
     /// Whether the base has `pem/directory-hash/`.
     pub rhel_directory_hash: bool,
     /// Whether a Debian store (`/etc/ssl/certs` as a real directory with its sources) is there.
@@ -126,12 +88,15 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
     let is_dir = |path: &str| -> Result<bool, StoreError> {
         Ok(matches!(resolve(view, path)?.1, Some(Entry::Dir { .. })))
     };
-    let rhel = is_dir("/etc/pki/ca-trust/extracted")?;
+    let rhel = is_dir(RHEL_EXTRACTED)?;
     let mut rhel_outputs = Vec::new();
     if rhel {
-        for (path, _) in RHEL_OUTPUTS {
+        for &(path, kind) in StoreKind::RHEL_OUTPUTS {
             if matches!(resolve(view, path)?.1, Some(Entry::File { .. })) {
-                rhel_outputs.push((*path).to_owned());
+                rhel_outputs.push(RhelOutput {
+                    path: path.to_owned(),
+                    kind,
+                });
             }
         }
     }
@@ -170,7 +135,7 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
 
 fn os_release(view: &dyn RootView) -> Result<OsRelease, StoreError> {
     let mut os = OsRelease::default();
-    for path in trustbake_targets::detect::OS_RELEASE {
+    for path in OS_RELEASE {
         if let Some((_, _, bytes)) = read_resolved(view, path)? {
             for line in String::from_utf8_lossy(&bytes).lines() {
                 let Some((key, value)) = line.split_once('=') else {
@@ -193,21 +158,15 @@ fn os_release(view: &dyn RootView) -> Result<OsRelease, StoreError> {
 /// Directories that may hold site-packages, most specific first.
 fn package_dirs(view: &dyn RootView) -> Result<Vec<String>, StoreError> {
     let mut dirs = Vec::new();
-    // Anchore's venv first: it is what the services import.
-    for venv in ["/home/anchore/venv", "/anchore-cli"] {
+    let search = &CERTIFI_SEARCH;
+    for venv in search.venvs {
         python_dirs(view, &format!("{venv}/lib"), &["site-packages"], &mut dirs)?;
     }
-    for prefix in [
-        "/usr/local/lib",
-        "/usr/local/lib64",
-        "/usr/lib",
-        "/usr/lib64",
-    ] {
+    for prefix in search.prefixes {
         python_dirs(view, prefix, &["site-packages", "dist-packages"], &mut dirs)?;
     }
-    // Anything else under /opt and /home (SCL, other venvs), and top-level venvs.
-    for top in ["/opt", "/home"] {
-        walk_for_packages(view, top, 8, &mut dirs)?;
+    for top in search.walk {
+        walk_for_packages(view, top, search.walk_depth, &mut dirs)?;
     }
     for name in list_dir(view, "/")? {
         let dir = format!("/{name}");
@@ -278,7 +237,7 @@ pub(crate) fn list_dir(view: &dyn RootView, path: &str) -> Result<Vec<String>, S
 fn certifi_bundles(view: &dyn RootView) -> Result<Vec<CertifiBundle>, StoreError> {
     let mut bundles: Vec<CertifiBundle> = Vec::new();
     for dir in package_dirs(view)? {
-        for (rel, vendored) in [("certifi", false), ("pip/_vendor/certifi", true)] {
+        for &(rel, vendored) in CERTIFI_SEARCH.packages {
             let pkg = format!("{dir}/{rel}");
             if !matches!(resolve(view, &pkg)?.1, Some(Entry::Dir { .. })) {
                 continue;
@@ -343,7 +302,7 @@ fn python_version(
     view: &dyn RootView,
     certifi: &[CertifiBundle],
 ) -> Result<Option<String>, StoreError> {
-    if let Some((_, _, cfg)) = read_resolved(view, trustbake_targets::detect::ANCHORE_VENV_CFG)? {
+    if let Some((_, _, cfg)) = read_resolved(view, ANCHORE_VENV_CFG)? {
         if let Some(version) = python_from_pyvenv_cfg(&String::from_utf8_lossy(&cfg)) {
             return Ok(Some(version));
         }
@@ -362,4 +321,39 @@ fn python_version(
             .then(|| version.to_owned())
         });
     Ok(from_path)
+}
+
+/// The Python version (`major.minor`) from a `pyvenv.cfg` (`version = 3.11.4`, or
+/// `version_info = 3.11.4.final.0` in older virtualenvs).
+pub(crate) fn python_from_pyvenv_cfg(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        if !matches!(key.trim(), "version" | "version_info") {
+            return None;
+        }
+        let mut parts = value.trim().split('.');
+        let (major, minor) = (parts.next()?, parts.next()?);
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (numeric(major) && numeric(minor)).then(|| format!("{major}.{minor}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_from_pyvenv_cfg;
+
+    fn check(cfg: &str, expected: Option<&str>) {
+        assert_eq!(python_from_pyvenv_cfg(cfg).as_deref(), expected, "{cfg:?}");
+    }
+
+    #[test]
+    fn reads_the_python_version_of_a_venv() {
+        check(
+            "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.7\n",
+            Some("3.11"),
+        );
+        check("version_info = 3.9.18.final.0\n", Some("3.9"));
+        check("home = /usr/bin\n", None);
+        check("version = three\n", None);
+    }
 }

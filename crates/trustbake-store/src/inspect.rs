@@ -7,21 +7,21 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use crate::StoreError;
-use crate::detect::{
-    CertifiStatus, DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, Layout, RHEL_ANCHORS,
-    RHEL_DIRECTORY_HASH, detect, list_dir,
-};
+use crate::detect::{CertifiStatus, Layout, detect, list_dir};
 use crate::formats::{self, jks};
+use crate::paths::{DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::view::{Entry, RootView, read_resolved, resolve};
+use crate::{StoreError, StoreKind};
 
 /// One store and what it holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreContents {
     /// Its path.
     pub path: String,
-    /// Its kind (as in [`crate::StoreReport`]), or `certifi (…)` with the bundle's status.
-    pub kind: String,
+    /// Its kind.
+    pub kind: StoreKind,
+    /// For a certifi bundle, how trustbake treats it.
+    pub certifi: Option<CertifiStatus>,
     /// Certificates read.
     pub certificates: usize,
     /// Blocks or entries that could not be read.
@@ -61,37 +61,42 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
     let detected = detect(view)?;
     let mut stores = Vec::new();
     let mut local: Vec<(Certificate, String)> = Vec::new();
-    let bundle =
-        |path: &str, kind: &str, stores: &mut Vec<StoreContents>| -> Result<(), StoreError> {
-            if let Some((_, _, bytes)) = read_resolved(view, path)? {
-                let found = read_bundle(&bytes);
-                stores.push(StoreContents {
-                    path: path.to_owned(),
-                    kind: kind.to_owned(),
-                    certificates: found.certificates.len(),
-                    unreadable: found.skipped,
-                    shas: found.certificates.iter().map(Certificate::sha256).collect(),
-                });
-            }
-            Ok(())
-        };
-    for path in &detected.rhel_outputs {
-        match path.rsplit('/').next().unwrap_or_default() {
-            "cacerts" => keystore(view, path, &mut stores)?,
-            "cacerts.bin" => {
+    let bundle = |path: &str,
+                  kind: StoreKind,
+                  certifi: Option<CertifiStatus>,
+                  stores: &mut Vec<StoreContents>|
+     -> Result<(), StoreError> {
+        if let Some((_, _, bytes)) = read_resolved(view, path)? {
+            let found = read_bundle(&bytes);
+            stores.push(StoreContents {
+                path: path.to_owned(),
+                kind,
+                certifi,
+                certificates: found.certificates.len(),
+                unreadable: found.skipped,
+                shas: found.certificates.iter().map(Certificate::sha256).collect(),
+            });
+        }
+        Ok(())
+    };
+    for output in &detected.rhel_outputs {
+        let path = &output.path;
+        match output.kind {
+            StoreKind::JavaCacerts => keystore(view, path, &mut stores)?,
+            StoreKind::Edk2 => {
                 if let Some((_, _, bytes)) = read_resolved(view, path)? {
                     let ders = formats::edk2_certificates(&bytes).unwrap_or_default();
                     stores.push(StoreContents {
                         path: path.clone(),
-                        kind: "edk2".into(),
+                        kind: StoreKind::Edk2,
+                        certifi: None,
                         certificates: ders.len(),
                         unreadable: 0,
                         shas: ders.iter().map(|d| Sha256Fingerprint::of(d)).collect(),
                     });
                 }
             }
-            "ca-bundle.trust.crt" => bundle(path, "openssl-bundle", &mut stores)?,
-            _ => bundle(path, "pem-bundle", &mut stores)?,
+            kind => bundle(path, kind, None, &mut stores)?,
         }
     }
     if detected.rhel_directory_hash {
@@ -109,7 +114,8 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
         }
         stores.push(StoreContents {
             path: RHEL_DIRECTORY_HASH.into(),
-            kind: "directory-hash".into(),
+            kind: StoreKind::DirectoryHash,
+            certifi: None,
             certificates: shas.len(),
             unreadable: 0,
             shas,
@@ -129,20 +135,19 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
         }
     }
     if detected.debian {
-        bundle(DEBIAN_BUNDLE, "debian-bundle", &mut stores)?;
+        bundle(DEBIAN_BUNDLE, StoreKind::DebianBundle, None, &mut stores)?;
         if detected.debian_java {
             keystore(view, DEBIAN_JAVA, &mut stores)?;
         }
         local_crts(view, DEBIAN_LOCAL, 8, &mut local)?;
     }
     for b in &detected.certifi {
-        let status = match &b.status {
-            CertifiStatus::Own => "certifi".to_owned(),
-            CertifiStatus::LinkedToOs { .. } => "certifi (linked to the OS store)".to_owned(),
-            CertifiStatus::DistroPatched => "certifi (distribution build)".to_owned(),
-            CertifiStatus::Vendored => "certifi (pip vendored)".to_owned(),
-        };
-        bundle(&b.path, &status, &mut stores)?;
+        bundle(
+            &b.path,
+            StoreKind::Certifi,
+            Some(b.status.clone()),
+            &mut stores,
+        )?;
     }
     let mut seen = BTreeSet::new();
     let local_cas = local
@@ -151,7 +156,15 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
         .map(|(cert, source)| {
             let sha = cert.sha256();
             // Leaves never reach the ca-anchors outputs: judge authorities only by those.
-            let relevant = |s: &&StoreContents| cert.is_authority() || s.kind == "openssl-bundle";
+            let relevant =
+                |s: &&StoreContents| cert.is_authority() || s.kind == StoreKind::OpensslBundle;
+            // A certifi bundle trustbake leaves alone (linked, distribution, vendored) is not
+            // expected to hold the CA.
+            let expected = |s: &&StoreContents| {
+                s.certifi
+                    .as_ref()
+                    .is_none_or(|status| *status == CertifiStatus::Own)
+            };
             LocalCa {
                 label: cert.label().to_owned(),
                 sha256: sha.hex(),
@@ -165,7 +178,8 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
                 missing_from: stores
                     .iter()
                     .filter(relevant)
-                    .filter(|s| !s.shas.contains(&sha) && !s.kind.contains('('))
+                    .filter(expected)
+                    .filter(|s| !s.shas.contains(&sha))
                     .map(|s| s.path.clone())
                     .collect(),
             }
@@ -193,7 +207,8 @@ fn keystore(
         };
         stores.push(StoreContents {
             path: path.to_owned(),
-            kind: "java-cacerts".into(),
+            kind: StoreKind::JavaCacerts,
+            certifi: None,
             certificates: count,
             unreadable,
             shas,

@@ -18,11 +18,14 @@ mod detect;
 mod engine;
 pub mod formats;
 mod inspect;
+mod kind;
+pub mod paths;
 mod view;
 
-pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, detect};
-pub use engine::{CaRef, Content, Options, Plan, PlanItem, Report, StoreReport, plan};
+pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
+pub use engine::{CaRef, Content, Options, Plan, PlanItem, Report, Skipped, StoreReport, plan};
 pub use inspect::{Inspection, LocalCa, StoreContents, inspect};
+pub use kind::StoreKind;
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};
 
 /// Everything that can stop the engine.

@@ -2,7 +2,7 @@
 //! builds that must be left alone.
 
 use trustbake_certs::Certificate;
-use trustbake_store::{Content, MemRoot, Meta, formats, plan};
+use trustbake_store::{Content, MemRoot, Meta, StoreKind, formats, plan};
 
 use super::{OPTIONS, file, fixture, mozilla, shas};
 
@@ -165,8 +165,8 @@ fn distribution_certifi_and_links_into_the_os_store_are_left_alone() {
     let reasons: Vec<(String, String)> = report
         .stores
         .iter()
-        .filter(|s| s.kind == "certifi")
-        .map(|s| (s.store.clone(), s.skipped[0].1.clone()))
+        .filter(|s| s.kind == StoreKind::Certifi)
+        .map(|s| (s.store.clone(), s.skipped[0].reason.clone()))
         .collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(

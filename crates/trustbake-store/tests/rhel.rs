@@ -2,7 +2,7 @@
 
 use trustbake_certs::Certificate;
 use trustbake_store::formats::jks::Keystore;
-use trustbake_store::{Content, MemRoot, Meta, RootView, formats, plan};
+use trustbake_store::{Content, MemRoot, Meta, RootView, StoreKind, formats, plan};
 
 use super::{OPTIONS, add_certifi, file, fixture, mozilla, read, shas};
 
@@ -234,7 +234,11 @@ fn a_leaf_goes_to_anchors_and_the_openssl_bundle_only() {
         .find(|s| s.store.ends_with("tls-ca-bundle.pem"))
         .unwrap();
     assert!(tls.added.is_empty() && tls.skipped.len() == 1, "{tls:?}");
-    assert!(tls.skipped[0].1.contains("not a certificate authority"));
+    assert!(
+        tls.skipped[0]
+            .reason
+            .contains("not a certificate authority")
+    );
     assert!(
         plan.items
             .iter()
@@ -254,7 +258,7 @@ fn a_certificate_already_in_a_store_is_not_added_again() {
     let root = ubi9(&base);
     let (plan, report) = plan(&root, &base[1..2], None, &OPTIONS).unwrap();
     for store in &report.stores {
-        if store.kind != "anchors" && store.kind != "directory-hash" {
+        if store.kind != StoreKind::Anchors && store.kind != StoreKind::DirectoryHash {
             assert_eq!(store.present.len(), 1, "{store:?}");
         }
     }

@@ -6,7 +6,8 @@
 //! version, where certifi's `cacert.pem` lives, the runtime user, and how sure each fact is.
 //! [`VersionMap::resolve`] maps a product and a version (`5.1`, `v5.1.0`, `5.1.0-rc1`) to its
 //! line, with notes where the map cannot be sure; versions older than the first known line are
-//! refused rather than guessed. [`detect`] holds the rules for finding the truth inside an image.
+//! refused rather than guessed. The truth inside an image is found by the
+//! trust-store engine (`trustbake-store`), which wins where it disagrees with this map.
 //!
 //! This crate knows nothing about certificates and does no I/O.
 //!
@@ -19,7 +20,6 @@
 //! assert_eq!(target.line.python, "3.11");
 //! ```
 
-pub mod detect;
 mod map;
 mod version;
 

@@ -1,120 +1,121 @@
 //! Baking an image: open the base, look inside each platform through its layers, plan the
 //! trust stores with the same engine `apply` uses, turn the plan into one layer, and write the
-//! new image — or, for a dry run, say what would be written and the digests it would have.
+//! new image — or, previewed, say what would be written and the digests it would have. Also
+//! [`inspect`], which looks through the layers the same way.
 
-use serde::Serialize;
-use trustbake_certs::Certificate;
+use trustbake_certs::{Certificate, Intake};
 use trustbake_image::{
     Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
     Platform, ScanOptions,
 };
-use trustbake_store::{Content, Entry, Meta, Plan, Report, RootView, StoreError};
+use trustbake_store::{Content, Entry, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
-use crate::{Error, Intake};
+use crate::outcome::{
+    self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
+    SCHEMA_VERSION,
+};
+use crate::plan::Target;
+use crate::{Error, ImageError};
 
 /// Largest file body kept in memory while scanning (trust bundles are far smaller).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
 
-/// What to bake.
+/// What to bake. Build it with [`BakeRequest::new`] and the methods that follow it.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct BakeRequest<'a> {
-    /// Source image reference (`oci:…`, `oci-archive:…`, `docker-archive:…`).
-    pub from: &'a str,
-    /// Destination image reference.
-    pub to: &'a str,
-    /// The validated CAs.
-    pub cas: &'a Intake,
-    /// Product and version, to compare the map with what the image holds.
-    pub target: Option<(&'a str, &'a str)>,
-    /// Only this platform (`os/arch[/variant]`).
-    pub platform: Option<&'a str>,
-    /// Write nothing.
-    pub dry_run: bool,
+    from: ImageRef,
+    to: ImageRef,
+    cas: &'a Intake,
+    target: Option<Target>,
+    platform: Option<Platform>,
+    include_vendored: bool,
+    source_date_epoch: Option<i64>,
+    progress: Option<&'a (dyn Fn(&str) + Sync)>,
+}
+
+impl std::fmt::Debug for BakeRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BakeRequest")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("cas", &self.cas.cas().len())
+            .field("target", &self.target)
+            .field("platform", &self.platform)
+            .field("include_vendored", &self.include_vendored)
+            .field("source_date_epoch", &self.source_date_epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BakeRequest<'a> {
+    /// Bake `cas` into the image `from` (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
+    /// `docker-archive:FILE[:REPO:TAG]`), writing the new image to `to` (same syntax).
+    pub fn new(from: &str, to: &str, cas: &'a Intake) -> Result<Self, Error> {
+        Ok(BakeRequest {
+            from: ImageRef::parse(from)?,
+            to: ImageRef::parse(to)?,
+            cas,
+            target: None,
+            platform: None,
+            include_vendored: false,
+            source_date_epoch: None,
+            progress: None,
+        })
+    }
+
+    /// Compare the version map's expectations for `target` with the image (the image wins).
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// Only this platform of a multi-platform image.
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
     /// Also patch pip's vendored certifi.
-    pub include_vendored: bool,
-    /// `SOURCE_DATE_EPOCH`: the time of the new config, history entry and layer entries; when
-    /// `None`, the base image's `created` (never the clock).
-    pub source_date_epoch: Option<i64>,
+    pub fn include_vendored(mut self) -> Self {
+        self.include_vendored = true;
+        self
+    }
+
+    /// The time of the new configs, history entries and layer entries (`SOURCE_DATE_EPOCH`);
+    /// `None`: each platform's own base `created` (never the clock).
+    pub fn source_date_epoch(mut self, epoch: Option<i64>) -> Self {
+        self.source_date_epoch = epoch;
+        self
+    }
+
     /// Told what is happening (platforms and layers scanned, bytes, writing), for a progress
     /// display; the library itself never prints.
-    pub progress: Option<&'a (dyn Fn(&str) + Sync)>,
+    pub fn progress(mut self, progress: &'a (dyn Fn(&str) + Sync)) -> Self {
+        self.progress = Some(progress);
+        self
+    }
 }
 
-/// What a bake did (or would do), per platform.
-#[derive(Debug, Clone, Serialize)]
-pub struct BakeOutcome {
-    /// The source.
-    pub from: String,
-    /// The destination.
-    pub to: String,
-    /// Whether nothing was written.
-    pub dry_run: bool,
-    /// The digest of what the destination names (index or manifest).
-    pub digest: String,
-    /// Whether every platform already trusted every CA (no layer added).
-    pub nothing_to_add: bool,
-    /// Per platform.
-    pub platforms: Vec<PlatformOutcome>,
-}
-
-/// One platform of a bake.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlatformOutcome {
-    /// `os/arch[/variant]`, when known.
-    pub platform: Option<String>,
-    /// The new manifest's digest.
-    pub manifest: String,
-    /// The new config's digest.
-    pub config: String,
-    /// The new layer, if one was added: digest, size, diff ID.
-    pub layer: Option<LayerSummary>,
-    /// The entries of the new layer.
-    pub entries: Vec<EntrySummary>,
-    /// Detection and per-store outcome.
-    pub report: Report,
-}
-
-/// The added layer.
-#[derive(Debug, Clone, Serialize)]
-pub struct LayerSummary {
-    /// Blob digest.
-    pub digest: String,
-    /// Blob size.
-    pub size: u64,
-    /// Uncompressed digest.
-    pub diff_id: String,
-}
-
-/// One entry of the added layer.
-#[derive(Debug, Clone, Serialize)]
-pub struct EntrySummary {
-    /// Absolute path.
-    pub path: String,
-    /// `file`, `symlink` or `dir`.
-    pub kind: &'static str,
-    /// File size.
-    pub size: Option<usize>,
-    /// Link target.
-    pub target: Option<String>,
-    /// Mode, octal.
-    pub mode: String,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-}
-
-/// Bakes `request.cas` into the image: see the crate docs.
+/// Bakes the request's CAs into its image and writes the new image: one layer per platform
+/// that needs one, on the untouched base.
 pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
-    let from = ImageRef::parse(request.from)?;
-    let to = ImageRef::parse(request.to)?;
-    let image = trustbake_image::open(&from)?;
-    let platform: Option<Platform> = request.platform.map(str::parse).transpose()?;
-    let selected = image.select(platform.as_ref())?;
+    run(request, true)
+}
+
+/// Everything [`bake`] would do, with the digests it would produce; writes nothing.
+pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
+    run(request, false)
+}
+
+fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
+    let (from, to) = (&request.from, &request.to);
+    let image = trustbake_image::open(from)?;
+    let selected = image.select(request.platform.as_ref())?;
     let map = VersionMap::builtin();
-    let resolved = match request.target {
-        Some((product, version)) => Some(map.resolve(product.parse()?, &version.parse()?)?),
+    let resolved = match &request.target {
+        Some(target) => Some(target.resolve(map)?),
         None => None,
     };
     let certs: Vec<Certificate> = request
@@ -146,7 +147,7 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
             &image,
             platform,
             &ScanOptions {
-                wanted: &wanted,
+                wanted: &trustbake_store::paths::reads,
                 max_body: MAX_BODY,
             },
         )?;
@@ -205,50 +206,46 @@ pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
         )],
     };
     let new = image.append(appends, &options, to.family())?;
-    let top = if request.dry_run {
-        new.top().cloned()
-    } else {
+    let top = if write {
         tell(format!("writing {to}"));
-        Some(trustbake_image::write(&new, &to)?)
+        trustbake_image::write(&new, to)?
+    } else {
+        new.top().cloned().ok_or(ImageError::SinglePlatform {
+            destination: to.to_string(),
+            platforms: 0,
+        })?
     };
-    let nothing_to_add = !new.changed();
     let platforms = new
         .platforms
         .iter()
         .zip(details)
-        .map(|(p, (plan, report))| PlatformOutcome {
+        .map(|(p, (plan, report))| BakePlatform {
             platform: p.platform.as_ref().map(ToString::to_string),
             manifest: p.descriptor.digest.to_string(),
             config: p.config.digest().to_string(),
-            layer: p.layer.as_ref().map(|l| LayerSummary {
+            layer: p.layer.as_ref().map(|l| LayerOutcome {
                 digest: l.digest.to_string(),
                 size: l.blob.len() as u64,
                 diff_id: l.diff_id.to_string(),
             }),
-            entries: plan.items.iter().map(entry_summary).collect(),
-            report,
+            detected: Detected::from(&report.detected),
+            stores: outcome::stores(&report),
+            notes: report.notes.clone(),
+            entries: plan.items.iter().map(EntryOutcome::from).collect(),
         })
         .collect();
+    let (notes, warnings) = outcome::intake_notes(request.cas);
     Ok(BakeOutcome {
+        schema_version: SCHEMA_VERSION,
         from: from.to_string(),
         to: to.to_string(),
-        dry_run: request.dry_run,
-        digest: top.map(|d| d.digest.to_string()).unwrap_or_default(),
-        nothing_to_add,
+        dry_run: !write,
+        digest: top.digest.to_string(),
+        nothing_to_add: !new.changed(),
         platforms,
+        notes,
+        warnings,
     })
-}
-
-/// The paths whose bodies the engine may read: small trust-store and Python metadata files.
-fn wanted(path: &str) -> bool {
-    path.starts_with("/etc/")
-        || path.starts_with("/usr/share/ca-certificates/")
-        || path.starts_with("/usr/local/share/ca-certificates/")
-        || path == "/usr/lib/os-release"
-        || path.ends_with("/certifi/cacert.pem")
-        || path.ends_with("/certifi/core.py")
-        || path.ends_with("/pyvenv.cfg")
-        || (path.ends_with("/RECORD") && path.contains(".dist-info/"))
 }
 
 fn parse_rfc3339(text: &str) -> i64 {
@@ -273,23 +270,6 @@ fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
             mtime: item.meta.mtime,
         })
         .collect()
-}
-
-fn entry_summary(item: &trustbake_store::PlanItem) -> EntrySummary {
-    let (kind, size, target) = match &item.content {
-        Content::File(bytes) => ("file", Some(bytes.len()), None),
-        Content::Symlink(t) => ("symlink", None, Some(t.clone())),
-        Content::Dir => ("dir", None, None),
-    };
-    EntrySummary {
-        path: item.path.clone(),
-        kind,
-        size,
-        target,
-        mode: format!("{:04o}", item.meta.mode),
-        uid: item.meta.uid,
-        gid: item.meta.gid,
-    }
 }
 
 /// The merged layers of an image, seen by the engine.
@@ -337,33 +317,33 @@ impl RootView for ImageRoot<'_> {
 
 /// What each platform of an image trusts: `source` is an image reference, or a directory
 /// holding an unpacked root file system.
-pub fn inspect(
-    source: &str,
-    platform: Option<&str>,
-) -> Result<Vec<(Option<String>, trustbake_store::Inspection)>, Error> {
+pub fn inspect(source: &str, platform: Option<&Platform>) -> Result<InspectOutcome, Error> {
     let dir = std::path::Path::new(source);
+    let mut platforms = Vec::new();
     if !source.contains(':') && dir.is_dir() {
-        return Ok(vec![(
-            None,
-            trustbake_store::inspect(&crate::DirRoot::new(dir))?,
-        )]);
+        let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir))?;
+        platforms.push(outcome::inspect_platform(None, &found));
+    } else {
+        let image = trustbake_image::open(&ImageRef::parse(source)?)?;
+        for p in image.select(platform)? {
+            let root = LayeredRoot::scan(
+                &image,
+                p,
+                &ScanOptions {
+                    wanted: &trustbake_store::paths::reads,
+                    max_body: MAX_BODY,
+                },
+            )?;
+            let found = trustbake_store::inspect(&ImageRoot(&root))?;
+            platforms.push(outcome::inspect_platform(
+                p.platform.as_ref().map(ToString::to_string),
+                &found,
+            ));
+        }
     }
-    let image = trustbake_image::open(&ImageRef::parse(source)?)?;
-    let platform: Option<Platform> = platform.map(str::parse).transpose()?;
-    let mut out = Vec::new();
-    for p in image.select(platform.as_ref())? {
-        let root = LayeredRoot::scan(
-            &image,
-            p,
-            &ScanOptions {
-                wanted: &wanted,
-                max_body: MAX_BODY,
-            },
-        )?;
-        out.push((
-            p.platform.as_ref().map(ToString::to_string),
-            trustbake_store::inspect(&ImageRoot(&root))?,
-        ));
-    }
-    Ok(out)
+    Ok(InspectOutcome {
+        schema_version: SCHEMA_VERSION,
+        source: source.to_owned(),
+        platforms,
+    })
 }

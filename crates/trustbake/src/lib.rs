@@ -1,114 +1,139 @@
 //! trustbake: bake custom CA certificates into Anchore container images, in both trust stores
 //! — the OS store and Python certifi's `cacert.pem` — without a Docker daemon.
 //!
-//! This crate is the small, high-level API for build scripts and tools. It reads CA input from
-//! files, directories and stdin ([`load_cas`]; this is where the I/O happens), and answers the
-//! dry-run question "which paths, for which release, would be written" ([`plan`],
-//! [`plan_all`]). The building blocks are re-exported: [`certs`] (certificate intake) and
-//! [`targets`] (the Anchore version map).
+//! This crate is the small API for build scripts and tools. Each command is one function
+//! returning a typed outcome, which is also the command's `--json` contract:
 //!
-//! In a `build.rs`:
+//! - [`plan`] / [`plan_all`]: which paths, for which release, would be written (no image);
+//! - [`apply`] / [`apply_preview`]: write the CAs into an unpacked root file system;
+//! - [`bake`] / [`preview`]: a new image with one more layer, from an OCI layout, an OCI
+//!   archive or a docker archive;
+//! - [`inspect`]: what an image (or a root) trusts, store by store.
+//!
+//! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
+//! nothing here reads the clock or the environment: times are passed in ([`now`] and
+//! [`source_date_epoch`] are there for callers that want them).
+//!
+//! Planning, without an image:
 //!
 //! ```no_run
-//! let cas = trustbake::load_cas(&["cas/"], trustbake::strict_policy()).expect("CA input refused");
-//! let plan = trustbake::plan("enterprise", "5.1", Some(&cas)).expect("no plan");
+//! let cas = trustbake::load_cas(&["cas/"], trustbake::Policy::at(trustbake::now()))?;
+//! let plan = trustbake::plan(&trustbake::Target::parse("enterprise", "5.1")?, Some(&cas))?;
 //! for ca in plan.cas.iter().flatten() {
 //!     println!("cargo:warning={} -> {}", ca.label, ca.anchor_file);
 //! }
+//! # Ok::<(), trustbake::Error>(())
+//! ```
+//!
+//! Baking, as an xtask would:
+//!
+//! ```no_run
+//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let request = trustbake::BakeRequest::new("oci:base:v5.1.0", "oci:out:v5.1.0-corp", &cas)?
+//!     .target(trustbake::Target::parse("enterprise", "5.1")?)
+//!     .source_date_epoch(Some(1_700_000_000));
+//! let outcome = trustbake::bake(&request)?;
+//! println!("{} {}", outcome.to, outcome.digest);
+//! # Ok::<(), trustbake::Error>(())
+//! ```
+//!
+//! Applying to an unpacked root, then inspecting it:
+//!
+//! ```no_run
+//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let root = std::path::Path::new("rootfs");
+//! let applied = trustbake::apply(&trustbake::ApplyRequest::new(root, &cas, trustbake::now()))?;
+//! println!("{} entries written", applied.entries.len());
+//! for platform in trustbake::inspect("rootfs", None)?.platforms {
+//!     for ca in platform.local_cas {
+//!         println!("{}: missing from {:?}", ca.label, ca.missing_from);
+//!     }
+//! }
+//! # Ok::<(), trustbake::Error>(())
 //! ```
 
+mod apply;
 mod bake;
 mod load;
+mod outcome;
 mod plan;
-mod render;
 mod root;
 
-pub use trustbake_certs as certs;
-pub use trustbake_image as image;
-pub use trustbake_store as store;
-pub use trustbake_targets as targets;
+pub use apply::{ApplyRequest, apply, apply_preview};
+pub use bake::{BakeRequest, bake, inspect, preview};
+pub use load::load_cas;
+pub use outcome::*;
+pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
+pub use root::ApplyError;
+pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
+pub use trustbake_image::{ImageError, ImageRef, Platform};
+pub use trustbake_store::StoreKind;
+pub use trustbake_targets::{Product, Version};
 
-pub use bake::{
-    BakeOutcome, BakeRequest, EntrySummary, LayerSummary, PlatformOutcome, bake, inspect,
-};
-pub use load::{CaInput, load_cas, read_sources};
-pub use plan::{CaPlan, TargetPlan, plan, plan_all, plan_resolved};
-pub use render::render_table;
-pub use root::{ApplyError, DirRoot, apply_to_dir};
-pub use trustbake_certs::{Intake, IntakeError, Policy};
-
-/// Everything that can go wrong in the high-level API.
+/// Everything that can go wrong; [`Error::exit_code`] is the command line's status for it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// No CA input was given.
+    #[error("no CA given")]
+    NoCa,
     /// The CA input was refused.
     #[error(transparent)]
     Intake(#[from] IntakeError),
     /// The version string is not a version.
     #[error(transparent)]
-    Version(#[from] targets::VersionError),
-    /// The product or version has no answer in the map.
+    Version(#[from] trustbake_targets::VersionError),
+    /// The product is unknown, or the version has no answer in the map.
     #[error(transparent)]
-    Target(Box<targets::TargetError>),
+    Target(Box<trustbake_targets::TargetError>),
     /// The trust-store engine could not plan.
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] trustbake_store::StoreError),
     /// A plan could not be written.
     #[error(transparent)]
     Apply(#[from] ApplyError),
     /// An image could not be read or written.
     #[error(transparent)]
-    Image(#[from] image::ImageError),
+    Image(#[from] ImageError),
+    /// A root file system that is not a directory.
+    #[error("{}: not a directory (an unpacked root file system is expected)", path.display())]
+    NotARoot {
+        /// The path given.
+        path: std::path::PathBuf,
+    },
 }
 
-impl From<targets::TargetError> for Error {
-    fn from(err: targets::TargetError) -> Self {
+impl From<trustbake_targets::TargetError> for Error {
+    fn from(err: trustbake_targets::TargetError) -> Self {
         Error::Target(Box::new(err))
     }
 }
 
-/// Plans `cas` into the unpacked root file system at `root`. With `product` and `version`,
-/// the version map's expectations are compared with what the root holds (the root wins).
-/// Entry mtimes come from `SOURCE_DATE_EPOCH` when set, else the current time (this writes a
-/// directory in place, as running the image's own tools would).
-pub fn plan_root(
-    root: &std::path::Path,
-    cas: &Intake,
-    target: Option<(&str, &str)>,
-    include_vendored: bool,
-) -> Result<(store::Plan, store::Report), Error> {
-    let map = targets::VersionMap::builtin();
-    let resolved = match target {
-        Some((product, version)) => Some(map.resolve(product.parse()?, &version.parse()?)?),
-        None => None,
-    };
-    let mtime = source_date_epoch().unwrap_or_else(now);
-    let options = store::Options {
-        mtime,
-        jks_timestamp_ms: source_date_epoch().map(|s| s * 1000),
-        include_vendored,
-    };
-    let certs: Vec<certs::Certificate> =
-        cas.cas().iter().map(|ca| ca.certificate.clone()).collect();
-    Ok(store::plan(
-        &DirRoot::new(root),
-        &certs,
-        resolved.as_ref(),
-        &options,
-    )?)
+impl Error {
+    /// The exit status: 1 failed, 2 usage (an argument that does not parse, no CA given),
+    /// 3 CA input refused.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Intake(_) => 3,
+            Error::NoCa | Error::Version(_) => 2,
+            Error::Target(e)
+                if matches!(**e, trustbake_targets::TargetError::UnknownProduct { .. }) =>
+            {
+                2
+            }
+            Error::Image(ImageError::BadReference { .. } | ImageError::BadPlatform { .. }) => 2,
+            _ => 1,
+        }
+    }
 }
 
-/// `SOURCE_DATE_EPOCH`, when set to a number.
+/// `SOURCE_DATE_EPOCH` from the environment, when set to a number (for callers that honour it:
+/// the library never reads the environment itself).
 pub fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
 }
 
-/// The strict intake policy with validity checked against the current clock.
-pub fn strict_policy() -> Policy {
-    Policy::at(now())
-}
-
-/// The current time, Unix seconds.
+/// The current time, Unix seconds (for callers: the library never reads the clock itself).
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

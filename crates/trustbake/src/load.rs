@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use trustbake_certs::{Intake, IntakeError, Policy, Refusal, Source, intake};
 
+use crate::Error;
+
 /// The file extensions taken from a directory given as CA input.
 const CERT_EXTENSIONS: &[&str] = &["pem", "crt", "cer", "der"];
 
 /// One CA input as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaInput {
+pub(crate) enum CaInput {
     /// A file (one or many PEM blocks, or DER) or a directory of them.
     Path(PathBuf),
     /// Standard input (`-`).
@@ -20,7 +22,7 @@ pub enum CaInput {
 
 impl CaInput {
     /// `-` is stdin; anything else a path.
-    pub fn from_path(path: impl AsRef<Path>) -> Self {
+    pub(crate) fn from_path(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref();
         if path.as_os_str() == "-" {
             CaInput::Stdin
@@ -32,19 +34,22 @@ impl CaInput {
 
 /// Reads and validates every CA of `inputs` (files, directories, `-` for stdin) under `policy`.
 /// Nothing is partial: any unreadable input or refused certificate fails the whole call, and
-/// the error lists every problem found.
-pub fn load_cas(inputs: &[impl AsRef<Path>], policy: Policy) -> Result<Intake, IntakeError> {
+/// the error lists every problem found. No input at all is [`Error::NoCa`].
+pub fn load_cas(inputs: &[impl AsRef<Path>], policy: Policy) -> Result<Intake, Error> {
+    if inputs.is_empty() {
+        return Err(Error::NoCa);
+    }
     let inputs: Vec<CaInput> = inputs.iter().map(CaInput::from_path).collect();
     let (sources, mut refusals) = read_sources(&inputs);
     if !refusals.is_empty() && sources.is_empty() {
-        return Err(IntakeError::new(refusals));
+        return Err(IntakeError::new(refusals).into());
     }
     match intake(&sources, &policy) {
         Ok(cas) if refusals.is_empty() => Ok(cas),
-        Ok(_) => Err(IntakeError::new(refusals)),
+        Ok(_) => Err(IntakeError::new(refusals).into()),
         Err(err) => {
             refusals.extend(err.into_refusals());
-            Err(IntakeError::new(refusals))
+            Err(IntakeError::new(refusals).into())
         }
     }
 }
@@ -52,7 +57,7 @@ pub fn load_cas(inputs: &[impl AsRef<Path>], policy: Policy) -> Result<Intake, I
 /// Reads `inputs` into sources: a directory contributes its `*.pem`, `*.crt`, `*.cer` and
 /// `*.der` files (not recursively, sorted by name); stdin is read once. Inputs that cannot be
 /// read are returned as refusals beside the sources that could.
-pub fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
+pub(crate) fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
     let mut sources = Vec::new();
     let mut refusals = Vec::new();
     let mut stdin_read = false;
@@ -154,6 +159,15 @@ mod tests {
             text.contains("the directory holds no *.pem, *.crt, *.cer or *.der file"),
             "{text}"
         );
+        let Error::Intake(err) = err else {
+            panic!("not an intake error: {err}")
+        };
         assert_eq!(err.refusals().len(), 2);
+    }
+
+    #[test]
+    fn no_input_is_no_ca_given() {
+        let none: [&str; 0] = [];
+        assert!(matches!(load_cas(&none, Policy::at(0)), Err(Error::NoCa)));
     }
 }

@@ -1,17 +1,60 @@
 //! The dry-run plan of a release line: which paths, for which version, trustbake would write.
 //!
-//! [`TargetPlan`] is also the `--json` contract of `trustbake plan`: its field names and types
-//! are stable (fields may be added, never renamed or removed).
+//! [`PlanOutcome`] is also the `--json` contract of `trustbake plan`, and [`PlanAllOutcome`] that
+//! of `trustbake plan --all`.
 
 use serde::Serialize;
 use trustbake_certs::{Intake, format_timestamp};
 use trustbake_targets::{Product, Resolved, Version, VersionMap};
 
 use crate::Error;
+use crate::outcome::SCHEMA_VERSION;
+
+/// A product and version, as the version map knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The product.
+    pub product: Product,
+    /// The version.
+    pub version: Version,
+}
+
+impl Target {
+    /// A target from its parts.
+    pub fn new(product: Product, version: Version) -> Self {
+        Target { product, version }
+    }
+
+    /// A target as users type it: `enterprise`, `v5.1.0`.
+    pub fn parse(product: &str, version: &str) -> Result<Self, Error> {
+        Ok(Target {
+            product: product.parse()?,
+            version: version.parse()?,
+        })
+    }
+
+    /// The release line the version map gives this target.
+    pub(crate) fn resolve<'m>(&self, map: &'m VersionMap) -> Result<Resolved<'m>, Error> {
+        Ok(map.resolve(self.product, &self.version)?)
+    }
+}
+
+/// Every release line of both products (`trustbake plan --all`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlanAllOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One plan per line, each for the line's first version.
+    pub lines: Vec<PlanOutcome>,
+}
 
 /// What trustbake would write for one product version, and where.
 #[derive(Debug, Clone, Serialize)]
-pub struct TargetPlan {
+#[non_exhaustive]
+pub struct PlanOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// `engine` or `enterprise`.
     pub product: String,
     /// The version as asked (for `plan_all`, the line's first version).
@@ -53,6 +96,7 @@ pub struct TargetPlan {
 
 /// One CA in a plan.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CaPlan {
     /// p11-kit's label (subject CN, else OU, else O).
     pub label: String,
@@ -82,26 +126,28 @@ pub struct CaPlan {
     pub sources: Vec<String>,
 }
 
-/// The plan for `version` of `product` (names as typed by users: `enterprise`, `v5.1.0`).
-pub fn plan(product: &str, version: &str, cas: Option<&Intake>) -> Result<TargetPlan, Error> {
-    let product: Product = product.parse()?;
-    let version: Version = version.parse()?;
-    let resolved = VersionMap::builtin().resolve(product, &version)?;
-    Ok(plan_resolved(&resolved, version.to_string(), cas))
+/// The plan for `target`, with where each CA would go when `cas` are given.
+pub fn plan(target: &Target, cas: Option<&Intake>) -> Result<PlanOutcome, Error> {
+    let resolved = target.resolve(VersionMap::builtin())?;
+    Ok(plan_resolved(&resolved, target.version.to_string(), cas))
 }
 
 /// The plan of every release line of both products, each for its first version.
-pub fn plan_all(cas: Option<&Intake>) -> Vec<TargetPlan> {
+pub fn plan_all(cas: Option<&Intake>) -> PlanAllOutcome {
     let map = VersionMap::builtin();
-    map.lines()
-        .iter()
-        .filter_map(|line| map.resolve(line.product, &line.first).ok())
-        .map(|resolved| plan_resolved(&resolved, resolved.version.to_string(), cas))
-        .collect()
+    PlanAllOutcome {
+        schema_version: SCHEMA_VERSION,
+        lines: map
+            .lines()
+            .iter()
+            .filter_map(|line| map.resolve(line.product, &line.first).ok())
+            .map(|resolved| plan_resolved(&resolved, resolved.version.to_string(), cas))
+            .collect(),
+    }
 }
 
 /// The plan of an already resolved target; `asked` is the version as the user wrote it.
-pub fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -> TargetPlan {
+fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -> PlanOutcome {
     let line = resolved.line;
     let info = &line.base_info;
     let mut notes = resolved.notes.clone();
@@ -132,7 +178,8 @@ pub fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake
             })
             .collect()
     });
-    TargetPlan {
+    PlanOutcome {
+        schema_version: SCHEMA_VERSION,
         product: line.product.to_string(),
         version: asked,
         line: line.line.clone(),

@@ -14,13 +14,13 @@ use trustbake_store::{Content, Entry, Meta, Plan, RootView, StoreError};
 
 /// An unpacked root file system in a host directory, seen read-only.
 #[derive(Debug, Clone)]
-pub struct DirRoot {
+pub(crate) struct DirRoot {
     root: PathBuf,
 }
 
 impl DirRoot {
     /// A view of the root file system at `root`.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         DirRoot { root: root.into() }
     }
 
@@ -86,7 +86,7 @@ impl RootView for DirRoot {
 
 /// Why a plan could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {what}: {source}")]
+#[error("{}: {what}", path.display())]
 pub struct ApplyError {
     /// The host path.
     pub path: PathBuf,
@@ -101,7 +101,7 @@ pub struct ApplyError {
 /// beside it, then a rename), directories and links created, owner, mode and mtime set. A
 /// symlink anywhere on the way to an entry is refused. Returns warnings (owners that could
 /// not be set when not running as root).
-pub fn apply_to_dir(root: &Path, plan: &Plan) -> Result<Vec<String>, ApplyError> {
+pub(crate) fn apply_to_dir(root: &Path, plan: &Plan) -> Result<Vec<String>, ApplyError> {
     let mut warnings = Vec::new();
     for item in &plan.items {
         let rel = item.path.trim_start_matches('/');

@@ -1,7 +1,7 @@
 //! Prints the plan that `build.rs` computed (and validated) at build time.
 //! Run: `cargo run -p build-script` (or `ANCHORE_VERSION=4.5 cargo run -p build-script`).
 
-/// The plan as the build script rendered it.
+/// The plan as the build script summarised it.
 const PLAN: &str = include_str!(concat!(env!("OUT_DIR"), "/plan.txt"));
 
 /// The plan as JSON (the `trustbake plan --json` contract).

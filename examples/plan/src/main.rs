@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let intake = if cas.is_empty() {
         None
     } else {
-        match trustbake::load_cas(cas, trustbake::strict_policy()) {
+        match trustbake::load_cas(cas, trustbake::Policy::at(trustbake::now())) {
             Ok(intake) => Some(intake),
             Err(err) => {
                 eprintln!("error: {err}");
@@ -21,7 +21,9 @@ fn main() -> ExitCode {
             }
         }
     };
-    match trustbake::plan(product, version, intake.as_ref()) {
+    match trustbake::Target::parse(product, version)
+        .and_then(|target| trustbake::plan(&target, intake.as_ref()))
+    {
         Ok(plan) => {
             println!(
                 "{} {} is line {} on {}; Python {}",

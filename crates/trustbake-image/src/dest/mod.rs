@@ -213,9 +213,8 @@ fn check_not_source(to: &ImageRef, from: &ImageRef) -> Result<(), ImageError> {
         _ => true,
     };
     if clash {
-        return Err(ImageError::BadDestination {
+        return Err(ImageError::SameAsSource {
             path: to.path().to_path_buf(),
-            expected: "different from the source (the input is never modified); name another file, or another tag of the layout",
         });
     }
     Ok(())

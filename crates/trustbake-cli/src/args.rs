@@ -1,0 +1,214 @@
+//! The command line's arguments: every subcommand and flag, with its help and examples.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Bake custom CA certificates into Anchore container images — OS trust store and Python
+/// certifi — without a Docker daemon.
+#[derive(Debug, Parser)]
+#[command(name = "trustbake", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show which paths trustbake would write for an Anchore release (a dry run: no image needed).
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+    /// Bake the CAs into an image as one new layer on the untouched base (no daemon needed).
+    #[command(after_help = BAKE_EXAMPLES)]
+    Bake(BakeArgs),
+    /// Show what an image (or an unpacked root) trusts: every store, its count, and where each
+    /// locally added CA is — or is missing.
+    #[command(after_help = INSPECT_EXAMPLES)]
+    Inspect(InspectArgs),
+    /// Write the CAs into an unpacked root file system, as the image's own tools would.
+    #[command(after_help = APPLY_EXAMPLES)]
+    Apply(ApplyArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  trustbake plan --product enterprise --version 5.1
+  trustbake plan --product enterprise --version v5.1.0 --ca corp-root.pem --json
+  trustbake plan --product engine --version 0.9.4 --ca certs/ --ca extra.crt
+  cat corp-root.pem | trustbake plan --product enterprise --version 4.5 --ca -
+  trustbake plan --all
+  trustbake plan --all --ca corp-root.pem --json";
+
+const BAKE_EXAMPLES: &str = "\
+Examples:
+  trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./enterprise:v5.1.0-corp --ca corp-root.pem
+  trustbake bake --from docker-archive:base.tar --to docker-archive:corp.tar:anchore/enterprise:v5.1.0-corp --ca certs/
+  trustbake bake --from oci-archive:base.tar --to oci:./out:corp --ca corp-root.pem --platform linux/amd64
+  trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./out:corp --ca corp-root.pem --dry-run --json
+  trustbake bake -f images/enterprise.toml";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  trustbake inspect oci:./enterprise:v5.1.0-corp
+  trustbake inspect docker-archive:corp.tar --json
+  trustbake inspect oci:./multi:corp --platform linux/arm64
+  trustbake inspect ./rootfs";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  trustbake apply --root ./rootfs --ca corp-root.pem --dry-run
+  trustbake apply --root ./rootfs --ca corp-root.pem --product enterprise --version 5.1
+  trustbake apply --root ./rootfs --ca certs/ --json
+  SOURCE_DATE_EPOCH=1700000000 trustbake apply --root ./rootfs --ca corp-root.pem";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  trustbake completions bash > /etc/bash_completion.d/trustbake
+  trustbake completions zsh > \"${fpath[1]}/_trustbake\"
+  trustbake completions fish > ~/.config/fish/completions/trustbake.fish";
+
+/// The CA input, shared by every command that takes CAs.
+#[derive(Debug, Args)]
+pub(crate) struct CaArgs {
+    /// CA certificates: PEM or DER files, directories of them, or - for stdin (repeatable).
+    #[arg(long = "ca", value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub(crate) cas: Vec<PathBuf>,
+
+    /// Accept certificates that are not certificate authorities.
+    #[arg(long)]
+    pub(crate) allow_non_ca: bool,
+
+    /// Accept certificates that are expired or not yet valid.
+    #[arg(long)]
+    pub(crate) allow_expired: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// The Anchore product.
+    #[arg(long, value_parser = ["engine", "enterprise"], required_unless_present = "all", requires = "version")]
+    pub(crate) product: Option<String>,
+
+    /// The product version: 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1.
+    #[arg(long, requires = "product")]
+    pub(crate) version: Option<String>,
+
+    /// Every release line of both products, as one table.
+    #[arg(long, conflicts_with_all = ["product", "version"])]
+    pub(crate) all: bool,
+
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    /// Print the plan as JSON (the contract documented in the README).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BakeArgs {
+    /// The base image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG].
+    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    pub(crate) from: Option<String>,
+
+    /// The new image, same syntax (an existing OCI layout keeps its other tags).
+    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    pub(crate) to: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    /// A recipe (images/NAME.toml) with from, to, cas and optionally product, version, platform.
+    #[arg(short = 'f', long = "file", value_name = "RECIPE")]
+    pub(crate) file: Option<PathBuf>,
+
+    /// The Anchore product, to compare the version map with what the image holds.
+    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
+    pub(crate) product: Option<String>,
+
+    /// The product version (with --product).
+    #[arg(long, requires = "product")]
+    pub(crate) version: Option<String>,
+
+    /// Only this platform of a multi-platform image (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// Print everything bake would do, with the would-be digests; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Also patch pip's vendored certifi.
+    #[arg(long)]
+    pub(crate) include_vendored: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The image (oci:…, oci-archive:…, docker-archive:…) or an unpacked root directory.
+    pub(crate) source: String,
+
+    /// Only this platform (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// Print the inspection as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// An image recipe (`images/NAME.toml`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Recipe {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) cas: Vec<PathBuf>,
+    pub(crate) product: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// The unpacked root file system to write into.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    /// The Anchore product, to compare the version map with what the root holds.
+    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
+    pub(crate) product: Option<String>,
+
+    /// The product version (with --product).
+    #[arg(long, requires = "product")]
+    pub(crate) version: Option<String>,
+
+    /// Print the plan and the report; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Also patch pip's vendored certifi.
+    #[arg(long)]
+    pub(crate) include_vendored: bool,
+}

@@ -1,0 +1,402 @@
+//! Every command's text output, in one place: the library returns outcomes, this module turns
+//! them into what a person reads (the `--json` output is the outcome itself).
+
+use std::fmt::{self, Write as _};
+
+use trustbake::{ApplyOutcome, BakeOutcome, Detected, InspectOutcome, PlanOutcome, StoreOutcome};
+
+/// One plan: the line and its facts, the CAs and where each goes, then notes.
+pub(crate) fn plan(p: &PlanOutcome) -> String {
+    let mut out = String::new();
+    let _ = write_plan(&mut out, p);
+    out
+}
+
+fn write_plan(f: &mut String, p: &PlanOutcome) -> fmt::Result {
+    {
+        writeln!(
+            f,
+            "{} {}  →  line {} ({}, {} family), {}",
+            p.product, p.version, p.line, p.base, p.os_family, p.confidence
+        )?;
+        writeln!(
+            f,
+            "  OS store      {}/  then `{}`",
+            p.anchors_dir, p.update_command
+        )?;
+        for (i, output) in p.os_outputs.iter().enumerate() {
+            writeln!(
+                f,
+                "  {:<13} {output}",
+                if i == 0 { "regenerates" } else { "" }
+            )?;
+        }
+        writeln!(f, "  Python        {}", p.python)?;
+        for (i, path) in p.certifi_paths.iter().enumerate() {
+            let tag = if i == 0 { "  (primary)" } else { "" };
+            writeln!(
+                f,
+                "  {:<13} {path}{tag}",
+                if i == 0 { "certifi" } else { "" }
+            )?;
+        }
+        writeln!(f, "  user          {}", p.user)?;
+        writeln!(f, "  source        {}", p.source)?;
+        if let Some(cas) = &p.cas {
+            writeln!(f, "\nCAs ({}):", cas.len())?;
+            for ca in cas {
+                let label = if ca.label.is_empty() {
+                    "(unlabeled)"
+                } else {
+                    &ca.label
+                };
+                writeln!(f, "  {label}")?;
+                writeln!(f, "    sha256      {}", ca.sha256)?;
+                writeln!(f, "    anchor      {}", ca.anchor_file)?;
+                let kind = if ca.authority {
+                    "authority"
+                } else {
+                    "NOT an authority"
+                };
+                writeln!(
+                    f,
+                    "    {:<11} {kind}, {}, valid {} to {}",
+                    "", ca.key, ca.not_before, ca.not_after
+                )?;
+            }
+        }
+        if !p.notes.is_empty() {
+            writeln!(f)?;
+            for note in &p.notes {
+                writeln!(f, "note: {note}")?;
+            }
+        }
+        for warning in p.warnings.iter().flatten() {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One row per release line, aligned columns, then the CAs (if any) with their anchor file per
+/// OS family.
+pub(crate) fn plan_table(plans: &[PlanOutcome]) -> String {
+    let headers = [
+        "PRODUCT",
+        "LINE",
+        "FIRST",
+        "BASE",
+        "OS STORE",
+        "PYTHON",
+        "USER",
+        "CONFIDENCE",
+        "CERTIFI (primary)",
+    ];
+    let rows: Vec<[String; 9]> = plans
+        .iter()
+        .map(|p| {
+            [
+                p.product.clone(),
+                p.line.clone(),
+                p.first_version.clone(),
+                p.base.clone(),
+                p.update_command
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                p.python.clone(),
+                p.user.clone(),
+                p.confidence.clone(),
+                p.certifi_paths.first().cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&headers);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    if let Some(first) = plans.iter().find_map(|p| p.cas.as_ref()) {
+        let _ = writeln!(out, "\nCAs ({}):", first.len());
+        for ca in first {
+            let label = if ca.label.is_empty() {
+                "(unlabeled)"
+            } else {
+                &ca.label
+            };
+            let _ = writeln!(out, "  {label}  sha256 {}", ca.sha256);
+            let mut families: Vec<(&str, &str)> = Vec::new();
+            for plan in plans {
+                if let Some(this) = plan.cas.iter().flatten().find(|c| c.sha256 == ca.sha256) {
+                    if !families.iter().any(|(fam, _)| *fam == plan.os_family) {
+                        families.push((&plan.os_family, &this.anchor_file));
+                    }
+                }
+            }
+            for (family, anchor) in families {
+                let _ = writeln!(out, "    {family:<7} {anchor}");
+            }
+        }
+        // Notes every line shares come from the CA input (duplicates, trust settings).
+        for note in plans[0]
+            .notes
+            .iter()
+            .filter(|n| plans.iter().all(|p| p.notes.contains(n)))
+        {
+            let _ = writeln!(out, "note: {note}");
+        }
+        for warning in plans[0].warnings.iter().flatten() {
+            let _ = writeln!(out, "warning: {warning}");
+        }
+    }
+    out
+}
+
+/// The heading of a detected layout.
+fn layout(d: &Detected) -> String {
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "?".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    format!(
+        "{} layout (ID={} VERSION_ID={}), Python {}",
+        d.family,
+        or_unknown(&d.os.id),
+        or_unknown(&d.os.version_id),
+        d.python.as_deref().unwrap_or("not found")
+    )
+}
+
+/// What happened in one store, in words: added, already present, skipped (with the first
+/// reason), unreadable existing entries.
+fn store_summary(store: &StoreOutcome) -> String {
+    let mut parts = Vec::new();
+    if !store.added.is_empty() {
+        parts.push(format!("added {}", store.added.len()));
+    }
+    if !store.present.is_empty() {
+        parts.push(format!("already present {}", store.present.len()));
+    }
+    if let Some(first) = store.skipped.first() {
+        parts.push(format!(
+            "skipped {} ({})",
+            store.skipped.len(),
+            first.reason
+        ));
+    }
+    if store.unreadable_existing > 0 {
+        parts.push(format!(
+            "{} existing blocks unreadable, kept",
+            store.unreadable_existing
+        ));
+    }
+    parts.join(", ")
+}
+
+/// `bake`: the digest written, then per platform the layout, the new layer, each store, the
+/// notes and (previewed) every entry.
+pub(crate) fn bake(outcome: &BakeOutcome) -> String {
+    let mut out = String::new();
+    let verb = if outcome.dry_run {
+        "dry run: would write"
+    } else {
+        "wrote"
+    };
+    let _ = writeln!(out, "{verb} {} {}", outcome.to, outcome.digest);
+    if outcome.nothing_to_add {
+        let _ = writeln!(
+            out,
+            "every store already trusts these CAs: no layer added, the image is unchanged"
+        );
+    }
+    for p in &outcome.platforms {
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            p.platform.as_deref().unwrap_or("image"),
+            layout(&p.detected)
+        );
+        let _ = writeln!(out, "  manifest {}", p.manifest);
+        if let Some(layer) = &p.layer {
+            let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
+        }
+        for store in &p.stores {
+            let _ = writeln!(
+                out,
+                "    {:<17} {}  {}",
+                store.kind,
+                store.path,
+                store_summary(store)
+            );
+        }
+        for note in &p.notes {
+            let _ = writeln!(out, "  note: {note}");
+        }
+        if outcome.dry_run {
+            for e in &p.entries {
+                let what = match (e.size, &e.target) {
+                    (Some(size), _) => format!("{size} bytes"),
+                    (None, Some(t)) => format!("-> {t}"),
+                    _ => "dir".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {} {}:{}  {}  {what}",
+                    e.mode, e.uid, e.gid, e.path
+                );
+            }
+        }
+    }
+    for note in &outcome.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    for warning in &outcome.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    out
+}
+
+/// `apply`: the layout, each store, notes and warnings, then every entry.
+pub(crate) fn apply(outcome: &ApplyOutcome) -> String {
+    let mut out = String::new();
+    let d = &outcome.detected;
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "?".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} trust layout (os-release ID={} VERSION_ID={}), Python {}",
+        outcome.root,
+        d.family,
+        or_unknown(&d.os.id),
+        or_unknown(&d.os.version_id),
+        d.python.as_deref().unwrap_or("not found")
+    );
+    let width = outcome
+        .stores
+        .iter()
+        .map(|s| s.path.len())
+        .max()
+        .unwrap_or(0);
+    for store in &outcome.stores {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<17} {}",
+            store.path,
+            store.kind,
+            store_summary(store)
+        );
+    }
+    for note in &outcome.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    for warning in &outcome.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    let verb = if outcome.dry_run {
+        "dry run: would write"
+    } else {
+        "wrote"
+    };
+    let _ = writeln!(
+        out,
+        "{verb} {} entries{}",
+        outcome.entries.len(),
+        if outcome.entries.is_empty() {
+            " (nothing to do)"
+        } else {
+            ":"
+        }
+    );
+    for e in &outcome.entries {
+        let what = match (e.kind, e.size, &e.target) {
+            ("file", Some(size), _) => format!("file  {size} bytes"),
+            (_, _, Some(target)) => format!("link  -> {target}"),
+            _ => "dir".to_owned(),
+        };
+        let _ = writeln!(out, "  {} {}:{}  {}  {what}", e.mode, e.uid, e.gid, e.path);
+    }
+    out
+}
+
+/// `inspect`: per platform, every store with its count, then each locally added CA and the
+/// stores it is missing from.
+pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
+    let mut out = String::new();
+    for p in &outcome.platforms {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            p.platform.as_deref().unwrap_or(&outcome.source),
+            layout(&p.detected)
+        );
+        let kind = |s: &trustbake::StoreContents| match s.certifi_status {
+            Some("own") | None => s.kind.to_string(),
+            Some("linked-to-os") => format!("{} (linked to the OS store)", s.kind),
+            Some("distro-patched") => format!("{} (distribution build)", s.kind),
+            Some("vendored") => format!("{} (pip vendored)", s.kind),
+            Some(other) => format!("{} ({other})", s.kind),
+        };
+        let width = p.stores.iter().map(|s| s.path.len()).max().unwrap_or(0);
+        for s in &p.stores {
+            let unreadable = if s.unreadable > 0 {
+                format!(" ({} unreadable)", s.unreadable)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:<33} {:>4} certificates{unreadable}",
+                s.path,
+                kind(s),
+                s.certificates
+            );
+        }
+        if p.local_cas.is_empty() {
+            let _ = writeln!(out, "  no locally added CA");
+        }
+        for ca in &p.local_cas {
+            let _ = writeln!(
+                out,
+                "  local CA '{}' sha256 {} ({})",
+                ca.label, ca.sha256, ca.source
+            );
+            let _ = writeln!(
+                out,
+                "    in {} of {} stores",
+                ca.present_in.len(),
+                ca.present_in.len() + ca.missing_from.len()
+            );
+            for missing in &ca.missing_from {
+                let _ = writeln!(out, "    MISSING from {missing}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,251 @@
+//! Debian family: what `update-ca-certificates` writes — the local `.crt`, its link in
+//! `/etc/ssl/certs`, the rebuilt bundle, `openssl rehash` links, and Java's keystore.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
+
+use super::{Content, Engine, StoreReport, ca_ref};
+use crate::detect::{Layout, list_dir};
+use crate::formats::{self, jks};
+use crate::paths::{
+    DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
+};
+use crate::view::{Entry, Meta, file_name, parent, read_resolved, resolve};
+use crate::{StoreError, StoreKind};
+
+impl Engine<'_> {
+    pub(super) fn debian(
+        &mut self,
+        layout: &Layout,
+        cas: &[&Certificate],
+    ) -> Result<(), StoreError> {
+        let (certs_dir, _) = resolve(self.view, DEBIAN_CERTS)?;
+        let bundle = read_resolved(self.view, DEBIAN_BUNDLE)?;
+        let in_bundle: BTreeSet<_> = bundle
+            .as_ref()
+            .map(|(_, _, b)| {
+                read_bundle(b)
+                    .certificates
+                    .iter()
+                    .map(Certificate::sha256)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let local_dir = format!("{DEBIAN_LOCAL}/trustbake");
+        let mut report = StoreReport::new(DEBIAN_LOCAL, StoreKind::DebianLocal);
+        let mut added = Vec::new();
+        for cert in cas {
+            if in_bundle.contains(&cert.sha256()) {
+                report.present.push(ca_ref(cert));
+                continue;
+            }
+            let real_local = self.ensure_dir(&local_dir, 0o755)?;
+            let crt_name = format!("{}.crt", cert.file_stem());
+            let crt = format!("{real_local}/{crt_name}");
+            let meta = self.meta(Meta::root(0o644, 0));
+            self.put(&crt, meta, Content::File(cert.to_pem().into_bytes()));
+            // The tool links by the logical path it found the file under.
+            let link = format!("{certs_dir}/{}", formats::debian_link_name(&crt_name));
+            let meta = self.meta(Meta::root(0o777, 0));
+            self.put(
+                &link,
+                meta,
+                Content::Symlink(format!("{local_dir}/{crt_name}")),
+            );
+            added.push(*cert);
+            report.added.push(ca_ref(cert));
+        }
+        self.stores.push(report);
+        if added.is_empty() {
+            return Ok(());
+        }
+        self.debian_bundle(bundle.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
+        self.debian_hash_links(&certs_dir, &added)?;
+        if layout.debian_java {
+            self.debian_java(&added)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds `ca-certificates.crt` as the tool does: the enabled entries of
+    /// `/etc/ca-certificates.conf`, then every local `*.crt` in sorted path order, each with a
+    /// final newline.
+    fn debian_bundle(
+        &mut self,
+        existing: Option<(String, Meta)>,
+        certs_dir: &str,
+    ) -> Result<(), StoreError> {
+        let mut out = Vec::new();
+        let conf = read_resolved(self.view, DEBIAN_CONF)?
+            .map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        for line in conf.lines() {
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            if let Some(bytes) = self.current(&format!("{DEBIAN_SHARE}/{line}"))? {
+                push_with_newline(&mut out, &bytes);
+            }
+        }
+        let mut local = Vec::new();
+        self.local_crts(DEBIAN_LOCAL, 8, &mut local)?;
+        local.sort();
+        for path in local {
+            if let Some(bytes) = self.current(&path)? {
+                push_with_newline(&mut out, &bytes);
+            }
+        }
+        let (real, meta) = existing.unwrap_or_else(|| {
+            (
+                format!("{certs_dir}/ca-certificates.crt"),
+                Meta::root(0o644, 0),
+            )
+        });
+        let meta = self.meta(meta);
+        self.put(&real, meta, Content::File(out));
+        let report = StoreReport::new(DEBIAN_BUNDLE, StoreKind::DebianBundle);
+        self.stores.push(report);
+        Ok(())
+    }
+
+    /// Every `*.crt` below `dir` (as `find -L` sees it), existing or planned; logical paths.
+    fn local_crts(&self, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<(), StoreError> {
+        if depth == 0 {
+            return Ok(());
+        }
+        let mut names: BTreeSet<String> = list_dir(self.view, dir)?.into_iter().collect();
+        let (real_dir, _) = resolve(self.view, dir)?;
+        for path in self.items.keys() {
+            if parent(path) == real_dir {
+                names.insert(file_name(path).to_owned());
+            }
+        }
+        for name in names {
+            let path = format!("{dir}/{name}");
+            let planned = self
+                .items
+                .get(&format!("{real_dir}/{name}"))
+                .map(|i| i.content.clone());
+            let is_dir = matches!(planned, Some(Content::Dir))
+                || matches!(resolve(self.view, &path)?.1, Some(Entry::Dir { .. }));
+            let is_file = matches!(planned, Some(Content::File(_)))
+                || matches!(resolve(self.view, &path)?.1, Some(Entry::File { .. }));
+            if is_dir {
+                self.local_crts(&path, depth - 1, out)?;
+            } else if is_file && name.ends_with(".crt") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// `openssl rehash` for the new certificates: `HHHHHHHH.N` links, numbered in sorted file
+    /// name order within a hash, a certificate identical to one already linked skipped.
+    fn debian_hash_links(
+        &mut self,
+        certs_dir: &str,
+        added: &[&Certificate],
+    ) -> Result<(), StoreError> {
+        let names = self.view.list(certs_dir)?;
+        let mut report = StoreReport::new(DEBIAN_CERTS, StoreKind::DebianHashLinks);
+        let mut by_hash: BTreeMap<String, Vec<&Certificate>> = BTreeMap::new();
+        for cert in added {
+            by_hash
+                .entry(format!("{:08x}", cert.subject_hash()))
+                .or_default()
+                .push(cert);
+        }
+        for (hash, certs) in by_hash {
+            // The bucket: files already linked under this hash, plus ours.
+            let mut bucket: Vec<(String, Sha256Fingerprint)> = Vec::new();
+            for name in names.iter().filter(|n| is_hash_link(n, &hash)) {
+                if let Some(Entry::Symlink { target, .. }) =
+                    self.view.entry(&format!("{certs_dir}/{name}"))?
+                {
+                    if let Some((_, _, bytes)) =
+                        read_resolved(self.view, &format!("{certs_dir}/{name}"))?
+                    {
+                        if let Some(c) = read_bundle(&bytes).certificates.first() {
+                            bucket.push((file_name(&target).to_owned(), c.sha256()));
+                        }
+                    }
+                }
+            }
+            for cert in &certs {
+                bucket.push((
+                    formats::debian_link_name(&format!("{}.crt", cert.file_stem())),
+                    cert.sha256(),
+                ));
+            }
+            bucket.sort();
+            let mut seen = BTreeSet::new();
+            let mut n = 0;
+            for (file, sha) in bucket {
+                if !seen.insert(sha) {
+                    continue;
+                }
+                let link = format!("{certs_dir}/{hash}.{n}");
+                let meta = self.meta(Meta::root(0o777, 0));
+                self.put(&link, meta, Content::Symlink(file));
+                n += 1;
+            }
+            for cert in certs {
+                report.added.push(ca_ref(cert));
+            }
+        }
+        self.stores.push(report);
+        Ok(())
+    }
+
+    fn debian_java(&mut self, added: &[&Certificate]) -> Result<(), StoreError> {
+        let Some((real, meta, bytes)) = read_resolved(self.view, DEBIAN_JAVA)? else {
+            return Ok(());
+        };
+        let mut report = StoreReport::new(DEBIAN_JAVA, StoreKind::JavaCacerts);
+        let mut ks = match jks::Keystore::parse(&bytes) {
+            Ok(ks) => ks,
+            Err(err) => {
+                self.notes
+                    .push(format!("{DEBIAN_JAVA}: {err}; left as it is"));
+                return Ok(());
+            }
+        };
+        let present: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
+        let ts = self
+            .options
+            .jks_timestamp_ms
+            .unwrap_or(meta.mtime.saturating_mul(1000));
+        for cert in added {
+            if present.contains(&cert.sha256()) {
+                report.present.push(ca_ref(cert));
+            } else {
+                // ca-certificates-java names entries after the /etc/ssl/certs link.
+                let alias = format!(
+                    "debian:{}",
+                    formats::debian_link_name(&format!("{}.crt", cert.file_stem()))
+                );
+                ks.add_trusted(&alias, cert.der(), ts);
+                report.added.push(ca_ref(cert));
+            }
+        }
+        if !report.added.is_empty() {
+            let meta = self.meta(meta);
+            self.put(&real, meta, Content::File(ks.to_bytes()));
+        }
+        self.stores.push(report);
+        Ok(())
+    }
+}
+
+fn is_hash_link(name: &str, hash: &str) -> bool {
+    name.split_once('.')
+        .is_some_and(|(h, n)| h == hash && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn push_with_newline(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+}

@@ -1,0 +1,300 @@
+//! The engine: from a view of a root and validated CAs to a [`Plan`] and a [`Report`]. What
+//! each family's tool would write lives in its own module: [`rhel`] (`update-ca-trust`),
+//! [`debian`] (`update-ca-certificates`), [`certifi`] (the append to every `cacert.pem`).
+
+mod certifi;
+mod debian;
+mod rhel;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use trustbake_certs::Certificate;
+use trustbake_targets::{OsFamily, Resolved};
+
+use crate::detect::{CertifiStatus, Layout, detect};
+use crate::view::{Entry, Meta, RootView, parent, read_resolved, resolve};
+use crate::{StoreError, StoreKind};
+
+/// Choices that are not facts of the image.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// mtime of every written entry (`SOURCE_DATE_EPOCH`, or the base image's creation time).
+    pub mtime: i64,
+    /// Timestamp of new Java keystore entries, milliseconds; `None`: the keystore file's own
+    /// mtime in the base (never the clock).
+    pub jks_timestamp_ms: Option<i64>,
+    /// Also patch pip's vendored certifi.
+    pub include_vendored: bool,
+}
+
+/// What to write: entries in path order, each with its owner, mode and content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The entries, sorted by path (parents before children).
+    pub items: Vec<PlanItem>,
+}
+
+impl Plan {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// One entry to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    /// Absolute path inside the root, free of symlinks.
+    pub path: String,
+    /// Owner, mode and mtime.
+    pub meta: Meta,
+    /// What to write.
+    pub content: Content,
+}
+
+/// The content of a planned entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "value")]
+pub enum Content {
+    /// A regular file with these bytes.
+    File(#[serde(serialize_with = "ser_len")] Vec<u8>),
+    /// A symbolic link to this target.
+    Symlink(String),
+    /// A directory.
+    Dir,
+}
+
+fn ser_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(bytes.len() as u64)
+}
+
+/// A CA as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CaRef {
+    /// Its label.
+    pub label: String,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+}
+
+/// What happened in one store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreReport {
+    /// The store's path (logical, as the image's tools name it).
+    pub store: String,
+    /// Its kind.
+    pub kind: StoreKind,
+    /// CAs added.
+    pub added: Vec<CaRef>,
+    /// CAs already there.
+    pub present: Vec<CaRef>,
+    /// CAs not added, and why.
+    pub skipped: Vec<Skipped>,
+    /// Certificates of the existing file that could not be read (left as they are).
+    pub unreadable_existing: usize,
+}
+
+/// A CA a store did not take, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The CA.
+    pub ca: CaRef,
+    /// Why it was not added.
+    pub reason: String,
+}
+
+/// What was detected and done.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The detected layout.
+    pub detected: Layout,
+    /// Per store, per CA.
+    pub stores: Vec<StoreReport>,
+    /// Disagreements with the version map, and other facts worth telling.
+    pub notes: Vec<String>,
+}
+
+/// Plans the CAs into the root seen through `view`. `target` (from the version map), when
+/// given, is compared with what the image holds; the image wins.
+pub fn plan(
+    view: &dyn RootView,
+    cas: &[Certificate],
+    target: Option<&Resolved<'_>>,
+    options: &Options,
+) -> Result<(Plan, Report), StoreError> {
+    let layout = detect(view)?;
+    let mut cas: Vec<&Certificate> = cas.iter().collect();
+    cas.sort_by_key(|c| c.sha256());
+    cas.dedup_by_key(|c| c.sha256());
+    let mut eng = Engine {
+        view,
+        options,
+        items: BTreeMap::new(),
+        stores: Vec::new(),
+        notes: Vec::new(),
+    };
+    if let Some(target) = target {
+        eng.compare(&layout, target);
+    }
+    if layout.family == OsFamily::Rhel {
+        eng.rhel(&layout, &cas)?;
+    }
+    if layout.debian {
+        eng.debian(&layout, &cas)?;
+    }
+    eng.certifi(&layout, &cas)?;
+    let items = eng.changed_items()?;
+    Ok((
+        Plan { items },
+        Report {
+            detected: layout,
+            stores: eng.stores,
+            notes: eng.notes,
+        },
+    ))
+}
+
+struct Engine<'a> {
+    view: &'a dyn RootView,
+    options: &'a Options,
+    items: BTreeMap<String, PlanItem>,
+    stores: Vec<StoreReport>,
+    notes: Vec<String>,
+}
+
+fn ca_ref(cert: &Certificate) -> CaRef {
+    CaRef {
+        label: cert.label().to_owned(),
+        sha256: cert.sha256().hex(),
+    }
+}
+
+impl Engine<'_> {
+    fn compare(&mut self, layout: &Layout, target: &Resolved<'_>) {
+        let line = target.line;
+        let what = format!("{} {} (line {})", line.product, target.version, line.line);
+        if line.base_info.os_family != layout.family {
+            self.notes.push(format!(
+                "the version map says {what} is {}-family, the image has the {} layout; the image's is used",
+                line.base_info.os_family, layout.family
+            ));
+        }
+        for expected in &target.certifi_paths {
+            if !layout.certifi.iter().any(|b| &b.path == expected) {
+                let found: Vec<&str> = layout
+                    .certifi
+                    .iter()
+                    .filter(|b| b.status != CertifiStatus::Vendored)
+                    .map(|b| b.path.as_str())
+                    .collect();
+                self.notes.push(format!(
+                    "the version map expects certifi at {expected} for {what}; the image has {}; the image's paths are used",
+                    if found.is_empty() { "none".to_owned() } else { found.join(", ") }
+                ));
+            }
+        }
+        if let Some(python) = &layout.python {
+            if python != &line.python {
+                self.notes.push(format!(
+                    "the version map says Python {} for {what}; the image has Python {python}",
+                    line.python
+                ));
+            }
+        }
+    }
+
+    /// Records an entry to write (the last word on a path wins).
+    fn put(&mut self, path: &str, meta: Meta, content: Content) {
+        self.items.insert(
+            path.to_owned(),
+            PlanItem {
+                path: path.to_owned(),
+                meta,
+                content,
+            },
+        );
+    }
+
+    fn meta(&self, base: Meta) -> Meta {
+        Meta {
+            mtime: self.options.mtime,
+            ..base
+        }
+    }
+
+    /// Makes sure the directory `path` exists, planning missing ones with `mode`, root-owned.
+    fn ensure_dir(&mut self, path: &str, mode: u32) -> Result<String, StoreError> {
+        match resolve(self.view, path)? {
+            (real, Some(Entry::Dir { .. })) => Ok(real),
+            (_, Some(other)) => Err(StoreError::NotADirectory {
+                path: path.to_owned(),
+                found: if matches!(other, Entry::File { .. }) {
+                    "a file"
+                } else {
+                    "a symlink"
+                },
+            }),
+            (real, None) => {
+                if !self.items.contains_key(&real) {
+                    self.ensure_dir(parent(&real), 0o755)?;
+                    let meta = self.meta(Meta::root(mode, 0));
+                    self.put(&real, meta, Content::Dir);
+                }
+                Ok(real)
+            }
+        }
+    }
+
+    /// The current bytes of a file: planned content if any, else the view's.
+    fn current(&self, real: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(item) = self.items.get(real) {
+            return Ok(match &item.content {
+                Content::File(bytes) => Some(bytes.clone()),
+                _ => None,
+            });
+        }
+        Ok(read_resolved(self.view, real)?.map(|(_, _, b)| b))
+    }
+
+    /// The planned items that change something in the root.
+    fn changed_items(&self) -> Result<Vec<PlanItem>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.items.values() {
+            let same = match (&item.content, self.view.entry(&item.path)?) {
+                (Content::File(bytes), Some(Entry::File { .. })) => {
+                    self.view.read(&item.path)? == *bytes
+                }
+                (Content::Symlink(target), Some(Entry::Symlink { target: old, .. })) => {
+                    *target == old
+                }
+                (Content::Dir, Some(Entry::Dir { .. })) => true,
+                _ => false,
+            };
+            if !same {
+                out.push(item.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl StoreReport {
+    fn new(store: &str, kind: StoreKind) -> Self {
+        StoreReport {
+            store: store.to_owned(),
+            kind,
+            added: Vec::new(),
+            present: Vec::new(),
+            skipped: Vec::new(),
+            unreadable_existing: 0,
+        }
+    }
+
+    fn skip(&mut self, cert: &Certificate, reason: &str) {
+        self.skipped.push(Skipped {
+            ca: ca_ref(cert),
+            reason: reason.to_owned(),
+        });
+    }
+}

@@ -1,0 +1,213 @@
+//! RHEL family: what `update-ca-trust` writes — the anchor in `source/anchors/`, and every
+//! extracted output the base has (PEM and OpenSSL bundles, Java keystore, EFI signature lists,
+//! the hashed directory), each in its own format.
+
+use std::collections::BTreeSet;
+
+use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
+
+use super::{Content, Engine, StoreReport, ca_ref};
+use crate::detect::{Layout, list_dir};
+use crate::formats::{self, jks};
+use crate::paths::{RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
+use crate::view::{Entry, Meta, read_resolved, resolve};
+use crate::{StoreError, StoreKind};
+
+/// Why a non-authority stays out of a `ca-anchors` output.
+const NOT_AN_AUTHORITY: &str =
+    "not a certificate authority: p11-kit leaves it out of the ca-anchors outputs";
+
+impl Engine<'_> {
+    pub(super) fn rhel(&mut self, layout: &Layout, cas: &[&Certificate]) -> Result<(), StoreError> {
+        // 1. source/anchors/<stem>.pem, so a later update-ca-trust in the image keeps the CA.
+        let anchors = self.ensure_dir(RHEL_ANCHORS, 0o755)?;
+        let mut existing = BTreeSet::new();
+        for name in list_dir(self.view, &anchors)? {
+            if let Some((_, _, bytes)) = read_resolved(self.view, &format!("{anchors}/{name}"))? {
+                existing.extend(
+                    read_bundle(&bytes)
+                        .certificates
+                        .iter()
+                        .map(Certificate::sha256),
+                );
+            }
+        }
+        let mut report = StoreReport::new(RHEL_ANCHORS, StoreKind::Anchors);
+        for cert in cas {
+            if existing.contains(&cert.sha256()) {
+                report.present.push(ca_ref(cert));
+            } else {
+                let meta = self.meta(Meta::root(0o644, 0));
+                self.put(
+                    &format!("{anchors}/{}.pem", cert.file_stem()),
+                    meta,
+                    Content::File(cert.to_pem().into_bytes()),
+                );
+                report.added.push(ca_ref(cert));
+            }
+        }
+        self.stores.push(report);
+
+        // 2. Every extracted output the base has, in its own format.
+        for output in &layout.rhel_outputs {
+            self.rhel_output(&output.path, output.kind, cas)?;
+        }
+        if layout.rhel_directory_hash {
+            self.directory_hash(cas)?;
+        }
+        Ok(())
+    }
+
+    fn rhel_output(
+        &mut self,
+        path: &str,
+        kind: StoreKind,
+        cas: &[&Certificate],
+    ) -> Result<(), StoreError> {
+        let Some((real, meta, bytes)) = read_resolved(self.view, path)? else {
+            return Ok(());
+        };
+        let mut report = StoreReport::new(path, kind);
+        let (present, unreadable): (BTreeSet<_>, usize) = match kind {
+            StoreKind::JavaCacerts => match jks::Keystore::parse(&bytes) {
+                Ok(ks) => (ks.certificates().map(Sha256Fingerprint::of).collect(), 0),
+                Err(err) => {
+                    self.notes.push(format!("{path}: {err}; left as it is"));
+                    return Ok(());
+                }
+            },
+            StoreKind::Edk2 => match formats::edk2_certificates(&bytes) {
+                Some(ders) => (ders.iter().map(|d| Sha256Fingerprint::of(d)).collect(), 0),
+                None => {
+                    self.notes.push(format!(
+                        "{path}: not a list of EFI signature lists; left as it is"
+                    ));
+                    return Ok(());
+                }
+            },
+            // The PEM and OpenSSL bundles.
+            _ => {
+                let found = read_bundle(&bytes);
+                (
+                    found.certificates.iter().map(Certificate::sha256).collect(),
+                    found.skipped,
+                )
+            }
+        };
+        report.unreadable_existing = unreadable;
+        let mut new = Vec::new();
+        for cert in cas {
+            if present.contains(&cert.sha256()) {
+                report.present.push(ca_ref(cert));
+            } else if !cert.is_authority() && kind.authorities_only() {
+                report.skip(cert, NOT_AN_AUTHORITY);
+            } else {
+                new.push(*cert);
+                report.added.push(ca_ref(cert));
+            }
+        }
+        if !new.is_empty() {
+            let content = match kind {
+                StoreKind::OpensslBundle => formats::openssl_bundle_append(&bytes, &new),
+                StoreKind::Edk2 => formats::edk2_append(&bytes, &new),
+                StoreKind::JavaCacerts => {
+                    let mut ks = jks::Keystore::parse(&bytes).unwrap_or(jks::Keystore {
+                        entries: Vec::new(),
+                    });
+                    let ts = self
+                        .options
+                        .jks_timestamp_ms
+                        .unwrap_or(meta.mtime.saturating_mul(1000));
+                    for cert in &new {
+                        ks.add_trusted(&jks::p11_kit_alias(cert.label()), cert.der(), ts);
+                    }
+                    ks.to_bytes()
+                }
+                _ => formats::pem_bundle_append(&bytes, &new),
+            };
+            let meta = self.meta(meta);
+            self.put(&real, meta, Content::File(content));
+        }
+        self.stores.push(report);
+        Ok(())
+    }
+
+    fn directory_hash(&mut self, cas: &[&Certificate]) -> Result<(), StoreError> {
+        let (dir, _) = resolve(self.view, RHEL_DIRECTORY_HASH)?;
+        let names = self.view.list(&dir)?;
+        let file_mode = names
+            .iter()
+            .find_map(|n| match self.view.entry(&format!("{dir}/{n}")) {
+                Ok(Some(Entry::File { meta, .. })) => Some(meta),
+                _ => None,
+            })
+            .unwrap_or(Meta::root(0o444, 0));
+        let mut taken: BTreeSet<String> = names.iter().cloned().collect();
+        let mut report = StoreReport::new(RHEL_DIRECTORY_HASH, StoreKind::DirectoryHash);
+        for cert in cas {
+            if !cert.is_authority() {
+                report.skip(cert, NOT_AN_AUTHORITY);
+                continue;
+            }
+            // p11-kit writes no new-style link for a subject its decoder rejects.
+            let new_hash = cert.subject_hash_p11_kit().map(|h| format!("{h:08x}"));
+            let old_hash = format!("{:08x}", cert.subject_hash_old());
+            if self.linked(&dir, &taken, &old_hash, cert)? {
+                report.present.push(ca_ref(cert));
+                continue;
+            }
+            let name = (0..)
+                .map(|n| formats::directory_hash_file_name(cert.label(), n))
+                .find(|n| !taken.contains(n))
+                .unwrap_or_default();
+            taken.insert(name.clone());
+            let meta = self.meta(file_mode);
+            self.put(
+                &format!("{dir}/{name}"),
+                meta,
+                Content::File(cert.to_pem().into_bytes()),
+            );
+            for hash in new_hash.into_iter().chain([old_hash]) {
+                let link = (0..)
+                    .map(|n| format!("{hash}.{n}"))
+                    .find(|l| !taken.contains(l))
+                    .unwrap_or_default();
+                taken.insert(link.clone());
+                let meta = self.meta(Meta::root(0o777, 0));
+                self.put(
+                    &format!("{dir}/{link}"),
+                    meta,
+                    Content::Symlink(name.clone()),
+                );
+            }
+            report.added.push(ca_ref(cert));
+        }
+        self.stores.push(report);
+        Ok(())
+    }
+
+    /// Whether a `hash.N` link in `dir` already leads to `cert`.
+    fn linked(
+        &self,
+        dir: &str,
+        names: &BTreeSet<String>,
+        hash: &str,
+        cert: &Certificate,
+    ) -> Result<bool, StoreError> {
+        for name in names.iter().filter(|n| {
+            n.split_once('.')
+                .is_some_and(|(h, n)| h == hash && n.bytes().all(|b| b.is_ascii_digit()))
+        }) {
+            if let Some((_, _, bytes)) = read_resolved(self.view, &format!("{dir}/{name}"))? {
+                if read_bundle(&bytes)
+                    .certificates
+                    .iter()
+                    .any(|c| c.sha256() == cert.sha256())
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,98 @@
+//! The kinds of trust store, defined once: detection, the engine, inspection and every report
+//! name a store by its [`StoreKind`], never by a display string.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// A kind of trust store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// RHEL `source/anchors/`: the CAs `update-ca-trust` reads.
+    Anchors,
+    /// p11-kit's PEM bundle with comments (`tls-ca-bundle.pem` and its siblings).
+    PemBundle,
+    /// p11-kit's OpenSSL bundle of `TRUSTED CERTIFICATE`s (`ca-bundle.trust.crt`).
+    OpensslBundle,
+    /// A Java keystore (`cacerts`).
+    JavaCacerts,
+    /// EFI signature lists (`cacerts.bin`).
+    Edk2,
+    /// p11-kit's hashed directory (`pem/directory-hash/`).
+    DirectoryHash,
+    /// Debian's `/usr/local/share/ca-certificates`.
+    DebianLocal,
+    /// Debian's rebuilt `ca-certificates.crt`.
+    DebianBundle,
+    /// Debian's `HHHHHHHH.N` links in `/etc/ssl/certs`.
+    DebianHashLinks,
+    /// A Python certifi `cacert.pem`.
+    Certifi,
+}
+
+impl StoreKind {
+    /// The RHEL family's extracted outputs, each written by one `trust extract` call.
+    pub const RHEL_OUTPUTS: &'static [(&'static str, StoreKind)] = &[
+        (
+            "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+            StoreKind::PemBundle,
+        ),
+        (
+            "/etc/pki/ca-trust/extracted/pem/email-ca-bundle.pem",
+            StoreKind::PemBundle,
+        ),
+        (
+            "/etc/pki/ca-trust/extracted/pem/objsign-ca-bundle.pem",
+            StoreKind::PemBundle,
+        ),
+        (
+            "/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt",
+            StoreKind::OpensslBundle,
+        ),
+        (
+            "/etc/pki/ca-trust/extracted/java/cacerts",
+            StoreKind::JavaCacerts,
+        ),
+        (
+            "/etc/pki/ca-trust/extracted/edk2/cacerts.bin",
+            StoreKind::Edk2,
+        ),
+    ];
+
+    /// The name used in reports and JSON (`pem-bundle`, `certifi`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Anchors => "anchors",
+            StoreKind::PemBundle => "pem-bundle",
+            StoreKind::OpensslBundle => "openssl-bundle",
+            StoreKind::JavaCacerts => "java-cacerts",
+            StoreKind::Edk2 => "edk2",
+            StoreKind::DirectoryHash => "directory-hash",
+            StoreKind::DebianLocal => "debian-local",
+            StoreKind::DebianBundle => "debian-bundle",
+            StoreKind::DebianHashLinks => "debian-hash-links",
+            StoreKind::Certifi => "certifi",
+        }
+    }
+
+    /// Whether p11-kit's `ca-anchors` filter applies: non-authorities stay out of it. The
+    /// OpenSSL bundle (filter `certificates`) takes every certificate; the anchors directory
+    /// and Debian's local store take what they are given.
+    pub fn authorities_only(self) -> bool {
+        matches!(
+            self,
+            StoreKind::PemBundle
+                | StoreKind::JavaCacerts
+                | StoreKind::Edk2
+                | StoreKind::DirectoryHash
+        )
+    }
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}

@@ -1,0 +1,110 @@
+//! Every path the engine knows, in one place: the stores of each OS family, where certifi is
+//! searched for, and — for a caller that must choose which file bodies to keep before the
+//! engine runs (an image scan) — [`reads`], the paths whose content the engine may read.
+
+/// The OS release files, first found wins.
+pub const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
+
+/// RHEL family: `update-ca-trust`'s local anchors.
+pub const RHEL_ANCHORS: &str = "/etc/pki/ca-trust/source/anchors";
+/// RHEL family: the extracted outputs' root, whose presence marks the layout.
+pub const RHEL_EXTRACTED: &str = "/etc/pki/ca-trust/extracted";
+/// RHEL family: the hashed directory (EL9's `pem/directory-hash`).
+pub const RHEL_DIRECTORY_HASH: &str = "/etc/pki/ca-trust/extracted/pem/directory-hash";
+/// Debian family: `/etc/ssl/certs` (links and the bundle).
+pub const DEBIAN_CERTS: &str = "/etc/ssl/certs";
+/// Debian family: the administrator's local certificates.
+pub const DEBIAN_LOCAL: &str = "/usr/local/share/ca-certificates";
+/// Debian family: the packaged certificates.
+pub const DEBIAN_SHARE: &str = "/usr/share/ca-certificates";
+/// Debian family: which packaged certificates are enabled.
+pub const DEBIAN_CONF: &str = "/etc/ca-certificates.conf";
+/// Debian family: the bundle `update-ca-certificates` rebuilds.
+pub const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Debian family: Java's keystore.
+pub const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
+
+/// The virtualenv of Anchore Enterprise 4.5 and later; its `pyvenv.cfg` names the Python.
+pub const ANCHORE_VENV_CFG: &str = "/home/anchore/venv/pyvenv.cfg";
+
+/// Where certifi is searched for, most specific first: virtualenvs whose `lib/python*/`
+/// holds `site-packages` (Anchore's own first: it is what the services import), then the
+/// interpreters' prefixes (`site-packages` and Debian's `dist-packages`), then any
+/// `site-packages`/`dist-packages` below [`CertifiSearch::walk`] (SCL, other venvs), then
+/// every top-level directory holding a `pyvenv.cfg`.
+#[derive(Debug)]
+pub struct CertifiSearch {
+    /// Virtualenvs, searched first.
+    pub venvs: &'static [&'static str],
+    /// Interpreter prefixes' `lib` directories.
+    pub prefixes: &'static [&'static str],
+    /// Trees walked for package directories, to this depth.
+    pub walk: &'static [&'static str],
+    /// How deep the walk goes.
+    pub walk_depth: usize,
+    /// Package directories, relative to a `site-packages`: the package, and whether it is
+    /// pip's vendored copy.
+    pub packages: &'static [(&'static str, bool)],
+}
+
+/// The one certifi search list.
+pub const CERTIFI_SEARCH: CertifiSearch = CertifiSearch {
+    venvs: &["/home/anchore/venv", "/anchore-cli"],
+    prefixes: &[
+        "/usr/local/lib",
+        "/usr/local/lib64",
+        "/usr/lib",
+        "/usr/lib64",
+    ],
+    walk: &["/opt", "/home"],
+    walk_depth: 8,
+    packages: &[("certifi", false), ("pip/_vendor/certifi", true)],
+};
+
+/// Whether the engine may read the content of the file at `path` (absolute, inside the root):
+/// the trust stores under `/etc` and the CA source directories, the OS release, and certifi's
+/// files with the Python metadata around them (`core.py`, `pyvenv.cfg`, a wheel's `RECORD`).
+/// A scan that keeps these bodies gives the engine all it reads.
+pub fn reads(path: &str) -> bool {
+    path.starts_with("/etc/")
+        || path.starts_with(&format!("{DEBIAN_SHARE}/"))
+        || path.starts_with(&format!("{DEBIAN_LOCAL}/"))
+        || OS_RELEASE.contains(&path)
+        || path.ends_with("/certifi/cacert.pem")
+        || path.ends_with("/certifi/core.py")
+        || path.ends_with("/pyvenv.cfg")
+        || (path.ends_with("/RECORD") && path.contains(".dist-info/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_reads_every_store_path_it_names() {
+        for path in [
+            RHEL_ANCHORS,
+            RHEL_DIRECTORY_HASH,
+            DEBIAN_BUNDLE,
+            DEBIAN_JAVA,
+            DEBIAN_CONF,
+            ANCHORE_VENV_CFG,
+        ] {
+            assert!(reads(&format!("{path}/x")) || reads(path), "{path}");
+        }
+        for kind in crate::StoreKind::RHEL_OUTPUTS {
+            assert!(reads(kind.0), "{}", kind.0);
+        }
+        assert!(reads(
+            "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem"
+        ));
+        assert!(reads(
+            "/usr/lib/python3.6/site-packages/certifi-2018.4.16.dist-info/RECORD"
+        ));
+        assert!(reads("/usr/lib/os-release"));
+        assert!(!reads("/usr/bin/python3"));
+        assert!(!reads(
+            "/home/anchore/venv/lib/python3.11/site-packages/yaml/RECORD"
+        ));
+    }
+}

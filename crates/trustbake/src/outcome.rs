@@ -1,0 +1,412 @@
+//! What each command returns. These types *are* the `--json` contracts, documented field by
+//! field in the README: objects with named fields, a `schema_version` on every top-level
+//! outcome, fields added (never renamed or removed) within a schema version. Engine and image
+//! types are converted here, never serialised directly, so they can change freely.
+
+use serde::Serialize;
+use trustbake_certs::Intake;
+use trustbake_store::{
+    CaRef, CertifiStatus, Content, Inspection, Layout, PlanItem, Report, StoreKind, StoreReport,
+};
+
+/// The version of every JSON contract; a change that renames or removes a field raises it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `apply` did (or, previewed, would do) to a root file system.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ApplyOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The root file system.
+    pub root: String,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// What was detected in the root.
+    pub detected: Detected,
+    /// Per store, per CA.
+    pub stores: Vec<StoreOutcome>,
+    /// Facts worth telling: where the version map and the root disagree, duplicate CAs.
+    pub notes: Vec<String>,
+    /// Doubts: weak CAs, what could not be set as planned (ownership without privileges).
+    pub warnings: Vec<String>,
+    /// The entries written (or to write), in path order.
+    pub entries: Vec<EntryOutcome>,
+}
+
+/// What `bake` wrote (or, previewed, would write).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BakeOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The source image.
+    pub from: String,
+    /// The destination image.
+    pub to: String,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// The digest of what the destination names: the index, or the one manifest.
+    pub digest: String,
+    /// Whether every store of every platform already trusted every CA (no layer added).
+    pub nothing_to_add: bool,
+    /// Per platform baked.
+    pub platforms: Vec<BakePlatform>,
+    /// Facts about the CA input (duplicates merged).
+    pub notes: Vec<String>,
+    /// Doubts about the CA input (weak keys or signatures, what an `--allow-…` let through).
+    pub warnings: Vec<String>,
+}
+
+/// One platform of a bake.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BakePlatform {
+    /// `os/arch[/variant]`, when known.
+    pub platform: Option<String>,
+    /// The new manifest's digest.
+    pub manifest: String,
+    /// The new config's digest.
+    pub config: String,
+    /// The layer added, or `null` when the platform already trusted every CA.
+    pub layer: Option<LayerOutcome>,
+    /// What was detected in the image.
+    pub detected: Detected,
+    /// Per store, per CA.
+    pub stores: Vec<StoreOutcome>,
+    /// Where the version map and the image disagree, and other facts.
+    pub notes: Vec<String>,
+    /// The entries of the new layer, in path order.
+    pub entries: Vec<EntryOutcome>,
+}
+
+/// The layer a bake added.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct LayerOutcome {
+    /// The compressed blob's digest.
+    pub digest: String,
+    /// The compressed blob's size.
+    pub size: u64,
+    /// The uncompressed tar's digest.
+    pub diff_id: String,
+}
+
+/// What `inspect` found.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct InspectOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The image reference or directory inspected.
+    pub source: String,
+    /// Per platform (one, with `platform: null`, for a directory or a single-platform image
+    /// without a platform).
+    pub platforms: Vec<InspectPlatform>,
+}
+
+/// One platform of an inspection.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct InspectPlatform {
+    /// `os/arch[/variant]`, when known.
+    pub platform: Option<String>,
+    /// What was detected.
+    pub detected: Detected,
+    /// Every store found, with what it holds.
+    pub stores: Vec<StoreContents>,
+    /// The locally added CAs and where each is.
+    pub local_cas: Vec<LocalCa>,
+}
+
+/// One store and what it holds.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct StoreContents {
+    /// Its path.
+    pub path: String,
+    /// Its kind.
+    pub kind: StoreKind,
+    /// For a certifi bundle, how trustbake treats it (see [`CertifiOutcome::status`]).
+    pub certifi_status: Option<&'static str>,
+    /// Certificates read.
+    pub certificates: usize,
+    /// Blocks or entries that could not be read.
+    pub unreadable: usize,
+}
+
+/// A locally added CA and where it is.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct LocalCa {
+    /// p11-kit's label.
+    pub label: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// The file it was added as.
+    pub source: String,
+    /// The stores that hold it.
+    pub present_in: Vec<String>,
+    /// The stores expected to hold it that do not.
+    pub missing_from: Vec<String>,
+}
+
+/// What was detected in a root.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Detected {
+    /// `/etc/os-release`: `ID`, `ID_LIKE`, `VERSION_ID` (empty when absent).
+    pub os: OsOutcome,
+    /// `rhel` or `debian`: the OS store written.
+    pub family: String,
+    /// The RHEL extracted outputs the image has.
+    pub rhel_outputs: Vec<OutputOutcome>,
+    /// Whether the RHEL hashed directory is there.
+    pub rhel_directory_hash: bool,
+    /// Whether a Debian store is there.
+    pub debian: bool,
+    /// Whether the Debian store has Java's keystore.
+    pub debian_java: bool,
+    /// Every certifi bundle, primary first.
+    pub certifi: Vec<CertifiOutcome>,
+    /// The primary Python's `major.minor`, when known.
+    pub python: Option<String>,
+}
+
+/// `/etc/os-release`.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OsOutcome {
+    /// `ID`.
+    pub id: String,
+    /// `ID_LIKE`.
+    pub id_like: String,
+    /// `VERSION_ID`.
+    pub version_id: String,
+}
+
+/// An extracted output.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OutputOutcome {
+    /// Its path.
+    pub path: String,
+    /// Its kind.
+    pub kind: StoreKind,
+}
+
+/// A certifi bundle.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CertifiOutcome {
+    /// `…/certifi/cacert.pem` as found.
+    pub path: String,
+    /// The file after links are resolved (where a patch goes).
+    pub real_path: String,
+    /// `own` (patched), `linked-to-os` (a link into the OS store, which covers it),
+    /// `distro-patched` (a distribution build reading the system bundle), `vendored` (pip's
+    /// copy, left alone unless asked).
+    pub status: &'static str,
+    /// For `linked-to-os`, where it points.
+    pub target: Option<String>,
+    /// The wheel's `RECORD` kept true, when there is one.
+    pub record: Option<String>,
+}
+
+/// What happened in one store.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct StoreOutcome {
+    /// The store's path, as the image's tools name it.
+    pub path: String,
+    /// Its kind.
+    pub kind: StoreKind,
+    /// The CAs added.
+    pub added: Vec<CaOutcome>,
+    /// The CAs it held already.
+    pub present: Vec<CaOutcome>,
+    /// The CAs it did not take, and why.
+    pub skipped: Vec<SkippedOutcome>,
+    /// Existing certificates that could not be read (left as they are).
+    pub unreadable_existing: usize,
+}
+
+/// A CA in a report.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CaOutcome {
+    /// p11-kit's label.
+    pub label: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+}
+
+/// A CA a store did not take.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SkippedOutcome {
+    /// p11-kit's label.
+    pub label: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One entry written (or to write).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct EntryOutcome {
+    /// Absolute path inside the root.
+    pub path: String,
+    /// `file`, `symlink` or `dir`.
+    pub kind: &'static str,
+    /// A file's size.
+    pub size: Option<usize>,
+    /// A link's target.
+    pub target: Option<String>,
+    /// Permission bits, octal (`0644`).
+    pub mode: String,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time, Unix seconds.
+    pub mtime: i64,
+}
+
+impl From<&Layout> for Detected {
+    fn from(layout: &Layout) -> Self {
+        Detected {
+            os: OsOutcome {
+                id: layout.os.id.clone(),
+                id_like: layout.os.id_like.clone(),
+                version_id: layout.os.version_id.clone(),
+            },
+            family: layout.family.to_string(),
+            rhel_outputs: layout
+                .rhel_outputs
+                .iter()
+                .map(|o| OutputOutcome {
+                    path: o.path.clone(),
+                    kind: o.kind,
+                })
+                .collect(),
+            rhel_directory_hash: layout.rhel_directory_hash,
+            debian: layout.debian,
+            debian_java: layout.debian_java,
+            certifi: layout
+                .certifi
+                .iter()
+                .map(|b| CertifiOutcome {
+                    path: b.path.clone(),
+                    real_path: b.real_path.clone(),
+                    status: certifi_status(&b.status),
+                    target: match &b.status {
+                        CertifiStatus::LinkedToOs { target } => Some(target.clone()),
+                        _ => None,
+                    },
+                    record: b.record.clone(),
+                })
+                .collect(),
+            python: layout.python.clone(),
+        }
+    }
+}
+
+fn certifi_status(status: &CertifiStatus) -> &'static str {
+    match status {
+        CertifiStatus::Own => "own",
+        CertifiStatus::LinkedToOs { .. } => "linked-to-os",
+        CertifiStatus::DistroPatched => "distro-patched",
+        CertifiStatus::Vendored => "vendored",
+    }
+}
+
+fn ca(c: &CaRef) -> CaOutcome {
+    CaOutcome {
+        label: c.label.clone(),
+        sha256: c.sha256.clone(),
+    }
+}
+
+impl From<&StoreReport> for StoreOutcome {
+    fn from(s: &StoreReport) -> Self {
+        StoreOutcome {
+            path: s.store.clone(),
+            kind: s.kind,
+            added: s.added.iter().map(ca).collect(),
+            present: s.present.iter().map(ca).collect(),
+            skipped: s
+                .skipped
+                .iter()
+                .map(|k| SkippedOutcome {
+                    label: k.ca.label.clone(),
+                    sha256: k.ca.sha256.clone(),
+                    reason: k.reason.clone(),
+                })
+                .collect(),
+            unreadable_existing: s.unreadable_existing,
+        }
+    }
+}
+
+impl From<&PlanItem> for EntryOutcome {
+    fn from(item: &PlanItem) -> Self {
+        let (kind, size, target) = match &item.content {
+            Content::File(bytes) => ("file", Some(bytes.len()), None),
+            Content::Symlink(t) => ("symlink", None, Some(t.clone())),
+            Content::Dir => ("dir", None, None),
+        };
+        EntryOutcome {
+            path: item.path.clone(),
+            kind,
+            size,
+            target,
+            mode: format!("{:04o}", item.meta.mode),
+            uid: item.meta.uid,
+            gid: item.meta.gid,
+            mtime: item.meta.mtime,
+        }
+    }
+}
+
+/// The stores of a report, as outcomes.
+pub(crate) fn stores(report: &Report) -> Vec<StoreOutcome> {
+    report.stores.iter().map(StoreOutcome::from).collect()
+}
+
+/// The per-platform part of an inspection.
+pub(crate) fn inspect_platform(platform: Option<String>, i: &Inspection) -> InspectPlatform {
+    InspectPlatform {
+        platform,
+        detected: Detected::from(&i.detected),
+        stores: i
+            .stores
+            .iter()
+            .map(|s| StoreContents {
+                path: s.path.clone(),
+                kind: s.kind,
+                certifi_status: s.certifi.as_ref().map(certifi_status),
+                certificates: s.certificates,
+                unreadable: s.unreadable,
+            })
+            .collect(),
+        local_cas: i
+            .local_cas
+            .iter()
+            .map(|c| LocalCa {
+                label: c.label.clone(),
+                sha256: c.sha256.clone(),
+                source: c.source.clone(),
+                present_in: c.present_in.clone(),
+                missing_from: c.missing_from.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The intake's notes and warnings, owned.
+pub(crate) fn intake_notes(cas: &Intake) -> (Vec<String>, Vec<String>) {
+    (cas.notes().to_vec(), cas.warnings().to_vec())
+}
