@@ -173,3 +173,191 @@ fn bad_references_are_refused_before_anything_is_read() {
         "{err}"
     );
 }
+
+/// The README's "JSON output" section: per table (`plan`, `plan-all`, `apply`, `bake`,
+/// `inspect`, and the shared `detected`, `store`, `entry`), each field's path and type.
+fn documented() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("## JSON output")
+        .expect("README has a JSON output section");
+    let section = &readme[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    let mut tables = std::collections::BTreeMap::new();
+    let mut current = String::new();
+    for line in section[..end].lines() {
+        if let Some(title) = line.strip_prefix("#### `") {
+            let title = title.trim_end_matches('`');
+            current = match title {
+                "trustbake plan --json" => "plan",
+                "trustbake plan --all --json" => "plan-all",
+                "trustbake apply --json" => "apply",
+                "trustbake bake --json" => "bake",
+                "trustbake inspect --json" => "inspect",
+                other => other,
+            }
+            .to_owned();
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 4 && cells[1].starts_with('`') {
+            tables
+                .entry(current.clone())
+                .or_insert_with(Vec::new)
+                .push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
+        }
+    }
+    // The shared `plan` object is the `plan` command's table.
+    let plan: Vec<(String, String)> = tables["plan"]
+        .iter()
+        .map(|(p, t)| (format!("plan.{p}"), t.clone()))
+        .collect();
+    tables.insert("plan-object".to_owned(), plan);
+    tables
+}
+
+/// Every field path of `value` (`a`, `a[]` for an array of objects, `a[].b`).
+fn field_paths(value: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(path.clone());
+                field_paths(v, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if item.is_object() {
+                    out.insert(format!("{prefix}[]"));
+                    field_paths(item, &format!("{prefix}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn json_output_matches_the_readme_both_ways() {
+    let docs = documented();
+    let shared = |name: &str| -> std::collections::BTreeSet<String> {
+        let table = if name == "plan" { "plan-object" } else { name };
+        docs[table].iter().map(|(p, _)| p.clone()).collect()
+    };
+    // A path is in a table when it is listed, or is the elements of a listed array of objects.
+    fn listed<'a>(mut paths: impl Iterator<Item = &'a str>, path: &str) -> bool {
+        let array = path.strip_suffix("[]");
+        paths.any(|p| p == path || Some(p) == array)
+    }
+    // Whether `path` of `command`'s output is documented: directly, or below a field whose type
+    // is a shared object.
+    let is_documented = |command: &str, path: &str| -> bool {
+        listed(docs[command].iter().map(|(p, _)| p.as_str()), path)
+            || docs[command].iter().any(|(p, ty)| {
+                let object = ty.trim_matches('`');
+                ty.starts_with('`')
+                    && path.strip_prefix(p.as_str()).is_some_and(|rest| {
+                        let table = shared(object);
+                        listed(table.iter().map(String::as_str), &format!("{object}{rest}"))
+                    })
+            })
+    };
+
+    // Outputs that between them show every field: a leaf CA is skipped by some stores, a second
+    // apply finds the CAs present, the baked image has local CAs.
+    let work = scratch("cli-json-contract");
+    let base = enterprise_base(&work);
+    let (demo, leaf) = (fixture("demo-root.pem"), fixture("leaf.pem"));
+    let run = |args: &[&str]| -> Value {
+        let mut cmd = trustbake();
+        cmd.args(args).arg("--json");
+        serde_json::from_str(&output(&mut cmd)).unwrap()
+    };
+    let cas = [
+        "--ca",
+        demo.to_str().unwrap(),
+        leaf.to_str().unwrap(),
+        "--allow-non-ca",
+    ];
+    let bundle = work.join("bundle");
+    output(
+        tool("umoci", "umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:5.1.0", base.display()))
+            .arg(&bundle),
+    );
+    let rootfs = bundle.join("rootfs");
+    let rootfs = rootfs.to_str().unwrap();
+    let from = format!("oci:{}:5.1.0", base.display());
+    let to = format!("oci:{}:corp", work.join("out").display());
+    let mut outputs: Vec<(&str, Value)> = vec![
+        (
+            "plan",
+            run(&[
+                &["plan", "--product", "enterprise", "--version", "5.1"],
+                &cas[..],
+            ]
+            .concat()),
+        ),
+        ("plan-all", run(&[&["plan", "--all"], &cas[..]].concat())),
+        (
+            "apply",
+            run(&[&["apply", "--root", rootfs], &cas[..]].concat()),
+        ),
+        (
+            "apply",
+            run(&[&["apply", "--dry-run", "--root", rootfs], &cas[..]].concat()),
+        ),
+        (
+            "bake",
+            run(&[&["bake", "--from", &from, "--to", &to], &cas[..]].concat()),
+        ),
+    ];
+    outputs.push(("inspect", run(&["inspect", &to])));
+    outputs.push(("inspect", run(&["inspect", rootfs])));
+
+    let mut produced: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for (command, value) in &outputs {
+        assert_eq!(value["schema_version"], 1, "{command}");
+        let mut paths = std::collections::BTreeSet::new();
+        field_paths(value, "", &mut paths);
+        for path in &paths {
+            assert!(
+                is_documented(command, path),
+                "`{command} --json` prints `{path}`, which the README does not document"
+            );
+        }
+        produced.entry(command).or_default().extend(paths);
+    }
+    // Every documented field is printed by some output (shared objects through any command).
+    for command in ["plan", "plan-all", "apply", "bake", "inspect"] {
+        for (path, _) in &docs[command] {
+            assert!(
+                produced[command].contains(path),
+                "the README documents `{path}` for `{command} --json`, which no output printed"
+            );
+        }
+    }
+    for object in ["detected", "store", "entry"] {
+        for path in shared(object) {
+            let rest = &path[object.len()..];
+            let found = docs.iter().any(|(command, rows)| {
+                produced.get(command.as_str()).is_some_and(|seen| {
+                    rows.iter().any(|(p, ty)| {
+                        ty.trim_matches('`') == object && seen.contains(&format!("{p}{rest}"))
+                    })
+                })
+            });
+            assert!(
+                found,
+                "the README documents `{path}`, which no output printed"
+            );
+        }
+    }
+}

@@ -68,6 +68,9 @@ fn hashes(path: &Path, out: &mut String, label: &str) {
     }
 }
 
+/// One transport case: a label, the source, the destination, extra flags, `SOURCE_DATE_EPOCH`.
+type Case<'a> = (&'a str, String, String, Vec<&'a str>, Option<&'a str>);
+
 #[test]
 fn bakes_keep_their_golden_digests() {
     let work = scratch("golden");
@@ -95,7 +98,7 @@ fn bakes_keep_their_golden_digests() {
     let from = format!("oci:{}:{}", e51.display(), tag("enterprise-5.1"));
     let t = |name: &str| work.join("t").join(name);
     std::fs::create_dir_all(work.join("t")).unwrap();
-    let cases: Vec<(&str, String, String, Vec<&str>, Option<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "oci-archive",
             from.clone(),

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the whole test suite, as CI runs it. Checks that the outside tools the
-//! tests drive are installed (failing with the install command otherwise), fetches the real
+//! tests drive are installed (failing with the install command otherwise), holds the code to
+//! its habits (`cargo fmt --check`, clippy and rustdoc with warnings denied), fetches the real
 //! third-party fixtures, clears the host's CA-bundle variables, then runs every test.
 
 use std::process::Command;
@@ -46,6 +47,7 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
             "cargo-nextest is not installed; install it with: cargo install cargo-nextest --locked"
         );
     }
+    gates()?;
     let certifi = fixtures::fetch().context("fetching the test fixtures")?;
 
     let cargo = |args: &[&str]| {
@@ -75,4 +77,30 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
     ]);
     all.args(extra);
     run_cmd(&mut all)
+}
+
+/// Formatting, lints and documentation: the habits that keep the code readable, checked before
+/// any test runs.
+fn gates() -> Result<()> {
+    let cargo = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(root()).args(args);
+        cmd
+    };
+    run_cmd(&mut cargo(&["fmt", "--all", "--", "--check"]))
+        .context("the code is not formatted: run `cargo fmt --all`")?;
+    run_cmd(&mut cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .context("clippy found warnings")?;
+    run_cmd(
+        cargo(&["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )
+    .context("rustdoc found warnings")
 }

@@ -4,7 +4,7 @@
 //! types, gzip, zstd or uncompressed layers; see an image's root file system through its layers
 //! without extracting anything ([`LayeredRoot`]); append one deterministic layer
 //! ([`build_layer`], [`Image::append`]) and write the new image, carrying the base blobs byte
-//! for byte ([`write`]); and check an image's integrity ([`validate`]).
+//! for byte ([`write()`]); and check an image's integrity ([`validate`]).
 //!
 //! Documents are typed ([`model`]) and keep their bytes until they change. Transports meet the
 //! rest of the crate in two traits: [`ImageSource`] (resolve a reference, open blobs) and
@@ -205,4 +205,70 @@ pub(crate) fn io_err(
 ) -> impl FnOnce(std::io::Error) -> ImageError {
     let path = path.into();
     move |source| ImageError::Io { path, what, source }
+}
+
+/// Small images for the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use crate::model::{Config, Descriptor, Document, History, Manifest, RootFs, media_type};
+    use crate::{Digest, LayerEntry, LayerEntryKind, build_layer};
+
+    /// Writes a one-layer OCI layout at `dir`, tagged `tag`; returns the manifest's digest.
+    pub(crate) fn layout(dir: &Path, tag: &str) -> Digest {
+        let layer = build_layer(&[LayerEntry {
+            path: "/etc/hello".into(),
+            kind: LayerEntryKind::File(b"hello\n".to_vec()),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 1,
+        }])
+        .unwrap();
+        let config = Document::new(Config {
+            created: Some("2024-01-01T00:00:00Z".into()),
+            architecture: Some("amd64".into()),
+            os: Some("linux".into()),
+            variant: None,
+            config: None,
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![layer.diff_id],
+                rest: Default::default(),
+            },
+            history: Some(vec![History {
+                created: None,
+                created_by: Some("test".into()),
+                comment: None,
+                empty_layer: None,
+                rest: Default::default(),
+            }]),
+            rest: Default::default(),
+        })
+        .unwrap();
+        let manifest = Document::new(Manifest {
+            schema_version: 2,
+            media_type: Some(media_type::OCI_MANIFEST.into()),
+            config: config.descriptor(media_type::OCI_CONFIG),
+            layers: vec![Descriptor::of(media_type::OCI_LAYER_GZIP, &layer.blob)],
+            annotations: None,
+            rest: Default::default(),
+        })
+        .unwrap();
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        for bytes in [&layer.blob[..], config.bytes(), manifest.bytes()] {
+            std::fs::write(blobs.join(Digest::of(bytes).hex()), bytes).unwrap();
+        }
+        std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{
+            "mediaType": media_type::OCI_MANIFEST, "digest": manifest.digest().to_string(),
+            "size": manifest.bytes().len(),
+            "annotations": { "org.opencontainers.image.ref.name": tag } }] });
+        std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        manifest.digest()
+    }
 }

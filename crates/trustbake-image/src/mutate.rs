@@ -281,3 +281,98 @@ impl NewImage<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, ScanOptions, build_layer};
+    use crate::{open, testing};
+
+    fn image(dir: &std::path::Path) -> Image {
+        testing::layout(dir, "t");
+        open(&ImageRef::parse(&format!("oci:{}:t", dir.display())).unwrap()).unwrap()
+    }
+
+    fn scanned(image: &Image) -> Vec<ScannedLayer> {
+        let none = |_: &str| false;
+        let options = ScanOptions {
+            wanted: &none,
+            max_body: 0,
+        };
+        LayeredRoot::scan(image, &image.platforms[0], &options)
+            .unwrap()
+            .layers
+    }
+
+    #[test]
+    fn appending_nothing_keeps_every_byte() {
+        let work = tempfile::tempdir().unwrap();
+        let image = image(work.path());
+        let base = &image.platforms[0];
+        let append = Append {
+            base,
+            scanned: scanned(&image),
+            layer: None,
+            created: "2030-01-01T00:00:00Z".into(),
+        };
+        let new = image
+            .append(vec![append], &AppendOptions::default(), Family::Docker)
+            .unwrap();
+        let p = &new.platforms[0];
+        assert_eq!(p.manifest.bytes(), base.manifest.bytes());
+        assert_eq!(p.config.bytes(), base.config.bytes());
+        assert_eq!(new.top().unwrap().digest, base.descriptor.digest);
+        assert!(!new.changed());
+    }
+
+    #[test]
+    fn an_appended_layer_is_described_once_everywhere() {
+        let work = tempfile::tempdir().unwrap();
+        let image = image(work.path());
+        let base = &image.platforms[0];
+        let layer = build_layer(&[LayerEntry {
+            path: "/etc/added".into(),
+            kind: LayerEntryKind::File(b"x".to_vec()),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+        }])
+        .unwrap();
+        let append = Append {
+            base,
+            scanned: scanned(&image),
+            layer: Some(layer.clone()),
+            created: "2030-01-01T00:00:00Z".into(),
+        };
+        let options = AppendOptions {
+            created_by: "test".into(),
+            comment: "a comment".into(),
+            labels: vec![("k".into(), "v".into())],
+        };
+        let new = image
+            .append(vec![append], &options, Family::Docker)
+            .unwrap();
+        let p = &new.platforms[0];
+        let (m, c) = (p.manifest.value(), p.config.value());
+        assert_eq!(m.layers.len(), 2);
+        assert_eq!(m.layers[1].digest, layer.digest);
+        // The base is OCI: the new layer is too, whatever the destination's own family.
+        assert_eq!(m.layers[1].media_type, media_type::OCI_LAYER_GZIP);
+        assert_eq!(m.config.digest, p.config.digest());
+        assert_eq!(c.rootfs.diff_ids.last(), Some(&layer.diff_id));
+        let history = c.history.as_ref().unwrap();
+        assert_eq!(history.last().unwrap().created_by.as_deref(), Some("test"));
+        assert_eq!(c.created.as_deref(), Some("2030-01-01T00:00:00Z"));
+        let labels = c.config.as_ref().unwrap().labels.as_ref().unwrap();
+        assert_eq!(labels.get("k").map(String::as_str), Some("v"));
+        let annotations = m.annotations.as_ref().unwrap();
+        assert_eq!(
+            annotations.get(BASE_DIGEST).map(String::as_str),
+            Some(base.descriptor.digest.to_string().as_str())
+        );
+        assert_eq!(new.top().unwrap().digest, p.descriptor.digest);
+    }
+}

@@ -341,3 +341,145 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{Family, ImageRef, open, testing, validate, write};
+
+    /// Opens `from`, appends nothing, and writes it to `to`.
+    fn copy(from: &str, to: &str) -> Result<Descriptor, ImageError> {
+        let image = open(&ImageRef::parse(from)?)?;
+        let appends = image
+            .platforms
+            .iter()
+            .map(|p| crate::Append {
+                base: p,
+                scanned: crate::LayeredRoot::scan(
+                    &image,
+                    p,
+                    &crate::ScanOptions {
+                        wanted: &|_| false,
+                        max_body: 0,
+                    },
+                )
+                .unwrap()
+                .layers,
+                layer: None,
+                created: String::new(),
+            })
+            .collect();
+        let new = image.append(appends, &Default::default(), Family::Oci)?;
+        write(&new, &ImageRef::parse(to)?)
+    }
+
+    fn tags(dir: &Path) -> Vec<Option<String>> {
+        let index: Value =
+            serde_json::from_slice(&fs::read(dir.join("index.json")).unwrap()).unwrap();
+        index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["annotations"][REF_NAME].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn a_damaged_blob_in_an_existing_layout_is_replaced() {
+        let work = tempfile::tempdir().unwrap();
+        let (base, out) = (work.path().join("base"), work.path().join("out"));
+        testing::layout(&base, "t");
+        let top = copy(
+            &format!("oci:{}:t", base.display()),
+            &format!("oci:{}:a", out.display()),
+        )
+        .unwrap();
+        // Replace every blob the destination holds with half of it (new files: the blobs are
+        // hard links to the base's): a later write must not trust them.
+        for e in fs::read_dir(out.join("blobs/sha256")).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = fs::read(&path).unwrap();
+            fs::remove_file(&path).unwrap();
+            fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        let again = copy(
+            &format!("oci:{}:t", base.display()),
+            &format!("oci:{}:b", out.display()),
+        )
+        .unwrap();
+        assert_eq!(again.digest, top.digest);
+        validate(&ImageRef::parse(&format!("oci:{}:b", out.display())).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_untagged_image_keeps_the_other_tags() {
+        let work = tempfile::tempdir().unwrap();
+        let (base, out) = (work.path().join("base"), work.path().join("out"));
+        testing::layout(&base, "t");
+        let from = format!("oci:{}:t", base.display());
+        copy(&from, &format!("oci:{}:a", out.display())).unwrap();
+        copy(&from, &format!("oci:{}", out.display())).unwrap();
+        assert_eq!(tags(&out), vec![Some("a".to_owned()), None]);
+        // The same tag again moves it, and leaves one entry for it.
+        copy(&from, &format!("oci:{}:a", out.display())).unwrap();
+        assert_eq!(tags(&out), vec![None, Some("a".to_owned())]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_beside_the_destination() {
+        let work = tempfile::tempdir().unwrap();
+        let base = work.path().join("base");
+        let manifest = testing::layout(&base, "t");
+        let image = open(&ImageRef::parse(&format!("oci:{}:t", base.display())).unwrap()).unwrap();
+        // The layer disappears between reading the image and writing it.
+        let layer = image.platforms[0].layers[0].digest.unwrap();
+        fs::remove_file(base.join("blobs/sha256").join(layer.hex())).unwrap();
+        let appends = vec![crate::Append {
+            base: &image.platforms[0],
+            scanned: vec![crate::ScannedLayer {
+                digest: layer,
+                size: image.platforms[0].layers[0].size,
+                diff_id: image.platforms[0].layers[0].diff_id,
+            }],
+            layer: None,
+            created: String::new(),
+        }];
+        let new = image
+            .append(appends, &Default::default(), Family::Oci)
+            .unwrap();
+        for to in ["oci:out", "oci-archive:out.tar", "docker-archive:out.tar"] {
+            let to = format!(
+                "{}:{}",
+                to.split_once(':').unwrap().0,
+                work.path().join(to.split_once(':').unwrap().1).display()
+            );
+            let err = write(&new, &ImageRef::parse(&to).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("missing"), "{to}: {err}");
+        }
+        let left: Vec<String> = fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec!["base".to_owned()], "{manifest}");
+    }
+
+    #[test]
+    fn the_source_is_never_the_destination() {
+        let work = tempfile::tempdir().unwrap();
+        let base = work.path().join("base");
+        testing::layout(&base, "t");
+        let from = format!("oci:{}:t", base.display());
+        // The same layout and tag, spelt another way.
+        let same = format!("oci:{}/../base:t", base.display());
+        let err = copy(&from, &same).unwrap_err();
+        assert!(matches!(err, ImageError::SameAsSource { .. }), "{err}");
+        // Another tag of the same layout is a new image beside it.
+        copy(&from, &format!("oci:{}:other", base.display())).unwrap();
+        assert_eq!(
+            tags(&base),
+            vec![Some("t".to_owned()), Some("other".to_owned())]
+        );
+    }
+}

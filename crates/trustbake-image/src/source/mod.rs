@@ -407,3 +407,63 @@ pub(crate) fn read_small(
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::testing;
+
+    fn opened(dir: &std::path::Path) -> Image {
+        testing::layout(dir, "t");
+        open(&ImageRef::parse(&format!("oci:{}:t", dir.display())).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn platforms_are_selected_by_os_and_architecture() {
+        let work = tempfile::tempdir().unwrap();
+        let image = opened(work.path());
+        assert_eq!(image.select(None).unwrap().len(), 1);
+        let amd64: Platform = "linux/amd64".parse().unwrap();
+        assert_eq!(image.select(Some(&amd64)).unwrap().len(), 1);
+        let arm64: Platform = "linux/arm64".parse().unwrap();
+        let err = image.select(Some(&arm64)).unwrap_err().to_string();
+        assert!(
+            err.contains("no platform linux/arm64 (it has: linux/amd64)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn documents_are_read_within_their_descriptor_and_verified() {
+        let work = tempfile::tempdir().unwrap();
+        let image = opened(work.path());
+        let config = image.platforms[0].manifest.value().config.clone();
+        // A descriptor announcing more than any document may be is refused before reading.
+        let huge = Descriptor {
+            size: MAX_DOCUMENT + 1,
+            ..config.clone()
+        };
+        let err = read_blob(image.source(), &huge, "config").unwrap_err();
+        assert!(matches!(err, ImageError::TooLarge { .. }), "{err}");
+        // A descriptor whose size is wrong fails, naming the blob.
+        let short = Descriptor {
+            size: config.size - 1,
+            ..config.clone()
+        };
+        let err = read_blob(image.source(), &short, "config")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&config.digest.to_string()), "{err}");
+        // Bytes that are not the blob's fail on the digest.
+        let path = work.path().join("blobs/sha256").join(config.digest.hex());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[0] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_blob(image.source(), &config, "config")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has digest"), "{err}");
+    }
+}

@@ -298,3 +298,61 @@ impl StoreReport {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::MemRoot;
+
+    /// A RHEL root with an empty anchors directory and one extracted bundle.
+    fn rhel_root() -> MemRoot {
+        let mut root = MemRoot::default();
+        for dir in [
+            "/etc",
+            "/etc/pki",
+            "/etc/pki/ca-trust",
+            "/etc/pki/ca-trust/source",
+            "/etc/pki/ca-trust/extracted",
+            "/etc/pki/ca-trust/extracted/pem",
+        ] {
+            root.dir(dir, Meta::root(0o755, 0));
+        }
+        root.file(
+            "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+            b"".to_vec(),
+            Meta::root(0o444, 0),
+        );
+        root
+    }
+
+    fn ca() -> Certificate {
+        let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
+        Certificate::from_der(der).unwrap()
+    }
+
+    #[test]
+    fn missing_directories_are_planned_and_a_second_plan_is_empty() {
+        let mut root = rhel_root();
+        let options = Options {
+            mtime: 7,
+            jks_timestamp_ms: None,
+            include_vendored: false,
+        };
+        let (plan, report) = super::plan(&root, &[ca()], None, &options).unwrap();
+        let anchors = plan
+            .items
+            .iter()
+            .find(|i| i.path == "/etc/pki/ca-trust/source/anchors")
+            .unwrap();
+        assert_eq!(anchors.content, Content::Dir);
+        assert!(plan.items.iter().all(|i| i.meta.mtime == 7));
+        let kinds: Vec<StoreKind> = report.stores.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StoreKind::Anchors, StoreKind::PemBundle]);
+        root.apply(&plan);
+        let (again, report) = super::plan(&root, &[ca()], None, &options).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        assert!(report.stores.iter().all(|s| s.present.len() == 1));
+    }
+}
