@@ -330,22 +330,32 @@ fn scan_layer(
             continue;
         }
         let header = entry.header();
-        let mode = header.mode().unwrap_or(0o644) & 0o7777;
-        let uid = header
-            .uid()
-            .ok()
-            .and_then(|u| u32::try_from(u).ok())
-            .unwrap_or(0);
-        let gid = header
-            .gid()
-            .ok()
-            .and_then(|g| u32::try_from(g).ok())
-            .unwrap_or(0);
-        let mtime = header
-            .mtime()
-            .ok()
-            .and_then(|m| i64::try_from(m).ok())
-            .unwrap_or(0);
+        // An empty numeric field (all NUL or spaces) is 0, as GNU tar and Python's tarfile read
+        // it; anything else that does not parse is an error.
+        let field =
+            |what: &str, raw: &[u8], value: std::io::Result<u64>| -> Result<u64, ImageError> {
+                if raw.iter().all(|b| *b == 0 || *b == b' ') {
+                    return Ok(0);
+                }
+                value.map_err(|e| bad(format!("entry {path}: unreadable {what}: {e}")))
+            };
+        let old = header.as_old();
+        let small = |what: &str, value: u64| -> Result<u32, ImageError> {
+            u32::try_from(value)
+                .map_err(|_| bad(format!("entry {path}: {what} {value} is too large")))
+        };
+        let mode = field("mode", &old.mode, header.mode().map(u64::from))? as u32 & 0o7777;
+        let uid = small("uid", field("uid", &old.uid, header.uid())?)?;
+        let gid = small("gid", field("gid", &old.gid, header.gid())?)?;
+        let mtime = field("mtime", &old.mtime, header.mtime())?;
+        let mtime = i64::try_from(mtime)
+            .map_err(|_| bad(format!("entry {path}: mtime {mtime} is too large")))?;
+        let link_target = |entry: &tar::Entry<'_, _>| -> Result<String, ImageError> {
+            match entry.link_name_bytes() {
+                Some(target) => Ok(String::from_utf8_lossy(&target).into_owned()),
+                None => Err(bad(format!("entry {path}: a link without a target"))),
+            }
+        };
         let size = entry.size();
         let kind = header.entry_type();
         let node = if kind.is_dir() {
@@ -359,10 +369,7 @@ fn scan_layer(
                 body: None,
             })
         } else if kind.is_symlink() {
-            let target = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
+            let target = link_target(&entry)?;
             Entry::Node(Node {
                 kind: NodeKind::Symlink(target),
                 mode,
@@ -373,10 +380,7 @@ fn scan_layer(
                 body: None,
             })
         } else if kind.is_hard_link() {
-            let target = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
+            let target = link_target(&entry)?;
             let target =
                 normalize(&target)
                     .ok()
