@@ -20,6 +20,7 @@ use args::{ApplyArgs, BakeArgs, CaArgs, Cli, Command, InspectArgs, PlanArgs, Rec
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    remove_temporaries_on_signals();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -33,6 +34,22 @@ fn main() -> ExitCode {
             ExitCode::from(library.map_or(1, trustbake::Error::exit_code))
         }
     }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, removes what trustbake was staging (a layout, an archive,
+/// blobs, `apply`'s files) and exits with 128 + the signal, as a shell reports it.
+fn remove_temporaries_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        tracing::warn!("no signal handler: an interrupted run may leave temporary files");
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            trustbake::remove_temporaries();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// What the command line adds to a library error: the flags that fix it.

@@ -264,7 +264,9 @@ fn scan_layer(
         layer: name.clone(),
         detail,
     };
-    let blob = image.open_layer(layer)?;
+    // Never more than the descriptor says (and one byte to notice a longer blob): a blob that
+    // does not end cannot hold the scan.
+    let blob = image.open_layer(layer)?.take(layer.size.saturating_add(1));
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let mut buffered = BufReader::with_capacity(
         256 * 1024,

@@ -12,6 +12,7 @@
 //!
 //! This crate knows nothing about certificates: it moves files and layers.
 
+pub mod cleanup;
 mod dest;
 mod digest;
 mod layer;
@@ -134,6 +135,14 @@ pub enum ImageError {
     SameAsSource {
         /// The destination.
         path: PathBuf,
+    },
+    /// A blob or archive that is not a regular file.
+    #[error("{path}: is {found}, not a regular file: refused")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        found: &'static str,
     },
     /// A platform that does not parse.
     #[error("'{input}' is not a platform: {reason}")]

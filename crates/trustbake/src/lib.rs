@@ -127,6 +127,12 @@ impl Error {
     }
 }
 
+/// Removes every temporary a bake or an apply in this process is staging: for a signal handler,
+/// which runs no destructors (the command line installs one for SIGINT, SIGTERM and SIGHUP).
+pub fn remove_temporaries() {
+    trustbake_image::cleanup::remove_pending();
+}
+
 /// `SOURCE_DATE_EPOCH` from the environment, when set to a number (for callers that honour it:
 /// the library never reads the environment itself).
 pub fn source_date_epoch() -> Option<i64> {

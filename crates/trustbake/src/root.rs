@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use trustbake_store::{Content, Entry, Meta, Plan, RootView, StoreError};
+use trustbake_store::{Content, Entry, Meta, Plan, PlanItem, RootView, StoreError};
 
 /// An unpacked root file system in a host directory, seen read-only.
 #[derive(Debug, Clone)]
@@ -97,70 +97,187 @@ pub struct ApplyError {
     pub source: std::io::Error,
 }
 
-/// Writes `plan` into the root file system at `root`: each file atomically (a temporary file
-/// beside it, then a rename), directories and links created, owner, mode and mtime set. A
-/// symlink anywhere on the way to an entry is refused. Returns warnings (owners that could
-/// not be set when not running as root).
+/// Writes `plan` into the root file system at `root`, all or nothing: every target is checked
+/// first (no symlink on the way, nothing of another kind where an entry goes), then every file
+/// and link is staged under a random name beside its target and new directories are created,
+/// and only then is everything renamed into place. On a failure before that, what was staged
+/// or created is removed and the root is as it was. Owner, mode and mtime are set on the staged
+/// entries. Returns warnings (owners that could not be set when not running as root).
 pub(crate) fn apply_to_dir(root: &Path, plan: &Plan) -> Result<Vec<String>, ApplyError> {
+    for item in &plan.items {
+        check(root, plan, item)?;
+    }
+    let mut staged = Staged::default();
     let mut warnings = Vec::new();
     for item in &plan.items {
-        let rel = item.path.trim_start_matches('/');
-        let host = root.join(rel);
-        let err = |what: &'static str| {
-            move |source| ApplyError {
-                path: root.join(rel),
-                what,
-                source,
-            }
-        };
-        no_symlink_on_the_way(root, rel).map_err(err("refusing to write through a symlink"))?;
-        let parent = host.parent().unwrap_or(root);
-        let name = host
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = parent.join(format!(".{name}.trustbake-tmp"));
+        staged.stage(root, item, &mut warnings)?;
+    }
+    staged.commit()?;
+    Ok(warnings)
+}
+
+fn apply_error(path: PathBuf, what: &'static str) -> impl FnOnce(std::io::Error) -> ApplyError {
+    move |source| ApplyError { path, what, source }
+}
+
+/// Whether `item` can be written: no symlink on the way, its parent a directory (or one the
+/// plan creates), and nothing of another kind at its path.
+fn check(root: &Path, plan: &Plan, item: &PlanItem) -> Result<(), ApplyError> {
+    let rel = item.path.trim_start_matches('/');
+    let host = root.join(rel);
+    no_symlink_on_the_way(root, rel).map_err(apply_error(
+        host.clone(),
+        "refusing to write through a symlink",
+    ))?;
+    let parent = trustbake_store::parent(&item.path);
+    let parent_planned = plan
+        .items
+        .iter()
+        .any(|i| i.path == parent && i.content == Content::Dir);
+    let parent_host = root.join(parent.trim_start_matches('/'));
+    if !parent_planned && !parent_host.is_dir() {
+        return Err(apply_error(parent_host, "expected a directory")(
+            std::io::Error::other("it is missing or not a directory"),
+        ));
+    }
+    let found = match fs::symlink_metadata(&host) {
+        Ok(md) => md.file_type(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(apply_error(host, "checking the target")(e)),
+    };
+    let fits = match item.content {
+        Content::Dir => found.is_dir(),
+        Content::File(_) | Content::Symlink(_) => found.is_file() || found.is_symlink(),
+    };
+    if fits {
+        return Ok(());
+    }
+    let what = if found.is_dir() {
+        "a directory is there"
+    } else {
+        "a device, FIFO or socket is there"
+    };
+    Err(apply_error(host, "refusing to replace what is there")(
+        std::io::Error::other(what),
+    ))
+}
+
+/// What has been staged: temporaries to rename into place, and directories created. Dropped
+/// without [`Staged::commit`], it removes them all.
+#[derive(Default)]
+struct Staged {
+    /// (temporary, target), in plan order.
+    renames: Vec<(PathBuf, PathBuf)>,
+    /// New directories, parents first.
+    created: Vec<PathBuf>,
+    /// Existing directories whose mode, owner and mtime are set on commit.
+    existing: Vec<(PathBuf, Meta)>,
+    committed: bool,
+}
+
+impl Staged {
+    fn stage(
+        &mut self,
+        root: &Path,
+        item: &PlanItem,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ApplyError> {
+        let host = root.join(item.path.trim_start_matches('/'));
+        let err = |what: &'static str| apply_error(host.clone(), what);
+        let parent = host.parent().unwrap_or(root).to_path_buf();
+        let prefix = format!(
+            ".{}.trustbake-",
+            host.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         match &item.content {
             Content::Dir => {
-                match fs::symlink_metadata(&host) {
-                    Ok(md) if md.is_dir() => {}
-                    Ok(_) => {
-                        return Err(err("expected a directory")(std::io::Error::other(
-                            "something else is there",
-                        )));
-                    }
-                    Err(_) => fs::create_dir(&host).map_err(err("creating the directory"))?,
+                if host.is_dir() {
+                    self.existing.push((host, item.meta));
+                    return Ok(());
                 }
+                fs::create_dir(&host).map_err(err("creating the directory"))?;
+                self.created.push(host.clone());
+                trustbake_image::cleanup::register(&host);
                 fs::set_permissions(&host, fs::Permissions::from_mode(item.meta.mode))
                     .map_err(err("setting the mode"))?;
-                owner(&host, item.meta, false, &mut warnings).map_err(err("setting the owner"))?;
+                owner(&host, item.meta, false, warnings).map_err(err("setting the owner"))?;
                 mtime(&host, item.meta).map_err(err("setting the mtime"))?;
             }
             Content::File(bytes) => {
-                let _ = fs::remove_file(&temp);
-                let mut file = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&temp)
+                let temp = tempfile::Builder::new()
+                    .prefix(&prefix)
+                    .tempfile_in(&parent)
                     .map_err(err("creating a temporary file"))?;
+                let (mut file, path) = temp
+                    .keep()
+                    .map_err(|e| err("creating a temporary file")(e.error))?;
+                trustbake_image::cleanup::register(&path);
+                self.renames.push((path.clone(), host.clone()));
                 file.write_all(bytes).map_err(err("writing"))?;
                 file.sync_all().map_err(err("syncing"))?;
                 drop(file);
-                fs::set_permissions(&temp, fs::Permissions::from_mode(item.meta.mode))
+                fs::set_permissions(&path, fs::Permissions::from_mode(item.meta.mode))
                     .map_err(err("setting the mode"))?;
-                owner(&temp, item.meta, false, &mut warnings).map_err(err("setting the owner"))?;
-                mtime(&temp, item.meta).map_err(err("setting the mtime"))?;
-                fs::rename(&temp, &host).map_err(err("renaming into place"))?;
+                owner(&path, item.meta, false, warnings).map_err(err("setting the owner"))?;
+                mtime(&path, item.meta).map_err(err("setting the mtime"))?;
             }
             Content::Symlink(target) => {
-                let _ = fs::remove_file(&temp);
-                std::os::unix::fs::symlink(target, &temp).map_err(err("creating the link"))?;
-                owner(&temp, item.meta, true, &mut warnings).map_err(err("setting the owner"))?;
-                fs::rename(&temp, &host).map_err(err("renaming into place"))?;
+                // A random name, created exclusively (the link is made by symlink(2), which
+                // fails rather than replace anything).
+                let link = tempfile::Builder::new()
+                    .prefix(&prefix)
+                    .make_in(&parent, |path| std::os::unix::fs::symlink(target, path))
+                    .map_err(err("creating the link"))?;
+                let path = link
+                    .into_temp_path()
+                    .keep()
+                    .map_err(|e| err("creating the link")(e.error))?;
+                trustbake_image::cleanup::register(&path);
+                self.renames.push((path.clone(), host.clone()));
+                owner(&path, item.meta, true, warnings).map_err(err("setting the owner"))?;
             }
         }
+        Ok(())
     }
-    Ok(warnings)
+
+    fn commit(mut self) -> Result<(), ApplyError> {
+        for (temp, host) in &self.renames {
+            fs::rename(temp, host).map_err(apply_error(host.clone(), "renaming into place"))?;
+            trustbake_image::cleanup::unregister(temp);
+        }
+        self.renames.clear();
+        for dir in self.created.drain(..) {
+            trustbake_image::cleanup::unregister(&dir);
+        }
+        self.committed = true;
+        let mut warnings = Vec::new();
+        for (dir, meta) in &self.existing {
+            fs::set_permissions(dir, fs::Permissions::from_mode(meta.mode))
+                .map_err(apply_error(dir.clone(), "setting the mode"))?;
+            owner(dir, *meta, false, &mut warnings)
+                .map_err(apply_error(dir.clone(), "setting the owner"))?;
+            mtime(dir, *meta).map_err(apply_error(dir.clone(), "setting the mtime"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for (temp, _) in &self.renames {
+            let _ = fs::remove_file(temp);
+            trustbake_image::cleanup::unregister(temp);
+        }
+        for dir in self.created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+            trustbake_image::cleanup::unregister(dir);
+        }
+    }
 }
 
 fn no_symlink_on_the_way(root: &Path, rel: &str) -> std::io::Result<()> {
@@ -171,7 +288,13 @@ fn no_symlink_on_the_way(root: &Path, rel: &str) -> std::io::Result<()> {
             return Err(std::io::Error::other("'..' in a planned path"));
         }
         here.push(part);
-        if fs::symlink_metadata(&here)?.file_type().is_symlink() {
+        let md = match fs::symlink_metadata(&here) {
+            Ok(md) => md,
+            // Not there yet: the plan creates it (checked with the parent).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if md.file_type().is_symlink() {
             return Err(std::io::Error::other(format!(
                 "{} is a symlink",
                 here.display()

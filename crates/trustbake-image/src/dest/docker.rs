@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use super::{ImageDestination, check_file_destination, is_config, parent_dir, temp_file};
+use crate::cleanup::Registered;
 use crate::digest::Digest;
 use crate::model::{Descriptor, Manifest};
 use crate::source::docker::ArchiveEntry;
@@ -20,6 +21,7 @@ pub(crate) struct DockerArchiveDestination {
     file: PathBuf,
     reference: Option<String>,
     temp: NamedTempFile,
+    _registered: Registered,
     builder: tar::Builder<BufWriter<File>>,
     written: HashSet<Digest>,
     /// The one manifest's config and layers, once it is put.
@@ -30,6 +32,7 @@ impl DockerArchiveDestination {
     pub(crate) fn create(file: &Path, reference: Option<String>) -> Result<Self, ImageError> {
         check_file_destination(file)?;
         let temp = temp_file(&parent_dir(file), &super::temp_prefix(file))?;
+        let registered = Registered::new(temp.path());
         let out = temp.reopen().map_err(io_err(temp.path(), "opening"))?;
         let mut builder = tar::Builder::new(BufWriter::new(out));
         builder.mode(tar::HeaderMode::Deterministic);
@@ -37,6 +40,7 @@ impl DockerArchiveDestination {
             file: file.to_path_buf(),
             reference,
             temp,
+            _registered: registered,
             builder,
             written: HashSet::new(),
             entry: None,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use tempfile::TempDir;
 
 use super::{ImageDestination, check_file_destination, parent_dir, temp_file, temp_prefix};
+use crate::cleanup::Registered;
 use crate::digest::{Digest, HashingReader};
 use crate::model::{Descriptor, media_type};
 use crate::source::layout::REF_NAME;
@@ -25,8 +26,8 @@ const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}";
 pub(crate) struct LayoutDestination {
     /// Where the layout is written: the destination itself, or a staging directory.
     root: PathBuf,
-    /// A new layout's staging directory (removed if the write is abandoned).
-    staging: Option<TempDir>,
+    /// A new layout's staging directory (removed if the write is abandoned, or on a signal).
+    staging: Option<(TempDir, Registered)>,
     /// Where a staged layout goes when committed (`None` for an archive's layout).
     target: Option<PathBuf>,
     tag: Option<String>,
@@ -77,6 +78,7 @@ impl LayoutDestination {
             .tempdir_in(&parent)
             .map_err(io_err(&parent, "creating a staging directory"))?;
         let root = staging.path().to_path_buf();
+        let registered = Registered::new(&root);
         // A layout is a directory like any other (0755), not a private temporary one.
         fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .map_err(io_err(&root, "setting permissions"))?;
@@ -86,7 +88,7 @@ impl LayoutDestination {
             .map_err(io_err(root.join("oci-layout"), "writing"))?;
         Ok(LayoutDestination {
             root,
-            staging: Some(staging),
+            staging: Some((staging, registered)),
             target: None,
             tag,
             written: HashSet::new(),
@@ -100,6 +102,7 @@ impl LayoutDestination {
     fn store(&mut self, digest: &Digest, content: &mut dyn Read) -> Result<(), ImageError> {
         let dir = self.root.join("blobs/sha256");
         let mut temp = temp_file(&dir, ".blob-")?;
+        let _registered = Registered::new(temp.path());
         std::io::copy(content, temp.as_file_mut()).map_err(|e| ImageError::BadBlob {
             image: self.root.display().to_string(),
             detail: format!("writing blob {digest}: {e}"),
@@ -148,6 +151,7 @@ impl LayoutDestination {
             detail: e.to_string(),
         })?;
         let mut temp = temp_file(&self.root, ".index.json-")?;
+        let _registered = Registered::new(temp.path());
         temp.write_all(&bytes)
             .map_err(io_err(&path, "writing index.json"))?;
         temp.persist(&path)
@@ -249,7 +253,9 @@ impl ImageDestination for LayoutDestination {
     fn commit(self: Box<Self>, top: &Descriptor) -> Result<(), ImageError> {
         self.write_index(top)?;
         let mut this = *self;
-        if let (Some(staging), Some(target)) = (this.staging.take(), this.target.take()) {
+        if let (Some((staging, _registered)), Some(target)) =
+            (this.staging.take(), this.target.take())
+        {
             let staged = staging.keep();
             if let Err(e) = fs::rename(&staged, &target) {
                 let _ = fs::remove_dir_all(&staged);
@@ -309,6 +315,7 @@ impl ImageDestination for OciArchiveDestination {
 fn tar_dir(dir: &Path, file: &Path) -> Result<(), ImageError> {
     let parent = parent_dir(file);
     let temp = temp_file(&parent, &temp_prefix(file))?;
+    let _registered = Registered::new(temp.path());
     let out = temp.reopen().map_err(io_err(temp.path(), "opening"))?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(out));
     builder.mode(tar::HeaderMode::Deterministic);

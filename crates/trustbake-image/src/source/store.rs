@@ -27,6 +27,15 @@ pub(crate) enum Store {
 impl Store {
     /// Indexes the regular members of the tar archive `file`, without reading their data.
     pub(crate) fn archive(file: &Path) -> Result<Store, ImageError> {
+        // A link to an archive is fine; a FIFO, a device or a directory is not (a FIFO would
+        // block the open itself).
+        let md = std::fs::metadata(file).map_err(io_err(file, "opening"))?;
+        if !md.file_type().is_file() {
+            return Err(ImageError::NotRegular {
+                path: file.to_path_buf(),
+                found: file_type(&md),
+            });
+        }
         let f = File::open(file).map_err(io_err(file, "opening"))?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
@@ -71,16 +80,29 @@ impl Store {
         match self {
             Store::Dir(dir) => {
                 let path = dir.join(name);
-                let file = match File::open(&path) {
-                    Ok(file) => file,
+                // Blobs are regular files: a link (which could lead out of the layout, to a
+                // device or a FIFO that never ends or blocks) or anything else is refused
+                // before it is opened, and the opened file is checked again.
+                match std::fs::symlink_metadata(&path) {
+                    Ok(md) if md.file_type().is_file() => {}
+                    Ok(md) => {
+                        return Err(ImageError::NotRegular {
+                            path,
+                            found: file_type(&md),
+                        });
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(io_err(&path, "opening")(e)),
-                };
-                let size = file
-                    .metadata()
-                    .map_err(io_err(&path, "reading metadata"))?
-                    .len();
-                Ok(Some((Box::new(file), size)))
+                }
+                let file = File::open(&path).map_err(io_err(&path, "opening"))?;
+                let md = file.metadata().map_err(io_err(&path, "reading metadata"))?;
+                if !md.file_type().is_file() {
+                    return Err(ImageError::NotRegular {
+                        path,
+                        found: file_type(&md),
+                    });
+                }
+                Ok(Some((Box::new(file), md.len())))
             }
             Store::Archive { file, members } => {
                 let Some(&(offset, size)) = members.get(name) else {
@@ -100,5 +122,24 @@ impl Store {
             Store::Dir(dir) => Some(dir.join(name)),
             Store::Archive { .. } => None,
         }
+    }
+}
+
+/// What a file that should be regular is, in words.
+pub(crate) fn file_type(md: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = md.file_type();
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
     }
 }
