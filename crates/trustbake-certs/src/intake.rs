@@ -137,6 +137,16 @@ pub enum Refusal {
         /// The operating system's reason.
         reason: String,
     },
+    /// An input larger than any CA input needs to be.
+    #[error(
+        "{input}: more than {limit} bytes; a CA input is a few kilobytes per certificate: pass the CA certificates only"
+    )]
+    TooLarge {
+        /// The input's name.
+        input: String,
+        /// The limit, bytes.
+        limit: u64,
+    },
     /// A directory without any certificate file.
     #[error("{input}: the directory holds no *.pem, *.crt, *.cer or *.der file")]
     EmptyDirectory {
@@ -256,17 +266,23 @@ impl IntakeError {
     }
 }
 
+/// How many refusals the message names; the rest are counted (all are in `refusals()`).
+const SHOWN: usize = 10;
+
 impl fmt::Display for IntakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.refusals.as_slice() {
             [one] => write!(f, "CA input refused: {one}"),
             many => {
                 write!(f, "CA input refused, {} problems: ", many.len())?;
-                for (i, refusal) in many.iter().enumerate() {
+                for (i, refusal) in many.iter().take(SHOWN).enumerate() {
                     if i > 0 {
                         f.write_str("; ")?;
                     }
                     write!(f, "{refusal}")?;
+                }
+                if many.len() > SHOWN {
+                    write!(f, "; and {} more", many.len() - SHOWN)?;
                 }
                 Ok(())
             }
@@ -284,14 +300,17 @@ pub fn intake(sources: &[Source], policy: &Policy) -> Result<Intake, IntakeError
     }
     let mut out = Intake::default();
     let mut refusals = Vec::new();
+    // Where each certificate is in `out.cas`: duplicates are found in log n, not by a scan.
+    let mut seen: std::collections::BTreeMap<crate::Sha256Fingerprint, usize> =
+        std::collections::BTreeMap::new();
     for source in sources {
         for (cert, origin) in read_source(source, &mut refusals, &mut out.notes) {
             check(&cert, &origin, policy, &mut refusals, &mut out.warnings);
-            match out
-                .cas
-                .iter_mut()
-                .find(|ca| ca.certificate.sha256() == cert.sha256())
-            {
+            let known = seen.get(&cert.sha256()).copied();
+            if known.is_none() {
+                seen.insert(cert.sha256(), out.cas.len());
+            }
+            match known.and_then(|i| out.cas.get_mut(i)) {
                 Some(ca) => {
                     out.notes.push(format!(
                         "'{}' ({}) is in both {} and {}; added once",

@@ -142,12 +142,12 @@ impl LayeredRoot {
                     detail: "a scan thread failed".into(),
                 })
             })?;
-            root.merge(changes);
+            root.merge(changes)?;
         }
         Ok(root)
     }
 
-    fn merge(&mut self, changes: Changes) {
+    fn merge(&mut self, changes: Changes) -> Result<(), ImageError> {
         for dir in &changes.opaque {
             self.remove_children(dir);
         }
@@ -165,7 +165,7 @@ impl LayeredRoot {
                     gid,
                     mtime,
                 } => match self.nodes.get(&target) {
-                    Some(t) => Node {
+                    Some(t) if t.kind == NodeKind::File => Node {
                         kind: NodeKind::File,
                         mode,
                         uid,
@@ -174,23 +174,54 @@ impl LayeredRoot {
                         size: t.size,
                         body: t.body.clone(),
                     },
-                    None => Node {
-                        kind: NodeKind::File,
-                        mode,
-                        uid,
-                        gid,
-                        mtime,
-                        size: 0,
-                        body: None,
-                    },
+                    found => {
+                        return Err(ImageError::BadLayer {
+                            layer: changes.scanned.digest.to_string(),
+                            detail: format!(
+                                "entry {path} is a hard link to {target}, {}",
+                                if found.is_some() {
+                                    "which is not a regular file"
+                                } else {
+                                    "which no layer holds"
+                                }
+                            ),
+                        });
+                    }
                 },
             };
             if node.kind != NodeKind::Dir {
                 self.remove_children(&path);
             }
+            self.implied_parents(&path);
             self.nodes.insert(path, node);
         }
         self.layers.push(changes.scanned);
+        Ok(())
+    }
+
+    /// A layer may hold `/a/b/c` without entries for `/a` and `/a/b` (legal, and some builders
+    /// write such layers): those directories exist, as extracting the layer makes them, root-owned
+    /// 0755.
+    fn implied_parents(&mut self, path: &str) {
+        let mut end = 0;
+        while let Some(i) = path[end + 1..].find('/') {
+            end += 1 + i;
+            let dir = &path[..end];
+            if !self.nodes.contains_key(dir) {
+                self.nodes.insert(
+                    dir.to_owned(),
+                    Node {
+                        kind: NodeKind::Dir,
+                        mode: 0o755,
+                        uid: 0,
+                        gid: 0,
+                        mtime: 0,
+                        size: 0,
+                        body: None,
+                    },
+                );
+            }
+        }
     }
 
     fn remove_children(&mut self, dir: &str) {
@@ -254,10 +285,50 @@ impl<R: Read> Read for SharedHashing<R> {
     }
 }
 
+/// Scans one layer. A wanted path that is a hard link to a file of the same layer whose body
+/// was not kept (its own path is not wanted) needs that body: the layer is then read a second
+/// time for those files only — rare, and never for a layer without such a link.
 fn scan_layer(
     image: &Image,
     layer: &Layer,
     options: &ScanOptions<'_>,
+) -> Result<Changes, ImageError> {
+    let none = std::collections::HashSet::new();
+    let changes = scan_layer_once(image, layer, options, &none)?;
+    let kept: std::collections::HashMap<&str, bool> = changes
+        .entries
+        .iter()
+        .filter_map(|(path, e)| match e {
+            Entry::Node(node) if node.kind == NodeKind::File => Some((
+                path.as_str(),
+                node.body.is_some() || node.size > options.max_body,
+            )),
+            _ => None,
+        })
+        .collect();
+    let needed: std::collections::HashSet<String> = changes
+        .entries
+        .iter()
+        .filter_map(|(path, e)| match e {
+            Entry::Hardlink { target, .. }
+                if (options.wanted)(path) && kept.get(target.as_str()) == Some(&false) =>
+            {
+                Some(target.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    if needed.is_empty() {
+        return Ok(changes);
+    }
+    scan_layer_once(image, layer, options, &needed)
+}
+
+fn scan_layer_once(
+    image: &Image,
+    layer: &Layer,
+    options: &ScanOptions<'_>,
+    also_wanted: &std::collections::HashSet<String>,
 ) -> Result<Changes, ImageError> {
     let name = layer.name();
     let bad = |detail: String| ImageError::BadLayer {
@@ -399,7 +470,9 @@ fn scan_layer(
                 mtime,
             }
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
-            let body = if (options.wanted)(&path) && size <= options.max_body {
+            let body = if ((options.wanted)(&path) || also_wanted.contains(&path))
+                && size <= options.max_body
+            {
                 let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
                 entry
                     .read_to_end(&mut bytes)

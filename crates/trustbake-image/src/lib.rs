@@ -31,8 +31,8 @@ pub use model::{Descriptor, Document, Platform};
 pub use mutate::{Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform};
 pub use reference::ImageRef;
 pub use source::{
-    BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MemberLayer, PlatformImage,
-    Resolved, open, open_verified,
+    BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MAX_LAYERS, MAX_PLATFORMS,
+    MemberLayer, PlatformImage, Resolved, open, open_verified,
 };
 pub use validate::{Validation, validate};
 
@@ -135,6 +135,16 @@ pub enum ImageError {
     SameAsSource {
         /// The destination.
         path: PathBuf,
+    },
+    /// More platforms or layers than any real image has.
+    #[error("{what}: more than {limit} {items}; refused")]
+    TooMany {
+        /// The document.
+        what: String,
+        /// `platforms` or `layers`.
+        items: &'static str,
+        /// The limit.
+        limit: usize,
     },
     /// A blob or archive that is not a regular file.
     #[error("{path}: is {found}, not a regular file: refused")]

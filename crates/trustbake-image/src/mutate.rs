@@ -228,10 +228,11 @@ impl Image {
 fn new_index(base: &IndexImage, platforms: &[NewPlatform<'_>]) -> Result<IndexImage, ImageError> {
     let document = base.document.edit(|index| {
         for p in platforms {
-            if let Some(entry) = index
+            // Every entry naming the base manifest (an index may repeat one) names the new one.
+            for entry in index
                 .manifests
                 .iter_mut()
-                .find(|e| e.digest == p.base_digest)
+                .filter(|e| e.digest == p.base_digest)
             {
                 entry.digest = p.descriptor.digest;
                 entry.size = p.descriptor.size;

@@ -66,10 +66,9 @@ pub(crate) fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
             CaInput::Stdin if stdin_read => {}
             CaInput::Stdin => {
                 stdin_read = true;
-                let mut bytes = Vec::new();
-                match std::io::stdin().read_to_end(&mut bytes) {
-                    Ok(_) => sources.push(Source::new("<stdin>", bytes)),
-                    Err(err) => refusals.push(unreadable(Path::new("<stdin>"), &err)),
+                match read_bounded(std::io::stdin().lock(), "<stdin>") {
+                    Ok(bytes) => sources.push(Source::new("<stdin>", bytes)),
+                    Err(refusal) => refusals.push(refusal),
                 }
             }
             CaInput::Path(path) if path.is_dir() => match certificate_files(path) {
@@ -80,7 +79,10 @@ pub(crate) fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
                 }
                 Ok(files) => {
                     for file in files {
-                        read_file(&file, &mut sources, &mut refusals);
+                        match file {
+                            Ok(file) => read_file(&file, &mut sources, &mut refusals),
+                            Err(refusal) => refusals.push(refusal),
+                        }
                     }
                 }
                 Err(err) => refusals.push(unreadable(path, &err)),
@@ -91,14 +93,40 @@ pub(crate) fn read_sources(inputs: &[CaInput]) -> (Vec<Source>, Vec<Refusal>) {
     (sources, refusals)
 }
 
+/// The most one CA input may hold: far above a bundle of every public root (a quarter of a
+/// megabyte), low enough that a device or a runaway file is refused, not read until memory
+/// runs out.
+pub(crate) const MAX_CA_INPUT: u64 = 256 * 1024 * 1024;
+
 fn read_file(path: &Path, sources: &mut Vec<Source>, refusals: &mut Vec<Refusal>) {
-    match fs::read(path) {
+    let read = fs::File::open(path)
+        .map_err(|err| unreadable(path, &err))
+        .and_then(|file| read_bounded(file, &path.display().to_string()));
+    match read {
         Ok(bytes) => sources.push(Source::new(path.display().to_string(), bytes)),
-        Err(err) => refusals.push(unreadable(path, &err)),
+        Err(refusal) => refusals.push(refusal),
     }
 }
 
-fn certificate_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Reads at most [`MAX_CA_INPUT`] bytes; more is a refusal.
+fn read_bounded(reader: impl Read, name: &str) -> Result<Vec<u8>, Refusal> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_CA_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| unreadable(Path::new(name), &err))?;
+    if bytes.len() as u64 > MAX_CA_INPUT {
+        return Err(Refusal::TooLarge {
+            input: name.to_owned(),
+            limit: MAX_CA_INPUT,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The certificate files of `dir`, sorted: each a readable path, or a refusal for a name that
+/// looks like a certificate but leads nowhere (a dangling link, a loop, not a file).
+fn certificate_files(dir: &Path) -> std::io::Result<Vec<Result<PathBuf, Refusal>>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
@@ -106,18 +134,38 @@ fn certificate_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| CERT_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)));
-        if wanted && path.is_file() {
-            files.push(path);
+        if !wanted {
+            continue;
+        }
+        match fs::metadata(&path) {
+            Ok(md) if md.is_file() => files.push(Ok(path)),
+            Ok(md) if md.is_dir() => {}
+            Ok(_) => files.push(Err(Refusal::Unreadable {
+                input: path.display().to_string(),
+                reason: "not a regular file".to_owned(),
+            })),
+            Err(err) => files.push(Err(unreadable(&path, &err))),
         }
     }
-    files.sort();
+    files.sort_by_key(name_of);
     Ok(files)
+}
+
+fn name_of(file: &Result<PathBuf, Refusal>) -> String {
+    match file {
+        Ok(path) => path.display().to_string(),
+        Err(refusal) => refusal.to_string(),
+    }
 }
 
 fn unreadable(path: &Path, err: &std::io::Error) -> Refusal {
     let reason = match err.kind() {
+        std::io::ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
+            "a symbolic link that leads nowhere".to_owned()
+        }
         std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ if err.raw_os_error() == Some(40) => "a loop of symbolic links".to_owned(),
         _ => err.to_string(),
     };
     Refusal::Unreadable {
@@ -140,9 +188,32 @@ mod tests {
         let names: Vec<String> = certificate_files(dir.path())
             .unwrap()
             .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .map(|p| {
+                p.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(names, ["a.PEM", "b.crt", "c.der", "d.cer"]);
+    }
+
+    #[test]
+    fn a_link_that_leads_nowhere_is_refused_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.pem"), "x").unwrap();
+        std::os::unix::fs::symlink("missing.pem", dir.path().join("b.pem")).unwrap();
+        std::os::unix::fs::symlink("c.pem", dir.path().join("c.pem")).unwrap();
+        let files = certificate_files(dir.path()).unwrap();
+        let refused: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.as_ref().err().map(ToString::to_string))
+            .collect();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].ends_with("b.pem: cannot be read: a symbolic link that leads nowhere"));
+        assert!(refused[1].ends_with("c.pem: cannot be read: a loop of symbolic links"));
     }
 
     #[test]

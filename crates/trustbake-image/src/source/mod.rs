@@ -19,6 +19,12 @@ use crate::{ImageError, io_err};
 /// The largest JSON document (index, manifest, config) read from any source.
 pub const MAX_DOCUMENT: u64 = 8 * 1024 * 1024;
 
+/// The most platforms an index may name (distinct manifests; repeated entries count once).
+pub const MAX_PLATFORMS: usize = 256;
+
+/// The most layers a manifest may have (Docker's own limit is 127; the overlay driver's 500).
+pub const MAX_LAYERS: usize = 1024;
+
 /// Where a source finds a blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlobRef {
@@ -217,9 +223,21 @@ impl Image {
         if media_type::is_index(&top.media_type) {
             let document: Document<Index> =
                 Document::parse(resolved.bytes, &format!("index {}", top.digest))?;
+            let mut seen = std::collections::HashSet::new();
             for entry in &document.value().manifests {
                 if entry.platform.as_ref().is_some_and(Platform::is_unknown) {
                     continue; // attestations and other non-runnable entries are carried as they are
+                }
+                // An entry repeating a manifest is the same image: read (and baked) once.
+                if !seen.insert(entry.digest) {
+                    continue;
+                }
+                if seen.len() > MAX_PLATFORMS {
+                    return Err(ImageError::TooMany {
+                        what: format!("index {}", top.digest),
+                        items: "platforms",
+                        limit: MAX_PLATFORMS,
+                    });
                 }
                 let manifest = read_document(source.as_ref(), entry, "manifest")?;
                 platforms.push(platform_image(
@@ -312,6 +330,14 @@ fn platform_image(
         });
     }
     let m = manifest.value();
+    let layer_count = member_layers.as_ref().map_or(m.layers.len(), Vec::len);
+    if layer_count > MAX_LAYERS {
+        return Err(ImageError::TooMany {
+            what,
+            items: "layers",
+            limit: MAX_LAYERS,
+        });
+    }
     let config: Document<Config> = read_document(source, &m.config, "config")?;
     let diff_ids = &config.value().rootfs.diff_ids;
     let synthesized = member_layers.is_some();
