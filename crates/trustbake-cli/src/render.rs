@@ -361,6 +361,7 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
             Some("linked-to-os") => format!("{} (linked to the OS store)", s.kind),
             Some("distro-patched") => format!("{} (distribution build)", s.kind),
             Some("vendored") => format!("{} (pip vendored)", s.kind),
+            Some("unusable") => format!("{} (unusable)", s.kind),
             Some(other) => format!("{} ({other})", s.kind),
         };
         let width = p.stores.iter().map(|s| s.path.len()).max().unwrap_or(0);

@@ -333,7 +333,7 @@ fn scan_layer_once(
     let name = layer.name();
     let bad = |detail: String| ImageError::BadLayer {
         layer: name.clone(),
-        detail,
+        detail: one_line(&detail),
     };
     // Never more than the descriptor says (and one byte to notice a longer blob): a blob that
     // does not end cannot hold the scan.
@@ -350,13 +350,34 @@ fn scan_layer_once(
         .fill_buf()
         .map_err(|e| bad(format!("reading: {e}")))?
         .to_vec();
-    let decoder: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+    let gzip = magic.starts_with(&[0x1f, 0x8b]);
+    let zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    // The bytes must be what the media type says: a registry, a runtime or umoci trusts the
+    // media type, so a mismatch would make an image others cannot read.
+    let declared = if layer.media_type.ends_with("+zstd") {
+        "zstd"
+    } else if layer.media_type.ends_with("+gzip") || layer.media_type.ends_with(".gzip") {
+        "gzip"
+    } else {
+        "uncompressed tar"
+    };
+    let found = if gzip {
+        "gzip"
+    } else if zstd {
+        "zstd"
+    } else {
+        "uncompressed tar"
+    };
+    if declared != found {
+        return Err(bad(format!(
+            "its media type {} says {declared}, its bytes are {found}",
+            layer.media_type
+        )));
+    }
+    let decoder: Box<dyn Read> = if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(buffered))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(
-            ruzstd::decoding::StreamingDecoder::new(buffered)
-                .map_err(|e| bad(format!("zstd: {e}")))?,
-        )
+    } else if zstd {
+        Box::new(ZstdFrames::new(buffered))
     } else {
         Box::new(buffered)
     };
@@ -381,7 +402,7 @@ fn scan_layer_once(
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(path) = normalize(&raw).map_err(|()| ImageError::EscapingEntry {
             layer: name.clone(),
-            path: raw.clone(),
+            path: one_line(&raw),
         })?
         else {
             continue;
@@ -460,7 +481,7 @@ fn scan_layer_once(
                     .flatten()
                     .ok_or_else(|| ImageError::EscapingEntry {
                         layer: name.clone(),
-                        path: target.clone(),
+                        path: one_line(&target),
                     })?;
             Entry::Hardlink {
                 target,
@@ -556,6 +577,95 @@ fn scan_layer_once(
     Ok(changes)
 }
 
+/// Every frame of a zstd stream, one after the other (`pzstd` writes several; zstd:chunked
+/// layers, as podman and buildah push them, are many frames with skippable ones holding their
+/// table of contents): ruzstd's decoder reads one frame.
+struct ZstdFrames<R> {
+    inner: R,
+    decoder: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> ZstdFrames<R> {
+    fn new(inner: R) -> Self {
+        ZstdFrames {
+            inner,
+            decoder: ruzstd::decoding::FrameDecoder::new(),
+            in_frame: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use ruzstd::decoding::BlockDecodingStrategy;
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        let invalid = |e: FrameDecoderError| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("zstd: {e}"))
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.in_frame {
+                let n = self.decoder.read(buf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+                if self.decoder.is_finished() {
+                    self.in_frame = false;
+                    continue;
+                }
+                self.decoder
+                    .decode_blocks(&mut self.inner, BlockDecodingStrategy::UptoBytes(1 << 20))
+                    .map_err(invalid)?;
+                continue;
+            }
+            if self.inner.fill_buf()?.is_empty() {
+                return Ok(0); // the end of the last frame is the end of the stream
+            }
+            match self.decoder.reset(&mut self.inner) {
+                Ok(()) => self.in_frame = true,
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let skipped = std::io::copy(
+                        &mut (&mut self.inner).take(u64::from(length)),
+                        &mut std::io::sink(),
+                    )?;
+                    if skipped != u64::from(length) {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "zstd: a skippable frame ends early",
+                        ));
+                    }
+                }
+                Err(e) => return Err(invalid(e)),
+            }
+        }
+    }
+}
+
+/// `text` as one printable line of reasonable length: names and tar's messages can carry raw
+/// bytes from a hostile layer (control characters, newlines, escape sequences).
+fn one_line(text: &str) -> String {
+    const MAX: usize = 300;
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.len() >= MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `./etc/x`, `etc/x/`, `/etc/x` → `/etc/x`; the root itself → `None`; `..` → error.
 fn normalize(raw: &str) -> Result<Option<String>, ()> {
     let mut parts = Vec::new();
@@ -575,7 +685,43 @@ fn normalize(raw: &str) -> Result<Option<String>, ()> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::Read;
+
+    use super::{ZstdFrames, normalize};
+
+    #[test]
+    fn every_zstd_frame_is_decoded_and_skippable_frames_skipped() {
+        use ruzstd::encoding::{CompressionLevel, compress_to_vec};
+        let mut stream = compress_to_vec(&b"first frame, "[..], CompressionLevel::Fastest);
+        // A skippable frame (magic 0x184D2A50..5F, little-endian length, payload).
+        stream.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+        stream.extend_from_slice(&3u32.to_le_bytes());
+        stream.extend_from_slice(b"toc");
+        stream.extend(compress_to_vec(
+            &b"second frame"[..],
+            CompressionLevel::Fastest,
+        ));
+        let mut out = String::new();
+        ZstdFrames::new(&stream[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "first frame, second frame");
+        // A stream that stops inside a frame is an error, not a short read.
+        let mut out = Vec::new();
+        let cut = &stream[..stream.len() - 3];
+        assert!(ZstdFrames::new(cut).read_to_end(&mut out).is_err());
+    }
+
+    #[test]
+    fn layer_messages_are_one_printable_line() {
+        assert_eq!(
+            super::one_line("bad \u{1b}[31mname\n\u{0}x"),
+            "bad \\u{1b}[31mname\\n\\u{0}x"
+        );
+        assert!(super::one_line(&"x".repeat(1000)).chars().count() <= 301);
+    }
 
     #[test]
     fn paths_are_normalised_and_escapes_refused() {

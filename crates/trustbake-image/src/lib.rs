@@ -136,6 +136,14 @@ pub enum ImageError {
         /// The destination.
         path: PathBuf,
     },
+    /// An index without a single runnable image.
+    #[error(
+        "{image}: no runnable platform (the index holds only attestations or other non-image entries, or nothing): nothing to bake"
+    )]
+    NoRunnablePlatform {
+        /// The image.
+        image: String,
+    },
     /// More platforms or layers than any real image has.
     #[error("{what}: more than {limit} {items}; refused")]
     TooMany {

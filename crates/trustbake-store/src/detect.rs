@@ -6,7 +6,7 @@ use trustbake_targets::OsFamily;
 
 use crate::paths::{
     ANCHORE_VENV_CFG, CERTIFI_SEARCH, DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA,
-    DEBIAN_SHARE, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
+    DEBIAN_SHARE, MAX_READ, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
 };
 use crate::view::{Entry, RootView, parent, read_resolved, resolve};
 use crate::{StoreError, StoreKind};
@@ -59,6 +59,12 @@ pub enum CertifiStatus {
     DistroPatched,
     /// pip's vendored copy: listed, left alone unless asked.
     Vendored,
+    /// Not a bundle that can be patched (a link that leads nowhere, a link to something that is
+    /// not a CA bundle, a file too large to be one): left alone, and said why.
+    Unusable {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Everything detected in a root.
@@ -249,23 +255,37 @@ fn certifi_bundles(view: &dyn RootView) -> Result<Vec<CertifiBundle>, StoreError
                 .unwrap_or_default();
             let patched = core.contains("/etc/ssl/certs/ca-certificates.crt")
                 || core.contains("/etc/pki/tls/certs/ca-bundle.crt");
-            let status = if vendored {
-                CertifiStatus::Vendored
-            } else if real_path != path
-                && (real_path.starts_with("/etc/")
-                    || real_path.starts_with("/usr/share/ca-certificates"))
-            {
-                CertifiStatus::LinkedToOs {
-                    target: real_path.clone(),
+            let linked = real_path != path;
+            let status = match &entry {
+                _ if vendored => CertifiStatus::Vendored,
+                // A distribution's certifi whose core.py returns the system bundle.
+                _ if patched => CertifiStatus::DistroPatched,
+                None if linked => CertifiStatus::Unusable {
+                    reason: format!("a link to {real_path}, which does not exist"),
+                },
+                None => CertifiStatus::Unusable {
+                    reason: "no cacert.pem, and core.py names no system bundle".to_owned(),
+                },
+                Some(Entry::File { size, .. }) if *size > MAX_READ => CertifiStatus::Unusable {
+                    reason: format!(
+                        "{size} bytes, more than any CA bundle ({MAX_READ} read at most)"
+                    ),
+                },
+                Some(Entry::File { .. }) if linked && is_os_store(&real_path) => {
+                    CertifiStatus::LinkedToOs {
+                        target: real_path.clone(),
+                    }
                 }
-            } else if patched || entry.is_none() {
-                CertifiStatus::DistroPatched
-            } else {
-                CertifiStatus::Own
+                Some(Entry::File { .. }) if linked && !is_bundle_location(&real_path) => {
+                    CertifiStatus::Unusable {
+                        reason: format!("a link to {real_path}, which is not a CA bundle"),
+                    }
+                }
+                Some(Entry::File { .. }) => CertifiStatus::Own,
+                Some(_) => CertifiStatus::Unusable {
+                    reason: format!("{real_path} is not a regular file"),
+                },
             };
-            if !matches!(entry, Some(Entry::File { .. })) && status == CertifiStatus::Own {
-                continue;
-            }
             if bundles.iter().any(|b| b.real_path == real_path) {
                 continue; // the same file reached through a linked directory (lib64 → lib)
             }
@@ -283,6 +303,29 @@ fn certifi_bundles(view: &dyn RootView) -> Result<Vec<CertifiBundle>, StoreError
         }
     }
     Ok(bundles)
+}
+
+/// Whether a path is inside an OS trust store: where a certifi linked to it is covered by the
+/// OS store.
+fn is_os_store(path: &str) -> bool {
+    [
+        "/etc/ssl/",
+        "/etc/pki/tls/",
+        "/etc/pki/ca-trust/",
+        "/etc/ca-certificates/",
+        "/usr/share/ca-certificates/",
+        "/usr/local/share/ca-certificates/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+}
+
+/// Whether a linked `cacert.pem` may be a bundle of its own: anywhere but the rest of `/etc`
+/// and the kernel's file systems (a link to `/etc/shadow` or `/proc` is not a CA bundle).
+fn is_bundle_location(path: &str) -> bool {
+    !["/etc/", "/proc/", "/sys/", "/dev/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// The `certifi-*.dist-info/RECORD` beside a certifi package.

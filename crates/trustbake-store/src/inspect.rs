@@ -142,6 +142,18 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
         local_crts(view, DEBIAN_LOCAL, 8, &mut local)?;
     }
     for b in &detected.certifi {
+        if let CertifiStatus::Unusable { .. } = b.status {
+            // Nothing to read (a dangling link, not a bundle, too large): listed, empty.
+            stores.push(StoreContents {
+                path: b.path.clone(),
+                kind: StoreKind::Certifi,
+                certifi: Some(b.status.clone()),
+                certificates: 0,
+                unreadable: 0,
+                shas: BTreeSet::new(),
+            });
+            continue;
+        }
         bundle(
             &b.path,
             StoreKind::Certifi,

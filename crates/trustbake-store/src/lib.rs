@@ -46,6 +46,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A file larger than any trust store or Python metadata file the engine reads.
+    #[error("{path}: {size} bytes, more than the {limit} bytes trustbake reads from one file")]
+    TooLarge {
+        /// The path inside the root.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// [`paths::MAX_READ`].
+        limit: u64,
+    },
     /// The root has neither trust-store layout.
     #[error(
         "no trust store found in the root: looked for /etc/pki/ca-trust/extracted (update-ca-trust) and /etc/ssl/certs with /etc/ca-certificates.conf or /usr/share/ca-certificates (update-ca-certificates)"

@@ -2,6 +2,10 @@
 //! searched for, and — for a caller that must choose which file bodies to keep before the
 //! engine runs (an image scan) — [`reads`], the paths whose content the engine may read.
 
+/// The largest file the engine reads (a bundle of every public root is a quarter of a
+/// megabyte; Java's keystore a few hundred kilobytes).
+pub const MAX_READ: u64 = 16 * 1024 * 1024;
+
 /// The OS release files, first found wins.
 pub const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 

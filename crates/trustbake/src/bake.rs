@@ -18,8 +18,8 @@ use crate::outcome::{
 use crate::plan::Target;
 use crate::{Error, ImageError};
 
-/// Largest file body kept in memory while scanning (trust bundles are far smaller).
-const MAX_BODY: u64 = 16 * 1024 * 1024;
+/// Largest file body kept in memory while scanning: the largest the engine reads.
+const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
 
 /// What to bake. Build it with [`BakeRequest::new`] and the methods that follow it.
 #[derive(Clone)]
@@ -301,11 +301,19 @@ impl RootView for ImageRoot<'_> {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, StoreError> {
-        match self.0.node(path).and_then(|n| n.body.as_ref()) {
-            Some(body) => Ok(body.as_ref().clone()),
-            None => Err(StoreError::Read {
+        let node = self.0.node(path);
+        match (node, node.and_then(|n| n.body.as_ref())) {
+            (_, Some(body)) => Ok(body.as_ref().clone()),
+            (Some(n), None) if n.size > MAX_BODY => Err(StoreError::TooLarge {
                 path: path.to_owned(),
-                reason: "its content was not kept while scanning the layers".to_owned(),
+                size: n.size,
+                limit: MAX_BODY,
+            }),
+            // Only the engine's own paths are kept (trustbake_store::paths::reads): a path
+            // missing there is a bug, said as such.
+            _ => Err(StoreError::Read {
+                path: path.to_owned(),
+                reason: "trustbake did not keep this file while scanning the layers (a path missing from trustbake_store::paths::reads)".to_owned(),
             }),
         }
     }

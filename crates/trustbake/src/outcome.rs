@@ -205,10 +205,12 @@ pub struct CertifiOutcome {
     pub real_path: String,
     /// `own` (patched), `linked-to-os` (a link into the OS store, which covers it),
     /// `distro-patched` (a distribution build reading the system bundle), `vendored` (pip's
-    /// copy, left alone unless asked).
+    /// copy, left alone unless asked), `unusable` (left alone: see `reason`).
     pub status: &'static str,
     /// For `linked-to-os`, where it points.
     pub target: Option<String>,
+    /// For `unusable`, why.
+    pub reason: Option<String>,
     /// The wheel's `RECORD` kept true, when there is one.
     pub record: Option<String>,
 }
@@ -306,6 +308,10 @@ impl From<&Layout> for Detected {
                         CertifiStatus::LinkedToOs { target } => Some(target.clone()),
                         _ => None,
                     },
+                    reason: match &b.status {
+                        CertifiStatus::Unusable { reason } => Some(reason.clone()),
+                        _ => None,
+                    },
                     record: b.record.clone(),
                 })
                 .collect(),
@@ -320,6 +326,7 @@ fn certifi_status(status: &CertifiStatus) -> &'static str {
         CertifiStatus::LinkedToOs { .. } => "linked-to-os",
         CertifiStatus::DistroPatched => "distro-patched",
         CertifiStatus::Vendored => "vendored",
+        CertifiStatus::Unusable { .. } => "unusable",
     }
 }
 

@@ -71,7 +71,37 @@ impl RootView for DirRoot {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, StoreError> {
-        fs::read(self.host(path)).map_err(|e| read_error(path, &e))
+        use std::io::Read as _;
+        let host = self.host(path);
+        // A regular file of a bounded size: never a FIFO that blocks, a device that never ends,
+        // or a sparse giant read into memory.
+        let md = fs::symlink_metadata(&host).map_err(|e| read_error(path, &e))?;
+        if !md.file_type().is_file() {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                reason: "not a regular file".to_owned(),
+            });
+        }
+        let limit = trustbake_store::paths::MAX_READ;
+        if md.len() > limit {
+            return Err(StoreError::TooLarge {
+                path: path.to_owned(),
+                size: md.len(),
+                limit,
+            });
+        }
+        let mut bytes = Vec::new();
+        fs::File::open(&host)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(|e| read_error(path, &e))?;
+        if bytes.len() as u64 > limit {
+            return Err(StoreError::TooLarge {
+                path: path.to_owned(),
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(bytes)
     }
 
     fn list(&self, path: &str) -> Result<Vec<String>, StoreError> {

@@ -24,6 +24,13 @@ pub(crate) struct LayoutSource {
     store: Store,
 }
 
+/// The `oci-layout` marker.
+#[derive(Deserialize)]
+struct LayoutMarker {
+    #[serde(rename = "imageLayoutVersion", default)]
+    image_layout_version: String,
+}
+
 /// `index.json`: only its entries matter here.
 #[derive(Deserialize)]
 struct IndexJson {
@@ -42,9 +49,20 @@ impl LayoutSource {
                 });
             }
         };
-        if !store.has("oci-layout") {
+        let Some((marker, _)) = store.open("oci-layout")? else {
             return Err(ImageError::NotALayout {
                 path: store.path().to_path_buf(),
+            });
+        };
+        let marker = read_small(marker, store.path().join("oci-layout"))?;
+        let version = serde_json::from_slice::<LayoutMarker>(&marker)
+            .map(|m| m.image_layout_version)
+            .unwrap_or_default();
+        // Version 1.x is the layout this reads; another major version may mean anything.
+        if !version.starts_with("1.") {
+            return Err(ImageError::BadJson {
+                what: store.path().join("oci-layout").display().to_string(),
+                detail: format!("imageLayoutVersion '{version}': only 1.x layouts are read"),
             });
         }
         Ok(LayoutSource {

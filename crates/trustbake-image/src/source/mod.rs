@@ -281,7 +281,14 @@ impl Image {
     }
 
     /// The platforms, or only those matching `wanted`.
+    /// An image with no runnable platform (an index of attestations only, or an empty one) is
+    /// an error: there is nothing to look into.
     pub fn select(&self, wanted: Option<&Platform>) -> Result<Vec<&PlatformImage>, ImageError> {
+        if self.platforms.is_empty() {
+            return Err(ImageError::NoRunnablePlatform {
+                image: self.reference.to_string(),
+            });
+        }
         let Some(want) = wanted else {
             return Ok(self.platforms.iter().collect());
         };

@@ -39,19 +39,49 @@ impl Store {
         let f = File::open(file).map_err(io_err(file, "opening"))?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
+        // Links between members (`docker save` links a repeated layer's tar to the first):
+        // name → the member it names, resolved after every member is known.
+        let mut links = HashMap::new();
         for entry in archive
             .entries()
             .map_err(io_err(file, "reading the archive"))?
         {
             let entry = entry.map_err(io_err(file, "reading the archive"))?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
             let path = entry
                 .path()
                 .map_err(io_err(file, "reading a member name"))?;
             let name = path.to_string_lossy().trim_start_matches("./").to_owned();
-            members.insert(name, (entry.raw_file_position(), entry.size()));
+            let kind = entry.header().entry_type();
+            if kind.is_file() {
+                members.insert(name, (entry.raw_file_position(), entry.size()));
+            } else if kind.is_symlink() || kind.is_hard_link() {
+                let Some(target) = entry.link_name_bytes() else {
+                    continue;
+                };
+                let target = String::from_utf8_lossy(&target).into_owned();
+                // A symlink is relative to its directory; a hard link names a member.
+                let base = if kind.is_symlink() {
+                    name.rsplit_once('/').map_or("", |(dir, _)| dir)
+                } else {
+                    ""
+                };
+                if let Some(target) = member_path(base, &target) {
+                    links.insert(name, target);
+                }
+            }
+        }
+        for (name, target) in &links {
+            let mut at = target;
+            for _ in 0..40 {
+                if let Some(&found) = members.get(at) {
+                    members.insert(name.clone(), found);
+                    break;
+                }
+                match links.get(at) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
         }
         Ok(Store::Archive {
             file: file.to_path_buf(),
@@ -64,14 +94,6 @@ impl Store {
         match self {
             Store::Dir(dir) => dir,
             Store::Archive { file, .. } => file,
-        }
-    }
-
-    /// Whether `name` is there.
-    pub(crate) fn has(&self, name: &str) -> bool {
-        match self {
-            Store::Dir(dir) => dir.join(name).is_file(),
-            Store::Archive { members, .. } => members.contains_key(name),
         }
     }
 
@@ -125,6 +147,25 @@ impl Store {
     }
 }
 
+/// `target` seen from the directory `base` inside an archive, as a member name; `None` when
+/// it leads out of the archive (an absolute path, or `..` above its top).
+fn member_path(base: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// What a file that should be regular is, in words.
 pub(crate) fn file_type(md: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -141,5 +182,24 @@ pub(crate) fn file_type(md: &std::fs::Metadata) -> &'static str {
         "a device"
     } else {
         "not a regular file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::member_path;
+
+    #[test]
+    fn member_links_stay_inside_the_archive() {
+        assert_eq!(
+            member_path("b", "../a/layer.tar").as_deref(),
+            Some("a/layer.tar")
+        );
+        assert_eq!(
+            member_path("", "a/layer.tar").as_deref(),
+            Some("a/layer.tar")
+        );
+        assert_eq!(member_path("b", "../../etc/passwd"), None);
+        assert_eq!(member_path("b", "/etc/passwd"), None);
     }
 }

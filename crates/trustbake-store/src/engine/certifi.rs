@@ -32,6 +32,13 @@ impl Engine<'_> {
                 CertifiStatus::DistroPatched => Some(
                     "a distribution build that reads the system bundle, which covers it".to_owned(),
                 ),
+                CertifiStatus::Unusable { reason } => {
+                    self.notes.push(format!(
+                        "{}: {reason}; Python requests cannot use this certifi, and trustbake leaves it alone",
+                        bundle.path
+                    ));
+                    Some(format!("unusable: {reason}"))
+                }
             };
             if let Some(reason) = reason {
                 for cert in cas {
