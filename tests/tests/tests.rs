@@ -8,6 +8,7 @@ mod cli;
 mod debian;
 mod golden;
 mod hash;
+mod hostile;
 mod lines;
 mod openssl;
 mod rhel;

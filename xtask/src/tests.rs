@@ -36,6 +36,8 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("oci-image-tool", "oci-image-tool"),
         ("podman", "podman"),
         ("runc", "runc"),
+        ("time", "time"),
+        ("pzstd", "zstd"),
     ] {
         require_tool(tool, package)?;
     }
