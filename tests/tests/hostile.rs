@@ -100,14 +100,23 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
         for e in entries.flatten() {
             let p = e.path();
             let rel = p.strip_prefix(base).unwrap().display().to_string();
-            let md = std::fs::symlink_metadata(&p).unwrap();
+            // An entry may vanish while it is read (a temporary being removed): skipped.
+            let Ok(md) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
             let what = if md.file_type().is_symlink() {
-                format!("link {}", std::fs::read_link(&p).unwrap().display())
+                match std::fs::read_link(&p) {
+                    Ok(target) => format!("link {}", target.display()),
+                    Err(_) => continue,
+                }
             } else if md.is_dir() {
                 walk(base, &p, out);
                 "dir".to_owned()
             } else if md.is_file() {
-                Digest::of(&std::fs::read(&p).unwrap()).to_string()
+                match std::fs::read(&p) {
+                    Ok(bytes) => Digest::of(&bytes).to_string(),
+                    Err(_) => continue,
+                }
             } else {
                 "special".to_owned()
             };
@@ -119,12 +128,18 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// Names in `dir` that look like trustbake's temporaries.
+/// Names in `dir` (one level: temporaries are made beside a destination) that look like
+/// trustbake's temporaries; cheap enough to poll.
 fn leftovers(dir: &Path) -> Vec<String> {
-    tree(dir)
-        .into_keys()
-        .filter(|k| k.contains(".trustbake-"))
-        .collect()
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".trustbake-"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn enterprise_line() -> ReleaseLine {
@@ -628,14 +643,637 @@ fn a_signal_removes_every_temporary_and_a_kill_leaves_no_destination() {
     std::fs::create_dir_all(&dest).unwrap();
     for to in ["docker-archive:{d}/d.tar", "oci-archive:{d}/o.tar"] {
         let to = to.replace("{d}", &dest.display().to_string());
-        let out = interrupt_while_writing(&from, &to, &dest, "TERM");
-        assert_eq!(out.status.code(), Some(128 + 15), "{to}");
-        assert_eq!(leftovers(&dest), Vec::<String>::new(), "{to}");
-        assert!(tree(&dest).is_empty(), "{to}: {:?}", tree(&dest));
+        let written = PathBuf::from(to.split_once(':').unwrap().1);
+        // The write may win the race with the handler (a complete image, exit 0: also right);
+        // a few tries make sure the handler's own path is taken.
+        let mut handled = false;
+        for _ in 0..5 {
+            let _ = std::fs::remove_file(&written);
+            let out = interrupt_while_writing(&from, &to, &dest, "TERM");
+            assert_eq!(leftovers(&dest), Vec::<String>::new(), "{to}");
+            match out.status.code() {
+                Some(143) => {
+                    assert!(tree(&dest).is_empty(), "{to}: {:?}", tree(&dest));
+                    handled = true;
+                    break;
+                }
+                Some(0) => assert!(written.is_file(), "{to}"),
+                other => panic!("{to}: {other:?} {}", String::from_utf8_lossy(&out.stderr)),
+            }
+        }
+        assert!(
+            handled,
+            "{to}: SIGTERM never landed mid-write in five tries"
+        );
     }
     // SIGKILL runs nothing: temporaries may stay, the destination never appears half-written.
     let to = format!("docker-archive:{}/k.tar", dest.display());
     let out = interrupt_while_writing(&from, &to, &dest, "KILL");
     assert_eq!(out.status.code(), None);
     assert!(!dest.join("k.tar").exists());
+}
+
+// ---- 2. bounded memory and time -------------------------------------------------------------
+
+/// A tar item beyond what [`LayerEntry`] can say.
+enum Item {
+    Entry(LayerEntry),
+    /// A hard link at `path` to the archive member `target`.
+    Hardlink(&'static str, &'static str),
+    /// A regular file whose name is these raw bytes (hostile names).
+    RawName(Vec<u8>),
+}
+
+fn tar_of(items: Vec<Item>) -> (Vec<u8>, Digest) {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut plain = Vec::new();
+    let flush = |b: &mut tar::Builder<Vec<u8>>, plain: &mut Vec<LayerEntry>| {
+        let (bytes, _) = raw_tar(plain);
+        // Append the members of a finished tar (without its end blocks).
+        let mut archive = tar::Archive::new(&bytes[..]);
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            let mut h = e.header().clone();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            b.append(&h, &data[..]).unwrap();
+            let _ = &mut h;
+        }
+        plain.clear();
+    };
+    for item in items {
+        match item {
+            Item::Entry(e) => plain.push(e),
+            Item::Hardlink(path, target) => {
+                flush(&mut b, &mut plain);
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                h.set_mode(0o644);
+                h.set_mtime(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+            Item::RawName(name) => {
+                flush(&mut b, &mut plain);
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(0);
+                h.set_mode(0o644);
+                h.set_mtime(0);
+                h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(&name);
+                h.set_cksum();
+                b.append(&h, std::io::empty()).unwrap();
+            }
+        }
+    }
+    flush(&mut b, &mut plain);
+    let bytes = b.into_inner().unwrap();
+    let d = Digest::of(&bytes);
+    (bytes, d)
+}
+
+/// The synthetic Enterprise 5.1 layers as items, with `edit` applied to the flat list.
+fn enterprise_items(edit: impl FnOnce(&mut Vec<LayerEntry>)) -> Vec<LayerEntry> {
+    let mut entries = line_layers(&enterprise_line()).concat();
+    edit(&mut entries);
+    entries
+}
+
+#[test]
+fn an_index_repeating_one_manifest_is_read_once_and_too_many_platforms_are_refused() {
+    let work = scratch("hostile-index-repeat");
+    let dir = work.join("base");
+    let blobs = enterprise_blobs();
+    let one = custom_layout(&dir, &blobs, |_, _| {});
+    // 10 000 entries, one manifest: one platform to scan and to bake.
+    let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": vec![one.clone(); 10_000] });
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let d = Digest::of(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+    write_index(
+        &dir,
+        vec![
+            json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
+        ],
+    );
+    let to = format!("oci:{}:x", work.join("out").display());
+    let from = format!("oci:{}:t", dir.display());
+    let (out, rss) = run(&[
+        "bake",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--ca",
+        &ca(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["platforms"].as_array().unwrap().len(), 1);
+    assert!(rss < 100, "peak RSS {rss} MiB");
+    // 300 distinct manifests: refused before any is scanned.
+    let mut entries = Vec::new();
+    for i in 0..300 {
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(
+                dir.join("blobs/sha256")
+                    .join(&one["digest"].as_str().unwrap()[7..]),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut m = manifest.clone();
+        m["annotations"] = json!({ "n": i.to_string() });
+        let bytes = serde_json::to_vec(&m).unwrap();
+        let d = Digest::of(&bytes);
+        std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+        entries.push(json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d.to_string(), "size": bytes.len(), "platform": { "os": "linux", "architecture": format!("a{i}") } }));
+    }
+    let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let d = Digest::of(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+    write_index(
+        &dir,
+        vec![
+            json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
+        ],
+    );
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "more than 256 platforms");
+}
+
+#[test]
+fn oversized_documents_are_refused_before_they_are_read() {
+    let work = scratch("hostile-big-config");
+    let dir = work.join("base");
+    let from = format!("oci:{}:t", dir.display());
+    let to = format!("oci:{}:x", work.join("out").display());
+    let desc = custom_layout(&dir, &enterprise_blobs(), |_, _| {});
+    let manifest_path = dir
+        .join("blobs/sha256")
+        .join(&desc["digest"].as_str().unwrap()[7..]);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let config = dir
+        .join("blobs/sha256")
+        .join(&manifest["config"]["digest"].as_str().unwrap()[7..]);
+    // The config blob becomes 3 GiB (sparse) under its small descriptor.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&config)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let (out, rss) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "is larger than its descriptor");
+    assert!(rss < 100, "peak RSS {rss} MiB");
+    // A descriptor that announces 3 GiB is refused without a read.
+    let mut m = manifest.clone();
+    m["config"]["size"] = json!(3u64 << 30);
+    let bytes = serde_json::to_vec(&m).unwrap();
+    let d = Digest::of(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+    write_index(
+        &dir,
+        vec![
+            json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d.to_string(), "size": bytes.len() }),
+        ],
+    );
+    let (out, rss) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "more than the 8388608 bytes allowed");
+    assert!(rss < 100, "peak RSS {rss} MiB");
+}
+
+#[test]
+fn a_giant_cacert_pem_in_a_root_is_not_read() {
+    let work = scratch("hostile-giant-cacert");
+    let rootfs = unpacked(&work);
+    let cacert = rootfs.join("home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&cacert)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let root = rootfs.to_str().unwrap();
+    let (out, rss) = run(&["apply", "--root", root, "--ca", &ca(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(rss < 100, "peak RSS {rss} MiB");
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let certifi = &outcome["detected"]["certifi"][0];
+    assert_eq!(certifi["status"], "unusable");
+    assert!(
+        certifi["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more than any CA bundle")
+    );
+    let (out, rss) = run(&["inspect", root]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(rss < 100, "peak RSS {rss} MiB");
+}
+
+#[test]
+fn ca_input_is_bounded() {
+    let (out, rss) = run(&[
+        "plan",
+        "--product",
+        "enterprise",
+        "--version",
+        "5.1",
+        "--ca",
+        "/dev/zero",
+    ]);
+    refused(&out, 3, "/dev/zero: more than 268435456 bytes");
+    assert!(rss < 400, "peak RSS {rss} MiB");
+}
+
+#[test]
+fn fifty_thousand_cas_are_taken_in_one_pass() {
+    // Distinct certificates: one real CA with its 20-byte serial varied (intake parses, it
+    // does not verify signatures).
+    let pem = std::fs::read_to_string(fixture("multi-rdn.pem")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64_decode(&body);
+    let serial = [0x74u8, 0x41, 0x44, 0xB6, 0xC9, 0xBD, 0x2D, 0xA2];
+    let at = der.windows(serial.len()).position(|w| w == serial).unwrap() + 17;
+    let mut all = String::new();
+    for i in 0..50_000u32 {
+        let mut d = der.clone();
+        d[at..at + 3].copy_from_slice(&i.to_be_bytes()[1..]);
+        all.push_str(&pem_of(&d));
+    }
+    let work = scratch("hostile-many-cas");
+    let file = work.join("many.pem");
+    std::fs::write(&file, all).unwrap();
+    let (out, _) = run(&[
+        "plan",
+        "--product",
+        "enterprise",
+        "--version",
+        "5.1",
+        "--ca",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["cas"].as_array().unwrap().len(), 50_000);
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, c)| n | (u32::from(value(*c)) << (18 - 6 * i)));
+        out.extend(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+fn pem_of(der: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                text.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                text.push('=');
+            }
+        }
+    }
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+// ---- 3. no silently wrong result ------------------------------------------------------------
+
+/// Bakes `from` with the demo CA, JSON out; panics unless it succeeds.
+fn bake_json(from: &str, to: &str) -> Value {
+    let (out, _) = run(&["bake", "--from", from, "--to", to, "--ca", &ca(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn certifi_added(outcome: &Value) -> usize {
+    outcome["platforms"][0]["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "certifi")
+        .map(|s| s["added"].as_array().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn directories_implied_by_paths_exist() {
+    let work = scratch("hostile-implied-dirs");
+    // Every layer without a single directory entry, as some builders write them.
+    let layers: Vec<(Vec<u8>, Digest, &str)> = line_layers(&enterprise_line())
+        .into_iter()
+        .map(|entries| {
+            let files: Vec<LayerEntry> = entries
+                .into_iter()
+                .filter(|e| e.kind != LayerEntryKind::Dir)
+                .collect();
+            let (tar, d) = raw_tar(&files);
+            (tar, d, "application/vnd.oci.image.layer.v1.tar")
+        })
+        .collect();
+    custom_layout(&work.join("base"), &layers, |_, _| {});
+    let outcome = bake_json(
+        &format!("oci:{}:t", work.join("base").display()),
+        &format!("oci:{}:x", work.join("out").display()),
+    );
+    assert_eq!(certifi_added(&outcome), 1, "{outcome}");
+    assert_eq!(outcome["platforms"][0]["detected"]["python"], "3.11");
+}
+
+#[test]
+fn an_index_without_a_runnable_platform_is_refused() {
+    let work = scratch("hostile-no-platform");
+    let dir = work.join("base");
+    let one = custom_layout(&dir, &enterprise_blobs(), |_, _| {});
+    let mut attestation = one.clone();
+    attestation["platform"] = json!({ "os": "unknown", "architecture": "unknown" });
+    for entries in [vec![attestation], vec![]] {
+        let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
+        let bytes = serde_json::to_vec(&index).unwrap();
+        let d = Digest::of(&bytes);
+        std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+        write_index(
+            &dir,
+            vec![
+                json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
+            ],
+        );
+        let to = format!("oci:{}:x", work.join("out").display());
+        let (out, _) = run(&[
+            "bake",
+            "--from",
+            &format!("oci:{}:t", dir.display()),
+            "--to",
+            &to,
+            "--ca",
+            &ca(),
+        ]);
+        refused(&out, 1, "no runnable platform");
+        assert!(!work.join("out").exists());
+    }
+}
+
+#[test]
+fn multi_frame_zstd_layers_are_read_whole() {
+    let work = scratch("hostile-zstd-frames");
+    let _ = tool("zstd", "zstd");
+    let mut layers = Vec::new();
+    for (i, entries) in line_layers(&enterprise_line()).into_iter().enumerate() {
+        let (tar, diff_id) = raw_tar(&entries);
+        // Two frames: the tar cut in the middle, each half compressed on its own.
+        let mut blob = Vec::new();
+        for (n, half) in [&tar[..tar.len() / 2], &tar[tar.len() / 2..]]
+            .iter()
+            .enumerate()
+        {
+            let path = work.join(format!("l{i}.{n}"));
+            std::fs::write(&path, half).unwrap();
+            output(tool("zstd", "zstd").args(["-q", "-f"]).arg(&path));
+            blob.extend(std::fs::read(work.join(format!("l{i}.{n}.zst"))).unwrap());
+        }
+        layers.push((blob, diff_id, "application/vnd.oci.image.layer.v1.tar+zstd"));
+    }
+    custom_layout(&work.join("base"), &layers, |_, _| {});
+    let outcome = bake_json(
+        &format!("oci:{}:t", work.join("base").display()),
+        &format!("oci:{}:x", work.join("out").display()),
+    );
+    assert_eq!(certifi_added(&outcome), 1, "{outcome}");
+}
+
+#[test]
+fn a_docker_archive_with_linked_layer_members_is_read() {
+    let work = scratch("hostile-docker-links");
+    let blobs = enterprise_blobs();
+    let last = blobs.last().unwrap();
+    // As `docker save` writes a repeated layer: a member linking to the first copy.
+    let config = json!({ "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "rootfs": { "type": "layers", "diff_ids": blobs.iter().map(|b| b.1.to_string()).chain([last.1.to_string()]).collect::<Vec<_>>() } });
+    let config = serde_json::to_vec(&config).unwrap();
+    let mut names: Vec<String> = (0..blobs.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
+    names.push("again/layer.tar".into());
+    let manifest = serde_json::to_vec(
+        &json!([{ "Config": "config.json", "RepoTags": ["a:b"], "Layers": names }]),
+    )
+    .unwrap();
+    let file = work.join("saved.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&file).unwrap());
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, bytes).unwrap();
+    };
+    for (i, (blob, _, _)) in blobs.iter().enumerate() {
+        add(&format!("l{i}/layer.tar"), blob);
+    }
+    add("config.json", &config);
+    add("manifest.json", &manifest);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(
+        &mut h,
+        "again/layer.tar",
+        format!("../l{}/layer.tar", blobs.len() - 1),
+    )
+    .unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let outcome = bake_json(
+        &format!("docker-archive:{}", file.display()),
+        &format!("oci:{}:x", work.join("out").display()),
+    );
+    assert_eq!(certifi_added(&outcome), 1, "{outcome}");
+}
+
+#[test]
+fn a_certifi_hard_linked_to_a_file_elsewhere_is_patched() {
+    let work = scratch("hostile-hardlinked-certifi");
+    let cacert = "home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem";
+    let mut moved = None;
+    let entries = enterprise_items(|entries| {
+        let i = entries
+            .iter()
+            .position(|e| e.path == format!("/{cacert}"))
+            .unwrap();
+        let mut file = entries.remove(i);
+        file.path = "/usr/share/misc/bundle.pem".into();
+        moved = Some(file);
+    });
+    let mut items: Vec<Item> = entries.into_iter().map(Item::Entry).collect();
+    items.push(Item::Entry(LayerEntry {
+        path: "/usr/share/misc".into(),
+        kind: LayerEntryKind::Dir,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+    }));
+    items.push(Item::Entry(moved.unwrap()));
+    items.push(Item::Hardlink(cacert, "usr/share/misc/bundle.pem"));
+    let (tar, d) = tar_of(items);
+    custom_layout(
+        &work.join("base"),
+        &[(tar, d, "application/vnd.oci.image.layer.v1.tar")],
+        |_, _| {},
+    );
+    let outcome = bake_json(
+        &format!("oci:{}:t", work.join("base").display()),
+        &format!("oci:{}:x", work.join("out").display()),
+    );
+    assert_eq!(certifi_added(&outcome), 1, "{outcome}");
+}
+
+#[test]
+fn layout_versions_and_layer_bytes_are_checked() {
+    let work = scratch("hostile-versions");
+    let dir = work.join("base");
+    let from = format!("oci:{}:t", dir.display());
+    let to = format!("oci:{}:x", work.join("out").display());
+    custom_layout(&dir, &enterprise_blobs(), |_, _| {});
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"9.9.9"}"#).unwrap();
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "imageLayoutVersion '9.9.9'");
+    // gzip bytes under a zstd media type.
+    let gz: Vec<(Vec<u8>, Digest, &str)> = enterprise_blobs()
+        .into_iter()
+        .map(|(b, d, _)| (b, d, "application/vnd.oci.image.layer.v1.tar+zstd"))
+        .collect();
+    custom_layout(&dir, &gz, |_, _| {});
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "says zstd, its bytes are gzip");
+    assert!(!work.join("out").exists());
+}
+
+// ---- 4. errors a user can act on ------------------------------------------------------------
+
+#[test]
+fn hostile_names_and_broken_links_are_named_on_one_printable_line() {
+    let work = scratch("hostile-messages");
+    let dir = work.join("base");
+    let from = format!("oci:{}:t", dir.display());
+    let to = format!("oci:{}:x", work.join("out").display());
+    // A name with an escape sequence, a newline and '..'.
+    let (tar, d) = tar_of(vec![Item::RawName(
+        b"etc/\x1b[31mred\n/../../evil".to_vec(),
+    )]);
+    custom_layout(
+        &dir,
+        &[(tar, d, "application/vnd.oci.image.layer.v1.tar")],
+        |_, _| {},
+    );
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "escapes the root file system");
+    // A hard link to a member no layer holds.
+    let (tar, d) = tar_of(vec![Item::Hardlink("etc/link", "etc/missing")]);
+    custom_layout(
+        &dir,
+        &[(tar, d, "application/vnd.oci.image.layer.v1.tar")],
+        |_, _| {},
+    );
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(
+        &out,
+        1,
+        "entry /etc/link is a hard link to /etc/missing, which no layer holds",
+    );
+}
+
+#[test]
+fn a_certifi_that_cannot_be_used_is_said_so_not_called_something_else() {
+    let work = scratch("hostile-certifi-status");
+    let cacert = "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem";
+    for (target, reason) in [
+        ("/nowhere/cacert.pem", "which does not exist"),
+        ("/etc/shadow", "which is not a CA bundle"),
+    ] {
+        let entries = enterprise_items(|entries| {
+            let i = entries.iter().position(|e| e.path == cacert).unwrap();
+            entries[i].kind = LayerEntryKind::Symlink(target.into());
+            entries.push(LayerEntry {
+                path: "/etc/shadow".into(),
+                kind: LayerEntryKind::File(b"root:*:0:0:::::\n".to_vec()),
+                mode: 0o600,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+            });
+        });
+        let (tar, d) = raw_tar(&entries);
+        let dir = work.join("base");
+        custom_layout(
+            &dir,
+            &[(tar, d, "application/vnd.oci.image.layer.v1.tar")],
+            |_, _| {},
+        );
+        let outcome = bake_json(
+            &format!("oci:{}:t", dir.display()),
+            &format!("oci:{}:x", work.join("out").display()),
+        );
+        let certifi = &outcome["platforms"][0]["detected"]["certifi"][0];
+        assert_eq!(certifi["status"], "unusable", "{certifi}");
+        assert!(
+            certifi["reason"].as_str().unwrap().contains(reason),
+            "{certifi}"
+        );
+        let notes = outcome["platforms"][0]["notes"].to_string();
+        assert!(notes.contains(reason), "{notes}");
+        let _ = std::fs::remove_dir_all(work.join("out"));
+    }
 }
