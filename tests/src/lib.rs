@@ -48,6 +48,20 @@ pub fn tool(tool: &str, package: &str) -> Command {
     cmd
 }
 
+/// The `trustbake` binary the tests drive (built by `cargo xtask test`), with
+/// `SOURCE_DATE_EPOCH` cleared; panics naming the build command when it is missing.
+pub fn trustbake() -> Command {
+    let bin = root().join("target/debug/trustbake");
+    assert!(
+        bin.is_file(),
+        "{} is missing; build it with: cargo build -p trustbake-cli",
+        bin.display()
+    );
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("SOURCE_DATE_EPOCH");
+    cmd
+}
+
 /// Runs `cmd`, panicking with its stderr unless it succeeds; returns stdout.
 pub fn output(cmd: &mut Command) -> String {
     let out = cmd

@@ -2,24 +2,11 @@
 //! whose stores disagree shows it).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 use tests::synthetic::write_layout;
-use tests::{fixture, output, root, scratch, tool};
+use tests::{fixture, output, root, scratch, tool, trustbake};
 use trustbake_targets::{Product, VersionMap};
-
-fn trustbake() -> Command {
-    let bin = root().join("target/debug/trustbake");
-    assert!(
-        bin.is_file(),
-        "{} is missing; build it with: cargo build -p trustbake-cli",
-        bin.display()
-    );
-    let mut cmd = Command::new(bin);
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 fn enterprise_base(work: &std::path::Path) -> PathBuf {
     let line = VersionMap::builtin()

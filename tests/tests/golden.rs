@@ -6,22 +6,9 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use tests::synthetic::write_all;
-use tests::{fixture, root, scratch};
-
-fn trustbake() -> Command {
-    let bin = root().join("target/debug/trustbake");
-    assert!(
-        bin.is_file(),
-        "{} is missing; build it with: cargo build -p trustbake-cli",
-        bin.display()
-    );
-    let mut cmd = Command::new(bin);
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
+use tests::{fixture, root, scratch, trustbake};
 
 fn bake(from: &str, to: &str, extra: &[&str], epoch: Option<&str>) {
     let mut cmd = trustbake();

@@ -11,23 +11,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tests::synthetic::{layers as line_layers, write_layout};
-use tests::{fixture, output, root, scratch, tool};
+use tests::{fixture, output, root, scratch, tool, trustbake};
 use trustbake_image::{Digest, LayerEntry, LayerEntryKind, build_layer};
 use trustbake_targets::{Product, ReleaseLine, VersionMap};
 
 // ---- helpers --------------------------------------------------------------------------------
-
-fn trustbake() -> Command {
-    let bin = root().join("target/debug/trustbake");
-    assert!(
-        bin.is_file(),
-        "{} is missing; build it with: cargo build -p trustbake-cli",
-        bin.display()
-    );
-    let mut cmd = Command::new(bin);
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 fn ca() -> String {
     fixture("demo-root.pem").display().to_string()
@@ -167,11 +155,7 @@ fn custom_layout(
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::of(bytes);
-        std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
-        (d.to_string(), bytes.len())
-    };
+    let put = |bytes: &[u8]| put_blob(dir, bytes);
     let mut config = json!({
         "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
         "config": { "User": "1000" },
@@ -205,6 +189,25 @@ fn write_index(dir: &Path, mut entries: Vec<Value>) {
     }
     let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// Stores an image index of `entries` in the layout at `dir` and tags it `t`.
+fn tag_index(dir: &Path, entries: Vec<Value>) {
+    let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
+    let (digest, size) = put_blob(dir, &serde_json::to_vec(&index).unwrap());
+    write_index(
+        dir,
+        vec![
+            json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": size }),
+        ],
+    );
+}
+
+/// Stores `bytes` as a blob of the layout at `dir`; returns its digest and size.
+fn put_blob(dir: &Path, bytes: &[u8]) -> (String, usize) {
+    let d = Digest::of(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+    (d.to_string(), bytes.len())
 }
 
 /// The synthetic Enterprise 5.1 layers, built (gzip).
@@ -746,17 +749,7 @@ fn an_index_repeating_one_manifest_is_read_once_and_too_many_platforms_are_refus
     let blobs = enterprise_blobs();
     let one = custom_layout(&dir, &blobs, |_, _| {});
     // 10 000 entries, one manifest: one platform to scan and to bake.
-    let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": vec![one.clone(); 10_000] });
-    let bytes = serde_json::to_vec(&index).unwrap();
-    let d = Digest::of(&bytes);
-    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
-    write_index(
-        &dir,
-        vec![
-            json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
-        ],
-    );
+    tag_index(&dir, vec![one.clone(); 10_000]);
     let to = format!("oci:{}:x", work.join("out").display());
     let from = format!("oci:{}:t", dir.display());
     let (out, rss) = run(&[
@@ -790,21 +783,10 @@ fn an_index_repeating_one_manifest_is_read_once_and_too_many_platforms_are_refus
         .unwrap();
         let mut m = manifest.clone();
         m["annotations"] = json!({ "n": i.to_string() });
-        let bytes = serde_json::to_vec(&m).unwrap();
-        let d = Digest::of(&bytes);
-        std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
-        entries.push(json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d.to_string(), "size": bytes.len(), "platform": { "os": "linux", "architecture": format!("a{i}") } }));
+        let (digest, size) = put_blob(&dir, &serde_json::to_vec(&m).unwrap());
+        entries.push(json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size, "platform": { "os": "linux", "architecture": format!("a{i}") } }));
     }
-    let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
-    let bytes = serde_json::to_vec(&index).unwrap();
-    let d = Digest::of(&bytes);
-    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
-    write_index(
-        &dir,
-        vec![
-            json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
-        ],
-    );
+    tag_index(&dir, entries);
     let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
     refused(&out, 1, "more than 256 platforms");
 }
@@ -836,13 +818,11 @@ fn oversized_documents_are_refused_before_they_are_read() {
     // A descriptor that announces 3 GiB is refused without a read.
     let mut m = manifest.clone();
     m["config"]["size"] = json!(3u64 << 30);
-    let bytes = serde_json::to_vec(&m).unwrap();
-    let d = Digest::of(&bytes);
-    std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
+    let (digest, size) = put_blob(&dir, &serde_json::to_vec(&m).unwrap());
     write_index(
         &dir,
         vec![
-            json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d.to_string(), "size": bytes.len() }),
+            json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size }),
         ],
     );
     let (out, rss) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
@@ -1041,16 +1021,7 @@ fn an_index_without_a_runnable_platform_is_refused() {
     let mut attestation = one.clone();
     attestation["platform"] = json!({ "os": "unknown", "architecture": "unknown" });
     for entries in [vec![attestation], vec![]] {
-        let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
-        let bytes = serde_json::to_vec(&index).unwrap();
-        let d = Digest::of(&bytes);
-        std::fs::write(dir.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
-        write_index(
-            &dir,
-            vec![
-                json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d.to_string(), "size": bytes.len() }),
-            ],
-        );
+        tag_index(&dir, entries);
         let to = format!("oci:{}:x", work.join("out").display());
         let (out, _) = run(&[
             "bake",

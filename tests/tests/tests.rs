@@ -6,6 +6,7 @@ mod bake;
 mod certifi;
 mod cli;
 mod debian;
+mod fuzz_replay;
 mod golden;
 mod hash;
 mod hostile;

@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod fixtures;
+mod fuzz;
 mod image;
 mod test_cas;
 mod tests;
@@ -16,6 +17,8 @@ cargo xtask <COMMAND>
 
 Commands:
   bench           measure trustbake against the gzip floor, skopeo, umoci and buildah
+  fuzz            run every fuzz target in fuzz/ (--time S per target, default 60; or
+                  --runs N; --target NAME; --minimize); needs nightly and cargo-fuzz
   test            run the whole test suite (what CI runs): checks the outside tools, fetches the
                   certifi wheels, then runs every test of the workspace with cargo-nextest
   demo            run the main job end to end on built-in inputs (no network, no user files):
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => tests::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("fetch-fixtures") => fixtures::fetch().map(|_| ()),
         Some("fixtures") => fixtures::images().map(|_| ()),
         Some("image") => image::run(&args[1..]),

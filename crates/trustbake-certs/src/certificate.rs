@@ -1,5 +1,6 @@
 //! One parsed certificate and everything the trust stores need to know about it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use x509_parser::certificate::X509Certificate;
@@ -212,7 +213,7 @@ impl Certificate {
 
     /// The signature algorithm's name (OpenSSL's long name where known, else the OID).
     pub fn signature_algorithm(&self) -> &str {
-        self.signature_algorithm.name
+        &self.signature_algorithm.name
     }
 
     /// The weak digest the signature uses, if any (SHA-1, MD5, MD2).
@@ -336,7 +337,9 @@ impl fmt::Display for WeakDigest {
 
 #[derive(Clone, PartialEq, Eq)]
 struct SignatureAlgorithm {
-    name: &'static str,
+    /// A known algorithm's name, or an unknown one's OID (owned: never leaked, whatever a
+    /// hostile input holds).
+    name: Cow<'static, str>,
     weak: Option<WeakDigest>,
 }
 
@@ -362,15 +365,18 @@ impl SignatureAlgorithm {
             "2.16.840.1.101.3.4.3.2" => ("dsa-with-SHA256", None),
             "1.3.101.112" => ("ED25519", None),
             "1.3.101.113" => ("ED448", None),
-            other => (leak_oid(other), None),
+            other => {
+                return SignatureAlgorithm {
+                    name: Cow::Owned(other.to_owned()),
+                    weak: None,
+                };
+            }
         };
-        SignatureAlgorithm { name, weak }
+        SignatureAlgorithm {
+            name: Cow::Borrowed(name),
+            weak,
+        }
     }
-}
-
-/// Unknown algorithm OIDs are rare; keeping them `'static` keeps the common path allocation-free.
-fn leak_oid(oid: &str) -> &'static str {
-    Box::leak(oid.to_owned().into_boxed_str())
 }
 
 /// The public key's algorithm and size.

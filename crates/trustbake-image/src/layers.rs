@@ -42,6 +42,22 @@ pub struct Node {
     pub body: Option<Arc<Vec<u8>>>,
 }
 
+impl Node {
+    /// A directory no entry describes (the root, a parent implied by a path): root-owned 0755,
+    /// as extracting a layer makes it.
+    fn implied_dir() -> Node {
+        Node {
+            kind: NodeKind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            size: 0,
+            body: None,
+        }
+    }
+}
+
 /// The type of a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
@@ -123,18 +139,7 @@ impl LayeredRoot {
             }
         });
         let mut root = LayeredRoot::default();
-        root.nodes.insert(
-            "/".to_owned(),
-            Node {
-                kind: NodeKind::Dir,
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-                size: 0,
-                body: None,
-            },
-        );
+        root.nodes.insert("/".to_owned(), Node::implied_dir());
         for slot in results {
             let changes = slot.into_inner().ok().flatten().unwrap_or_else(|| {
                 Err(ImageError::BadLayer {
@@ -208,18 +213,7 @@ impl LayeredRoot {
             end += 1 + i;
             let dir = &path[..end];
             if !self.nodes.contains_key(dir) {
-                self.nodes.insert(
-                    dir.to_owned(),
-                    Node {
-                        kind: NodeKind::Dir,
-                        mode: 0o755,
-                        uid: 0,
-                        gid: 0,
-                        mtime: 0,
-                        size: 0,
-                        body: None,
-                    },
-                );
+                self.nodes.insert(dir.to_owned(), Node::implied_dir());
             }
         }
     }
@@ -268,6 +262,64 @@ impl LayeredRoot {
     }
 }
 
+/// Entry points for the fuzz targets (`fuzz/`): the same code as an image scan, over bytes in
+/// memory. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{LayeredRoot, ScanOptions, scan_opened};
+    use crate::ImageError;
+    use crate::digest::{DiffId, Digest};
+    use crate::source::{BlobRef, Layer};
+
+    /// Scans `blob` as one layer of `media_type`, every body wanted; the diff ID the scan finds
+    /// is taken as the expected one (so valid layers are merged too).
+    pub fn scan_layer(blob: &[u8], media_type: &str) -> Result<LayeredRoot, ImageError> {
+        let all = |_: &str| true;
+        let options = ScanOptions {
+            wanted: &all,
+            max_body: 1 << 20,
+        };
+        let mut layer = Layer {
+            media_type: media_type.to_owned(),
+            size: blob.len() as u64,
+            digest: Some(Digest::of(blob)),
+            diff_id: DiffId(Digest::of(b"")),
+            descriptor: None,
+            blob: BlobRef::Member("fuzz".into()),
+        };
+        let open = || -> Result<Box<dyn std::io::Read + Send>, ImageError> {
+            Ok(Box::new(std::io::Cursor::new(blob.to_vec())))
+        };
+        let changes = match scan_opened(&open, &layer, &options) {
+            Err(ImageError::BlobMismatch { found, .. }) => {
+                layer.diff_id = DiffId(Digest::parse(&found)?);
+                scan_opened(&open, &layer, &options)?
+            }
+            other => other?,
+        };
+        let mut root = LayeredRoot::default();
+        root.merge(changes)?;
+        Ok(root)
+    }
+
+    /// Parses a docker archive's `manifest.json` and checks every member name; returns how
+    /// many entries it has.
+    pub fn docker_manifest(bytes: &[u8]) -> Result<usize, ImageError> {
+        use crate::source::docker::{ArchiveEntry, check_member};
+        let entries: Vec<ArchiveEntry> =
+            serde_json::from_slice(bytes).map_err(|e| ImageError::BadJson {
+                what: "manifest.json".into(),
+                detail: e.to_string(),
+            })?;
+        for entry in &entries {
+            for member in entry.layers.iter().chain([&entry.config]) {
+                check_member(member, "fuzz")?;
+            }
+        }
+        Ok(entries.len())
+    }
+}
+
 /// A reader whose hash state is shared, so it can be read after the decoder consumed it.
 struct SharedHashing<R> {
     inner: R,
@@ -293,8 +345,19 @@ fn scan_layer(
     layer: &Layer,
     options: &ScanOptions<'_>,
 ) -> Result<Changes, ImageError> {
+    scan_opened(&|| image.open_layer(layer), layer, options)
+}
+
+/// A layer's blob, opened afresh.
+type Opener<'a> = dyn Fn() -> Result<Box<dyn Read + Send>, ImageError> + 'a;
+
+fn scan_opened(
+    open: &Opener<'_>,
+    layer: &Layer,
+    options: &ScanOptions<'_>,
+) -> Result<Changes, ImageError> {
     let none = std::collections::HashSet::new();
-    let changes = scan_layer_once(image, layer, options, &none)?;
+    let changes = scan_layer_once(open, layer, options, &none)?;
     let kept: std::collections::HashMap<&str, bool> = changes
         .entries
         .iter()
@@ -321,11 +384,11 @@ fn scan_layer(
     if needed.is_empty() {
         return Ok(changes);
     }
-    scan_layer_once(image, layer, options, &needed)
+    scan_layer_once(open, layer, options, &needed)
 }
 
 fn scan_layer_once(
-    image: &Image,
+    open: &Opener<'_>,
     layer: &Layer,
     options: &ScanOptions<'_>,
     also_wanted: &std::collections::HashSet<String>,
@@ -337,7 +400,7 @@ fn scan_layer_once(
     };
     // Never more than the descriptor says (and one byte to notice a longer blob): a blob that
     // does not end cannot hold the scan.
-    let blob = image.open_layer(layer)?.take(layer.size.saturating_add(1));
+    let blob = open()?.take(layer.size.saturating_add(1));
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let mut buffered = BufReader::with_capacity(
         256 * 1024,

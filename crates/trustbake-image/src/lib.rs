@@ -26,6 +26,8 @@ mod validate;
 pub use dest::{ImageDestination, destination, write, write_to};
 pub use digest::{DiffId, Digest};
 pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
+#[doc(hidden)]
+pub use layers::fuzzing;
 pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions, ScannedLayer};
 pub use model::{Descriptor, Document, Platform};
 pub use mutate::{Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform};

@@ -488,6 +488,17 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_unknown_fields_survive_an_edit() {
+        // Found by fuzzing: without exact float parsing this value changed when written back.
+        let text = r#"{"rootfs":{"type":"layers","diff_ids":[]},"x":{"f":3.777777777777778e+92,"i":30000000000}}"#;
+        let doc = Document::<Config>::parse(text.as_bytes().to_vec(), "config").unwrap();
+        let edited = doc.edit(|c| c.created = Some("now".into())).unwrap();
+        let again = Document::<Config>::parse(edited.bytes().to_vec(), "again").unwrap();
+        assert_eq!(again.value(), edited.value());
+        assert_eq!(again.value().rest["x"], doc.value().rest["x"]);
+    }
+
+    #[test]
     fn platforms_parse_strictly() {
         let p: Platform = "linux/arm64/v8".parse().unwrap();
         assert_eq!(

@@ -169,7 +169,7 @@ impl ImageSource for DockerArchiveSource {
 }
 
 /// A member name from `manifest.json` must stay inside the archive.
-fn check_member(member: &str, image: &str) -> Result<(), ImageError> {
+pub(crate) fn check_member(member: &str, image: &str) -> Result<(), ImageError> {
     if member.starts_with('/') || member.split('/').any(|p| p == "..") || member.is_empty() {
         return Err(ImageError::BadJson {
             what: format!("{image} manifest.json"),
