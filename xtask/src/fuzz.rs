@@ -133,9 +133,13 @@ fn run_target(target: &str, limit: &str, sanitizer: &str) -> Result<(u64, u64)> 
             .unwrap_or("(no input written)");
         let reason = log
             .lines()
-            .find(|l| l.contains("panicked") || l.contains("ERROR: libFuzzer"))
-            .unwrap_or("");
-        bail!("{reason} — input: fuzz/{artifact}");
+            .find(|l| {
+                l.contains("panicked")
+                    || l.contains("ERROR: libFuzzer")
+                    || l.contains("interrupted")
+            })
+            .unwrap_or("the fuzzer failed");
+        bail!("{reason} — input: {artifact}");
     }
     let done = log
         .lines()
