@@ -1248,3 +1248,28 @@ fn a_certifi_that_cannot_be_used_is_said_so_not_called_something_else() {
         let _ = std::fs::remove_dir_all(work.join("out"));
     }
 }
+
+#[test]
+fn an_existing_layout_whose_blobs_lead_elsewhere_is_refused() {
+    let work = scratch("hostile-blobs-link");
+    let from = base(&work.join("base"));
+    let out_dir = work.join("out");
+    let to = format!("oci:{}:a", out_dir.display());
+    assert!(
+        run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()])
+            .0
+            .status
+            .success()
+    );
+    let victim = work.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::rename(out_dir.join("blobs"), work.join("moved")).unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("blobs")).unwrap();
+    let to = format!("oci:{}:b", out_dir.display());
+    let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
+    refused(&out, 1, "a directory of the layout (not a link)");
+    assert!(
+        tree(&victim).is_empty(),
+        "nothing written where the link leads"
+    );
+}

@@ -46,8 +46,21 @@ impl LayoutDestination {
                         expected: "an OCI image layout",
                     });
                 }
-                let blobs = dir.join("blobs/sha256");
-                fs::create_dir_all(&blobs).map_err(io_err(&blobs, "creating"))?;
+                // Blobs go into the layout itself: a `blobs` or `blobs/sha256` that is a link
+                // (or not a directory) would send them elsewhere.
+                for sub in ["blobs", "blobs/sha256"] {
+                    let path = dir.join(sub);
+                    match fs::symlink_metadata(&path) {
+                        Ok(md) if md.is_dir() => {}
+                        Ok(_) => {
+                            return Err(ImageError::BadDestination {
+                                path,
+                                expected: "a directory of the layout (not a link)",
+                            });
+                        }
+                        Err(_) => fs::create_dir(&path).map_err(io_err(&path, "creating"))?,
+                    }
+                }
                 Ok(LayoutDestination {
                     root: dir.to_path_buf(),
                     staging: None,
@@ -119,7 +132,15 @@ impl LayoutDestination {
     fn write_index(&self, top: &Descriptor) -> Result<(), ImageError> {
         let path = self.root.join("index.json");
         let mut index: Value = if self.staging.is_none() {
-            let bytes = fs::read(&path).map_err(io_err(&path, "reading"))?;
+            // The layout's own index: a regular file, read within the document bound.
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                return Err(ImageError::BadDestination {
+                    path,
+                    expected: "a regular file (the layout's index.json)",
+                });
+            }
+            let file = fs::File::open(&path).map_err(io_err(&path, "reading"))?;
+            let bytes = crate::source::read_small(file, &path)?;
             serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson {
                 what: path.display().to_string(),
                 detail: e.to_string(),
