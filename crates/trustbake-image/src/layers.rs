@@ -21,6 +21,10 @@ pub struct ScanOptions<'a> {
     pub wanted: &'a (dyn Fn(&str) -> bool + Sync),
     /// Bodies larger than this are not kept.
     pub max_body: u64,
+    /// A layer that inflates to more than this many bytes of tar is refused (`u64::MAX`: no
+    /// bound; a layer's every byte must be read for its diff ID, so this bounds the time a
+    /// decompression bomb costs).
+    pub max_inflated: u64,
 }
 
 /// One entry of the merged root.
@@ -278,6 +282,8 @@ pub mod fuzzing {
         let options = ScanOptions {
             wanted: &all,
             max_body: 1 << 20,
+            // One execution reads at most this much tar, however well the input compresses.
+            max_inflated: 1 << 20,
         };
         let mut layer = Layer {
             media_type: media_type.to_owned(),
@@ -446,9 +452,13 @@ fn scan_layer_once(
     };
     // A large buffer between tar (which skips entry data in small reads) and the inflater:
     // the decoder and the diff-ID hash then work in 1 MiB steps.
+    let limit = options.max_inflated;
     let mut archive = tar::Archive::new(BufReader::with_capacity(
         1 << 20,
-        HashingReader::new(decoder),
+        HashingReader::new(Bounded {
+            inner: decoder,
+            left: limit,
+        }),
     ));
     let mut changes = Changes {
         entries: Vec::new(),
@@ -640,6 +650,34 @@ fn scan_layer_once(
     Ok(changes)
 }
 
+/// A decoder that fails once it has given `left` bytes and would give more: the bound on how
+/// far one layer may inflate ([`ScanOptions::max_inflated`]).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // At the bound: any more is too much, the end is fine.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(
+                    "it inflates past the bound set for one layer",
+                )),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// Every frame of a zstd stream, one after the other (`pzstd` writes several; zstd:chunked
 /// layers, as podman and buildah push them, are many frames with skippable ones holding their
 /// table of contents): ruzstd's decoder reads one frame.
@@ -775,6 +813,28 @@ mod tests {
         let mut out = Vec::new();
         let cut = &stream[..stream.len() - 3];
         assert!(ZstdFrames::new(cut).read_to_end(&mut out).is_err());
+    }
+
+    #[test]
+    fn a_layer_inflating_past_its_bound_is_refused() {
+        let bomb = crate::build_layer(&[crate::LayerEntry {
+            path: "/zeros".into(),
+            kind: crate::LayerEntryKind::File(vec![0; 2 << 20]),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+        }])
+        .unwrap();
+        assert!(bomb.blob.len() < 8 * 1024, "{} bytes", bomb.blob.len());
+        let err =
+            super::fuzzing::scan_layer(&bomb.blob, "application/vnd.oci.image.layer.v1.tar+gzip")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("it inflates past the bound set for one layer"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -301,6 +301,7 @@ mod tests {
         let options = ScanOptions {
             wanted: &none,
             max_body: 0,
+            max_inflated: u64::MAX,
         };
         LayeredRoot::scan(image, &image.platforms[0], &options)
             .unwrap()

@@ -28,6 +28,7 @@ pub fn validate(reference: &ImageRef) -> Result<Validation, ImageError> {
             &ScanOptions {
                 wanted: &none,
                 max_body: 0,
+                max_inflated: u64::MAX,
             },
         )?; // digests, sizes, diff IDs
         layers += root.layers.len();

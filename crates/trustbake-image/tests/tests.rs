@@ -131,6 +131,7 @@ fn the_layered_view_applies_whiteouts_opaque_directories_and_hard_links() {
         &ScanOptions {
             wanted: &wanted,
             max_body: 1024,
+            max_inflated: u64::MAX,
         },
     )
     .unwrap();
@@ -197,6 +198,7 @@ fn entries_escaping_the_root_and_bad_diff_ids_are_refused() {
         &ScanOptions {
             wanted: &none,
             max_body: 0,
+            max_inflated: u64::MAX,
         },
     )
     .unwrap_err();

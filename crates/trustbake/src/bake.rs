@@ -149,6 +149,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             &ScanOptions {
                 wanted: &trustbake_store::paths::reads,
                 max_body: MAX_BODY,
+                max_inflated: u64::MAX,
             },
         )?;
         let base_created = platform
@@ -340,6 +341,7 @@ pub fn inspect(source: &str, platform: Option<&Platform>) -> Result<InspectOutco
                 &ScanOptions {
                     wanted: &trustbake_store::paths::reads,
                     max_body: MAX_BODY,
+                    max_inflated: u64::MAX,
                 },
             )?;
             let found = trustbake_store::inspect(&ImageRoot(&root))?;

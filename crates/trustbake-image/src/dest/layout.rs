@@ -391,6 +391,7 @@ mod tests {
                     &crate::ScanOptions {
                         wanted: &|_| false,
                         max_body: 0,
+                        max_inflated: u64::MAX,
                     },
                 )
                 .unwrap()
