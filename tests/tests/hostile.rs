@@ -286,12 +286,7 @@ fn links_planted_beside_the_destination_are_never_followed() {
         format!("oci-archive:{}:corp", dest.join("out.tar").display()),
         format!("docker-archive:{}", dest.join("d.tar").display()),
     ] {
-        let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bake_ok(&from, &to);
     }
     assert_eq!(
         tree(&victim),
@@ -400,12 +395,7 @@ fn an_untagged_image_into_an_existing_layout_keeps_its_tags() {
         format!("oci:{}:b", out_dir.display()),
         format!("oci:{}", out_dir.display()),
     ] {
-        let (out, _) = run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bake_ok(&from, &to);
     }
     let index: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("index.json")).unwrap()).unwrap();
@@ -424,12 +414,7 @@ fn a_damaged_blob_already_in_the_destination_is_replaced() {
     let from = base(&work.join("base"));
     let out_dir = work.join("out");
     let to = format!("oci:{}:a", out_dir.display());
-    assert!(
-        run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()])
-            .0
-            .status
-            .success()
-    );
+    bake_ok(&from, &to);
     // Cut every blob in half (new files: they are hard links to the base's).
     for e in std::fs::read_dir(out_dir.join("blobs/sha256")).unwrap() {
         let p = e.unwrap().path();
@@ -438,12 +423,7 @@ fn a_damaged_blob_already_in_the_destination_is_replaced() {
         std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     }
     let to = format!("oci:{}:b", out_dir.display());
-    assert!(
-        run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()])
-            .0
-            .status
-            .success()
-    );
+    bake_ok(&from, &to);
     let bundle = work.join("bundle");
     output(
         tool("umoci", "umoci")
@@ -696,11 +676,10 @@ fn tar_of(items: Vec<Item>) -> (Vec<u8>, Digest) {
         let mut archive = tar::Archive::new(&bytes[..]);
         for e in archive.entries().unwrap() {
             let mut e = e.unwrap();
-            let mut h = e.header().clone();
+            let h = e.header().clone();
             let mut data = Vec::new();
             std::io::Read::read_to_end(&mut e, &mut data).unwrap();
             b.append(&h, &data[..]).unwrap();
-            let _ = &mut h;
         }
         plain.clear();
     };
@@ -967,6 +946,16 @@ fn pem_of(der: &[u8]) -> String {
 }
 
 // ---- 3. no silently wrong result ------------------------------------------------------------
+
+/// Bakes `from` into `to` with the demo CA; panics with its stderr unless it succeeds.
+fn bake_ok(from: &str, to: &str) {
+    let (out, _) = run(&["bake", "--from", from, "--to", to, "--ca", &ca()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Bakes `from` with the demo CA, JSON out; panics unless it succeeds.
 fn bake_json(from: &str, to: &str) -> Value {
@@ -1255,12 +1244,7 @@ fn an_existing_layout_whose_blobs_lead_elsewhere_is_refused() {
     let from = base(&work.join("base"));
     let out_dir = work.join("out");
     let to = format!("oci:{}:a", out_dir.display());
-    assert!(
-        run(&["bake", "--from", &from, "--to", &to, "--ca", &ca()])
-            .0
-            .status
-            .success()
-    );
+    bake_ok(&from, &to);
     let victim = work.join("victim");
     std::fs::create_dir_all(&victim).unwrap();
     std::fs::rename(out_dir.join("blobs"), work.join("moved")).unwrap();

@@ -142,7 +142,7 @@ pub(crate) fn apply_to_dir(root: &Path, plan: &Plan) -> Result<Vec<String>, Appl
     for item in &plan.items {
         staged.stage(root, item, &mut warnings)?;
     }
-    staged.commit()?;
+    staged.commit(&mut warnings)?;
     Ok(warnings)
 }
 
@@ -272,7 +272,7 @@ impl Staged {
         Ok(())
     }
 
-    fn commit(mut self) -> Result<(), ApplyError> {
+    fn commit(mut self, warnings: &mut Vec<String>) -> Result<(), ApplyError> {
         for (temp, host) in &self.renames {
             fs::rename(temp, host).map_err(apply_error(host.clone(), "renaming into place"))?;
             trustbake_image::cleanup::unregister(temp);
@@ -282,11 +282,10 @@ impl Staged {
             trustbake_image::cleanup::unregister(&dir);
         }
         self.committed = true;
-        let mut warnings = Vec::new();
         for (dir, meta) in &self.existing {
             fs::set_permissions(dir, fs::Permissions::from_mode(meta.mode))
                 .map_err(apply_error(dir.clone(), "setting the mode"))?;
-            owner(dir, *meta, false, &mut warnings)
+            owner(dir, *meta, false, warnings)
                 .map_err(apply_error(dir.clone(), "setting the owner"))?;
             mtime(dir, *meta).map_err(apply_error(dir.clone(), "setting the mtime"))?;
         }
