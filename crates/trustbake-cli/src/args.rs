@@ -24,11 +24,11 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Bake the CAs into an image as one new layer on the untouched base (no daemon needed).
     #[command(after_help = BAKE_EXAMPLES)]
-    Bake(BakeArgs),
+    Bake(Box<BakeArgs>),
     /// Show what an image (or an unpacked root) trusts: every store, its count, and where each
     /// locally added CA is — or is missing.
     #[command(after_help = INSPECT_EXAMPLES)]
-    Inspect(InspectArgs),
+    Inspect(Box<InspectArgs>),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -117,7 +117,8 @@ pub(crate) struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct BakeArgs {
-    /// The base image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG].
+    /// The base image: docker://[HOST/]REPO[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG] or
+    /// docker-archive:FILE[:REPO:TAG].
     #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
     pub(crate) from: Option<String>,
 
@@ -155,11 +156,95 @@ pub(crate) struct BakeArgs {
     /// Also patch pip's vendored certifi.
     #[arg(long)]
     pub(crate) include_vendored: bool,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// How registries are reached, with skopeo's option names.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registries (docker://)")]
+pub(crate) struct RegistryArgs {
+    /// The auth file for both registries (default: REGISTRY_AUTH_FILE, then
+    /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,
+    /// ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) authfile: Option<PathBuf>,
+    /// The auth file for the source registry.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) src_authfile: Option<PathBuf>,
+    /// The auth file for the destination registry.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) dest_authfile: Option<PathBuf>,
+    /// Source credentials: USER:PASSWORD, or USER alone to read the password from
+    /// --src-password-file (or the first line of stdin).
+    #[arg(long, value_name = "USER[:PASSWORD]", conflicts_with = "src_no_creds")]
+    pub(crate) src_creds: Option<String>,
+    /// Destination credentials: USER:PASSWORD, or USER alone (see --dest-password-file).
+    #[arg(long, value_name = "USER[:PASSWORD]", conflicts_with = "dest_no_creds")]
+    pub(crate) dest_creds: Option<String>,
+    /// A file holding the source password (with --src-creds USER; - for stdin).
+    #[arg(long, value_name = "FILE", requires = "src_creds")]
+    pub(crate) src_password_file: Option<PathBuf>,
+    /// A file holding the destination password (with --dest-creds USER; - for stdin).
+    #[arg(long, value_name = "FILE", requires = "dest_creds")]
+    pub(crate) dest_password_file: Option<PathBuf>,
+    /// Access the source registry anonymously.
+    #[arg(long)]
+    pub(crate) src_no_creds: bool,
+    /// Access the destination registry anonymously.
+    #[arg(long)]
+    pub(crate) dest_no_creds: bool,
+    /// Certificates for the source registry: *.crt roots, NAME.cert + NAME.key client
+    /// certificate (default: /etc/containers/certs.d/HOST[:PORT] and /etc/docker/certs.d/…).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) src_cert_dir: Option<PathBuf>,
+    /// Certificates for the destination registry (as --src-cert-dir).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest_cert_dir: Option<PathBuf>,
+    /// Verify the source registry's certificate and require HTTPS (false: also plain HTTP).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub(crate) src_tls_verify: bool,
+    /// Verify the destination registry's certificate and require HTTPS (false: also plain HTTP).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub(crate) dest_tls_verify: bool,
+    /// Also trust the CAs being baked for the registries' TLS (an internal registry signed by
+    /// the very CA being baked).
+    #[arg(long)]
+    pub(crate) registry_trust_ca: bool,
+}
+
+/// How `inspect` reaches a registry (skopeo inspect's option names).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registries (docker://)")]
+pub(crate) struct InspectRegistryArgs {
+    /// The auth file (default: as skopeo finds it).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) authfile: Option<PathBuf>,
+    /// Credentials: USER:PASSWORD, or USER alone to read the password from --password-file.
+    #[arg(long, value_name = "USER[:PASSWORD]", conflicts_with = "no_creds")]
+    pub(crate) creds: Option<String>,
+    /// A file holding the password (with --creds USER; - for stdin).
+    #[arg(long, value_name = "FILE", requires = "creds")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Access the registry anonymously.
+    #[arg(long)]
+    pub(crate) no_creds: bool,
+    /// Certificates for the registry (*.crt roots, NAME.cert + NAME.key).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
+    /// Verify the registry's certificate and require HTTPS (false: also plain HTTP).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub(crate) tls_verify: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
-    /// The image (oci:…, oci-archive:…, docker-archive:…) or an unpacked root directory.
+    /// The image (docker://…, oci:…, oci-archive:…, docker-archive:…) or an unpacked root
+    /// directory.
     pub(crate) source: String,
 
     /// Only this platform (os/arch[/variant]).
@@ -169,6 +254,9 @@ pub(crate) struct InspectArgs {
     /// Print the inspection as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) registry: InspectRegistryArgs,
 }
 
 /// An image recipe (`images/NAME.toml`).

@@ -62,6 +62,7 @@ fn hints(err: &trustbake::Error) -> Vec<&'static str> {
         trustbake::Error::Image(trustbake::ImageError::SinglePlatform { .. }) => {
             vec!["choose the platform with --platform os/arch[/variant]"]
         }
+        trustbake::Error::Image(trustbake::ImageError::Registry(e)) => registry_hints(e),
         trustbake::Error::Intake(intake) => {
             let mut hints = Vec::new();
             let refusals = intake.refusals();
@@ -83,12 +84,45 @@ fn hints(err: &trustbake::Error) -> Vec<&'static str> {
     }
 }
 
+/// The flags that fix a registry failure, for the side it happened on.
+fn registry_hints(err: &trustbake::RegistryError) -> Vec<&'static str> {
+    use trustbake::RegistryError as R;
+    use trustbake::RegistryRole as Role;
+    match err {
+        R::Tls {
+            role: Role::Source, ..
+        } => vec![
+            "give the registry's CA with --src-cert-dir DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
+            "--registry-trust-ca trusts the CAs being baked; --src-tls-verify=false skips verification",
+        ],
+        R::Tls { .. } => vec![
+            "give the registry's CA with --dest-cert-dir DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
+            "--registry-trust-ca trusts the CAs being baked; --dest-tls-verify=false skips verification",
+        ],
+        R::PlainHttp {
+            role: Role::Source, ..
+        } => {
+            vec![
+                "for a plain-HTTP registry, pass --src-tls-verify=false (inspect: --tls-verify=false)",
+            ]
+        }
+        R::PlainHttp { .. } => vec!["for a plain-HTTP registry, pass --dest-tls-verify=false"],
+        R::Unauthorized { .. } | R::Denied { .. } => vec![
+            "log in with `skopeo login` / `podman login`, or give --src-creds / --dest-creds USER[:PASSWORD] or --authfile FILE",
+        ],
+        R::CredentialsOverHttp { .. } => vec![
+            "serve the registry over HTTPS, or use --src-no-creds / --dest-no-creds for anonymous access",
+        ],
+        _ => Vec::new(),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Apply(args) => apply(args),
-        Command::Bake(args) => bake(args),
-        Command::Inspect(args) => inspect(args),
+        Command::Bake(args) => bake(*args),
+        Command::Inspect(args) => inspect(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -200,6 +234,34 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     if args.include_vendored {
         request = request.include_vendored();
     }
+    let r = &args.registry;
+    let extra_roots: Vec<Vec<u8>> = if r.registry_trust_ca {
+        cas.cas()
+            .iter()
+            .map(|ca| ca.certificate.der().to_vec())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    request = request
+        .source_access(access(
+            r.src_authfile.as_ref().or(r.authfile.as_ref()),
+            r.src_creds.as_deref(),
+            r.src_password_file.as_deref(),
+            r.src_no_creds,
+            r.src_cert_dir.clone(),
+            r.src_tls_verify,
+            extra_roots.clone(),
+        )?)
+        .destination_access(access(
+            r.dest_authfile.as_ref().or(r.authfile.as_ref()),
+            r.dest_creds.as_deref(),
+            r.dest_password_file.as_deref(),
+            r.dest_no_creds,
+            r.dest_cert_dir.clone(),
+            r.dest_tls_verify,
+            extra_roots,
+        )?);
     // Progress on stderr only when a person is watching it.
     let show = |message: &str| eprintln!("{message}");
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -247,9 +309,74 @@ fn inspect(args: InspectArgs) -> Result<()> {
         Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
         None => None,
     };
-    let outcome = trustbake::inspect(&args.source, platform.as_ref())
+    let r = &args.registry;
+    let access = access(
+        r.authfile.as_ref(),
+        r.creds.as_deref(),
+        r.password_file.as_deref(),
+        r.no_creds,
+        r.cert_dir.clone(),
+        r.tls_verify,
+        Vec::new(),
+    )?;
+    let outcome = trustbake::inspect_with(&args.source, platform.as_ref(), &access)
         .with_context(|| format!("inspecting {}", args.source))?;
     print(&outcome, args.json, render::inspect)
+}
+
+/// One side's registry access from its options. A password comes from `USER:PASSWORD`, a
+/// password file, or the first line of stdin — never a prompt, never echoed.
+fn access(
+    authfile: Option<&PathBuf>,
+    creds: Option<&str>,
+    password_file: Option<&Path>,
+    no_creds: bool,
+    cert_dir: Option<PathBuf>,
+    tls_verify: bool,
+    extra_roots: Vec<Vec<u8>>,
+) -> Result<trustbake::Access> {
+    let credentials = if no_creds {
+        trustbake::CredentialSource::Anonymous
+    } else if let Some(creds) = creds {
+        let (user, password) = match creds.split_once(':') {
+            Some((user, password)) => (user.to_owned(), password.to_owned()),
+            None => (creds.to_owned(), read_password(password_file)?),
+        };
+        anyhow::ensure!(!user.is_empty(), "credentials without a user name");
+        trustbake::CredentialSource::Given(trustbake::Credentials::new(user, password))
+    } else if let Some(file) = authfile {
+        trustbake::CredentialSource::AuthFile(file.clone())
+    } else {
+        trustbake::CredentialSource::Lookup
+    };
+    Ok(trustbake::Access {
+        credentials,
+        cert_dir,
+        tls_verify,
+        extra_roots,
+    })
+}
+
+/// The password in `file` (`-` or none: the first line of stdin), without its line ending.
+fn read_password(file: Option<&Path>) -> Result<String> {
+    let text = match file {
+        Some(f) if f.as_os_str() != "-" => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the password file {}", f.display()))?,
+        _ => {
+            anyhow::ensure!(
+                !std::io::IsTerminal::is_terminal(&std::io::stdin()),
+                "a password is needed: give USER:PASSWORD, a password file, or pipe it on stdin (trustbake never prompts)"
+            );
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line
+        }
+    };
+    let password = text.lines().next().unwrap_or_default().to_owned();
+    anyhow::ensure!(!password.is_empty(), "the password is empty");
+    Ok(password)
 }
 
 /// A recipe's image reference with a relative path made relative to the recipe's directory.

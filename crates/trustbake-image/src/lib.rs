@@ -20,10 +20,11 @@ mod layers;
 pub mod model;
 mod mutate;
 mod reference;
+pub mod registry;
 mod source;
 mod validate;
 
-pub use dest::{ImageDestination, destination, write, write_to};
+pub use dest::{ImageDestination, destination, destination_in, write, write_to};
 pub use digest::{DiffId, Digest};
 pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
 #[doc(hidden)]
@@ -31,10 +32,10 @@ pub use layers::fuzzing;
 pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions, ScannedLayer};
 pub use model::{Descriptor, Document, Platform};
 pub use mutate::{Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform};
-pub use reference::ImageRef;
+pub use reference::{ImageRef, RegistryRef};
 pub use source::{
     BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MAX_LAYERS, MAX_PLATFORMS,
-    MemberLayer, PlatformImage, Resolved, open, open_verified,
+    MemberLayer, PlatformImage, Resolved, open, open_in, open_verified,
 };
 pub use validate::{Validation, validate};
 
@@ -46,7 +47,7 @@ use std::path::PathBuf;
 pub enum ImageError {
     /// An image reference that does not parse.
     #[error(
-        "'{input}' is not an image reference ({reason}); use oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:REPO:TAG]"
+        "'{input}' is not an image reference ({reason}); use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG] or docker://[HOST/]REPO[:TAG|@DIGEST]"
     )]
     BadReference {
         /// What was given.
@@ -216,6 +217,9 @@ pub enum ImageError {
         /// The platforms there are.
         available: String,
     },
+    /// A registry failed, or refused (never holds a credential).
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
     /// A destination that exists and is not what it should be.
     #[error(
         "{path}: the destination exists and is not {expected}; choose another destination or remove it"

@@ -190,7 +190,7 @@ impl Image {
             ));
             blobs.push(LayerBlob::New);
         }
-        let base_name = self.reference.to_string();
+        let base_name = self.reference.base_name();
         let manifest = base.manifest.edit(|m| {
             if base.synthesized && to_oci {
                 m.media_type = Some(media_type::OCI_MANIFEST.to_owned());

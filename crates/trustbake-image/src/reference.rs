@@ -29,6 +29,151 @@ pub enum ImageRef {
         /// `repo:tag`, if given.
         reference: Option<String>,
     },
+    /// `docker://[HOST[:PORT]/]REPO[:TAG|@sha256:…]`, an image in a registry, normalised as
+    /// skopeo does (`docker://alpine` is `docker.io/library/alpine:latest`).
+    Registry(RegistryRef),
+}
+
+/// An image in a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegistryRef {
+    /// The registry as users name it: `docker.io`, `harbor.corp`, `127.0.0.1:5000`.
+    pub registry: String,
+    /// The repository: `library/alpine`, `anchore/enterprise`.
+    pub repository: String,
+    /// The tag (`latest` when neither tag nor digest is given).
+    pub tag: Option<String>,
+    /// The manifest digest, when pinned.
+    pub digest: Option<crate::Digest>,
+}
+
+impl RegistryRef {
+    /// Parses what follows `docker://`.
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        if input.is_empty() {
+            return Err("no image name");
+        }
+        let (name, digest) = match input.split_once('@') {
+            Some((name, digest)) => (
+                name,
+                Some(crate::Digest::parse(digest).map_err(|_| "bad digest after '@' (sha256:…)")?),
+            ),
+            None => (input, None),
+        };
+        // A tag follows the last ':' after the last '/' (a ':' before it is a port).
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name[last_slash..].rfind(':') {
+            Some(i) => (
+                &name[..last_slash + i],
+                Some(name[last_slash + i + 1..].to_owned()),
+            ),
+            None => (name, None),
+        };
+        if let Some(tag) = &tag {
+            check_tag(tag)?;
+        }
+        if tag.is_some() && digest.is_some() {
+            return Err("give a tag or a digest, not both");
+        }
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_owned(), rest.to_owned())
+            }
+            _ => ("docker.io".to_owned(), name.to_owned()),
+        };
+        let registry = match registry.as_str() {
+            "index.docker.io" | "registry-1.docker.io" => "docker.io".to_owned(),
+            _ => registry,
+        };
+        check_host(&registry)?;
+        let repository = if registry == "docker.io" && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
+        check_repository(&repository)?;
+        let tag = match (&tag, &digest) {
+            (None, None) => Some("latest".to_owned()),
+            _ => tag,
+        };
+        Ok(RegistryRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// `HOST/REPO:TAG` or `HOST/REPO@DIGEST`, as the `org.opencontainers.image.base.name`
+    /// annotation and other tools name it.
+    pub fn name(&self) -> String {
+        let mut name = format!("{}/{}", self.registry, self.repository);
+        if let Some(digest) = &self.digest {
+            name.push('@');
+            name.push_str(&digest.to_string());
+        } else if let Some(tag) = &self.tag {
+            name.push(':');
+            name.push_str(tag);
+        }
+        name
+    }
+
+    /// The tag or digest the manifest is asked for by.
+    pub fn manifest_reference(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(digest), _) => digest.to_string(),
+            (None, Some(tag)) => tag.clone(),
+            (None, None) => "latest".to_owned(),
+        }
+    }
+}
+
+/// `HOST[:PORT]`: a DNS name or an IPv4 address (IPv6 in brackets), with an optional port.
+fn check_host(host: &str) -> Result<(), &'static str> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => (name, Some(port)),
+        _ => (host, None),
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err("bad registry port");
+    }
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && (name.starts_with('[') && name.ends_with(']')
+            || name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')));
+    if ok {
+        Ok(())
+    } else {
+        Err("bad registry host name")
+    }
+}
+
+/// Repository path components: lower-case letters and digits, separated by `.`, `_`, `__`
+/// or `-`s (the distribution spec's grammar); 255 characters at most.
+fn check_repository(repository: &str) -> Result<(), &'static str> {
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|x| {
+                x.is_ascii_digit() || x.is_ascii_lowercase() || matches!(x, b'.' | b'_' | b'-')
+            })
+            && !c.contains("..")
+            && !c.contains("___")
+    };
+    if repository.len() > 255 || !repository.split('/').all(component_ok) {
+        return Err(
+            "bad repository name: lower-case letters, digits and '.', '_', '-' between them",
+        );
+    }
+    Ok(())
 }
 
 impl ImageRef {
@@ -38,6 +183,11 @@ impl ImageRef {
             input: input.to_owned(),
             reason,
         };
+        if let Some(rest) = input.strip_prefix("docker://") {
+            return RegistryRef::parse(rest)
+                .map(ImageRef::Registry)
+                .map_err(bad);
+        }
         let (transport, rest) = input.split_once(':').ok_or_else(|| bad("no transport"))?;
         if rest.is_empty() {
             return Err(bad("no path"));
@@ -92,15 +242,33 @@ impl ImageRef {
     pub fn family(&self) -> crate::Family {
         match self {
             ImageRef::OciLayout { .. } | ImageRef::OciArchive { .. } => crate::Family::Oci,
-            ImageRef::DockerArchive { .. } => crate::Family::Docker,
+            ImageRef::DockerArchive { .. } | ImageRef::Registry(_) => crate::Family::Docker,
         }
     }
 
-    /// The file or directory.
-    pub fn path(&self) -> &std::path::Path {
+    /// The name the `org.opencontainers.image.base.name` annotation gives the base: a
+    /// registry image's `HOST/REPO:TAG` (or `@DIGEST`, when pinned), else the reference.
+    pub fn base_name(&self) -> String {
         match self {
-            ImageRef::OciLayout { dir, .. } => dir,
-            ImageRef::OciArchive { file, .. } | ImageRef::DockerArchive { file, .. } => file,
+            ImageRef::Registry(r) => r.name(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The registry image, when the reference names one.
+    pub fn registry(&self) -> Option<&RegistryRef> {
+        match self {
+            ImageRef::Registry(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The file or directory (`None` for a registry image).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            ImageRef::OciLayout { dir, .. } => Some(dir),
+            ImageRef::OciArchive { file, .. } | ImageRef::DockerArchive { file, .. } => Some(file),
+            ImageRef::Registry(_) => None,
         }
     }
 }
@@ -145,6 +313,7 @@ impl fmt::Display for ImageRef {
                     .map(|t| format!(":{t}"))
                     .unwrap_or_default()
             ),
+            ImageRef::Registry(r) => write!(f, "docker://{}", r.name()),
         }
     }
 }
@@ -192,6 +361,41 @@ mod tests {
     }
 
     #[test]
+    fn registry_names_normalise_as_skopeo_does() {
+        let name = |s: &str| ImageRef::parse(s).unwrap().to_string();
+        assert_eq!(
+            name("docker://alpine"),
+            "docker://docker.io/library/alpine:latest"
+        );
+        assert_eq!(
+            name("docker://anchore/enterprise:v5.1.0"),
+            "docker://docker.io/anchore/enterprise:v5.1.0"
+        );
+        assert_eq!(
+            name("docker://index.docker.io/anchore/engine"),
+            "docker://docker.io/anchore/engine:latest"
+        );
+        assert_eq!(
+            name("docker://127.0.0.1:5000/a/b:t"),
+            "docker://127.0.0.1:5000/a/b:t"
+        );
+        assert_eq!(name("docker://localhost/x"), "docker://localhost/x:latest");
+        let pinned = ImageRef::parse(
+            "docker://harbor.corp/anchore/enterprise@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+        )
+        .unwrap();
+        let r = pinned.registry().unwrap();
+        assert_eq!(r.registry, "harbor.corp");
+        assert_eq!(r.repository, "anchore/enterprise");
+        assert_eq!(r.tag, None);
+        assert!(r.manifest_reference().starts_with("sha256:1111"));
+        assert_eq!(
+            pinned.base_name(),
+            "harbor.corp/anchore/enterprise@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+        );
+    }
+
+    #[test]
     fn refuses_traversal_and_nonsense() {
         for bad in [
             "layout",
@@ -202,6 +406,13 @@ mod tests {
             "docker-archive:f:/abs:t",
             "docker-archive:f:repo",
             "oci:dir:.hidden",
+            "docker://",
+            "docker://Upper/case",
+            "docker://alpine:tag@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "docker://host:99999/x",
+            "docker://x@sha256:short",
+            "docker://a//b",
+            "docker://a/../b",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad}");
         }

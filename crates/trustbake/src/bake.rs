@@ -4,6 +4,7 @@
 //! [`inspect`], which looks through the layers the same way.
 
 use trustbake_certs::{Certificate, Intake};
+use trustbake_image::registry::{Access, Session};
 use trustbake_image::{
     Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
     Platform, ScanOptions,
@@ -13,7 +14,7 @@ use trustbake_targets::VersionMap;
 
 use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
-    SCHEMA_VERSION,
+    RegistryTransfer, SCHEMA_VERSION,
 };
 use crate::plan::Target;
 use crate::{Error, ImageError};
@@ -33,6 +34,8 @@ pub struct BakeRequest<'a> {
     include_vendored: bool,
     source_date_epoch: Option<i64>,
     progress: Option<&'a (dyn Fn(&str) + Sync)>,
+    source_access: Access,
+    destination_access: Access,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -51,7 +54,8 @@ impl std::fmt::Debug for BakeRequest<'_> {
 
 impl<'a> BakeRequest<'a> {
     /// Bake `cas` into the image `from` (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
-    /// `docker-archive:FILE[:REPO:TAG]`), writing the new image to `to` (same syntax).
+    /// `docker-archive:FILE[:REPO:TAG]`, `docker://[HOST/]REPO[:TAG|@DIGEST]`), writing the new
+    /// image to `to` (same syntax).
     pub fn new(from: &str, to: &str, cas: &'a Intake) -> Result<Self, Error> {
         Ok(BakeRequest {
             from: ImageRef::parse(from)?,
@@ -62,7 +66,22 @@ impl<'a> BakeRequest<'a> {
             include_vendored: false,
             source_date_epoch: None,
             progress: None,
+            source_access: Access::default(),
+            destination_access: Access::default(),
         })
+    }
+
+    /// How the source registry is reached (credentials, TLS); by default as skopeo does:
+    /// credentials from the auth files, TLS verified with the host's trust store.
+    pub fn source_access(mut self, access: Access) -> Self {
+        self.source_access = access;
+        self
+    }
+
+    /// How the destination registry is reached.
+    pub fn destination_access(mut self, access: Access) -> Self {
+        self.destination_access = access;
+        self
     }
 
     /// Compare the version map's expectations for `target` with the image (the image wins).
@@ -111,7 +130,11 @@ pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
 
 fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     let (from, to) = (&request.from, &request.to);
-    let image = trustbake_image::open(from)?;
+    let session = Session::new(
+        request.source_access.clone(),
+        request.destination_access.clone(),
+    );
+    let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
     let map = VersionMap::builtin();
     let resolved = match &request.target {
@@ -209,7 +232,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     let new = image.append(appends, &options, to.family())?;
     let top = if write {
         tell(format!("writing {to}"));
-        trustbake_image::write(&new, to)?
+        let dest = trustbake_image::destination_in(to, from, &session)?;
+        trustbake_image::write_to(&new, dest)?
     } else {
         new.top().cloned().ok_or(ImageError::SinglePlatform {
             destination: to.to_string(),
@@ -246,6 +270,11 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         platforms,
         notes,
         warnings,
+        registries: session
+            .transfers()
+            .iter()
+            .map(|(registry, t)| RegistryTransfer::from(registry, t))
+            .collect(),
     })
 }
 
@@ -327,13 +356,23 @@ impl RootView for ImageRoot<'_> {
 /// What each platform of an image trusts: `source` is an image reference, or a directory
 /// holding an unpacked root file system.
 pub fn inspect(source: &str, platform: Option<&Platform>) -> Result<InspectOutcome, Error> {
+    inspect_with(source, platform, &Access::default())
+}
+
+/// [`inspect`], reaching a registry with `access`.
+pub fn inspect_with(
+    source: &str,
+    platform: Option<&Platform>,
+    access: &Access,
+) -> Result<InspectOutcome, Error> {
     let dir = std::path::Path::new(source);
     let mut platforms = Vec::new();
     if !source.contains(':') && dir.is_dir() {
         let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir))?;
         platforms.push(outcome::inspect_platform(None, &found));
     } else {
-        let image = trustbake_image::open(&ImageRef::parse(source)?)?;
+        let session = Session::new(access.clone(), Access::default());
+        let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
         for p in image.select(platform)? {
             let root = LayeredRoot::scan(
                 &image,

@@ -60,12 +60,15 @@ mod plan;
 mod root;
 
 pub use apply::{ApplyRequest, apply, apply_preview};
-pub use bake::{BakeRequest, bake, inspect, preview};
+pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
 pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
 pub use root::ApplyError;
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
+pub use trustbake_image::registry::{
+    Access, CredentialSource, Credentials, RegistryError, Role as RegistryRole,
+};
 pub use trustbake_image::{ImageError, ImageRef, Platform};
 pub use trustbake_store::StoreKind;
 pub use trustbake_targets::{Product, Version};

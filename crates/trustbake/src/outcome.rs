@@ -56,6 +56,49 @@ pub struct BakeOutcome {
     pub notes: Vec<String>,
     /// Doubts about the CA input (weak keys or signatures, what an `--allow-…` let through).
     pub warnings: Vec<String>,
+    /// What moved to and from each registry (empty without one).
+    pub registries: Vec<RegistryTransfer>,
+}
+
+/// What moved to and from one registry during a bake.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct RegistryTransfer {
+    /// The registry (`docker.io`, `harbor.corp:8443`).
+    pub registry: String,
+    /// Blob bytes downloaded (layers and configs).
+    pub downloaded: u64,
+    /// Manifest bytes downloaded.
+    pub manifest_bytes: u64,
+    /// Blob bytes uploaded.
+    pub uploaded: u64,
+    /// Blobs mounted from another repository of the registry (not uploaded).
+    pub mounted: u64,
+    /// Their bytes.
+    pub mounted_bytes: u64,
+    /// Blobs the destination had already (not uploaded).
+    pub present: u64,
+    /// Their bytes.
+    pub present_bytes: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+}
+
+impl RegistryTransfer {
+    pub(crate) fn from(registry: &str, t: &trustbake_image::registry::Transfer) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        RegistryTransfer {
+            registry: registry.to_owned(),
+            downloaded: t.downloaded.load(Relaxed),
+            manifest_bytes: t.manifest_bytes.load(Relaxed),
+            uploaded: t.uploaded.load(Relaxed),
+            mounted: t.mounted.load(Relaxed),
+            mounted_bytes: t.mounted_bytes.load(Relaxed),
+            present: t.present.load(Relaxed),
+            present_bytes: t.present_bytes.load(Relaxed),
+            requests: t.requests.load(Relaxed),
+        }
+    }
 }
 
 /// One platform of a bake.

@@ -5,6 +5,7 @@
 
 mod docker;
 mod layout;
+mod registry;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,21 @@ pub trait ImageDestination {
     /// Stores a blob from `content`, which yields exactly its bytes or fails.
     fn put_blob(&mut self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError>;
 
+    /// Stores a blob from bytes in memory (a destination that can retry does so).
+    fn put_blob_bytes(&mut self, blob: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
+        self.put_blob(blob, &mut &bytes[..])
+    }
+
+    /// Stores a blob without copying it, from another repository of the same registry;
+    /// `false` when the destination cannot (the caller then copies).
+    fn mount_blob(
+        &mut self,
+        _blob: &Descriptor,
+        _from: &dyn ImageSource,
+    ) -> Result<bool, ImageError> {
+        Ok(false)
+    }
+
     /// Stores a blob by linking the host file `from`, when the destination can; `false` when
     /// it cannot (the caller then copies).
     fn link_blob(&mut self, _blob: &Descriptor, _from: &Path) -> Result<bool, ImageError> {
@@ -54,8 +70,21 @@ pub fn destination(
     to: &ImageRef,
     from: &ImageRef,
 ) -> Result<Box<dyn ImageDestination>, ImageError> {
+    destination_in(to, from, &crate::registry::Session::default())
+}
+
+/// [`destination`], reaching registries through `session`.
+pub fn destination_in(
+    to: &ImageRef,
+    from: &ImageRef,
+    session: &crate::registry::Session,
+) -> Result<Box<dyn ImageDestination>, ImageError> {
     check_not_source(to, from)?;
     Ok(match to {
+        ImageRef::Registry(r) => Box::new(registry::RegistryDestination::new(
+            r.clone(),
+            session.client(r, crate::registry::Role::Destination)?,
+        )?),
         ImageRef::OciLayout { dir, tag } => {
             Box::new(layout::LayoutDestination::open(dir, tag.clone())?)
         }
@@ -103,12 +132,12 @@ pub fn write_to(
                         layer: descriptor.digest.to_string(),
                         detail: "the new layer's bytes are missing".into(),
                     })?;
-                    dest.put_blob(descriptor, &mut &bytes[..])?;
+                    dest.put_blob_bytes(descriptor, bytes)?;
                 }
             }
         }
         if !dest.has_blob(&m.config)? {
-            dest.put_blob(&m.config, &mut p.config.bytes())?;
+            dest.put_blob_bytes(&m.config, p.config.bytes())?;
         }
         dest.put_manifest(&p.descriptor, p.manifest.bytes())?;
     }
@@ -147,9 +176,23 @@ fn copy_blob(
             return Ok(());
         }
     }
-    let reader = source.open_blob(blob)?;
-    let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
-    dest.put_blob(descriptor, &mut verified)
+    if dest.mount_blob(descriptor, source)? {
+        return Ok(());
+    }
+    // A connection lost during a streamed upload is retried from the start of the blob.
+    let mut attempt = 0;
+    loop {
+        let reader = source.open_blob(blob)?;
+        let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
+        match dest.put_blob(descriptor, &mut verified) {
+            Err(ImageError::Registry(crate::registry::RegistryError::Connect { .. }))
+                if attempt < 2 =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// What a manifest or index references: enough to copy an entry this crate does not bake
@@ -201,8 +244,19 @@ fn copy_tree(
 /// spelling): an archive would be overwritten, a layout's tag rewritten.
 fn check_not_source(to: &ImageRef, from: &ImageRef) -> Result<(), ImageError> {
     use std::os::unix::fs::MetadataExt;
+    if let (ImageRef::Registry(a), ImageRef::Registry(b)) = (to, from) {
+        if a.registry == b.registry && a.repository == b.repository && a.tag == b.tag {
+            return Err(ImageError::SameAsSource {
+                path: PathBuf::from(to.to_string()),
+            });
+        }
+        return Ok(());
+    }
+    let (Some(to_path), Some(from_path)) = (to.path(), from.path()) else {
+        return Ok(());
+    };
     let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-    let same = matches!((id(to.path()), id(from.path())), (Some(a), Some(b)) if a == b);
+    let same = matches!((id(to_path), id(from_path)), (Some(a), Some(b)) if a == b);
     if !same {
         return Ok(());
     }
@@ -214,7 +268,7 @@ fn check_not_source(to: &ImageRef, from: &ImageRef) -> Result<(), ImageError> {
     };
     if clash {
         return Err(ImageError::SameAsSource {
-            path: to.path().to_path_buf(),
+            path: to_path.to_path_buf(),
         });
     }
     Ok(())

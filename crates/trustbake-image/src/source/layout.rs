@@ -42,7 +42,7 @@ impl LayoutSource {
         let (store, tag) = match reference {
             ImageRef::OciLayout { dir, tag } => (Store::Dir(dir.clone()), tag),
             ImageRef::OciArchive { file, tag } => (Store::archive(file)?, tag),
-            ImageRef::DockerArchive { .. } => {
+            ImageRef::DockerArchive { .. } | ImageRef::Registry(_) => {
                 return Err(ImageError::BadReference {
                     input: reference.to_string(),
                     reason: "not an OCI layout or archive",

@@ -5,6 +5,7 @@
 
 pub(crate) mod docker;
 pub(crate) mod layout;
+mod registry;
 mod store;
 
 use std::fmt;
@@ -76,9 +77,20 @@ pub trait ImageSource: Send + Sync + fmt::Debug {
     /// A reader over a blob as stored (not verified: see [`open_verified`]).
     fn open_blob(&self, blob: &BlobRef) -> Result<Box<dyn Read + Send>, ImageError>;
 
+    /// A reader over a manifest or index named by digest (a registry serves them apart from
+    /// blobs); by default, the blob.
+    fn open_manifest(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send>, ImageError> {
+        self.open_blob(&BlobRef::Digest(descriptor.digest))
+    }
+
     /// A regular file on this host holding the blob, when there is one (to hard-link instead
     /// of copying).
     fn blob_file(&self, _blob: &BlobRef) -> Option<PathBuf> {
+        None
+    }
+
+    /// The registry image read, for a destination on the same registry to mount blobs from.
+    fn registry(&self) -> Option<&crate::reference::RegistryRef> {
         None
     }
 }
@@ -109,7 +121,14 @@ pub(crate) fn read_blob(
         });
     }
     let mut bytes = Vec::new();
-    open_verified(source, &descriptor.digest, descriptor.size)?
+    let reader = if media_type::is_manifest(&descriptor.media_type)
+        || media_type::is_index(&descriptor.media_type)
+    {
+        source.open_manifest(descriptor)?
+    } else {
+        source.open_blob(&BlobRef::Digest(descriptor.digest))?
+    };
+    VerifyingReader::new(reader, descriptor.digest, descriptor.size)
         .read_to_end(&mut bytes)
         .map_err(|e| ImageError::BadBlob {
             image: source.name(),
@@ -198,9 +217,22 @@ impl Layer {
     }
 }
 
-/// Opens the image at `reference`: every platform's manifest and config, verified.
+/// Opens the image at `reference`: every platform's manifest and config, verified. A registry
+/// is reached with the default access (credentials looked up, TLS verified).
 pub fn open(reference: &ImageRef) -> Result<Image, ImageError> {
+    open_in(reference, &crate::registry::Session::default())
+}
+
+/// [`open`], reaching registries through `session`.
+pub fn open_in(
+    reference: &ImageRef,
+    session: &crate::registry::Session,
+) -> Result<Image, ImageError> {
     let source: Box<dyn ImageSource> = match reference {
+        ImageRef::Registry(r) => Box::new(registry::RegistrySource::new(
+            r.clone(),
+            session.client(r, crate::registry::Role::Source)?,
+        )),
         ImageRef::OciLayout { .. } | ImageRef::OciArchive { .. } => {
             Box::new(layout::LayoutSource::open(reference)?)
         }

@@ -1,0 +1,1291 @@
+//! The registry transport (`docker://`): a small, synchronous client of the OCI distribution
+//! protocol — manifests by HEAD then GET, blobs by GET (resumed with `Range` after a dropped
+//! connection), blob HEAD, cross-repository mount, monolithic upload, manifest PUT — with Bearer
+//! tokens for the scopes each step needs, Basic and anonymous access, the host's trust store
+//! plus certificate directories, and bounded retries of 429, 5xx and dropped connections.
+
+mod auth;
+mod tls;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ureq::http::{self, Response};
+
+use auth::{Challenge, parse_challenge};
+pub use auth::{CredentialSource, Credentials};
+
+use crate::digest::Digest;
+use crate::model::{Descriptor, media_type};
+use crate::reference::RegistryRef;
+
+/// How to reach one side's registry: credentials and TLS, as skopeo's `--src-*`/`--dest-*`
+/// options set them.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Where credentials come from.
+    pub credentials: CredentialSource,
+    /// A directory of `*.crt` roots and `*.cert`/`*.key` client certificates; `None`: the
+    /// system's `certs.d` directories for the registry.
+    pub cert_dir: Option<PathBuf>,
+    /// Verify the registry's certificate and require HTTPS (`false` also allows plain HTTP).
+    pub tls_verify: bool,
+    /// Extra trusted roots, DER (the CAs being baked, when asked).
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access {
+            credentials: CredentialSource::Lookup,
+            cert_dir: None,
+            tls_verify: true,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+/// Which side of a copy a registry is on (named in messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Where the image is read from.
+    Source,
+    /// Where the image is written.
+    Destination,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Source => "source",
+            Role::Destination => "destination",
+        })
+    }
+}
+
+/// What went wrong talking to a registry. Never holds a credential.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A setting (auth file, certificate directory, credential helper) that cannot be used.
+    #[error("{registry}: {detail}")]
+    Config {
+        /// The registry.
+        registry: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The registry's certificate is not trusted, or its TLS failed.
+    #[error("{registry} ({role}): TLS failed: {detail}")]
+    Tls {
+        /// The registry.
+        registry: String,
+        /// Source or destination.
+        role: Role,
+        /// The TLS error.
+        detail: String,
+    },
+    /// The registry speaks plain HTTP and TLS verification was not turned off.
+    #[error(
+        "{registry} ({role}) does not speak HTTPS; refused (plain HTTP is used only where TLS verification is turned off for it)"
+    )]
+    PlainHttp {
+        /// The registry.
+        registry: String,
+        /// Source or destination.
+        role: Role,
+    },
+    /// Credentials would go over plain HTTP.
+    #[error("{registry}: refused to send credentials over plain HTTP ({url})")]
+    CredentialsOverHttp {
+        /// The registry.
+        registry: String,
+        /// Where they would have gone (no query).
+        url: String,
+    },
+    /// The registry cannot be reached.
+    #[error("{registry} ({role}): cannot connect: {detail}")]
+    Connect {
+        /// The registry.
+        registry: String,
+        /// Source or destination.
+        role: Role,
+        /// The cause.
+        detail: String,
+    },
+    /// The credentials were refused, or none were given where some are needed.
+    #[error("{registry}: {what}: authentication failed ({detail})")]
+    Unauthorized {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// What the registry said.
+        detail: String,
+    },
+    /// The credentials do not allow what was asked (a push without push rights).
+    #[error("{registry}: {what}: access denied ({detail})")]
+    Denied {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// What the registry said.
+        detail: String,
+    },
+    /// The manifest or tag is not there.
+    #[error("{reference}: not found in the registry ({detail})")]
+    NotFound {
+        /// The reference.
+        reference: String,
+        /// What the registry said.
+        detail: String,
+    },
+    /// Too many requests, still after waiting as told.
+    #[error("{registry}: {what}: rate limited (429 Too Many Requests{limit}); try again later")]
+    RateLimited {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// The `RateLimit-*` headers, when sent.
+        limit: String,
+    },
+    /// Any other failure answer, after retries.
+    #[error("{registry}: {what}: {detail}")]
+    Protocol {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// The status and what the registry said.
+        detail: String,
+    },
+}
+
+/// Bytes moved to and from one registry.
+#[derive(Debug, Default)]
+pub struct Transfer {
+    /// Blob bytes downloaded (layers and configs).
+    pub downloaded: AtomicU64,
+    /// Blob bytes uploaded.
+    pub uploaded: AtomicU64,
+    /// Blobs mounted from another repository, and their bytes.
+    pub mounted: AtomicU64,
+    /// Bytes of mounted blobs.
+    pub mounted_bytes: AtomicU64,
+    /// Blobs already there (not sent), and their bytes.
+    pub present: AtomicU64,
+    /// Bytes of blobs already there.
+    pub present_bytes: AtomicU64,
+    /// Manifest bytes downloaded.
+    pub manifest_bytes: AtomicU64,
+    /// Requests sent.
+    pub requests: AtomicU64,
+}
+
+/// A registry session for one run: one client per registry and side, and the bytes moved.
+#[derive(Default)]
+pub struct Session {
+    source: Access,
+    destination: Access,
+    clients: Mutex<HashMap<(String, bool), Arc<Client>>>,
+    transfers: Mutex<BTreeMap<String, Arc<Transfer>>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("source", &self.source)
+            .field("destination", &self.destination)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session reaching sources with `source` and destinations with `destination`.
+    pub fn new(source: Access, destination: Access) -> Self {
+        Session {
+            source,
+            destination,
+            ..Session::default()
+        }
+    }
+
+    /// What was moved, per registry.
+    pub fn transfers(&self) -> Vec<(String, Arc<Transfer>)> {
+        self.transfers
+            .lock()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect())
+            .unwrap_or_default()
+    }
+
+    /// The client for `registry` on `role`'s side (connected once per run).
+    pub(crate) fn client(
+        &self,
+        reference: &RegistryRef,
+        role: Role,
+    ) -> Result<Arc<Client>, RegistryError> {
+        let key = (reference.registry.clone(), role == Role::Destination);
+        if let Some(found) = self.clients.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let transfer = {
+            let mut all = self
+                .transfers
+                .lock()
+                .map_err(|_| poisoned(&reference.registry))?;
+            Arc::clone(all.entry(reference.registry.clone()).or_default())
+        };
+        let access = match role {
+            Role::Source => &self.source,
+            Role::Destination => &self.destination,
+        };
+        let client = Arc::new(Client::connect(reference, access, role, transfer)?);
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.insert(key, Arc::clone(&client));
+        }
+        Ok(client)
+    }
+}
+
+fn poisoned(registry: &str) -> RegistryError {
+    RegistryError::Protocol {
+        registry: registry.to_owned(),
+        what: "internal".into(),
+        detail: "a worker thread failed".into(),
+    }
+}
+
+/// The manifest media types asked for, all four.
+pub(crate) const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// How many times a request is sent before its failure is final.
+const ATTEMPTS: u32 = 5;
+
+/// The longest wait a `Retry-After` is honoured for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A body that can be sent again on a retry.
+#[derive(Clone, Copy)]
+pub(crate) enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8], &'a str),
+}
+
+/// A connected registry.
+pub(crate) struct Client {
+    /// The registry as users name it.
+    pub(crate) registry: String,
+    /// `https://HOST` or `http://HOST` (Docker Hub's API host for `docker.io`).
+    base: String,
+    agent: ureq::Agent,
+    credentials: Option<Credentials>,
+    challenge: Challenge,
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    role: Role,
+    pub(crate) transfer: Arc<Transfer>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("registry", &self.registry)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A transport failure, as one line (ureq's own error, with its TLS cause).
+fn transport_detail(e: &ureq::Error) -> String {
+    e.to_string()
+}
+
+fn is_tls_error(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Rustls(_) | ureq::Error::Tls(_))
+        || e.to_string().to_ascii_lowercase().contains("tls")
+}
+
+/// The error text of a plain-HTTP server answering a TLS handshake.
+fn looks_like_plain_http(e: &ureq::Error) -> bool {
+    let text = e.to_string();
+    text.contains("InvalidContentType")
+        || text.contains("CorruptMessage")
+        || text.contains("invalid content type")
+        || text.contains("corrupt message")
+}
+
+impl Client {
+    fn connect(
+        reference: &RegistryRef,
+        access: &Access,
+        role: Role,
+        transfer: Arc<Transfer>,
+    ) -> Result<Client, RegistryError> {
+        let registry = reference.registry.clone();
+        let credentials = auth::find(&access.credentials, &registry, &reference.repository)?;
+        let tls = tls::config(&registry, access)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .user_agent(concat!("trustbake/", env!("CARGO_PKG_VERSION")))
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .timeout_recv_response(Some(Duration::from_secs(120)))
+            .timeout_recv_body(None)
+            .timeout_per_read(Some(Duration::from_secs(120)))
+            // Blob downloads are redirected to object stores; ureq sends no Authorization there.
+            .max_redirects(10)
+            .build();
+        let agent = ureq::Agent::new_with_config(config);
+        let host = if registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            registry.as_str()
+        };
+        let mut base = format!("https://{host}");
+        let ping = |base: &str| {
+            agent
+                .get(format!("{base}/v2/"))
+                .header("Accept", "application/json")
+                .call()
+        };
+        let response = match ping(&base) {
+            Ok(r) => r,
+            Err(e) if !access.tls_verify => {
+                // As skopeo: a registry whose TLS is not verified may be plain HTTP.
+                base = format!("http://{host}");
+                ping(&base).map_err(|e2| RegistryError::Connect {
+                    registry: registry.clone(),
+                    role,
+                    detail: format!(
+                        "HTTPS: {}; HTTP: {}",
+                        transport_detail(&e),
+                        transport_detail(&e2)
+                    ),
+                })?
+            }
+            Err(e) if looks_like_plain_http(&e) => {
+                return Err(RegistryError::PlainHttp { registry, role });
+            }
+            Err(e) if is_tls_error(&e) => {
+                return Err(RegistryError::Tls {
+                    registry,
+                    role,
+                    detail: transport_detail(&e),
+                });
+            }
+            Err(e) => {
+                return Err(RegistryError::Connect {
+                    registry,
+                    role,
+                    detail: transport_detail(&e),
+                });
+            }
+        };
+        let challenge = match response.status().as_u16() {
+            401 => response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_challenge)
+                .ok_or_else(|| RegistryError::Protocol {
+                    registry: registry.clone(),
+                    what: "GET /v2/".into(),
+                    detail: "401 without a Basic or Bearer challenge".into(),
+                })?,
+            s if (200..300).contains(&s) => Challenge::None,
+            s => {
+                return Err(RegistryError::Protocol {
+                    registry,
+                    what: "GET /v2/".into(),
+                    detail: format!("{s}: not a registry (the /v2/ endpoint answers {s})"),
+                });
+            }
+        };
+        Ok(Client {
+            registry,
+            base,
+            agent,
+            credentials,
+            challenge,
+            tokens: Mutex::new(HashMap::new()),
+            role,
+            transfer,
+        })
+    }
+
+    /// The URL of an API path (`/v2/…`), or `location` made absolute.
+    pub(crate) fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    fn plain_http(&self) -> bool {
+        self.base.starts_with("http://")
+    }
+
+    /// The `Authorization` header for `scopes`, fetching a token when needed.
+    fn authorization(
+        &self,
+        scopes: &[String],
+        fresh: bool,
+    ) -> Result<Option<String>, RegistryError> {
+        match &self.challenge {
+            Challenge::None => Ok(None),
+            Challenge::Basic => match &self.credentials {
+                None => Ok(None),
+                Some(_) if self.plain_http() => Err(RegistryError::CredentialsOverHttp {
+                    registry: self.registry.clone(),
+                    url: self.base.clone(),
+                }),
+                Some(c) if c.identity_token => Err(RegistryError::Config {
+                    registry: self.registry.clone(),
+                    detail: "an identity token needs a token server, and this registry asks for Basic authentication".into(),
+                }),
+                Some(c) => Ok(Some(c.basic())),
+            },
+            Challenge::Bearer { realm, service } => {
+                let key = scopes.join(" ");
+                if !fresh
+                    && let Some((token, until)) = self.tokens.lock().ok().and_then(|t| t.get(&key).cloned())
+                    && Instant::now() < until
+                {
+                    return Ok(Some(format!("Bearer {token}")));
+                }
+                let (token, lifetime) = self.fetch_token(realm, service.as_deref(), scopes)?;
+                let until = Instant::now() + lifetime.saturating_sub(Duration::from_secs(10));
+                if let Ok(mut tokens) = self.tokens.lock() {
+                    tokens.insert(key, (token.clone(), until));
+                }
+                Ok(Some(format!("Bearer {token}")))
+            }
+        }
+    }
+
+    fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+    ) -> Result<(String, Duration), RegistryError> {
+        let what = "getting a token".to_owned();
+        if self.credentials.is_some() && realm.starts_with("http://") {
+            return Err(RegistryError::CredentialsOverHttp {
+                registry: self.registry.clone(),
+                url: realm.to_owned(),
+            });
+        }
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(service) = service {
+            query.push(("service", service));
+        }
+        for scope in scopes {
+            query.push(("scope", scope));
+        }
+        let mut last = None;
+        for attempt in 0..ATTEMPTS {
+            let result = match &self.credentials {
+                Some(c) if c.identity_token => {
+                    let mut form: Vec<(&str, &str)> = vec![
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", c.secret()),
+                        ("client_id", "trustbake"),
+                    ];
+                    form.extend(query.iter().copied());
+                    self.agent.post(realm).send_form(form)
+                }
+                Some(c) => self
+                    .agent
+                    .get(realm)
+                    .query_pairs(query.iter().copied())
+                    .header("Authorization", c.basic())
+                    .call(),
+                None => self
+                    .agent
+                    .get(realm)
+                    .query_pairs(query.iter().copied())
+                    .call(),
+            };
+            match result {
+                Ok(mut response) => {
+                    let status = response.status().as_u16();
+                    if retryable(status) && attempt + 1 < ATTEMPTS {
+                        std::thread::sleep(wait(&response, attempt));
+                        continue;
+                    }
+                    let body = response
+                        .body_mut()
+                        .with_config()
+                        .limit(1 << 20)
+                        .read_to_string()
+                        .unwrap_or_default();
+                    if status == 401 || status == 403 {
+                        return Err(RegistryError::Unauthorized {
+                            registry: self.registry.clone(),
+                            what,
+                            detail: format!("{status} from the token server: {}", short(&body)),
+                        });
+                    }
+                    if !(200..300).contains(&status) {
+                        return Err(RegistryError::Protocol {
+                            registry: self.registry.clone(),
+                            what,
+                            detail: format!("{status} from the token server: {}", short(&body)),
+                        });
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct TokenResponse {
+                        token: Option<String>,
+                        access_token: Option<String>,
+                        expires_in: Option<u64>,
+                    }
+                    let parsed: TokenResponse =
+                        serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
+                            registry: self.registry.clone(),
+                            what: what.clone(),
+                            detail: format!("the token server's answer is not a token: {e}"),
+                        })?;
+                    let token = parsed
+                        .token
+                        .or(parsed.access_token)
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| RegistryError::Protocol {
+                            registry: self.registry.clone(),
+                            what: what.clone(),
+                            detail: "the token server's answer holds no token".into(),
+                        })?;
+                    let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60).max(20));
+                    return Ok((token, lifetime));
+                }
+                Err(e) => {
+                    last = Some(transport_detail(&e));
+                    std::thread::sleep(backoff(attempt));
+                }
+            }
+        }
+        Err(RegistryError::Connect {
+            registry: self.registry.clone(),
+            role: self.role,
+            detail: format!("token server {realm}: {}", last.unwrap_or_default()),
+        })
+    }
+
+    /// Sends a request with `body`, authorised for `scopes`, retrying 429, 5xx and dropped
+    /// connections; a 401 fetches a fresh token once. Returns the final answer, whatever its
+    /// status.
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        scopes: &[String],
+        what: &str,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
+        let url = self.url(path);
+        let mut fresh = false;
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            let authorization = self.authorization(scopes, fresh)?;
+            let mut builder = http::Request::builder().method(method).uri(&url);
+            for (k, v) in headers {
+                builder = builder.header(*k, *v);
+            }
+            if let Some(a) = &authorization {
+                builder = builder.header("Authorization", a);
+            }
+            self.transfer.requests.fetch_add(1, Ordering::Relaxed);
+            let result = match body {
+                Body::Empty => {
+                    let request = builder
+                        .body(())
+                        .map_err(|e| self.protocol(what, e.to_string()))?;
+                    self.agent.run(request)
+                }
+                Body::Bytes(bytes, content_type) => {
+                    let request = builder
+                        .header("Content-Type", content_type)
+                        .header("Content-Length", bytes.len().to_string())
+                        .body(bytes)
+                        .map_err(|e| self.protocol(what, e.to_string()))?;
+                    self.agent.run(request)
+                }
+            };
+            match result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if status == 401
+                        && authorization.is_some()
+                        && !fresh
+                        && matches!(self.challenge, Challenge::Bearer { .. })
+                    {
+                        // The token may have expired: one fresh one.
+                        fresh = true;
+                        continue;
+                    }
+                    if retryable(status) && attempt + 1 < ATTEMPTS {
+                        std::thread::sleep(wait(&response, attempt));
+                        last = status.to_string();
+                        continue;
+                    }
+                    return Ok(response);
+                }
+                Err(e) => {
+                    last = transport_detail(&e);
+                    if attempt + 1 < ATTEMPTS {
+                        std::thread::sleep(backoff(attempt));
+                    }
+                }
+            }
+        }
+        Err(RegistryError::Connect {
+            registry: self.registry.clone(),
+            role: self.role,
+            detail: format!("{what}: {last} (after {ATTEMPTS} attempts)"),
+        })
+    }
+
+    pub(crate) fn protocol(&self, what: &str, detail: String) -> RegistryError {
+        RegistryError::Protocol {
+            registry: self.registry.clone(),
+            what: what.to_owned(),
+            detail,
+        }
+    }
+
+    /// The error for a failure answer: its status and the registry's own error text.
+    pub(crate) fn failure(
+        &self,
+        mut response: Response<ureq::Body>,
+        what: &str,
+        reference: &str,
+    ) -> RegistryError {
+        let status = response.status().as_u16();
+        let limit = rate_limit(&response);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        let detail = format!("{status}: {}", registry_message(&body));
+        match status {
+            401 => RegistryError::Unauthorized {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                detail: if self.credentials.is_none() {
+                    format!("{detail}; no credentials were found for {}", self.registry)
+                } else {
+                    detail
+                },
+            },
+            403 => RegistryError::Denied {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                detail,
+            },
+            404 => RegistryError::NotFound {
+                reference: reference.to_owned(),
+                detail,
+            },
+            429 => RegistryError::RateLimited {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                limit,
+            },
+            _ => RegistryError::Protocol {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                detail,
+            },
+        }
+    }
+
+    /// Resolves a tag or digest: HEAD first (rate limits count GETs), then GET by digest;
+    /// the bytes are verified against the digest.
+    pub(crate) fn get_manifest(
+        &self,
+        reference: &RegistryRef,
+        by: &str,
+        expected: Option<&Descriptor>,
+    ) -> Result<(Descriptor, Vec<u8>), RegistryError> {
+        let repo = &reference.repository;
+        let scopes = [pull_scope(repo)];
+        let shown = format!("{}/{repo}:{by}", self.registry);
+        let shown = if by.starts_with("sha256:") {
+            shown.replacen(&format!(":{by}"), &format!("@{by}"), 1)
+        } else {
+            shown
+        };
+        let path = format!("/v2/{repo}/manifests/{by}");
+        let mut digest = Digest::parse(by).ok();
+        if digest.is_none() {
+            let head = self.send(
+                "HEAD",
+                &path,
+                &[("Accept", ACCEPT)],
+                Body::Empty,
+                &scopes,
+                "reading the manifest",
+            )?;
+            if !head.status().is_success() {
+                return Err(self.failure(head, "reading the manifest", &shown));
+            }
+            digest = head
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| Digest::parse(v).ok());
+        }
+        let get_by = digest
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| by.to_owned());
+        let mut response = self.send(
+            "GET",
+            &format!("/v2/{repo}/manifests/{get_by}"),
+            &[("Accept", ACCEPT)],
+            Body::Empty,
+            &scopes,
+            "reading the manifest",
+        )?;
+        if !response.status().is_success() {
+            return Err(self.failure(response, "reading the manifest", &shown));
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(crate::source::MAX_DOCUMENT)
+            .read_to_vec()
+            .map_err(|e| self.protocol("reading the manifest", format!("{shown}: {e}")))?;
+        self.transfer
+            .manifest_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let found = Digest::of(&bytes);
+        if let Some(d) = digest
+            && d != found
+        {
+            return Err(self.protocol(
+                "reading the manifest",
+                format!("{shown}: the registry sent bytes with digest {found}, not {d}"),
+            ));
+        }
+        let media = match (expected, content_type, media_type_in(&bytes)) {
+            (_, _, Some(inner)) => inner,
+            (Some(e), _, None) => e.media_type.clone(),
+            (None, Some(ct), None) => ct,
+            (None, None, None) => {
+                return Err(
+                    self.protocol("reading the manifest", format!("{shown}: no media type"))
+                );
+            }
+        };
+        if media == "application/vnd.docker.distribution.manifest.v1+json"
+            || media == "application/vnd.docker.distribution.manifest.v1+prettyjws"
+        {
+            return Err(self.protocol(
+                "reading the manifest",
+                format!("{shown}: a schema 1 manifest (obsolete, unsupported): push the image again with a current tool"),
+            ));
+        }
+        let descriptor = Descriptor::new(&media, bytes.len() as u64, found);
+        Ok((descriptor, bytes))
+    }
+
+    /// A reader over a blob: verified by the caller; a dropped connection is resumed with
+    /// `Range` (or restarted when the registry ignores it).
+    pub(crate) fn blob_reader(
+        self: &Arc<Self>,
+        repository: &str,
+        digest: Digest,
+        size: Option<u64>,
+    ) -> BlobReader {
+        BlobReader {
+            client: Arc::clone(self),
+            path: format!("/v2/{repository}/blobs/{digest}"),
+            scopes: vec![pull_scope(repository)],
+            digest,
+            size,
+            offset: 0,
+            body: None,
+            failures: 0,
+        }
+    }
+
+    /// Whether `repository` has the blob.
+    pub(crate) fn has_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let what = format!("checking for blob {digest}");
+        let response = self.send(
+            "HEAD",
+            &format!("/v2/{repository}/blobs/{digest}"),
+            &[],
+            Body::Empty,
+            &[push_scope(repository)],
+            &what,
+        )?;
+        match response.status().as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.failure(response, &what, &format!("{}/{repository}", self.registry))),
+        }
+    }
+
+    /// Mounts a blob from `from` (same registry); `false` when the registry did not (any answer
+    /// but 201: an upload session it opened instead is cancelled).
+    pub(crate) fn mount(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<bool, RegistryError> {
+        let what = format!("mounting blob {digest} from {from}");
+        // The destination's scope first: some registries read only the first.
+        let scopes = [push_scope(repository), pull_scope(from)];
+        let response = self.send(
+            "POST",
+            &format!("/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"),
+            &[("Content-Length", "0")],
+            Body::Empty,
+            &scopes,
+            &what,
+        );
+        let response = match response {
+            Ok(r) => r,
+            // A registry refusing the token for the mount source: upload instead.
+            Err(RegistryError::Unauthorized { .. } | RegistryError::Denied { .. }) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        match response.status().as_u16() {
+            201 => Ok(true),
+            202 => {
+                if let Some(location) = location(&response) {
+                    self.cancel(repository, &location);
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Cancels an upload session (best effort).
+    pub(crate) fn cancel(&self, repository: &str, location: &str) {
+        let _ = self.send(
+            "DELETE",
+            location,
+            &[],
+            Body::Empty,
+            &[push_scope(repository)],
+            "cancelling an upload",
+        );
+    }
+
+    /// Opens an upload session; returns its `Location`.
+    fn start_upload(&self, repository: &str, what: &str) -> Result<String, RegistryError> {
+        let response = self.send(
+            "POST",
+            &format!("/v2/{repository}/blobs/uploads/"),
+            &[("Content-Length", "0")],
+            Body::Empty,
+            &[push_scope(repository)],
+            what,
+        )?;
+        if response.status().as_u16() != 202 {
+            return Err(self.failure(response, what, &format!("{}/{repository}", self.registry)));
+        }
+        location(&response).ok_or_else(|| self.protocol(what, "202 without a Location".into()))
+    }
+
+    /// Uploads a blob in one PUT, from bytes in memory (retried whole on failure).
+    pub(crate) fn upload_bytes(
+        &self,
+        repository: &str,
+        blob: &Descriptor,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let what = format!("uploading blob {}", blob.digest);
+        let location = self.start_upload(repository, &what)?;
+        let url = with_digest(&location, &blob.digest);
+        let response = self.send(
+            "PUT",
+            &url,
+            &[],
+            Body::Bytes(bytes, "application/octet-stream"),
+            &[push_scope(repository)],
+            &what,
+        );
+        self.finish_upload(repository, &location, response, blob, &what)
+    }
+
+    /// Uploads a blob in one PUT, streaming `content` (exactly `blob.size` bytes). Not
+    /// retried here: the caller opens the content again.
+    pub(crate) fn upload_stream(
+        &self,
+        repository: &str,
+        blob: &Descriptor,
+        content: &mut dyn Read,
+    ) -> Result<(), RegistryError> {
+        let what = format!("uploading blob {}", blob.digest);
+        let location = self.start_upload(repository, &what)?;
+        let url = self.url(&with_digest(&location, &blob.digest));
+        let authorization = self.authorization(&[push_scope(repository)], false)?;
+        let mut builder = http::Request::builder()
+            .method("PUT")
+            .uri(&url)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Length", blob.size.to_string());
+        if let Some(a) = &authorization {
+            builder = builder.header("Authorization", a);
+        }
+        let mut counting = Counting {
+            inner: content,
+            count: &self.transfer.uploaded,
+        };
+        let request = builder
+            .body(ureq::SendBody::from_reader(&mut counting))
+            .map_err(|e| self.protocol(&what, e.to_string()))?;
+        self.transfer.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self.agent.run(request).map_err(|e| RegistryError::Connect {
+            registry: self.registry.clone(),
+            role: self.role,
+            detail: format!("{what}: {}", transport_detail(&e)),
+        });
+        self.finish_upload(repository, &location, response, blob, &what)
+    }
+
+    fn finish_upload(
+        &self,
+        repository: &str,
+        location: &str,
+        response: Result<Response<ureq::Body>, RegistryError>,
+        blob: &Descriptor,
+        what: &str,
+    ) -> Result<(), RegistryError> {
+        match response {
+            Ok(r) if r.status().as_u16() == 201 => Ok(()),
+            Ok(r) => {
+                let err = self.failure(r, what, &format!("{}/{repository}", self.registry));
+                self.cancel(repository, location);
+                Err(err)
+            }
+            Err(e) => {
+                self.cancel(repository, location);
+                Err(e)
+            }
+        }
+        .map(|()| {
+            let _ = blob;
+        })
+    }
+
+    /// Puts a manifest or index under `reference` (a digest or a tag), as exactly `bytes`.
+    pub(crate) fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        media: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let what = format!("pushing manifest {reference}");
+        let response = self.send(
+            "PUT",
+            &format!("/v2/{repository}/manifests/{reference}"),
+            &[],
+            Body::Bytes(bytes, media),
+            &[push_scope(repository)],
+            &what,
+        )?;
+        if !response.status().is_success() {
+            return Err(self.failure(response, &what, &format!("{}/{repository}", self.registry)));
+        }
+        if let Some(sent) = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            && sent != Digest::of(bytes).to_string()
+        {
+            return Err(self.protocol(
+                &what,
+                format!(
+                    "the registry stored it as {sent}, not {}",
+                    Digest::of(bytes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a manifest is in `repository` (HEAD by digest).
+    pub(crate) fn has_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let what = format!("checking for manifest {digest}");
+        let response = self.send(
+            "HEAD",
+            &format!("/v2/{repository}/manifests/{digest}"),
+            &[("Accept", ACCEPT)],
+            Body::Empty,
+            &[push_scope(repository)],
+            &what,
+        )?;
+        match response.status().as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.failure(response, &what, &format!("{}/{repository}", self.registry))),
+        }
+    }
+}
+
+pub(crate) fn pull_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull")
+}
+
+pub(crate) fn push_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull,push")
+}
+
+fn retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.min(5))
+}
+
+/// How long to wait before the next attempt: `Retry-After` (seconds) when given, bounded.
+fn wait(response: &Response<ureq::Body>, attempt: u32) -> Duration {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+        .unwrap_or_else(|| backoff(attempt))
+}
+
+fn rate_limit(response: &Response<ureq::Body>) -> String {
+    let headers: Vec<String> = ["ratelimit-limit", "ratelimit-remaining", "retry-after"]
+        .iter()
+        .filter_map(|h| {
+            response
+                .headers()
+                .get(*h)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!("{h}: {v}"))
+        })
+        .collect();
+    if headers.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", headers.join(", "))
+    }
+}
+
+fn location(response: &Response<ureq::Body>) -> Option<String> {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `location` with `digest=` added to its query.
+fn with_digest(location: &str, digest: &Digest) -> String {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{separator}digest={digest}")
+}
+
+/// The `mediaType` a manifest names itself.
+fn media_type_in(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+    }
+    serde_json::from_slice::<Typed>(bytes)
+        .ok()
+        .and_then(|t| t.media_type)
+        .filter(|m| {
+            media_type::is_manifest(m) || media_type::is_index(m) || m.contains("manifest.v1")
+        })
+}
+
+/// The registry's error message (`{"errors":[{"code","message"}]}`), else the body, short.
+fn registry_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorEntry {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    match serde_json::from_str::<Errors>(body) {
+        Ok(e) if !e.errors.is_empty() => e
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.code.as_deref().unwrap_or(""),
+                    e.message.as_deref().unwrap_or("")
+                )
+                .trim()
+                .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => short(body),
+    }
+}
+
+fn short(text: &str) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 200 {
+        one.chars().take(200).collect::<String>() + "…"
+    } else {
+        one
+    }
+}
+
+struct Counting<'a> {
+    inner: &'a mut dyn Read,
+    count: &'a AtomicU64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A blob download that resumes after a dropped connection.
+pub(crate) struct BlobReader {
+    client: Arc<Client>,
+    path: String,
+    scopes: Vec<String>,
+    digest: Digest,
+    size: Option<u64>,
+    offset: u64,
+    body: Option<ureq::BodyReader<'static>>,
+    failures: u32,
+}
+
+impl BlobReader {
+    fn open(&mut self) -> std::io::Result<()> {
+        let range = format!("bytes={}-", self.offset);
+        let headers: Vec<(&str, &str)> = if self.offset > 0 {
+            vec![("Range", range.as_str())]
+        } else {
+            Vec::new()
+        };
+        let what = format!("downloading blob {}", self.digest);
+        let response = self
+            .client
+            .send(
+                "GET",
+                &self.path,
+                &headers,
+                Body::Empty,
+                &self.scopes,
+                &what,
+            )
+            .map_err(std::io::Error::other)?;
+        let status = response.status().as_u16();
+        let resumed = status == 206;
+        if !(status == 200 || resumed) {
+            let reference = format!("{}{}", self.client.registry, self.path);
+            return Err(std::io::Error::other(
+                self.client.failure(response, &what, &reference),
+            ));
+        }
+        if self.size.is_none() && status == 200 {
+            self.size = response.body().content_length();
+        }
+        let mut reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        if self.offset > 0 && !resumed {
+            // The registry ignored the range: skip what was already read.
+            let skipped =
+                std::io::copy(&mut (&mut reader).take(self.offset), &mut std::io::sink())?;
+            if skipped != self.offset {
+                return Err(std::io::Error::other(
+                    "the blob ended before where it was resumed",
+                ));
+            }
+        }
+        self.body = Some(reader);
+        Ok(())
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.size.is_some_and(|s| self.offset >= s) {
+                // Read one byte past the end only to notice a longer blob.
+                if self.body.is_none() {
+                    return Ok(0);
+                }
+            }
+            if self.body.is_none() {
+                self.open()?;
+            }
+            let Some(body) = self.body.as_mut() else {
+                return Ok(0);
+            };
+            match body.read(buf) {
+                Ok(0) => {
+                    let short = self.size.is_some_and(|s| self.offset < s);
+                    if short && self.failures < ATTEMPTS {
+                        // A connection closed early: resume.
+                        self.failures += 1;
+                        self.body = None;
+                        std::thread::sleep(backoff(self.failures));
+                        continue;
+                    }
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.offset += n as u64;
+                    self.client
+                        .transfer
+                        .downloaded
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    return Ok(n);
+                }
+                Err(e) if self.failures < ATTEMPTS => {
+                    let _ = e;
+                    self.failures += 1;
+                    self.body = None;
+                    std::thread::sleep(backoff(self.failures));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
