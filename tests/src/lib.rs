@@ -8,6 +8,7 @@
 pub mod bench_images;
 pub mod images;
 pub mod realistic;
+pub mod registry;
 pub mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ pub fn tool(tool: &str, package: &str) -> Command {
 }
 
 /// The `trustbake` binary the tests drive (built by `cargo xtask test`), with
-/// `SOURCE_DATE_EPOCH` cleared; panics naming the build command when it is missing.
+/// `SOURCE_DATE_EPOCH` cleared and its scan cache under `target/test-cache`; panics naming the build command when it is missing.
 pub fn trustbake() -> Command {
     let bin = root().join("target/debug/trustbake");
     assert!(
@@ -59,6 +60,8 @@ pub fn trustbake() -> Command {
     );
     let mut cmd = Command::new(bin);
     cmd.env_remove("SOURCE_DATE_EPOCH");
+    // Layer scans are kept under target/, never in the user's own cache.
+    cmd.env("XDG_CACHE_HOME", root().join("target/test-cache"));
     cmd
 }
 

@@ -12,5 +12,6 @@ mod hash;
 mod hostile;
 mod lines;
 mod openssl;
+mod registry;
 mod rhel;
 mod runtime;

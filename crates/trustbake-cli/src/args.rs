@@ -157,6 +157,15 @@ pub(crate) struct BakeArgs {
     #[arg(long)]
     pub(crate) include_vendored: bool,
 
+    /// Where layer scans are kept across runs (default: $XDG_CACHE_HOME/trustbake, else
+    /// ~/.cache/trustbake): a re-bake reads no base layer.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Keep no layer scans across runs.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
 }

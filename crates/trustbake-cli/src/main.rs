@@ -234,6 +234,11 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     if args.include_vendored {
         request = request.include_vendored();
     }
+    if !args.no_cache
+        && let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir)
+    {
+        request = request.cache_dir(dir);
+    }
     let r = &args.registry;
     let extra_roots: Vec<Vec<u8>> = if r.registry_trust_ca {
         cas.cas()
@@ -322,6 +327,18 @@ fn inspect(args: InspectArgs) -> Result<()> {
     let outcome = trustbake::inspect_with(&args.source, platform.as_ref(), &access)
         .with_context(|| format!("inspecting {}", args.source))?;
     print(&outcome, args.json, render::inspect)
+}
+
+/// `$XDG_CACHE_HOME/trustbake`, else `~/.cache/trustbake`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("XDG_CACHE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".cache")))
+        .map(|d| d.join("trustbake"))
 }
 
 /// One side's registry access from its options. A password comes from `USER:PASSWORD`, a

@@ -269,6 +269,24 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
             }
         }
     }
+    let _ = writeln!(
+        out,
+        "\nbase layers: {} scanned, {} from the scan cache",
+        outcome.scanned_layers, outcome.cached_layers
+    );
+    for r in &outcome.registries {
+        let _ = writeln!(
+            out,
+            "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({})",
+            r.registry,
+            mb(r.downloaded + r.manifest_bytes),
+            mb(r.uploaded),
+            r.mounted,
+            mb(r.mounted_bytes),
+            r.present,
+            mb(r.present_bytes)
+        );
+    }
     for note in &outcome.notes {
         let _ = writeln!(out, "note: {note}");
     }
@@ -276,6 +294,15 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         let _ = writeln!(out, "warning: {warning}");
     }
     out
+}
+
+/// Bytes as MB with one decimal (kB below 0.1 MB).
+fn mb(bytes: u64) -> String {
+    if bytes < 100_000 {
+        format!("{:.1} kB", bytes as f64 / 1e3)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
 }
 
 /// `apply`: the layout, each store, notes and warnings, then every entry.

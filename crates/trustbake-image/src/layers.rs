@@ -25,6 +25,11 @@ pub struct ScanOptions<'a> {
     /// bound; a layer's every byte must be read for its diff ID, so this bounds the time a
     /// decompression bomb costs).
     pub max_inflated: u64,
+    /// Blobs to store at a destination while they are scanned (one download for both).
+    pub tee: Option<&'a crate::tee::TeeUploads>,
+    /// Scans kept by layer digest: a layer found there is not read at all. Its salt must name
+    /// what `wanted` and `max_body` keep.
+    pub cache: Option<&'a crate::cache::ScanCache>,
 }
 
 /// One entry of the merged root.
@@ -95,14 +100,16 @@ pub struct LayeredRoot {
 }
 
 /// What one layer changes.
-struct Changes {
-    entries: Vec<(String, Entry)>,
-    whiteouts: Vec<String>,
-    opaque: Vec<String>,
-    scanned: ScannedLayer,
+#[derive(Debug, Clone)]
+pub(crate) struct Changes {
+    pub(crate) entries: Vec<(String, Entry)>,
+    pub(crate) whiteouts: Vec<String>,
+    pub(crate) opaque: Vec<String>,
+    pub(crate) scanned: ScannedLayer,
 }
 
-enum Entry {
+#[derive(Debug, Clone)]
+pub(crate) enum Entry {
     Node(Node),
     Hardlink {
         target: String,
@@ -113,6 +120,9 @@ enum Entry {
     },
 }
 
+/// One layer's scan, filled by a worker thread.
+type Slot = Mutex<Option<Result<Arc<Changes>, ImageError>>>;
+
 impl LayeredRoot {
     /// Scans every layer of `platform` (in parallel, one pass each) and merges them.
     pub fn scan(
@@ -121,8 +131,7 @@ impl LayeredRoot {
         options: &ScanOptions<'_>,
     ) -> Result<LayeredRoot, ImageError> {
         let layers = &platform.layers;
-        let results: Vec<Mutex<Option<Result<Changes, ImageError>>>> =
-            layers.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Slot> = layers.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -134,7 +143,16 @@ impl LayeredRoot {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(layer) = layers.get(i) else { break };
-                        let result = scan_layer(image, layer, options);
+                        let result = match options.cache.and_then(|c| c.get(layer)) {
+                            Some(hit) => Ok(hit),
+                            None => scan_layer(image, layer, options).map(|changes| {
+                                let changes = Arc::new(changes);
+                                if let Some(cache) = options.cache {
+                                    cache.put(layer, Arc::clone(&changes));
+                                }
+                                changes
+                            }),
+                        };
                         if let Ok(mut slot) = results[i].lock() {
                             *slot = Some(result);
                         }
@@ -151,7 +169,7 @@ impl LayeredRoot {
                     detail: "a scan thread failed".into(),
                 })
             })?;
-            root.merge(changes)?;
+            root.merge(Arc::unwrap_or_clone(changes))?;
         }
         Ok(root)
     }
@@ -284,6 +302,8 @@ pub mod fuzzing {
             max_body: 1 << 20,
             // One execution reads at most this much tar, however well the input compresses.
             max_inflated: 1 << 20,
+            tee: None,
+            cache: None,
         };
         let mut layer = Layer {
             media_type: media_type.to_owned(),
@@ -407,6 +427,14 @@ fn scan_layer_once(
     // Never more than the descriptor says (and one byte to notice a longer blob): a blob that
     // does not end cannot hold the scan.
     let blob = open()?.take(layer.size.saturating_add(1));
+    // The first pass over a blob the destination lacks also stores it there. The writer is
+    // dropped when this function returns: the end of the blob for the store, which verifies it.
+    let out = if also_wanted.is_empty() {
+        options.tee.and_then(|t| t.writer(layer))
+    } else {
+        None
+    };
+    let blob = crate::tee::TeeRead { inner: blob, out };
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let mut buffered = BufReader::with_capacity(
         256 * 1024,

@@ -12,6 +12,7 @@
 //!
 //! This crate knows nothing about certificates: it moves files and layers.
 
+pub mod cache;
 pub mod cleanup;
 mod dest;
 mod digest;
@@ -22,8 +23,10 @@ mod mutate;
 mod reference;
 pub mod registry;
 mod source;
+mod tee;
 mod validate;
 
+pub use cache::ScanCache;
 pub use dest::{ImageDestination, destination, destination_in, write, write_to};
 pub use digest::{DiffId, Digest};
 pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
@@ -37,6 +40,7 @@ pub use source::{
     BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MAX_LAYERS, MAX_PLATFORMS,
     MemberLayer, PlatformImage, Resolved, open, open_in, open_verified,
 };
+pub use tee::{BlobSink, TeeUploads};
 pub use validate::{Validation, validate};
 
 use std::path::PathBuf;

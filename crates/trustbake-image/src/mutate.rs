@@ -302,6 +302,8 @@ mod tests {
             wanted: &none,
             max_body: 0,
             max_inflated: u64::MAX,
+            tee: None,
+            cache: None,
         };
         LayeredRoot::scan(image, &image.platforms[0], &options)
             .unwrap()

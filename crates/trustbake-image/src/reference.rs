@@ -399,7 +399,6 @@ mod tests {
     fn refuses_traversal_and_nonsense() {
         for bad in [
             "layout",
-            "docker://x",
             "oci:",
             "oci:dir:../../x",
             "oci:dir:a/b",

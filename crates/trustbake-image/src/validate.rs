@@ -29,6 +29,8 @@ pub fn validate(reference: &ImageRef) -> Result<Validation, ImageError> {
                 wanted: &none,
                 max_body: 0,
                 max_inflated: u64::MAX,
+                tee: None,
+                cache: None,
             },
         )?; // digests, sizes, diff IDs
         layers += root.layers.len();

@@ -132,6 +132,8 @@ fn the_layered_view_applies_whiteouts_opaque_directories_and_hard_links() {
             wanted: &wanted,
             max_body: 1024,
             max_inflated: u64::MAX,
+            tee: None,
+            cache: None,
         },
     )
     .unwrap();
@@ -199,6 +201,8 @@ fn entries_escaping_the_root_and_bad_diff_ids_are_refused() {
             wanted: &none,
             max_body: 0,
             max_inflated: u64::MAX,
+            tee: None,
+            cache: None,
         },
     )
     .unwrap_err();

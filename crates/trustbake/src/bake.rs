@@ -9,6 +9,7 @@ use trustbake_image::{
     Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
     Platform, ScanOptions,
 };
+use trustbake_image::{ScanCache, cache};
 use trustbake_store::{Content, Entry, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
@@ -21,6 +22,14 @@ use crate::{Error, ImageError};
 
 /// Largest file body kept in memory while scanning: the largest the engine reads.
 const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
+
+/// What a layer scan keeps depends on this version's wanted paths and body bound: scans kept
+/// by another version are never used.
+const CACHE_SALT: &str = concat!(
+    "trustbake ",
+    env!("CARGO_PKG_VERSION"),
+    "; wanted: trustbake_store::paths::reads; max_body: MAX_READ"
+);
 
 /// What to bake. Build it with [`BakeRequest::new`] and the methods that follow it.
 #[derive(Clone)]
@@ -36,6 +45,7 @@ pub struct BakeRequest<'a> {
     progress: Option<&'a (dyn Fn(&str) + Sync)>,
     source_access: Access,
     destination_access: Access,
+    cache_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -68,7 +78,15 @@ impl<'a> BakeRequest<'a> {
             progress: None,
             source_access: Access::default(),
             destination_access: Access::default(),
+            cache_dir: None,
         })
+    }
+
+    /// Keep layer scans in `dir` across runs (a re-bake then reads no base layer); without it,
+    /// scans are kept for this bake only (a layer shared by platforms is read once).
+    pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
     }
 
     /// How the source registry is reached (credentials, TLS); by default as skopeo does:
@@ -136,6 +154,41 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     );
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
+    let cache = match &request.cache_dir {
+        Some(dir) => ScanCache::on_disk(dir, CACHE_SALT.as_bytes(), cache::DEFAULT_MAX_BYTES),
+        None => ScanCache::in_memory(CACHE_SALT.as_bytes()),
+    };
+    // Written: the destination is opened first, so that a registry base layer it lacks (and
+    // cannot mount) is stored while it is scanned — downloaded once for both.
+    let mut dest = if write {
+        Some(trustbake_image::destination_in(to, from, &session)?)
+    } else {
+        None
+    };
+    let tee = match dest.as_mut() {
+        Some(dest) if image.source().registry().is_some() => {
+            let mut wanted: Vec<trustbake_image::Descriptor> = Vec::new();
+            for platform in &selected {
+                for layer in &platform.layers {
+                    let Some(d) = &layer.descriptor else { continue };
+                    if wanted.iter().any(|w| w.digest == d.digest)
+                        || dest.has_blob(d)?
+                        || dest.mount_blob(d, image.source())?
+                    {
+                        continue;
+                    }
+                    wanted.push(d.clone());
+                }
+            }
+            match dest.sink() {
+                Some(sink) if !wanted.is_empty() => {
+                    Some(trustbake_image::TeeUploads::new(sink, wanted))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     let map = VersionMap::builtin();
     let resolved = match &request.target {
         Some(target) => Some(target.resolve(map)?),
@@ -173,6 +226,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
                 wanted: &trustbake_store::paths::reads,
                 max_body: MAX_BODY,
                 max_inflated: u64::MAX,
+                tee: tee.as_ref(),
+                cache: Some(&cache),
             },
         )?;
         let base_created = platform
@@ -230,9 +285,14 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         )],
     };
     let new = image.append(appends, &options, to.family())?;
-    let top = if write {
+    let stored = tee
+        .map(trustbake_image::TeeUploads::finish)
+        .unwrap_or_default();
+    let top = if let Some(mut dest) = dest {
+        for digest in stored {
+            dest.mark_present(digest);
+        }
         tell(format!("writing {to}"));
-        let dest = trustbake_image::destination_in(to, from, &session)?;
         trustbake_image::write_to(&new, dest)?
     } else {
         new.top().cloned().ok_or(ImageError::SinglePlatform {
@@ -270,6 +330,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         platforms,
         notes,
         warnings,
+        scanned_layers: cache.misses(),
+        cached_layers: cache.hits(),
         registries: session
             .transfers()
             .iter()
@@ -381,6 +443,8 @@ pub fn inspect_with(
                     wanted: &trustbake_store::paths::reads,
                     max_body: MAX_BODY,
                     max_inflated: u64::MAX,
+                    tee: None,
+                    cache: None,
                 },
             )?;
             let found = trustbake_store::inspect(&ImageRoot(&root))?;

@@ -56,6 +56,10 @@ pub struct BakeOutcome {
     pub notes: Vec<String>,
     /// Doubts about the CA input (weak keys or signatures, what an `--allow-…` let through).
     pub warnings: Vec<String>,
+    /// Base layers read and scanned.
+    pub scanned_layers: u64,
+    /// Base layers whose scan came from the scan cache (not read at all).
+    pub cached_layers: u64,
     /// What moved to and from each registry (empty without one).
     pub registries: Vec<RegistryTransfer>,
 }

@@ -264,6 +264,16 @@ impl ImageDestination for LayoutDestination {
         }
     }
 
+    fn sink(&self) -> Option<std::sync::Arc<dyn crate::tee::BlobSink>> {
+        Some(std::sync::Arc::new(LayoutSink {
+            dir: self.root.join("blobs/sha256"),
+        }))
+    }
+
+    fn mark_present(&mut self, digest: Digest) {
+        self.written.insert(digest);
+    }
+
     fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
         if self.has_blob(manifest)? {
             return Ok(());
@@ -283,6 +293,27 @@ impl ImageDestination for LayoutDestination {
                 return Err(io_err(&target, "placing the layout")(e));
             }
         }
+        Ok(())
+    }
+}
+
+/// A layout's blob directory, stored into from other threads: each blob through a temporary
+/// file, renamed into place once whole and verified.
+struct LayoutSink {
+    dir: PathBuf,
+}
+
+impl crate::tee::BlobSink for LayoutSink {
+    fn put(&self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
+        let mut temp = temp_file(&self.dir, ".blob-")?;
+        let _registered = Registered::new(temp.path());
+        std::io::copy(content, temp.as_file_mut()).map_err(|e| ImageError::BadBlob {
+            image: self.dir.display().to_string(),
+            detail: format!("writing blob {}: {e}", blob.digest),
+        })?;
+        let path = self.dir.join(blob.digest.hex());
+        temp.persist(&path)
+            .map_err(|e| io_err(&path, "placing a blob")(e.error))?;
         Ok(())
     }
 }
@@ -319,6 +350,14 @@ impl ImageDestination for OciArchiveDestination {
 
     fn link_blob(&mut self, blob: &Descriptor, from: &Path) -> Result<bool, ImageError> {
         self.layout.link_blob(blob, from)
+    }
+
+    fn sink(&self) -> Option<std::sync::Arc<dyn crate::tee::BlobSink>> {
+        self.layout.sink()
+    }
+
+    fn mark_present(&mut self, digest: Digest) {
+        self.layout.mark_present(digest);
     }
 
     fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
@@ -392,6 +431,8 @@ mod tests {
                         wanted: &|_| false,
                         max_body: 0,
                         max_inflated: u64::MAX,
+                        tee: None,
+                        cache: None,
                     },
                 )
                 .unwrap()

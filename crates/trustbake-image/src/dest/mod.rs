@@ -56,6 +56,14 @@ pub trait ImageDestination {
         Ok(false)
     }
 
+    /// A handle that stores blobs from other threads (to store a blob while it is scanned).
+    fn sink(&self) -> Option<std::sync::Arc<dyn crate::tee::BlobSink>> {
+        None
+    }
+
+    /// Notes that a blob was stored through [`ImageDestination::sink`].
+    fn mark_present(&mut self, _digest: crate::Digest) {}
+
     /// Stores a manifest or index, after every blob it references.
     fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError>;
 

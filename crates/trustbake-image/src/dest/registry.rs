@@ -130,6 +130,17 @@ impl ImageDestination for RegistryDestination {
         Ok(())
     }
 
+    fn sink(&self) -> Option<Arc<dyn crate::tee::BlobSink>> {
+        Some(Arc::new(RegistrySink {
+            client: Arc::clone(&self.client),
+            repository: self.reference.repository.clone(),
+        }))
+    }
+
+    fn mark_present(&mut self, digest: Digest) {
+        self.known.insert(digest);
+    }
+
     fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
         let digest = Digest::of(bytes);
         if digest != manifest.digest {
@@ -164,6 +175,20 @@ impl ImageDestination for RegistryDestination {
         self.client
             .put_manifest(self.repository(), &tag, media, bytes)?;
         Ok(())
+    }
+}
+
+/// Uploads from other threads (one streamed PUT per blob).
+struct RegistrySink {
+    client: Arc<Client>,
+    repository: String,
+}
+
+impl crate::tee::BlobSink for RegistrySink {
+    fn put(&self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
+        self.client
+            .upload_stream(&self.repository, blob, content)
+            .map_err(|e| stream_error(e, blob))
     }
 }
 

@@ -306,8 +306,11 @@ fn transport_detail(e: &ureq::Error) -> String {
 }
 
 fn is_tls_error(e: &ureq::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
     matches!(e, ureq::Error::Rustls(_) | ureq::Error::Tls(_))
-        || e.to_string().to_ascii_lowercase().contains("tls")
+        || ["tls", "certificate", "handshake"]
+            .iter()
+            .any(|w| text.contains(w))
 }
 
 /// The error text of a plain-HTTP server answering a TLS handshake.
