@@ -144,7 +144,7 @@ fn bad_references_are_refused_before_anything_is_read() {
         .args([
             "bake",
             "--from",
-            "docker://anchore/enterprise",
+            "docker-daemon:anchore/enterprise:v5.1.0",
             "--to",
             "oci:x",
             "--ca",
@@ -156,7 +156,9 @@ fn bad_references_are_refused_before_anything_is_read() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("'docker://anchore/enterprise' is not an image reference (unknown transport)"),
+        err.contains(
+            "'docker-daemon:anchore/enterprise:v5.1.0' is not an image reference (unknown transport)"
+        ),
         "{err}"
     );
 }
@@ -305,6 +307,28 @@ fn json_output_matches_the_readme_both_ways() {
             run(&[&["bake", "--from", &from, "--to", &to], &cas[..]].concat()),
         ),
     ];
+    // Through a registry: the transfers are reported.
+    let registry = tests::registry::Registry::start(
+        &work.join("registry"),
+        false,
+        tests::registry::Auth::None,
+    );
+    let pushed = format!("docker://{}/corp/enterprise:5.1.0-corp", registry.host());
+    outputs.push((
+        "bake",
+        run(&[
+            &[
+                "bake",
+                "--from",
+                &from,
+                "--to",
+                &pushed,
+                "--dest-tls-verify=false",
+            ],
+            &cas[..],
+        ]
+        .concat()),
+    ));
     outputs.push(("inspect", run(&["inspect", &to])));
     outputs.push(("inspect", run(&["inspect", rootfs])));
 

@@ -38,6 +38,8 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("runc", "runc"),
         ("time", "time"),
         ("pzstd", "zstd"),
+        ("docker-registry", "docker-registry"),
+        ("htpasswd", "apache2-utils"),
     ] {
         require_tool(tool, package)?;
     }
