@@ -188,3 +188,81 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
         );
     }
 }
+
+/// Registry to registry, then pulled by podman from the registry: requests and curl in the
+/// pushed image trust a loopback server issued by the baked CA.
+#[test]
+fn an_image_baked_in_a_registry_runs_from_it_with_podman() {
+    let base = realistic_enterprise();
+    let work = scratch("runtime-registry");
+    let registry = tests::registry::Registry::start(
+        &work.join("registry"),
+        false,
+        tests::registry::Auth::None,
+    );
+    let host = registry.host();
+    output(
+        tool("skopeo", "skopeo")
+            .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:5.1.0", base.display()))
+            .arg(format!("docker://{host}/anchore/enterprise:5.1.0")),
+    );
+    let out = tests::trustbake()
+        .args(["bake", "--from"])
+        .arg(format!("docker://{host}/anchore/enterprise:5.1.0"))
+        .arg("--to")
+        .arg(format!("docker://{host}/corp/enterprise:5.1.0-corp"))
+        .arg("--ca")
+        .arg(fixture("root-rsa.pem"))
+        .args([
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--no-cache",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = format!("{host}/corp/enterprise:5.1.0-corp");
+    output(podman().args(["pull", "--quiet", "--tls-verify=false", &image]));
+    let server = TlsServer::start();
+    let url = format!("https://localhost:{}/", server.port);
+    let py = run(
+        &image,
+        "1000:1000",
+        &[
+            "/home/anchore/venv/bin/python",
+            "-c",
+            "import requests,sys; print(requests.get(sys.argv[1], timeout=10).status_code)",
+            url.as_str(),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&py.stdout).trim(),
+        "200",
+        "requests: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let cu = run(
+        &image,
+        "1000:1000",
+        &[
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            url.as_str(),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&cu.stdout).trim(),
+        "200",
+        "curl: {}",
+        String::from_utf8_lossy(&cu.stderr)
+    );
+}

@@ -3,7 +3,7 @@
 //! and, when given a directory, on disk across runs (a re-bake reads no base layer).
 //!
 //! An entry is keyed by the layer's blob digest (or, for a docker archive's member, its diff
-//! ID), the format version and the caller's salt (what the scan keeps: the wanted paths and the
+//! ID and size), its media type, the format version and the caller's salt (what the scan keeps: the wanted paths and the
 //! body bound). It is written atomically (a temporary file renamed into place), ends with the
 //! SHA-256 of what precedes it, and is used only when that checks and it names the digest and
 //! diff ID the image expects: a corrupt or truncated entry is a miss, removed, and the layer is
@@ -86,6 +86,10 @@ impl ScanCache {
         h.update(FORMAT);
         h.update((self.salt.len() as u64).to_le_bytes());
         h.update(&self.salt);
+        // The scan checks the bytes against the media type: the same bytes under another type
+        // are another question.
+        h.update((layer.media_type.len() as u64).to_le_bytes());
+        h.update(layer.media_type.as_bytes());
         match layer.digest {
             Some(d) => {
                 h.update(b"digest");

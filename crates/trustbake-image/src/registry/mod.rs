@@ -672,6 +672,12 @@ impl Client {
     ) -> RegistryError {
         let status = response.status().as_u16();
         let limit = rate_limit(&response);
+        // A valid token without the scope asked for (a push with pull rights only).
+        let insufficient = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("insufficient_scope"));
         let body = response
             .body_mut()
             .with_config()
@@ -680,6 +686,11 @@ impl Client {
             .unwrap_or_default();
         let detail = format!("{status}: {}", registry_message(&body));
         match status {
+            401 if insufficient => RegistryError::Denied {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                detail: format!("{detail}; the credentials do not grant this"),
+            },
             401 => RegistryError::Unauthorized {
                 registry: self.registry.clone(),
                 what: what.to_owned(),
