@@ -36,6 +36,13 @@ pub fn realistic_enterprise() -> PathBuf {
     if layout.join("index.json").is_file() {
         return layout;
     }
+    // Tests run as separate processes: one builds, the others wait for it.
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if layout.join("index.json").is_file() {
+        return layout;
+    }
     let rootfs = dir.join("rootfs");
     if !rootfs.join("home/anchore/venv/bin/python").exists() {
         build_rootfs(&dir, &rootfs);

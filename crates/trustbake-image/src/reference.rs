@@ -184,6 +184,18 @@ impl ImageRef {
             reason,
         };
         if let Some(rest) = input.strip_prefix("docker://") {
+            // `USER:PASSWORD@HOST/…` is not a reference; the message must not repeat it.
+            let host = rest.split('/').next().unwrap_or_default();
+            if rest.contains('/') && host.contains('@') {
+                return Err(ImageError::BadReference {
+                    input: format!(
+                        "docker://<credentials>@{}{}",
+                        host.rsplit_once('@').map_or("", |(_, h)| h),
+                        &rest[host.len()..]
+                    ),
+                    reason: "credentials do not belong in an image reference: give them apart",
+                });
+            }
             return RegistryRef::parse(rest)
                 .map(ImageRef::Registry)
                 .map_err(bad);
@@ -393,6 +405,15 @@ mod tests {
             pinned.base_name(),
             "harbor.corp/anchore/enterprise@sha256:1111111111111111111111111111111111111111111111111111111111111111"
         );
+    }
+
+    #[test]
+    fn credentials_in_a_reference_are_refused_without_repeating_them() {
+        let err = ImageRef::parse("docker://alice:hunter2@harbor.corp/anchore/enterprise:v1")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2") && !err.contains("alice"), "{err}");
+        assert!(err.contains("credentials"), "{err}");
     }
 
     #[test]

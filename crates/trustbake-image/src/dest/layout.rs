@@ -95,8 +95,12 @@ impl LayoutDestination {
         // A layout is a directory like any other (0755), not a private temporary one.
         fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .map_err(io_err(&root, "setting permissions"))?;
-        let blobs = root.join("blobs/sha256");
-        fs::create_dir_all(&blobs).map_err(io_err(&blobs, "creating"))?;
+        // Never create_dir_all: a signal handler may have removed the staging directory, which
+        // must then not be made again.
+        for sub in ["blobs", "blobs/sha256"] {
+            let path = root.join(sub);
+            fs::create_dir(&path).map_err(io_err(&path, "creating"))?;
+        }
         fs::write(root.join("oci-layout"), OCI_LAYOUT)
             .map_err(io_err(root.join("oci-layout"), "writing"))?;
         Ok(LayoutDestination {
