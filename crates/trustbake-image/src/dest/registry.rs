@@ -13,7 +13,7 @@ use crate::ImageError;
 use crate::digest::Digest;
 use crate::model::{Descriptor, media_type};
 use crate::reference::RegistryRef;
-use crate::registry::{Client, RegistryError};
+use crate::registry::Client;
 use crate::source::ImageSource;
 
 /// Blobs up to this size are uploaded from memory (retried whole on failure).
@@ -114,8 +114,7 @@ impl ImageDestination for RegistryDestination {
             return self.put_blob_bytes(blob, &bytes);
         }
         self.client
-            .upload_stream(self.repository(), blob, content)
-            .map_err(|e| stream_error(e, blob))?;
+            .upload_stream(self.repository(), blob, content)?;
         self.known.insert(blob.digest);
         Ok(())
     }
@@ -186,15 +185,6 @@ struct RegistrySink {
 
 impl crate::tee::BlobSink for RegistrySink {
     fn put(&self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
-        self.client
-            .upload_stream(&self.repository, blob, content)
-            .map_err(|e| stream_error(e, blob))
+        Ok(self.client.upload_stream(&self.repository, blob, content)?)
     }
-}
-
-/// A streamed upload's failure: the registry's, or the source's (a digest mismatch of the
-/// source shows as the upload failing).
-fn stream_error(e: RegistryError, blob: &Descriptor) -> ImageError {
-    let _ = blob;
-    ImageError::Registry(e)
 }

@@ -994,7 +994,11 @@ impl Client {
         match response {
             Ok(r) if r.status().as_u16() == 201 => Ok(()),
             Ok(r) => {
-                let err = self.failure(r, what, &format!("{}/{repository}", self.registry));
+                let err = self.failure(
+                    r,
+                    what,
+                    &format!("{}/{repository}@{}", self.registry, blob.digest),
+                );
                 self.cancel(repository, location);
                 Err(err)
             }
@@ -1003,9 +1007,6 @@ impl Client {
                 Err(e)
             }
         }
-        .map(|()| {
-            let _ = blob;
-        })
     }
 
     /// Puts a manifest or index under `reference` (a digest or a tag), as exactly `bytes`.
