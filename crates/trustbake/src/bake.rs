@@ -160,7 +160,9 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     };
     // Written: the destination is opened first, so that a registry base layer it lacks (and
     // cannot mount) is stored while it is scanned — downloaded once for both.
-    let mut dest = if write {
+    // (Only then: a local destination is staged once the scan is done, so a signal during the
+    // scan finds nothing to remove.)
+    let mut dest = if write && image.source().registry().is_some() {
         Some(trustbake_image::destination_in(to, from, &session)?)
     } else {
         None
@@ -288,6 +290,11 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     let stored = tee
         .map(trustbake_image::TeeUploads::finish)
         .unwrap_or_default();
+    let dest = match dest {
+        Some(dest) => Some(dest),
+        None if write => Some(trustbake_image::destination_in(to, from, &session)?),
+        None => None,
+    };
     let top = if let Some(mut dest) = dest {
         for digest in stored {
             dest.mark_present(digest);
