@@ -41,6 +41,14 @@ fn trustbake(home: &Path) -> Command {
     cmd
 }
 
+/// `trustbake bake --from FROM --to TO --ca CA` (a test CA), as [`trustbake`] runs it.
+fn bake_cmd(home: &Path, from: &str, to: &str, ca: &str) -> Command {
+    let mut cmd = trustbake(home);
+    cmd.args(["bake", "--from", from, "--to", to, "--ca"])
+        .arg(fixture(ca));
+    cmd
+}
+
 fn skopeo() -> Command {
     let mut cmd = tool("skopeo", "skopeo");
     for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
@@ -176,10 +184,8 @@ fn registry_to_registry_on_one_host_mounts_every_base_layer_and_a_dry_run_upload
     let from = format!("docker://{}/anchore/enterprise:5.1.0", proxy.host());
     let to = format!("docker://{}/corp/enterprise:5.1.0-corp", proxy.host());
     let bake_to = |to: &str, ca: &str, extra: &[&str]| {
-        let mut cmd = trustbake(&work);
-        cmd.args(["bake", "--from", &from, "--to", to, "--ca"])
-            .arg(fixture(ca))
-            .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+        let mut cmd = bake_cmd(&work, &from, to, ca);
+        cmd.args(["--src-tls-verify=false", "--dest-tls-verify=false"])
             .args(extra);
         bake_json(&mut cmd)
     };
@@ -400,12 +406,13 @@ fn tls_and_basic_auth_credentials_and_certificates_as_skopeo_finds_them() {
     let from = format!("docker://{host}/anchore/enterprise:5.1.0");
     let certs = cert_dir(&work);
     let bake = |to: &str, extra: &[&str]| {
-        let mut cmd = trustbake(&work);
-        cmd.args(["bake", "--from", &from, "--to"])
-            .arg(format!("docker://{host}/{to}"))
-            .arg("--ca")
-            .arg(fixture("root-rsa.pem"))
-            .args(extra);
+        let mut cmd = bake_cmd(
+            &work,
+            &from,
+            &format!("docker://{host}/{to}"),
+            "root-rsa.pem",
+        );
+        cmd.args(extra);
         run(&mut cmd)
     };
 
@@ -517,14 +524,13 @@ fn token_auth_asks_the_right_scopes_and_a_missing_push_scope_fails() {
         format!("--dest-cert-dir={}", certs.display()),
     ];
     let bake = |creds: &str, to: &str| {
-        let mut cmd = trustbake(&work);
-        cmd.args(["bake", "--from"])
-            .arg(format!("docker://{host}/anchore/enterprise:5.1.0"))
-            .arg("--to")
-            .arg(format!("docker://{host}/{to}"))
-            .arg("--ca")
-            .arg(fixture("root-rsa.pem"))
-            .args(["--src-creds", creds, "--dest-creds", creds])
+        let mut cmd = bake_cmd(
+            &work,
+            &format!("docker://{host}/anchore/enterprise:5.1.0"),
+            &format!("docker://{host}/{to}"),
+            "root-rsa.pem",
+        );
+        cmd.args(["--src-creds", creds, "--dest-creds", creds])
             .args(&certs_opts);
         run(&mut cmd)
     };
@@ -573,14 +579,17 @@ fn faults_are_retried_and_a_blob_that_does_not_match_tags_nothing() {
     let layers: Vec<String> = base_layers(&layout).into_iter().collect();
     let host = proxy.host();
     let bake = |to: &str| {
-        let mut cmd = trustbake(&work);
-        cmd.args(["bake", "--no-cache", "--from"])
-            .arg(format!("docker://{host}/anchore/enterprise:5.1.0"))
-            .arg("--to")
-            .arg(format!("docker://{host}/{to}"))
-            .arg("--ca")
-            .arg(fixture("root-rsa.pem"))
-            .args(["--src-tls-verify=false", "--dest-tls-verify=false"]);
+        let mut cmd = bake_cmd(
+            &work,
+            &format!("docker://{host}/anchore/enterprise:5.1.0"),
+            &format!("docker://{host}/{to}"),
+            "root-rsa.pem",
+        );
+        cmd.args([
+            "--no-cache",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ]);
         run(&mut cmd)
     };
     // A connection dropped mid-blob, one 500, one 429 with Retry-After.
@@ -634,12 +643,13 @@ fn unknown_tags_and_plain_http_without_consent_are_refused() {
     push_base(&work, &registry, 1, &[]);
     let host = registry.host();
     let bake = |from: &str, extra: &[&str]| {
-        let mut cmd = trustbake(&work);
-        cmd.args(["bake", "--from", from, "--to"])
-            .arg(format!("docker://{host}/corp/x:y"))
-            .arg("--ca")
-            .arg(fixture("root-rsa.pem"))
-            .args(extra);
+        let mut cmd = bake_cmd(
+            &work,
+            from,
+            &format!("docker://{host}/corp/x:y"),
+            "root-rsa.pem",
+        );
+        cmd.args(extra);
         run(&mut cmd)
     };
     let out = bake(

@@ -35,7 +35,16 @@ pub fn remove_pending() {
     for path in pending.iter().rev() {
         match std::fs::symlink_metadata(path) {
             Ok(md) if md.is_dir() => {
-                let _ = std::fs::remove_dir_all(path);
+                // The interrupted thread may still be making an entry in it while it is
+                // removed (then the last rmdir finds it not empty): try again, a few times.
+                for _ in 0..20 {
+                    if std::fs::remove_dir_all(path).is_ok()
+                        || std::fs::symlink_metadata(path).is_err()
+                    {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
             }
             Ok(_) => {
                 let _ = std::fs::remove_file(path);

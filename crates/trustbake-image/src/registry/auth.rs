@@ -209,7 +209,7 @@ fn from_file(
         registry: registry.to_owned(),
         detail: format!("auth file {}: {detail}", file.display()),
     };
-    let bytes = match std::fs::read(file) {
+    let bytes = match super::read_setting(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),

@@ -837,17 +837,36 @@ impl Client {
         }
     }
 
-    /// Whether `repository` has the blob.
+    /// Whether `repository` has the blob (HEAD).
     pub(crate) fn has_blob(
         &self,
         repository: &str,
         digest: &Digest,
     ) -> Result<bool, RegistryError> {
-        let what = format!("checking for blob {digest}");
+        self.exists(repository, "blobs", digest)
+    }
+
+    /// Whether a manifest is in `repository` (HEAD by digest).
+    pub(crate) fn has_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        self.exists(repository, "manifests", digest)
+    }
+
+    /// `HEAD /v2/REPO/{blobs|manifests}/DIGEST`: 2xx is there, 404 is not.
+    fn exists(&self, repository: &str, kind: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        let what = format!("checking for {} {digest}", kind.trim_end_matches('s'));
+        let accept: &[(&str, &str)] = if kind == "manifests" {
+            &[("Accept", ACCEPT)]
+        } else {
+            &[]
+        };
         let response = self.send(
             "HEAD",
-            &format!("/v2/{repository}/blobs/{digest}"),
-            &[],
+            &format!("/v2/{repository}/{kind}/{digest}"),
+            accept,
             Body::Empty,
             &[push_scope(repository)],
             &what,
@@ -1045,28 +1064,13 @@ impl Client {
         }
         Ok(())
     }
+}
 
-    /// Whether a manifest is in `repository` (HEAD by digest).
-    pub(crate) fn has_manifest(
-        &self,
-        repository: &str,
-        digest: &Digest,
-    ) -> Result<bool, RegistryError> {
-        let what = format!("checking for manifest {digest}");
-        let response = self.send(
-            "HEAD",
-            &format!("/v2/{repository}/manifests/{digest}"),
-            &[("Accept", ACCEPT)],
-            Body::Empty,
-            &[push_scope(repository)],
-            &what,
-        )?;
-        match response.status().as_u16() {
-            200..=299 => Ok(true),
-            404 => Ok(false),
-            _ => Err(self.failure(response, &what, &format!("{}/{repository}", self.registry))),
-        }
-    }
+/// A settings file (auth file, certificate, key), read within [`crate::MAX_DOCUMENT`]: a
+/// path that names something else (a device, a huge file) cannot hold trustbake.
+pub(crate) fn read_setting(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    crate::source::read_small(file, path).map_err(std::io::Error::other)
 }
 
 pub(crate) fn pull_scope(repository: &str) -> String {

@@ -57,7 +57,7 @@ pub(crate) fn config(registry: &str, access: &Access) -> Result<TlsConfig, Regis
             };
             match path.extension().and_then(|e| e.to_str()) {
                 Some("crt") => {
-                    let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+                    let pem = super::read_setting(&path).map_err(|e| bad(e.to_string()))?;
                     let mut found = 0;
                     for item in ureq::tls::parse_pem(&pem) {
                         if let ureq::tls::PemItem::Certificate(cert) =
@@ -73,14 +73,14 @@ pub(crate) fn config(registry: &str, access: &Access) -> Result<TlsConfig, Regis
                 }
                 Some("cert") if client.is_none() => {
                     let key_path = path.with_extension("key");
-                    let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+                    let pem = super::read_setting(&path).map_err(|e| bad(e.to_string()))?;
                     let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                         .filter_map(|item| match item {
                             Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
                             _ => None,
                         })
                         .collect();
-                    let key = std::fs::read(&key_path).map_err(|e| {
+                    let key = super::read_setting(&key_path).map_err(|e| {
                         bad(format!(
                             "a client certificate needs its key {}: {e}",
                             key_path.display()
