@@ -77,6 +77,15 @@ pub fn cert_dir(dir: &Path) -> PathBuf {
 impl Registry {
     /// Starts a registry in `dir` (made afresh).
     pub fn start(dir: &Path, tls: bool, auth: Auth) -> Registry {
+        Self::launch(dir, tls, auth, None)
+    }
+
+    /// Starts a TLS registry in `dir` that requires a client certificate issued by `client_ca`.
+    pub fn start_requiring_client_certificates(dir: &Path, client_ca: &Path) -> Registry {
+        Self::launch(dir, true, Auth::None, Some(client_ca))
+    }
+
+    fn launch(dir: &Path, tls: bool, auth: Auth, client_ca: Option<&Path>) -> Registry {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
@@ -90,6 +99,9 @@ impl Registry {
                 server_chain(dir).display(),
                 fixture("leaf.key").display()
             );
+            if let Some(ca) = client_ca {
+                config += &format!("    clientcas:\n      - {}\n", ca.display());
+            }
         }
         let mut token_server = None;
         match auth {

@@ -721,3 +721,196 @@ fn a_warm_local_bake_reads_no_layer_and_a_damaged_cache_entry_is_scanned_again()
     let warm_again = bake("warm-again", "root-rsa.pem");
     assert_eq!(warm_again["scanned_layers"], 0);
 }
+
+#[test]
+fn a_registry_that_refuses_one_put_gets_the_blob_in_chunks() {
+    let work = scratch("registry-chunked");
+    let registry = Registry::start(&work.join("registry"), false, Auth::None);
+    let proxy = Proxy::start(registry.port);
+    let layout = work.join("base");
+    enterprise_layout(&layout, "5.1.0", 1);
+    // As GHCR does with a large body: the first monolithic PUT is refused.
+    proxy.inject(Rule {
+        method: "PUT",
+        path: "digest=".into(),
+        fault: Fault::Status(413),
+        times: 1,
+    });
+    let to = format!("docker://{}/corp/enterprise:chunked", proxy.host());
+    let mut cmd = bake_cmd(
+        &work,
+        &format!("oci:{}:5.1.0", layout.display()),
+        &to,
+        "root-rsa.pem",
+    );
+    let outcome = bake_json(cmd.arg("--dest-tls-verify=false"));
+    let log = proxy.take_log();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("PUT ") && l.contains(" 413 ")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("PATCH ") && l.contains(" 202 ")),
+        "no chunk was sent: {log:#?}"
+    );
+    assert_eq!(
+        skopeo_digest(&registry, "corp/enterprise:chunked").as_deref(),
+        outcome["digest"].as_str()
+    );
+    let mut cmd = skopeo();
+    cmd.args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!(
+            "docker://{}/corp/enterprise:chunked",
+            registry.host()
+        ))
+        .arg(format!("oci:{}:x", work.join("copy").display()));
+    output(&mut cmd);
+}
+
+#[test]
+fn credential_helpers_and_identity_tokens_are_used_as_docker_uses_them() {
+    let work = scratch("registry-helpers");
+    let registry = Registry::start(
+        &work.join("registry"),
+        true,
+        Auth::Token(vec!["pusher:p-secret:pull,push"]),
+    );
+    let certs = cert_dir(&work);
+    push_base(&work, &registry, 1, &["--dest-creds", "pusher:p-secret"]);
+    let host = registry.host();
+    let from = format!("docker://{host}/anchore/enterprise:5.1.0");
+    let certs_opts = [
+        format!("--src-cert-dir={}", certs.display()),
+        format!("--dest-cert-dir={}", certs.display()),
+    ];
+    // A credential helper on PATH, named by credHelpers in $DOCKER_CONFIG/config.json: it is
+    // given the registry on stdin and answers {Username, Secret}.
+    let bin = work.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-tbtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\necho \"$server\" >> {}\n[ \"$1\" = get ] && [ \"$server\" = \"{host}\" ] && echo '{{\"Username\":\"pusher\",\"Secret\":\"p-secret\"}}' && exit 0\necho 'credentials not found in native keychain'; exit 1\n",
+            work.join("helper.log").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker = work.join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let with_config = |config: serde_json::Value, to: &str| {
+        std::fs::write(docker.join("config.json"), config.to_string()).unwrap();
+        let mut cmd = bake_cmd(
+            &work,
+            &from,
+            &format!("docker://{host}/{to}"),
+            "root-rsa.pem",
+        );
+        cmd.env("DOCKER_CONFIG", &docker)
+            .env("PATH", &path)
+            .args(&certs_opts);
+        run(&mut cmd)
+    };
+    let out = with_config(
+        serde_json::json!({ "credHelpers": { host.clone(): "tbtest" } }),
+        "corp/e:helper",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(work.join("helper.log"))
+            .unwrap()
+            .contains(&host)
+    );
+    // credsStore: the helper for every registry.
+    let out = with_config(
+        serde_json::json!({ "auths": { host.clone(): {} }, "credsStore": "tbtest" }),
+        "corp/e:store",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // An identity token (an OAuth2 refresh token) is exchanged at the token server.
+    let before = registry.token_requests().len();
+    let out = with_config(
+        serde_json::json!({ "auths": { host.clone(): { "identitytoken": "refresh-pusher" } } }),
+        "corp/e:identity",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let asked = registry.token_requests()[before..].to_vec();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|r| r["how"] == "refresh_token"),
+        "{asked:#?}"
+    );
+}
+
+#[test]
+fn a_registry_that_requires_a_client_certificate_gets_the_one_in_the_cert_dir() {
+    let work = scratch("registry-mtls");
+    // A client certificate issued by the test root, for client authentication.
+    let key = work.join("client.key");
+    let csr = work.join("client.csr");
+    let cert = work.join("client.cert");
+    let ext = work.join("client.ext");
+    std::fs::write(&ext, "extendedKeyUsage=clientAuth\n").unwrap();
+    output(tool("openssl", "openssl").args([
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=trustbake test client",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+    ]));
+    output(
+        tool("openssl", "openssl")
+            .args(["x509", "-req", "-days", "2", "-in"])
+            .arg(&csr)
+            .arg("-CA")
+            .arg(fixture("root-rsa.pem"))
+            .arg("-CAkey")
+            .arg(fixture("root-rsa.key"))
+            .args(["-CAcreateserial", "-extfile"])
+            .arg(&ext)
+            .arg("-out")
+            .arg(&cert),
+    );
+    let registry = Registry::start_requiring_client_certificates(
+        &work.join("registry"),
+        &fixture("root-rsa.pem"),
+    );
+    let with_client = work.join("with-client");
+    std::fs::create_dir_all(&with_client).unwrap();
+    std::fs::copy(fixture("root-rsa.pem"), with_client.join("ca.crt")).unwrap();
+    std::fs::copy(&cert, with_client.join("client.cert")).unwrap();
+    std::fs::copy(&key, with_client.join("client.key")).unwrap();
+    let layout = work.join("base");
+    enterprise_layout(&layout, "5.1.0", 1);
+    let from = format!("oci:{}:5.1.0", layout.display());
+    let to = format!("docker://{}/corp/e:mtls", registry.host());
+    // Without the client certificate: refused by the registry's TLS.
+    let mut cmd = bake_cmd(&work, &from, &to, "root-rsa.pem");
+    cmd.arg(format!("--dest-cert-dir={}", cert_dir(&work).display()));
+    let out = run(&mut cmd);
+    assert!(!out.status.success());
+    // With it: pushed, and skopeo (with the same directory) reads it back.
+    let mut cmd = bake_cmd(&work, &from, &to, "root-rsa.pem");
+    cmd.arg(format!("--dest-cert-dir={}", with_client.display()));
+    let outcome = bake_json(&mut cmd);
+    let mut cmd = skopeo();
+    cmd.args(["inspect", "--raw", "--cert-dir"])
+        .arg(&with_client)
+        .arg(format!("docker://{}/corp/e:mtls", registry.host()));
+    assert_eq!(
+        trustbake_image::Digest::of(output(&mut cmd).as_bytes()).to_string(),
+        outcome["digest"].as_str().unwrap()
+    );
+}

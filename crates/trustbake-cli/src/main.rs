@@ -5,6 +5,7 @@
 //! the library's error ([`trustbake::Error::exit_code`]).
 
 mod args;
+mod progress;
 mod render;
 
 use std::io::Write as _;
@@ -267,10 +268,16 @@ fn bake(mut args: BakeArgs) -> Result<()> {
             r.dest_tls_verify,
             extra_roots,
         )?);
-    // Progress on stderr only when a person is watching it.
-    let show = |message: &str| eprintln!("{message}");
+    // Progress on stderr only when a person is watching it: messages, and a bar per blob.
+    let bars = std::sync::Arc::new(progress::Bars::new());
+    let show = |message: &str| bars.message(message);
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        request = request.progress(&show);
+        let for_transfers = std::sync::Arc::clone(&bars);
+        request = request
+            .progress(&show)
+            .transfer_progress(std::sync::Arc::new(
+                move |p: &trustbake::TransferProgress<'_>| for_transfers.update(p),
+            ));
     }
     let outcome = if args.dry_run {
         trustbake::preview(&request)

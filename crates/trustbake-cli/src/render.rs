@@ -297,7 +297,7 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
 }
 
 /// Bytes as MB with one decimal (kB below 0.1 MB).
-fn mb(bytes: u64) -> String {
+pub(crate) fn mb(bytes: u64) -> String {
     if bytes < 100_000 {
         format!("{:.1} kB", bytes as f64 / 1e3)
     } else {

@@ -46,6 +46,7 @@ pub struct BakeRequest<'a> {
     source_access: Access,
     destination_access: Access,
     cache_dir: Option<std::path::PathBuf>,
+    transfer_progress: Option<std::sync::Arc<trustbake_image::registry::ProgressFn>>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -79,7 +80,18 @@ impl<'a> BakeRequest<'a> {
             source_access: Access::default(),
             destination_access: Access::default(),
             cache_dir: None,
+            transfer_progress: None,
         })
+    }
+
+    /// Told of every blob's transfer to and from registries (bytes so far, per blob), for
+    /// progress bars; the library itself never prints.
+    pub fn transfer_progress(
+        mut self,
+        progress: std::sync::Arc<trustbake_image::registry::ProgressFn>,
+    ) -> Self {
+        self.transfer_progress = Some(progress);
+        self
     }
 
     /// Keep layer scans in `dir` across runs (a re-bake then reads no base layer); without it,
@@ -148,10 +160,13 @@ pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
 
 fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     let (from, to) = (&request.from, &request.to);
-    let session = Session::new(
+    let mut session = Session::new(
         request.source_access.clone(),
         request.destination_access.clone(),
     );
+    if let Some(progress) = &request.transfer_progress {
+        session = session.with_progress(std::sync::Arc::clone(progress));
+    }
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
     let cache = match &request.cache_dir {

@@ -67,7 +67,8 @@ pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
 pub use root::ApplyError;
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
 pub use trustbake_image::registry::{
-    Access, CredentialSource, Credentials, RegistryError, Role as RegistryRole,
+    Access, Action as TransferAction, CredentialSource, Credentials, Progress as TransferProgress,
+    ProgressFn as TransferProgressFn, RegistryError, Role as RegistryRole,
 };
 pub use trustbake_image::{ImageError, ImageRef, Platform};
 pub use trustbake_store::StoreKind;

@@ -124,15 +124,21 @@ pub fn write_to(
             platforms: image.platforms.len(),
         });
     }
+    // Every platform's layers first: base blobs that are neither there, linked nor mounted are
+    // copied a few at a time; then each config and manifest.
+    let mut pending: Vec<(&BlobRef, &Descriptor)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in &image.platforms {
         let m = p.manifest.value();
         for (descriptor, blob) in m.layers.iter().zip(&p.blobs) {
-            if dest.has_blob(descriptor)? {
+            if !seen.insert(descriptor.digest) || dest.has_blob(descriptor)? {
                 continue;
             }
             match blob {
                 LayerBlob::Base(layer) => {
-                    copy_blob(source, &layer.blob, descriptor, dest.as_mut())?;
+                    if !link_or_mount(source, &layer.blob, descriptor, dest.as_mut())? {
+                        pending.push((&layer.blob, descriptor));
+                    }
                 }
                 LayerBlob::New => {
                     let bytes = p.layer.as_ref().map(|l| l.blob.as_slice());
@@ -144,6 +150,10 @@ pub fn write_to(
                 }
             }
         }
+    }
+    copy_all(source, &pending, dest.as_mut())?;
+    for p in &image.platforms {
+        let m = p.manifest.value();
         if !dest.has_blob(&m.config)? {
             dest.put_blob_bytes(&m.config, p.config.bytes())?;
         }
@@ -170,32 +180,109 @@ pub fn write_to(
     Ok(top)
 }
 
-/// Copies one blob from the source, verified against `descriptor`: a hard link when both
-/// sides allow it, else a stream.
+/// Copies one blob from the source, verified against `descriptor`: a hard link or a mount
+/// when the two sides allow it, else a stream.
 fn copy_blob(
     source: &dyn ImageSource,
     blob: &BlobRef,
     descriptor: &Descriptor,
     dest: &mut dyn ImageDestination,
 ) -> Result<(), ImageError> {
+    if link_or_mount(source, blob, descriptor, dest)? {
+        return Ok(());
+    }
+    with_retries(|| {
+        let reader = source.open_blob(blob)?;
+        let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
+        dest.put_blob(descriptor, &mut verified)
+    })
+}
+
+/// Stores a blob without copying its bytes: a hard link to the source's file, or a mount from
+/// the source's repository; `false` when neither is possible.
+fn link_or_mount(
+    source: &dyn ImageSource,
+    blob: &BlobRef,
+    descriptor: &Descriptor,
+    dest: &mut dyn ImageDestination,
+) -> Result<bool, ImageError> {
     if let Some(file) = source.blob_file(blob) {
         let regular = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file());
         if regular && dest.link_blob(descriptor, &file)? {
-            return Ok(());
+            return Ok(true);
         }
     }
-    if dest.mount_blob(descriptor, source)? {
-        return Ok(());
+    dest.mount_blob(descriptor, source)
+}
+
+/// Base blobs copied at once, at most (per destination).
+const COPIES_IN_FLIGHT: usize = 3;
+
+/// Copies `blobs`: through the destination's sink a few at a time when it has one, else one
+/// after the other.
+fn copy_all(
+    source: &dyn ImageSource,
+    blobs: &[(&BlobRef, &Descriptor)],
+    dest: &mut dyn ImageDestination,
+) -> Result<(), ImageError> {
+    let sink = match dest.sink() {
+        Some(sink) if blobs.len() > 1 => sink,
+        _ => {
+            for (blob, descriptor) in blobs {
+                copy_blob(source, blob, descriptor, dest)?;
+            }
+            return Ok(());
+        }
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<(), ImageError>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..COPIES_IN_FLIGHT.min(blobs.len()))
+            .map(|_| {
+                s.spawn(|| -> Result<(), ImageError> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((blob, descriptor)) = blobs.get(i) else {
+                            return Ok(());
+                        };
+                        with_retries(|| {
+                            let reader = source.open_blob(blob)?;
+                            let mut verified =
+                                VerifyingReader::new(reader, descriptor.digest, descriptor.size);
+                            sink.put(descriptor, &mut verified)
+                        })?;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(ImageError::BadBlob {
+                        image: source.name(),
+                        detail: "a copying thread failed".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    for result in results {
+        result?;
     }
-    // A connection lost during a streamed upload is retried from the start of the blob.
+    for (_, descriptor) in blobs {
+        dest.mark_present(descriptor.digest);
+    }
+    Ok(())
+}
+
+/// Runs `copy` again (from the start of the blob) when a connection was lost or the registry
+/// wants the blob in chunks, twice at most.
+fn with_retries(mut copy: impl FnMut() -> Result<(), ImageError>) -> Result<(), ImageError> {
+    use crate::registry::RegistryError::{Connect, RestartInChunks};
     let mut attempt = 0;
     loop {
-        let reader = source.open_blob(blob)?;
-        let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
-        match dest.put_blob(descriptor, &mut verified) {
-            Err(ImageError::Registry(crate::registry::RegistryError::Connect { .. }))
-                if attempt < 2 =>
-            {
+        match copy() {
+            Err(ImageError::Registry(Connect { .. } | RestartInChunks { .. })) if attempt < 2 => {
                 attempt += 1;
             }
             other => return other,

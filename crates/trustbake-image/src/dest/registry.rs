@@ -13,7 +13,7 @@ use crate::ImageError;
 use crate::digest::Digest;
 use crate::model::{Descriptor, media_type};
 use crate::reference::RegistryRef;
-use crate::registry::Client;
+use crate::registry::{Action, Client};
 use crate::source::ImageSource;
 
 /// Blobs up to this size are uploaded from memory (retried whole on failure).
@@ -72,6 +72,8 @@ impl ImageDestination for RegistryDestination {
                 let t = &self.client.transfer;
                 t.present.fetch_add(1, Ordering::Relaxed);
                 t.present_bytes.fetch_add(blob.size, Ordering::Relaxed);
+                self.client
+                    .report(Action::Present, blob.digest, blob.size, Some(blob.size));
             }
         }
         Ok(there)
@@ -98,6 +100,8 @@ impl ImageDestination for RegistryDestination {
             let t = &self.client.transfer;
             t.mounted.fetch_add(1, Ordering::Relaxed);
             t.mounted_bytes.fetch_add(blob.size, Ordering::Relaxed);
+            self.client
+                .report(Action::Mount, blob.digest, blob.size, Some(blob.size));
         }
         Ok(mounted)
     }
@@ -121,10 +125,6 @@ impl ImageDestination for RegistryDestination {
 
     fn put_blob_bytes(&mut self, blob: &Descriptor, bytes: &[u8]) -> Result<(), ImageError> {
         self.client.upload_bytes(self.repository(), blob, bytes)?;
-        self.client
-            .transfer
-            .uploaded
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         self.known.insert(blob.digest);
         Ok(())
     }

@@ -155,6 +155,15 @@ pub enum RegistryError {
         /// The `RateLimit-*` headers, when sent.
         limit: String,
     },
+    /// The registry refused a blob in one PUT (413): the upload starts over, in chunks. The
+    /// caller opens the content again.
+    #[error("{registry}: {what}: refused in one request (413); to be sent again in chunks")]
+    RestartInChunks {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+    },
     /// Any other failure answer, after retries.
     #[error("{registry}: {what}: {detail}")]
     Protocol {
@@ -188,11 +197,45 @@ pub struct Transfer {
     pub requests: AtomicU64,
 }
 
+/// What is happening to one blob, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Being downloaded.
+    Download,
+    /// Being uploaded.
+    Upload,
+    /// Mounted from another repository (no bytes sent).
+    Mount,
+    /// Already at the destination (no bytes sent).
+    Present,
+}
+
+/// One step of one blob's transfer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Progress<'a> {
+    /// The registry.
+    pub registry: &'a str,
+    /// What is happening.
+    pub action: Action,
+    /// The blob.
+    pub digest: Digest,
+    /// Bytes done so far.
+    pub done: u64,
+    /// The blob's size, when known.
+    pub total: Option<u64>,
+}
+
+/// Told of every step of every blob's transfer (often: from several threads).
+pub type ProgressFn = dyn Fn(&Progress<'_>) + Send + Sync;
+
 /// A registry session for one run: one client per registry and side, and the bytes moved.
 #[derive(Default)]
 pub struct Session {
     source: Access,
     destination: Access,
+    progress: Option<Arc<ProgressFn>>,
     clients: Mutex<HashMap<(String, bool), Arc<Client>>>,
     transfers: Mutex<BTreeMap<String, Arc<Transfer>>>,
 }
@@ -214,6 +257,12 @@ impl Session {
             destination,
             ..Session::default()
         }
+    }
+
+    /// Reports every blob's transfer to `progress`.
+    pub fn with_progress(mut self, progress: Arc<ProgressFn>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// What was moved, per registry.
@@ -245,7 +294,9 @@ impl Session {
             Role::Source => &self.source,
             Role::Destination => &self.destination,
         };
-        let client = Arc::new(Client::connect(reference, access, role, transfer)?);
+        let mut client = Client::connect(reference, access, role, transfer)?;
+        client.progress = self.progress.clone();
+        let client = Arc::new(client);
         if let Ok(mut clients) = self.clients.lock() {
             clients.insert(key, Arc::clone(&client));
         }
@@ -263,6 +314,9 @@ fn poisoned(registry: &str) -> RegistryError {
 
 /// The manifest media types asked for, all four.
 pub(crate) const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// The largest chunk of a chunked upload (GHCR refuses request bodies over 4 MiB).
+const CHUNK: usize = 4 * 1024 * 1024 - 64 * 1024;
 
 /// How many times a request is sent before its failure is final.
 const ATTEMPTS: u32 = 5;
@@ -289,6 +343,10 @@ pub(crate) struct Client {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     role: Role,
     pub(crate) transfer: Arc<Transfer>,
+    progress: Option<Arc<ProgressFn>>,
+    /// The registry refused a monolithic upload as too large (GHCR: bodies over 4 MiB):
+    /// blobs then go up in chunks.
+    chunked: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -418,7 +476,22 @@ impl Client {
             tokens: Mutex::new(HashMap::new()),
             role,
             transfer,
+            progress: None,
+            chunked: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Tells the progress display, if any.
+    pub(crate) fn report(&self, action: Action, digest: Digest, done: u64, total: Option<u64>) {
+        if let Some(progress) = &self.progress {
+            progress(&Progress {
+                registry: &self.registry,
+                action,
+                digest,
+                done,
+                total,
+            });
+        }
     }
 
     /// The URL of an API path (`/v2/…`), or `location` made absolute.
@@ -945,13 +1018,17 @@ impl Client {
         location(&response).ok_or_else(|| self.protocol(what, "202 without a Location".into()))
     }
 
-    /// Uploads a blob in one PUT, from bytes in memory (retried whole on failure).
+    /// Uploads a blob in one PUT, from bytes in memory (retried whole on failure); in chunks
+    /// when the registry refuses it in one.
     pub(crate) fn upload_bytes(
         &self,
         repository: &str,
         blob: &Descriptor,
         bytes: &[u8],
     ) -> Result<(), RegistryError> {
+        if self.chunked.load(Ordering::Relaxed) {
+            return self.upload_chunked(repository, blob, &mut &bytes[..]);
+        }
         let what = format!("uploading blob {}", blob.digest);
         let location = self.start_upload(repository, &what)?;
         let url = with_digest(&location, &blob.digest);
@@ -961,6 +1038,86 @@ impl Client {
             &[],
             Body::Bytes(bytes, "application/octet-stream"),
             &[push_scope(repository)],
+            &what,
+        );
+        match self.finish_upload(repository, &location, response, blob, &what) {
+            Err(RegistryError::RestartInChunks { .. }) => {
+                self.upload_chunked(repository, blob, &mut &bytes[..])
+            }
+            other => {
+                if other.is_ok() {
+                    self.transfer
+                        .uploaded
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    self.report(Action::Upload, blob.digest, blob.size, Some(blob.size));
+                }
+                other
+            }
+        }
+    }
+
+    /// Uploads a blob in PATCHes of at most [`CHUNK`] bytes, then the closing PUT.
+    fn upload_chunked(
+        &self,
+        repository: &str,
+        blob: &Descriptor,
+        content: &mut dyn Read,
+    ) -> Result<(), RegistryError> {
+        let what = format!("uploading blob {} in chunks", blob.digest);
+        let scopes = [push_scope(repository)];
+        let mut location = self.start_upload(repository, &what)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut offset = 0u64;
+        loop {
+            let mut n = 0;
+            while n < buf.len() {
+                match content.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => {
+                        self.cancel(repository, &location);
+                        return Err(self.protocol(&what, format!("reading the blob: {e}")));
+                    }
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            let range = format!("{offset}-{}", offset + n as u64 - 1);
+            let response = self.send(
+                "PATCH",
+                &location,
+                &[("Content-Range", &range)],
+                Body::Bytes(&buf[..n], "application/octet-stream"),
+                &scopes,
+                &what,
+            );
+            let response = match response {
+                Ok(r) if r.status().as_u16() == 202 => r,
+                other => {
+                    let err = match other {
+                        Ok(r) => self.failure(r, &what, &format!("{}/{repository}", self.registry)),
+                        Err(e) => e,
+                    };
+                    self.cancel(repository, &location);
+                    return Err(err);
+                }
+            };
+            if let Some(next) = self::location(&response) {
+                location = next;
+            }
+            offset += n as u64;
+            self.transfer
+                .uploaded
+                .fetch_add(n as u64, Ordering::Relaxed);
+            self.report(Action::Upload, blob.digest, offset, Some(blob.size));
+        }
+        let response = self.send(
+            "PUT",
+            &with_digest(&location, &blob.digest),
+            &[],
+            Body::Bytes(&[], "application/octet-stream"),
+            &scopes,
             &what,
         );
         self.finish_upload(repository, &location, response, blob, &what)
@@ -974,6 +1131,9 @@ impl Client {
         blob: &Descriptor,
         content: &mut dyn Read,
     ) -> Result<(), RegistryError> {
+        if self.chunked.load(Ordering::Relaxed) {
+            return self.upload_chunked(repository, blob, content);
+        }
         let what = format!("uploading blob {}", blob.digest);
         let location = self.start_upload(repository, &what)?;
         let url = self.url(&with_digest(&location, &blob.digest));
@@ -988,7 +1148,9 @@ impl Client {
         }
         let mut counting = Counting {
             inner: content,
-            count: &self.transfer.uploaded,
+            client: self,
+            blob,
+            done: 0,
         };
         let request = builder
             .body(ureq::SendBody::from_reader(&mut counting))
@@ -1012,6 +1174,14 @@ impl Client {
     ) -> Result<(), RegistryError> {
         match response {
             Ok(r) if r.status().as_u16() == 201 => Ok(()),
+            Ok(r) if r.status().as_u16() == 413 => {
+                self.chunked.store(true, Ordering::Relaxed);
+                self.cancel(repository, location);
+                Err(RegistryError::RestartInChunks {
+                    registry: self.registry.clone(),
+                    what: what.to_owned(),
+                })
+            }
             Ok(r) => {
                 let err = self.failure(
                     r,
@@ -1186,15 +1356,28 @@ fn short(text: &str) -> String {
     }
 }
 
+/// An upload's body, counted and reported as it is sent.
 struct Counting<'a> {
     inner: &'a mut dyn Read,
-    count: &'a AtomicU64,
+    client: &'a Client,
+    blob: &'a Descriptor,
+    done: u64,
 }
 
 impl Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.done += n as u64;
+        self.client
+            .transfer
+            .uploaded
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.client.report(
+            Action::Upload,
+            self.blob.digest,
+            self.done,
+            Some(self.blob.size),
+        );
         Ok(n)
     }
 }
@@ -1295,6 +1478,8 @@ impl Read for BlobReader {
                         .transfer
                         .downloaded
                         .fetch_add(n as u64, Ordering::Relaxed);
+                    self.client
+                        .report(Action::Download, self.digest, self.offset, self.size);
                     return Ok(n);
                 }
                 Err(e) if self.failures < ATTEMPTS => {
