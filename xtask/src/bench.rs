@@ -40,6 +40,10 @@ struct Sample {
     wall: f64,
     cpu: f64,
     rss_kb: f64,
+    /// Bytes sent to the registries (registry measures only).
+    up: f64,
+    /// Bytes received from the registries (registry measures only).
+    down: f64,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -72,6 +76,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         ("umoci", "umoci"),
         ("buildah", "buildah"),
         ("openssl", "openssl"),
+        ("docker-registry", "docker-registry"),
+        ("curl", "curl"),
     ] {
         require_tool(tool, package)?;
     }
@@ -202,6 +208,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 &bench,
             ),
         ];
+        measures.insert(
+            1,
+            Measure {
+                name: "floor: inflate every layer once, all cores (zlib-rs)".into(),
+                setup: String::new(),
+                command: format!("{} --inflate {blob_list}", bin.join("fixtures").display()),
+            },
+        );
         if pigz {
             measures.insert(
                 1,
@@ -237,6 +251,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 });
             }
         }
+        let registries = Registries::start(&bench, &bin.join("fixtures"), &layout)?;
+        let digests: Vec<String> = blobs
+            .iter()
+            .filter_map(|b| {
+                b.file_name()
+                    .map(|n| format!("sha256:{}", n.to_string_lossy()))
+            })
+            .collect();
+        measures.extend(registry_measures(
+            &registries,
+            &tb.to_string(),
+            &ca1,
+            &od.to_string(),
+            &digests,
+            &bench,
+        ));
         // Warm buildah: the base is in the storage before the timed builds.
         shell(&format!(
             "rm -rf {od}/buildah-warm && buildah --root {od}/buildah-warm/root --runroot {od}/buildah-warm/run --storage-driver overlay pull --quiet oci:{l}:bench >/dev/null"
@@ -250,8 +280,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 if !m.setup.is_empty() {
                     shell(&m.setup)?;
                 }
-                let sample = timed(&m.command, &bench)
+                let counted = m.name.starts_with("registry");
+                let before = if counted {
+                    registries.bytes()
+                } else {
+                    (0.0, 0.0)
+                };
+                let mut sample = timed(&m.command, &bench)
                     .with_context(|| format!("{}: {}", m.name, m.command))?;
+                if counted {
+                    let after = registries.bytes();
+                    sample.up = after.0 - before.0;
+                    sample.down = after.1 - before.1;
+                }
                 println!(
                     "  {size} round {} {:<38} {:>7.2} s wall {:>7.2} s cpu {:>7.1} MB",
                     round + 1,
@@ -263,6 +304,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 samples[i].push(sample);
             }
         }
+        drop(registries);
         let _ = shell(&format!("rm -rf {od}"));
         let _ = writeln!(
             table,
@@ -281,25 +323,51 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
         let _ = writeln!(
             table,
-            "| measure | wall s (median, min–max) | CPU s | peak RSS MB | × floor | trustbake bake ×faster |"
+            "| measure | wall s (median, min–max) | CPU s | peak RSS MB | MB down / up | × floor | trustbake bake ×faster |"
         );
-        let _ = writeln!(table, "|---|---|---|---|---|---|");
+        let _ = writeln!(table, "|---|---|---|---|---|---|---|");
+        let registry_floor = measures
+            .iter()
+            .position(|m| m.name.starts_with("registry floor"))
+            .map_or(floor, |i| median(&samples[i], |s| s.wall));
+        let registry_bake = measures
+            .iter()
+            .position(|m| m.name == "registry: trustbake, one registry, cold")
+            .map_or(bake, |i| median(&samples[i], |s| s.wall));
         for (m, s) in measures.iter().zip(&samples) {
             let wall = median(s, |x| x.wall);
+            let registry = m.name.starts_with("registry");
+            let (their_floor, their_bake) = if registry {
+                (registry_floor, registry_bake)
+            } else {
+                (floor, bake)
+            };
+            let ours = m.name.starts_with("trustbake")
+                || m.name.contains("floor")
+                || m.name.starts_with("registry: trustbake");
             let _ = writeln!(
                 table,
-                "| {} | {:.2} ({:.2}–{:.2}) | {:.2} | {:.1} | {:.2} | {} |",
+                "| {} | {:.2} ({:.2}–{:.2}) | {:.2} | {:.1} | {} | {:.2} | {} |",
                 m.name,
                 wall,
                 min(s, |x| x.wall),
                 max(s, |x| x.wall),
                 median(s, |x| x.cpu),
                 median(s, |x| x.rss_kb) / 1024.0,
-                wall / floor,
-                if m.name.starts_with("trustbake") || m.name.starts_with("floor") {
+                if registry {
+                    format!(
+                        "{:.1} / {:.1}",
+                        median(s, |x| x.down) / 1e6,
+                        median(s, |x| x.up) / 1e6
+                    )
+                } else {
+                    String::new()
+                },
+                wall / their_floor,
+                if ours {
                     "".to_owned()
                 } else {
-                    format!("{:.1}×", wall / bake)
+                    format!("{:.1}×", wall / their_bake)
                 }
             );
         }
@@ -468,7 +536,215 @@ fn timed(command: &str, bench: &Path) -> Result<Sample> {
         wall: v[0],
         cpu: v[1] + v[2],
         rss_kb: v[3],
+        ..Sample::default()
     })
+}
+
+/// Two loopback registries (CNCF `docker-registry`, plain HTTP), each behind a byte-counting
+/// proxy (`fixtures --count-proxy`), the benchmark image pushed to the first as
+/// `bench/base:bench`. Stopped when dropped.
+struct Registries {
+    children: Vec<std::process::Child>,
+    /// `127.0.0.1:PORT` of each proxy.
+    hosts: [String; 2],
+    /// Each registry's storage.
+    data: [PathBuf; 2],
+    /// Each proxy's counter file (`UP DOWN`).
+    counters: [PathBuf; 2],
+}
+
+impl Registries {
+    fn start(bench: &Path, fixtures: &Path, layout: &Path) -> Result<Registries> {
+        let free = || -> Result<u16> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
+        };
+        let mut children = Vec::new();
+        let mut hosts = Vec::new();
+        let mut data = Vec::new();
+        let mut counters = Vec::new();
+        for i in 0..2 {
+            let dir = bench.join(format!("registry-{i}"));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir)?;
+            let (port, proxy) = (free()?, free()?);
+            fs::write(
+                dir.join("config.yml"),
+                format!(
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                    dir.join("data").display()
+                ),
+            )?;
+            children.push(
+                Command::new("docker-registry")
+                    .arg("serve")
+                    .arg(dir.join("config.yml"))
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()?,
+            );
+            let counter = dir.join("bytes");
+            children.push(
+                Command::new(fixtures)
+                    .arg("--count-proxy")
+                    .arg(proxy.to_string())
+                    .arg(port.to_string())
+                    .arg(&counter)
+                    .spawn()?,
+            );
+            for p in [port, proxy] {
+                let mut up = false;
+                for _ in 0..200 {
+                    if std::net::TcpStream::connect(("127.0.0.1", p)).is_ok() {
+                        up = true;
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                if !up {
+                    bail!("the benchmark registry did not start on port {p}");
+                }
+            }
+            hosts.push(format!("127.0.0.1:{proxy}"));
+            data.push(dir.join("data"));
+            counters.push(counter);
+        }
+        let registries = Registries {
+            children,
+            hosts: [hosts[0].clone(), hosts[1].clone()],
+            data: [data[0].clone(), data[1].clone()],
+            counters: [counters[0].clone(), counters[1].clone()],
+        };
+        shell(&format!(
+            "skopeo copy --quiet --dest-tls-verify=false oci:{}:bench docker://{}/bench/base:bench",
+            layout.display(),
+            registries.hosts[0]
+        ))?;
+        Ok(registries)
+    }
+
+    /// Bytes sent and received through both proxies so far.
+    fn bytes(&self) -> (f64, f64) {
+        // The proxies write their counts every 50 ms.
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let mut total = (0.0, 0.0);
+        for file in &self.counters {
+            let text = fs::read_to_string(file).unwrap_or_default();
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if v.len() == 2 {
+                total.0 += v[0];
+                total.1 += v[1];
+            }
+        }
+        total
+    }
+
+    /// A shell command removing repository `repo` from registry `i` (its blobs stay in the
+    /// registry's store, but no longer belong to that repository).
+    fn forget(&self, i: usize, repo: &str) -> String {
+        format!(
+            "rm -rf {}/docker/registry/v2/repositories/{repo}",
+            self.data[i].display()
+        )
+    }
+}
+
+impl Drop for Registries {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The registry scenario: trustbake registry → registry (one registry and two, cold and warm)
+/// against skopeo copy + bake + skopeo copy and buildah pull + build + push, with the floor of
+/// downloading every base layer once.
+fn registry_measures(
+    r: &Registries,
+    tb: &str,
+    ca: &str,
+    od: &str,
+    digests: &[String],
+    bench: &Path,
+) -> Vec<Measure> {
+    let (p1, p2) = (&r.hosts[0], &r.hosts[1]);
+    let from = format!("docker://{p1}/bench/base:bench");
+    let tls = "--src-tls-verify=false --dest-tls-verify=false";
+    let bake = |to: &str, cache: &str| {
+        format!(
+            "{tb} bake --from {from} --to {to} --ca {ca} {tls} --cache-dir {od}/cache-{cache} >/dev/null"
+        )
+    };
+    let fill_warm = format!(
+        "[ -d {od}/cache-warm ] || {tb} bake --from {from} --to docker://{p2}/bench/unused:x --ca {ca} {tls} --cache-dir {od}/cache-warm --dry-run >/dev/null"
+    );
+    let urls: Vec<String> = digests
+        .iter()
+        .map(|d| format!("-o /dev/null http://{p1}/v2/bench/base/blobs/{d}"))
+        .collect();
+    let ctx = bench.join("buildah-registry-context");
+    let _ = fs::create_dir_all(&ctx);
+    let _ = fs::copy(ca, ctx.join("corp.pem"));
+    let _ = fs::write(
+        ctx.join("Containerfile"),
+        format!(
+            "FROM {p1}/bench/base:bench\nUSER 0\nCOPY corp.pem /etc/pki/ca-trust/source/anchors/corp.pem\nRUN update-ca-trust\nRUN cat /etc/pki/ca-trust/source/anchors/corp.pem >> /home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem\nUSER 1000\n"
+        ),
+    );
+    let b =
+        format!("buildah --root {od}/breg/root --runroot {od}/breg/run --storage-driver overlay");
+    vec![
+        Measure {
+            name: "registry floor: curl every base layer once".into(),
+            setup: String::new(),
+            command: format!("curl -sfZ --parallel-max 4 {}", urls.join(" ")),
+        },
+        Measure {
+            name: "registry: trustbake, one registry, cold".into(),
+            setup: format!("rm -rf {od}/cache-cold; {}", r.forget(0, "bench/corp")),
+            command: bake(&format!("docker://{p1}/bench/corp:x"), "cold"),
+        },
+        Measure {
+            name: "registry: trustbake, one registry, warm".into(),
+            setup: format!("{fill_warm}; {}", r.forget(0, "bench/corp")),
+            command: bake(&format!("docker://{p1}/bench/corp:x"), "warm"),
+        },
+        Measure {
+            name: "registry: trustbake, two registries, cold".into(),
+            setup: format!("rm -rf {od}/cache-cold; {}", r.forget(1, "bench/corp")),
+            command: bake(&format!("docker://{p2}/bench/corp:x"), "cold"),
+        },
+        Measure {
+            name: "registry: trustbake, two registries, warm re-bake".into(),
+            setup: format!(
+                "{fill_warm}; [ -d {}/docker/registry/v2/repositories/bench/again ] || {}",
+                r.data[1].display(),
+                bake(&format!("docker://{p2}/bench/again:x"), "warm")
+            ),
+            command: bake(&format!("docker://{p2}/bench/again:x"), "warm"),
+        },
+        Measure {
+            name: "registry: skopeo copy + bake + skopeo copy".into(),
+            setup: format!("rm -rf {od}/sk; {}", r.forget(1, "bench/skopeo")),
+            command: format!(
+                "skopeo copy --quiet --src-tls-verify=false {from} oci:{od}/sk:bench && {tb} bake --from oci:{od}/sk:bench --to oci:{od}/sk:corp --ca {ca} --no-cache >/dev/null && skopeo copy --quiet --dest-tls-verify=false oci:{od}/sk:corp docker://{p2}/bench/skopeo:x"
+            ),
+        },
+        Measure {
+            name: "registry: buildah pull + build + push".into(),
+            setup: format!("rm -rf {od}/breg; {}", r.forget(1, "bench/buildah")),
+            command: format!(
+                "{b} build --quiet --tls-verify=false --isolation chroot -f {c}/Containerfile -t localhost/bench:corp {c} >/dev/null && {b} push --quiet --tls-verify=false localhost/bench:corp docker://{p2}/bench/buildah:x",
+                c = ctx.display()
+            ),
+        },
+    ]
 }
 
 fn layer_blobs(layout: &Path) -> Result<Vec<PathBuf>> {
@@ -581,13 +857,15 @@ fn json(results: &Results, machine: &str, runs: usize) -> String {
             }
             let _ = write!(
                 out,
-                "{{\"name\":{name:?},\"wall_s\":{{\"median\":{:.3},\"min\":{:.3},\"max\":{:.3}}},\"cpu_s\":{{\"median\":{:.3}}},\"peak_rss_mb\":{{\"median\":{:.1},\"max\":{:.1}}}}}",
+                "{{\"name\":{name:?},\"wall_s\":{{\"median\":{:.3},\"min\":{:.3},\"max\":{:.3}}},\"cpu_s\":{{\"median\":{:.3}}},\"peak_rss_mb\":{{\"median\":{:.1},\"max\":{:.1}}},\"bytes_down\":{{\"median\":{:.0}}},\"bytes_up\":{{\"median\":{:.0}}}}}",
                 median(s, |x| x.wall),
                 min(s, |x| x.wall),
                 max(s, |x| x.wall),
                 median(s, |x| x.cpu),
                 median(s, |x| x.rss_kb) / 1024.0,
-                max(s, |x| x.rss_kb) / 1024.0
+                max(s, |x| x.rss_kb) / 1024.0,
+                median(s, |x| x.down),
+                median(s, |x| x.up)
             );
         }
         out.push_str("]}");
