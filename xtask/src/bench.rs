@@ -3,11 +3,13 @@
 //!
 //! For each benchmark image (the realistic Enterprise-shaped image grown to about 256 MiB, 1 GiB
 //! and 2 GiB uncompressed, and a variant with 24 small layers): `trustbake bake` (OCI layout to
-//! layout on the same file system and onto another one, to a docker archive, `--dry-run`), and
-//! `trustbake plan`; the floor (every layer inflated once by `gzip -dc`, and by `pigz -dc`; the
-//! base blobs copied by `cp`); `skopeo copy`; umoci unpack, the same files placed, repack; and
-//! `buildah build --isolation chroot` with the correct Containerfile (overlay cold and warm, vfs
-//! cold). Then bake with 1, 10, 100 and 1000 CAs. Each whole process is measured with GNU time:
+//! layout on the same file system and onto another one, with a warm scan cache, to a docker
+//! archive, `--dry-run`; cold unless said), and `trustbake plan`; the floor (every layer inflated
+//! once by `gzip -dc`, by `pigz -dc`, and by zlib-rs on every core; the base blobs copied by
+//! `cp`); `skopeo copy`; umoci unpack, the same files placed, repack; and `buildah build
+//! --isolation chroot` with the correct Containerfile (overlay cold and warm, vfs cold). Then bake
+//! with 1, 10, 100 and 1000 CAs. Then the registry scenario on two loopback registries behind
+//! byte-counting proxies (see `registry_measures`), with bytes down and up per tool. Each whole process is measured with GNU time:
 //! wall, CPU (user + system) and peak RSS; the table gives medians with min–max and ratios.
 //! Results go to `target/bench/results.json` and `target/bench/performance.svg`.
 
@@ -144,21 +146,30 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 name: "trustbake bake oci→oci".into(),
                 setup: format!("rm -rf {od}/oci"),
                 command: format!(
-                    "{tb} bake --from oci:{l}:bench --to oci:{od}/oci:corp --ca {ca1} >/dev/null"
+                    "{tb} bake --no-cache --from oci:{l}:bench --to oci:{od}/oci:corp --ca {ca1} >/dev/null"
+                ),
+            },
+            Measure {
+                name: "trustbake bake oci→oci, warm scan cache".into(),
+                setup: format!(
+                    "rm -rf {od}/warm; [ -d {od}/cache-local ] || {tb} bake --from oci:{l}:bench --to oci:{od}/warm:corp --ca {ca1} --cache-dir {od}/cache-local --dry-run >/dev/null"
+                ),
+                command: format!(
+                    "{tb} bake --from oci:{l}:bench --to oci:{od}/warm:corp --ca {ca1} --cache-dir {od}/cache-local >/dev/null"
                 ),
             },
             Measure {
                 name: "trustbake bake oci→docker-archive".into(),
                 setup: format!("rm -f {od}/corp.tar"),
                 command: format!(
-                    "{tb} bake --from oci:{l}:bench --to docker-archive:{od}/corp.tar:bench/corp:1 --ca {ca1} >/dev/null"
+                    "{tb} bake --no-cache --from oci:{l}:bench --to docker-archive:{od}/corp.tar:bench/corp:1 --ca {ca1} >/dev/null"
                 ),
             },
             Measure {
                 name: "trustbake bake --dry-run".into(),
                 setup: String::new(),
                 command: format!(
-                    "{tb} bake --from oci:{l}:bench --to oci:{od}/dry:corp --ca {ca1} --dry-run >/dev/null"
+                    "{tb} bake --no-cache --from oci:{l}:bench --to oci:{od}/dry:corp --ca {ca1} --dry-run >/dev/null"
                 ),
             },
             Measure {
@@ -234,7 +245,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                     name: "trustbake bake oci→oci (other fs)".into(),
                     setup: format!("rm -rf {d}/oci; mkdir -p {d}"),
                     command: format!(
-                        "{tb} bake --from oci:{l}:bench --to oci:{d}/oci:corp --ca {ca1} >/dev/null"
+                        "{tb} bake --no-cache --from oci:{l}:bench --to oci:{d}/oci:corp --ca {ca1} >/dev/null"
                     ),
                 },
             );
@@ -245,7 +256,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                     name: format!("trustbake bake, {n} CAs"),
                     setup: format!("rm -rf {od}/cas"),
                     command: format!(
-                        "{tb} bake --from oci:{l}:bench --to oci:{od}/cas:corp --ca {} >/dev/null",
+                        "{tb} bake --no-cache --from oci:{l}:bench --to oci:{od}/cas:corp --ca {} >/dev/null",
                         file.display()
                     ),
                 });
