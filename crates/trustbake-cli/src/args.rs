@@ -51,6 +51,8 @@ Examples:
 
 const BAKE_EXAMPLES: &str = "\
 Examples:
+  trustbake bake --from docker://docker.io/anchore/enterprise:v5.1.0 --to docker://harbor.corp/anchore/enterprise:v5.1.0-corp --ca corp-root.pem
+  trustbake bake --from docker://harbor.corp/anchore/enterprise:v5.1.0 --to docker://harbor.corp/anchore/enterprise:v5.1.0-corp --ca corp-root.pem --registry-trust-ca
   trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./enterprise:v5.1.0-corp --ca corp-root.pem
   trustbake bake --from docker-archive:base.tar --to docker-archive:corp.tar:anchore/enterprise:v5.1.0-corp --ca certs/
   trustbake bake --from oci-archive:base.tar --to oci:./out:corp --ca corp-root.pem --platform linux/amd64
@@ -60,6 +62,7 @@ Examples:
 const INSPECT_EXAMPLES: &str = "\
 Examples:
   trustbake inspect oci:./enterprise:v5.1.0-corp
+  trustbake inspect docker://harbor.corp/anchore/enterprise:v5.1.0-corp --authfile auth.json
   trustbake inspect docker-archive:corp.tar --json
   trustbake inspect oci:./multi:corp --platform linux/arm64
   trustbake inspect ./rootfs";
@@ -176,7 +179,7 @@ pub(crate) struct BakeArgs {
 pub(crate) struct RegistryArgs {
     /// The auth file for both registries (default: REGISTRY_AUTH_FILE, then
     /// $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,
-    /// ~/.docker/config.json).
+    /// $DOCKER_CONFIG/config.json or ~/.docker/config.json, ~/.dockercfg).
     #[arg(long, value_name = "FILE")]
     pub(crate) authfile: Option<PathBuf>,
     /// The auth file for the source registry.
