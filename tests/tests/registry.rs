@@ -422,6 +422,19 @@ fn tls_and_basic_auth_credentials_and_certificates_as_skopeo_finds_them() {
     let err = stderr(&out);
     assert!(err.contains("--src-cert-dir"), "{err}");
 
+    // The same on the destination side: the option named is the destination's.
+    let layout = work.join("base");
+    let mut cmd = bake_cmd(
+        &work,
+        &format!("oci:{}:5.1.0", layout.display()),
+        &format!("docker://{host}/corp/e:1"),
+        "root-rsa.pem",
+    );
+    let out = run(cmd.args(["--dest-creds", "alice:s3cr3t:pw"]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--dest-cert-dir"), "{err}");
+
     // A wrong password: refused, and the password never printed.
     let src_certs = format!("--src-cert-dir={}", certs.display());
     let dest_certs = format!("--dest-cert-dir={}", certs.display());
