@@ -126,6 +126,8 @@ pub fn write_to(
     }
     // Every platform's layers first: base blobs that are neither there, linked nor mounted are
     // copied a few at a time; then each config and manifest.
+    // Without a sink, blobs are stored in manifest order (a docker archive's members follow it).
+    let concurrent = dest.sink().is_some();
     let mut pending: Vec<(&BlobRef, &Descriptor)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for p in &image.platforms {
@@ -136,7 +138,9 @@ pub fn write_to(
             }
             match blob {
                 LayerBlob::Base(layer) => {
-                    if !link_or_mount(source, &layer.blob, descriptor, dest.as_mut())? {
+                    if !concurrent {
+                        copy_blob(source, &layer.blob, descriptor, dest.as_mut())?;
+                    } else if !link_or_mount(source, &layer.blob, descriptor, dest.as_mut())? {
                         pending.push((&layer.blob, descriptor));
                     }
                 }
