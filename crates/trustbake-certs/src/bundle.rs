@@ -16,6 +16,16 @@ pub struct BundleContents {
 /// Reads every `CERTIFICATE` and `TRUSTED CERTIFICATE` block of `bytes`, or `bytes` as one DER
 /// certificate when it holds no PEM block.
 pub fn read_bundle(bytes: &[u8]) -> BundleContents {
+    read(bytes, true)
+}
+
+/// Reads only the `CERTIFICATE` blocks of `bytes`, as Go's `AppendCertsFromPEM` does (a
+/// `TRUSTED CERTIFICATE` block, or DER without PEM, counts as skipped).
+pub fn read_pem_certificates(bytes: &[u8]) -> BundleContents {
+    read(bytes, false)
+}
+
+fn read(bytes: &[u8], openssl: bool) -> BundleContents {
     let mut out = BundleContents::default();
     let blocks = match pem::scan(bytes) {
         Ok(blocks) => blocks,
@@ -24,7 +34,7 @@ pub fn read_bundle(bytes: &[u8]) -> BundleContents {
             return out;
         }
     };
-    if blocks.is_empty() && bytes.first() == Some(&0x30) {
+    if openssl && blocks.is_empty() && bytes.first() == Some(&0x30) {
         match Certificate::from_der(bytes) {
             Ok(cert) => out.certificates.push(cert),
             Err(_) => out.skipped += 1,
@@ -33,11 +43,15 @@ pub fn read_bundle(bytes: &[u8]) -> BundleContents {
     }
     for block in blocks {
         let parsed = match block.label.as_str() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => block
+            "CERTIFICATE" => block
                 .decode()
                 .ok()
                 .and_then(|der| Certificate::from_der(&der).ok()),
-            "TRUSTED CERTIFICATE" => block
+            "X509 CERTIFICATE" if openssl => block
+                .decode()
+                .ok()
+                .and_then(|der| Certificate::from_der(&der).ok()),
+            "TRUSTED CERTIFICATE" if openssl => block
                 .decode()
                 .ok()
                 .and_then(|der| Certificate::from_der_prefix(&der).ok().map(|(c, _)| c)),

@@ -33,14 +33,16 @@ mod hash;
 mod intake;
 mod name;
 mod pem;
+mod verify;
 
-pub use bundle::{BundleContents, read_bundle};
+pub use bundle::{BundleContents, read_bundle, read_pem_certificates};
 pub use certificate::{Certificate, KeyAlgorithm, ParseError, PublicKeyInfo, WeakDigest};
 pub use fingerprint::{Md5Fingerprint, Sha1Fingerprint, Sha256Fingerprint};
 pub use hash::{subject_hash, subject_hash_old, subject_hash_p11_kit};
 pub use intake::{Ca, Intake, IntakeError, Origin, Policy, Refusal, Source, intake};
 pub use name::python_unicode_escape;
 pub use pem::render_pem;
+pub use verify::{Chain, ChainError, Check, Failure, Verdict, subject_alt_names, verify};
 
 /// Formats a Unix timestamp as RFC 3339 in UTC (`2034-01-01T00:00:00Z`), as used in reports.
 pub fn format_timestamp(unix: i64) -> String {

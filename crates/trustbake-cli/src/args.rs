@@ -29,6 +29,10 @@ pub(crate) enum Command {
     /// locally added CA is — or is missing.
     #[command(after_help = INSPECT_EXAMPLES)]
     Inspect(Box<InspectArgs>),
+    /// Will the image trust this server? Each TLS client in the image (requests, OpenSSL,
+    /// curl, Go, Java, Node) judged from the stores it reads. Exit 0 only when all trust it.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(Box<VerifyArgs>),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -48,6 +52,17 @@ Examples:
   cat corp-root.pem | trustbake plan --product enterprise --version 4.5 --ca -
   trustbake plan --all
   trustbake plan --all --ca corp-root.pem --json";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  trustbake verify docker://harbor.corp/anchore/enterprise:v5.1.0-corp --url https://registry.corp:5000
+  trustbake verify oci:./out:corp --chain server-chain.pem --hostname registry.corp
+  trustbake verify oci:./out:corp --url https://10.0.0.5:8443 --hostname feeds.corp --json
+  trustbake verify oci:./enterprise:v5.1.0 --url https://registry.corp --runtime-certs ./certs/
+  trustbake verify rootfs/ --chain chain.pem --hostname ldap.corp --at 2027-01-01T00:00:00Z
+
+Exit status: 0 every consumer trusts the chain, 1 at least one does not (or a failure),
+2 usage, 3 the chain could not be read.";
 
 const BAKE_EXAMPLES: &str = "\
 Examples:
@@ -264,6 +279,56 @@ pub(crate) struct InspectArgs {
     pub(crate) platform: Option<String>,
 
     /// Print the inspection as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) registry: InspectRegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The image (docker://…, oci:…, oci-archive:…, docker-archive:…) or an unpacked root
+    /// directory.
+    pub(crate) source: String,
+
+    /// The server's chain: a PEM file, the server certificate first, intermediates after.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "url",
+        conflicts_with = "url"
+    )]
+    pub(crate) chain: Option<PathBuf>,
+
+    /// Fetch the chain from a live server (https://HOST[:PORT]; a TLS handshake only, nothing
+    /// else is sent).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// The name clients connect to (default: the URL's host; with --chain, no name check).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) hostname: Option<String>,
+
+    /// Validate at this time (RFC 3339, a date YYYY-MM-DD, or Unix seconds; default now).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) at: Option<String>,
+
+    /// Also model the Helm chart's runtime mount: DIR holds what certStoreSecretName mounts
+    /// at /home/anchore/certs, which the image's entrypoint appends to copies of certifi and of
+    /// /etc/pki/tls/certs.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) runtime_certs: Option<PathBuf>,
+
+    /// An environment variable the deployment sets (repeatable), laid over the image's Env.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub(crate) env: Vec<String>,
+
+    /// Only this platform (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// Print the verdicts as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 

@@ -16,14 +16,14 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
-use args::{ApplyArgs, BakeArgs, CaArgs, Cli, Command, InspectArgs, PlanArgs, Recipe};
+use args::{ApplyArgs, BakeArgs, CaArgs, Cli, Command, InspectArgs, PlanArgs, Recipe, VerifyArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     remove_temporaries_on_signals();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             let library = err
                 .chain()
@@ -118,12 +118,14 @@ fn registry_hints(err: &trustbake::RegistryError) -> Vec<&'static str> {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
+    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
-        Command::Plan(args) => plan(args),
-        Command::Apply(args) => apply(args),
-        Command::Bake(args) => bake(*args),
-        Command::Inspect(args) => inspect(*args),
+        Command::Plan(args) => done(plan(args)),
+        Command::Apply(args) => done(apply(args)),
+        Command::Bake(args) => done(bake(*args)),
+        Command::Inspect(args) => done(inspect(*args)),
+        Command::Verify(args) => verify(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -131,7 +133,7 @@ fn run(cli: Cli) -> Result<()> {
                 "trustbake",
                 &mut std::io::stdout(),
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -334,6 +336,71 @@ fn inspect(args: InspectArgs) -> Result<()> {
     let outcome = trustbake::inspect_with(&args.source, platform.as_ref(), &access)
         .with_context(|| format!("inspecting {}", args.source))?;
     print(&outcome, args.json, render::inspect)
+}
+
+fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let platform: Option<trustbake::Platform> = match &args.platform {
+        Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
+        None => None,
+    };
+    let at = match &args.at {
+        Some(text) => trustbake::parse_time(text)?,
+        None => trustbake::now(),
+    };
+    let mut env = trustbake::Env::new();
+    for var in &args.env {
+        let (k, v) = var
+            .split_once('=')
+            .ok_or_else(|| trustbake::Error::BadArgument {
+                what: "--env".into(),
+                reason: format!("'{var}' is not NAME=VALUE"),
+            })?;
+        env.insert(k.to_owned(), v.to_owned());
+    }
+    let (chain, from, hostname) = match (&args.chain, &args.url) {
+        (Some(file), _) => {
+            let (chain, notes) = trustbake::load_chain(file)?;
+            for note in notes {
+                eprintln!("note: {}: {note}", file.display());
+            }
+            (chain, file.display().to_string(), args.hostname.clone())
+        }
+        (None, Some(url)) => {
+            let (host, _) = trustbake::parse_url(url)?;
+            let hostname = args.hostname.clone().unwrap_or(host);
+            let chain = trustbake::fetch_chain(url, Some(&hostname))?;
+            (chain, url.clone(), Some(hostname))
+        }
+        (None, None) => unreachable!("clap requires --chain or --url"),
+    };
+    let runtime = match &args.runtime_certs {
+        Some(dir) => Some(trustbake::load_runtime_certs(dir)?),
+        None => None,
+    };
+    let r = &args.registry;
+    let access = access(
+        r.authfile.as_ref(),
+        r.creds.as_deref(),
+        r.password_file.as_deref(),
+        r.no_creds,
+        r.cert_dir.clone(),
+        r.tls_verify,
+        Vec::new(),
+    )?;
+    let request = trustbake::VerifyRequest::new(&args.source, chain, &from, at)
+        .hostname(hostname)
+        .platform(platform)
+        .access(access)
+        .runtime_certs(runtime)
+        .env(env);
+    let outcome = trustbake::verify(&request)
+        .with_context(|| format!("verifying against {}", args.source))?;
+    print(&outcome, args.json, render::verify)?;
+    Ok(if outcome.trusted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `$XDG_CACHE_HOME/trustbake`, else `~/.cache/trustbake`.

@@ -3,7 +3,9 @@
 
 use std::fmt::{self, Write as _};
 
-use trustbake::{ApplyOutcome, BakeOutcome, Detected, InspectOutcome, PlanOutcome, StoreOutcome};
+use trustbake::{
+    ApplyOutcome, BakeOutcome, Detected, InspectOutcome, PlanOutcome, StoreOutcome, VerifyOutcome,
+};
 
 /// One plan: the line and its facts, the CAs and where each goes, then notes.
 pub(crate) fn plan(p: &PlanOutcome) -> String {
@@ -423,6 +425,84 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
             );
             for missing in &ca.missing_from {
                 let _ = writeln!(out, "    MISSING from {missing}");
+            }
+        }
+    }
+    out
+}
+
+/// `verify`: the chain, then per platform one line per consumer with ✔ or ✖ and the anchor or
+/// the reason, and what it reads.
+pub(crate) fn verify(outcome: &VerifyOutcome) -> String {
+    let mut out = String::new();
+    let name = outcome
+        .hostname
+        .as_deref()
+        .map_or("no name check".to_owned(), |h| format!("for '{h}'"));
+    let _ = writeln!(
+        out,
+        "chain from {} ({} certificate{}), {name}, at {}",
+        outcome.chain_from,
+        outcome.chain.len(),
+        if outcome.chain.len() == 1 { "" } else { "s" },
+        outcome.at
+    );
+    for (i, c) in outcome.chain.iter().enumerate() {
+        let role = if i == 0 { "server" } else { "sent" };
+        let names = if c.names.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", c.names.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {role}: {}{names}, issued by {}, until {}",
+            c.subject, c.issuer, c.not_after
+        );
+    }
+    for p in &outcome.platforms {
+        let required = p.consumers.iter().filter(|c| c.required).count();
+        let failed = p
+            .consumers
+            .iter()
+            .filter(|c| c.required && !c.trusted)
+            .count();
+        let verdict = if failed == 0 {
+            format!("trusted by all {required} consumers")
+        } else {
+            format!("NOT trusted by {failed} of {required} consumers")
+        };
+        let _ = writeln!(
+            out,
+            "{}: {verdict}",
+            p.platform.as_deref().unwrap_or(&outcome.source)
+        );
+        for note in &p.notes {
+            let _ = writeln!(out, "  note: {note}");
+        }
+        for c in &p.consumers {
+            let (mark, why) = match (&c.anchor, &c.message) {
+                (Some(a), _) => ("✔", format!("chains to '{}'", a.label)),
+                (None, Some(m)) => ("✖", m.clone()),
+                (None, None) => ("✖", String::new()),
+            };
+            let mark = if c.required { mark } else { "·" };
+            let _ = writeln!(out, "  {mark} {}", c.name);
+            let _ = writeln!(out, "      {why}");
+            let reads: Vec<String> = c
+                .sources
+                .iter()
+                .map(|s| {
+                    if s.exists {
+                        format!("{} ({}, {})", s.path, s.how, s.certificates)
+                    } else {
+                        format!("{} (absent)", s.path)
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "      reads {}", reads.join(", "));
+            for note in &c.notes {
+                let _ = writeln!(out, "      note: {note}");
             }
         }
     }

@@ -14,6 +14,7 @@
 //! Laws (property-tested): planning the same CAs on the result of a plan gives an empty plan;
 //! the order of the CAs does not change the plan.
 
+mod consumers;
 mod detect;
 mod engine;
 pub mod formats;
@@ -22,6 +23,10 @@ mod kind;
 pub mod paths;
 mod view;
 
+pub use consumers::{
+    Consumer, ConsumerKind, ENTRYPOINT, Env, GO_DIRS, GO_FILES, Overlay, RUNTIME_CERTS, TRUST_ENV,
+    TrustSource, consumer_reads, consumers, runtime_overlay,
+};
 pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
 pub use engine::{CaRef, Content, Options, Plan, PlanItem, Report, Skipped, StoreReport, plan};
 pub use inspect::{Inspection, LocalCa, StoreContents, inspect};

@@ -21,7 +21,7 @@ use crate::plan::Target;
 use crate::{Error, ImageError};
 
 /// Largest file body kept in memory while scanning: the largest the engine reads.
-const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
+pub(crate) const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
 
 /// What a layer scan keeps depends on this version's wanted paths and body bound: scans kept
 /// by another version are never used.
@@ -387,7 +387,7 @@ fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
 }
 
 /// The merged layers of an image, seen by the engine.
-struct ImageRoot<'a>(&'a LayeredRoot);
+pub(crate) struct ImageRoot<'a>(pub(crate) &'a LayeredRoot);
 
 fn meta(node: &Node) -> Meta {
     Meta {

@@ -58,6 +58,7 @@ mod load;
 mod outcome;
 mod plan;
 mod root;
+mod verify;
 
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
@@ -65,14 +66,16 @@ pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
 pub use root::ApplyError;
+pub use trustbake_certs::{Chain, Failure as VerifyFailure};
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
 pub use trustbake_image::registry::{
     Access, Action as TransferAction, CredentialSource, Credentials, Progress as TransferProgress,
     ProgressFn as TransferProgressFn, RegistryError, Role as RegistryRole,
 };
 pub use trustbake_image::{ImageError, ImageRef, Platform};
-pub use trustbake_store::StoreKind;
+pub use trustbake_store::{ConsumerKind, Env, StoreKind};
 pub use trustbake_targets::{Product, Version};
+pub use verify::{VerifyRequest, fetch_chain, load_chain, load_runtime_certs, parse_url, verify};
 
 /// Everything that can go wrong; [`Error::exit_code`] is the command line's status for it.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +102,30 @@ pub enum Error {
     /// An image could not be read or written.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A server chain (or runtime certificates) that could not be read.
+    #[error("{from}: {reason}")]
+    ChainInput {
+        /// The file, directory or URL.
+        from: String,
+        /// Why.
+        reason: String,
+    },
+    /// An argument that does not parse (a time, a variable).
+    #[error("{what}: {reason}")]
+    BadArgument {
+        /// The argument.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A server's chain could not be fetched.
+    #[error("{url}: {reason}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// A root file system that is not a directory.
     #[error("{}: not a directory (an unpacked root file system is expected)", path.display())]
     NotARoot {
@@ -118,8 +145,8 @@ impl Error {
     /// 3 CA input refused.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Intake(_) => 3,
-            Error::NoCa | Error::Version(_) => 2,
+            Error::Intake(_) | Error::ChainInput { .. } => 3,
+            Error::NoCa | Error::Version(_) | Error::BadArgument { .. } => 2,
             Error::Target(e)
                 if matches!(**e, trustbake_targets::TargetError::UnknownProduct { .. }) =>
             {
@@ -141,6 +168,26 @@ pub fn remove_temporaries() {
 /// the library never reads the environment itself).
 pub fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// A time as `verify --at` takes it: RFC 3339 (`2027-01-01T00:00:00Z`), a date
+/// (`2027-01-01`, midnight UTC) or Unix seconds.
+pub fn parse_time(text: &str) -> Result<i64, Error> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let date = time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Error::BadArgument {
+            what: "--at".into(),
+            reason: format!(
+                "'{text}' is not a time (RFC 3339 like 2027-01-01T00:00:00Z, a date 2027-01-01, or Unix seconds)"
+            ),
+        })?;
+    Ok(date.midnight().assume_utc().unix_timestamp())
 }
 
 /// The current time, Unix seconds (for callers: the library never reads the clock itself).

@@ -464,3 +464,137 @@ pub(crate) fn inspect_platform(platform: Option<String>, i: &Inspection) -> Insp
 pub(crate) fn intake_notes(cas: &Intake) -> (Vec<String>, Vec<String>) {
     (cas.notes().to_vec(), cas.warnings().to_vec())
 }
+
+/// An RFC 3339 time (UTC) for outcomes.
+pub(crate) fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// What `verify` found: per platform, per consumer, whether it trusts the chain.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct VerifyOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The image reference or root directory.
+    pub source: String,
+    /// Where the chain came from: the file, or the URL it was fetched from.
+    pub chain_from: String,
+    /// The name checked against the server certificate (none: no name check).
+    pub hostname: Option<String>,
+    /// The time of validation, RFC 3339.
+    pub at: String,
+    /// The chain, server certificate first.
+    pub chain: Vec<ChainCert>,
+    /// Whether every required consumer of every platform trusts it.
+    pub trusted: bool,
+    /// One entry per platform.
+    pub platforms: Vec<VerifyPlatform>,
+}
+
+/// A certificate of the chain.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ChainCert {
+    /// Subject, as certifi renders it.
+    pub subject: String,
+    /// Issuer.
+    pub issuer: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// notBefore, RFC 3339.
+    pub not_before: String,
+    /// notAfter, RFC 3339.
+    pub not_after: String,
+    /// DNS names and IP addresses of its subject alternative names.
+    pub names: Vec<String>,
+}
+
+impl From<&trustbake_certs::Certificate> for ChainCert {
+    fn from(c: &trustbake_certs::Certificate) -> Self {
+        ChainCert {
+            subject: c.subject().to_owned(),
+            issuer: c.issuer().to_owned(),
+            sha256: c.sha256().hex(),
+            not_before: rfc3339(c.not_before()),
+            not_after: rfc3339(c.not_after()),
+            names: trustbake_certs::subject_alt_names(c),
+        }
+    }
+}
+
+/// One platform's consumers.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct VerifyPlatform {
+    /// `os/arch[/variant]`, or none for a single-platform image or a root.
+    pub platform: Option<String>,
+    /// Whether every required consumer trusts the chain.
+    pub trusted: bool,
+    /// The consumers found.
+    pub consumers: Vec<ConsumerVerdict>,
+    /// Notes on the model (the runtime mount).
+    pub notes: Vec<String>,
+}
+
+/// One consumer's verdict.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ConsumerVerdict {
+    /// `requests`, `openssl`, `curl`, `go`, `java`, `node`.
+    pub kind: trustbake_store::ConsumerKind,
+    /// The line's name (a requests line names its certifi bundle).
+    pub name: String,
+    /// The programs found that it stands for.
+    pub programs: Vec<String>,
+    /// Whether it trusts the chain.
+    pub trusted: bool,
+    /// Whether the verdict counts (false for pip's vendored certifi, used only by pip).
+    pub required: bool,
+    /// The store certificate the path ends at.
+    pub anchor: Option<CaOutcome>,
+    /// Why not, as an object with a `code`.
+    pub reason: Option<trustbake_certs::Failure>,
+    /// Why not, in words.
+    pub message: Option<String>,
+    /// How many distinct certificates it trusts.
+    pub certificates: usize,
+    /// What it reads, in order.
+    pub sources: Vec<SourceOutcome>,
+    /// What the reader should know.
+    pub notes: Vec<String>,
+}
+
+/// One place a consumer reads.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SourceOutcome {
+    /// The path, or `built-in`.
+    pub path: String,
+    /// `file`, `hashed-dir`, `dir`, `keystore`, `built-in`.
+    pub how: String,
+    /// Why it is read (the default, or the variable).
+    pub from: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// Certificates read there.
+    pub certificates: usize,
+}
+
+impl From<&trustbake_store::TrustSource> for SourceOutcome {
+    fn from(s: &trustbake_store::TrustSource) -> Self {
+        SourceOutcome {
+            path: s.path.clone(),
+            how: s.how.to_owned(),
+            from: s.from.clone(),
+            exists: s.exists,
+            certificates: s.certificates,
+        }
+    }
+}
