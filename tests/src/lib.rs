@@ -7,6 +7,7 @@
 
 pub mod bench_images;
 pub mod images;
+pub mod pki;
 pub mod realistic;
 pub mod registry;
 pub mod synthetic;

@@ -15,3 +15,4 @@ mod openssl;
 mod registry;
 mod rhel;
 mod runtime;
+mod verify;

@@ -127,6 +127,9 @@ pub struct Check<'a> {
     pub hostname: Option<&'a str>,
     /// The time of validation, Unix seconds.
     pub at: i64,
+    /// Whether a certificate of the store that is not a self-signed root may end the path
+    /// (Go, Java, Node, Python 3.13+); OpenSSL's default needs the root itself.
+    pub partial_chain: bool,
 }
 
 /// The outcome of one validation.
@@ -207,6 +210,14 @@ pub enum Failure {
         /// The algorithm.
         algorithm: String,
     },
+    /// The store holds an intermediate of the path but not its root, and this client needs
+    /// the root (OpenSSL without `X509_V_FLAG_PARTIAL_CHAIN`).
+    PartialChain {
+        /// The intermediate the store holds.
+        anchor: String,
+        /// Its issuer, the root that is missing.
+        root: String,
+    },
     /// Anything else the path builder refused (basic constraints, path length, name
     /// constraints, malformed extensions).
     Invalid {
@@ -253,6 +264,10 @@ impl fmt::Display for Failure {
                 f,
                 "weak or unsupported signature: '{subject}' is signed with {algorithm}"
             ),
+            Failure::PartialChain { anchor, root } => write!(
+                f,
+                "partial chain: this store holds '{anchor}' but not its root '{root}', and this client needs the root"
+            ),
             Failure::Invalid { detail } => write!(f, "invalid path: {detail}"),
         }
     }
@@ -273,7 +288,11 @@ fn date(unix: i64) -> String {
 pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verdict {
     let leaf = chain.leaf();
     // The server's certificate itself in the store: OpenSSL, Go and Java trust it directly.
-    if let Some(anchor) = anchors.iter().position(|a| a.der() == leaf.der()) {
+    let direct = anchors
+        .iter()
+        .position(|a| a.der() == leaf.der())
+        .filter(|_| check.partial_chain || leaf.is_self_issued());
+    if let Some(anchor) = direct {
         if let Some(failure) = validity(leaf, check.at)
             .or_else(|| server_auth(leaf))
             .or_else(|| check.hostname.and_then(|h| name(leaf, h)))
@@ -290,19 +309,25 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
         .iter()
         .map(|a| CertificateDer::from(a.der()))
         .collect();
-    // Anchors webpki cannot parse are left out (and indexed as such).
+    // Anchors webpki cannot parse are left out (and indexed as such). Without partial chains
+    // (OpenSSL's default) only roots end a path; the store's other certificates still serve
+    // as links towards them, as OpenSSL looks issuers up in its store.
     let mut index = Vec::new();
     let mut trust: Vec<TrustAnchor<'_>> = Vec::new();
+    let mut intermediates: Vec<CertificateDer<'_>> = chain.certs[1..]
+        .iter()
+        .map(|c| CertificateDer::from(c.der()))
+        .collect();
     for (i, der) in anchor_ders.iter().enumerate() {
+        if !check.partial_chain && !anchors[i].is_self_issued() {
+            intermediates.push(der.clone());
+            continue;
+        }
         if let Ok(anchor) = webpki::anchor_from_trusted_cert(der) {
             trust.push(anchor);
             index.push(i);
         }
     }
-    let intermediates: Vec<CertificateDer<'_>> = chain.certs[1..]
-        .iter()
-        .map(|c| CertificateDer::from(c.der()))
-        .collect();
     let leaf_der = CertificateDer::from(leaf.der());
     let end_entity = match EndEntityCert::try_from(&leaf_der) {
         Ok(ee) => ee,
@@ -367,6 +392,22 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
             Verdict::Trusted {
                 anchor,
                 intermediates: used,
+            }
+        }
+        Err(webpki::Error::UnknownIssuer) if !check.partial_chain => {
+            // Would a client that accepts partial chains trust it? Then the root is missing.
+            let lenient = Check {
+                partial_chain: true,
+                ..*check
+            };
+            match verify(chain, anchors, &lenient) {
+                Verdict::Trusted { anchor, .. } if !anchors[anchor].is_self_issued() => {
+                    Verdict::Untrusted(Failure::PartialChain {
+                        anchor: anchors[anchor].subject().to_owned(),
+                        root: anchors[anchor].issuer().to_owned(),
+                    })
+                }
+                _ => Verdict::Untrusted(unknown_issuer(chain, anchors)),
             }
         }
         Err(err) => Verdict::Untrusted(explain(&err, chain, anchors, check, expired_anchor.get())),

@@ -121,6 +121,9 @@ pub struct Consumer {
     /// Whether the image's services depend on it: pip's vendored certifi serves only pip
     /// (which `bake` leaves alone unless asked), so it is reported but not required.
     pub required: bool,
+    /// Whether a store certificate that is not a root may end the path (Go, Java, Node,
+    /// Python 3.13+ set it; OpenSSL's own default and curl do not).
+    pub partial_chain: bool,
     /// The certificates it trusts.
     #[serde(skip)]
     pub anchors: Vec<Certificate>,
@@ -164,6 +167,14 @@ pub fn consumers(
     requests(view, layout, env, &mut out)?;
     let openssl_dir = openssl_dir(view, layout)?;
     out.push(openssl(view, env, &openssl_dir)?);
+    // Python 3.13 made VERIFY_X509_PARTIAL_CHAIN a default of ssl.create_default_context.
+    let python_partial = layout.python.as_deref().is_some_and(|v| {
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (3, 13)
+    });
+    for c in &mut out {
+        c.partial_chain = python_partial;
+    }
     let path_dirs: Vec<String> = env
         .get("PATH")
         .map_or(DEFAULT_PATH, String::as_str)
@@ -334,6 +345,10 @@ fn consumer(
         sources,
         notes,
         required: true,
+        partial_chain: matches!(
+            kind,
+            ConsumerKind::Go | ConsumerKind::Java | ConsumerKind::Node
+        ),
         anchors,
     }
 }

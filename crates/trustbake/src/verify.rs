@@ -381,13 +381,14 @@ fn verify_root(
         }
         None => (view, env),
     };
-    let check = Check {
-        hostname: request.hostname.as_deref(),
-        at: request.at,
-    };
     let consumers = trustbake_store::consumers(view, &layout, env)?
         .into_iter()
         .map(|c| {
+            let check = Check {
+                hostname: request.hostname.as_deref(),
+                at: request.at,
+                partial_chain: c.partial_chain,
+            };
             let verdict = trustbake_certs::verify(&request.chain, &c.anchors, &check);
             let (anchor, reason) = match &verdict {
                 Verdict::Trusted { anchor, .. } => (
