@@ -183,6 +183,7 @@ fn documented() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
                 "trustbake apply --json" => "apply",
                 "trustbake bake --json" => "bake",
                 "trustbake inspect --json" => "inspect",
+                "trustbake verify --json" => "verify",
                 other => other,
             }
             .to_owned();
@@ -247,6 +248,10 @@ fn json_output_matches_the_readme_both_ways() {
     // is a shared object.
     let is_documented = |command: &str, path: &str| -> bool {
         listed(docs[command].iter().map(|(p, _)| p.as_str()), path)
+            // Below a free-form object (its fields are listed in words).
+            || docs[command].iter().any(|(p, ty)| {
+                ty.contains("free-form") && path.starts_with(&format!("{p}."))
+            })
             || docs[command].iter().any(|(p, ty)| {
                 let object = ty.trim_matches('`');
                 ty.starts_with('`')
@@ -330,6 +335,50 @@ fn json_output_matches_the_readme_both_ways() {
         .concat()),
     ));
     outputs.push(("inspect", run(&["inspect", &to])));
+    // verify: the demo CA baked in `to` does not issue the test leaf (a failure with a reason);
+    // the leaf and its intermediate against the test root's store (trusted with an anchor).
+    let chain = work.join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
+            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
+    )
+    .unwrap();
+    let verify = |args: &[&str]| -> Value {
+        let out = trustbake()
+            .arg("verify")
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let trusting = format!("oci:{}:trusting", work.join("out").display());
+    output(
+        trustbake()
+            .args(["bake", "--from", &from, "--to", &trusting, "--ca"])
+            .arg(fixture("root-rsa.pem")),
+    );
+    outputs.push((
+        "verify",
+        verify(&[
+            &to,
+            "--chain",
+            chain.to_str().unwrap(),
+            "--hostname",
+            "localhost",
+        ]),
+    ));
+    outputs.push((
+        "verify",
+        verify(&[
+            &trusting,
+            "--chain",
+            chain.to_str().unwrap(),
+            "--hostname",
+            "localhost",
+        ]),
+    ));
     outputs.push(("inspect", run(&["inspect", rootfs])));
 
     let mut produced: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
@@ -347,7 +396,7 @@ fn json_output_matches_the_readme_both_ways() {
         produced.entry(command).or_default().extend(paths);
     }
     // Every documented field is printed by some output (shared objects through any command).
-    for command in ["plan", "plan-all", "apply", "bake", "inspect"] {
+    for command in ["plan", "plan-all", "apply", "bake", "inspect", "verify"] {
         for (path, _) in &docs[command] {
             assert!(
                 produced[command].contains(path),

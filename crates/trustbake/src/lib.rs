@@ -8,7 +8,8 @@
 //! - [`apply`] / [`apply_preview`]: write the CAs into an unpacked root file system;
 //! - [`bake`] / [`preview`]: a new image with one more layer, from an OCI layout, an OCI
 //!   archive or a docker archive;
-//! - [`inspect`]: what an image (or a root) trusts, store by store.
+//! - [`inspect`]: what an image (or a root) trusts, store by store;
+//! - [`verify`]: whether each TLS client of an image would trust a server's chain.
 //!
 //! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
 //! nothing here reads the clock or the environment: times are passed in ([`now`] and
