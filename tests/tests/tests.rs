@@ -4,6 +4,7 @@
 
 mod bake;
 mod certifi;
+mod check_config;
 mod cli;
 mod debian;
 mod fuzz_replay;

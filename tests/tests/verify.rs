@@ -100,6 +100,7 @@ fn verdicts_agree_with_openssl_verify() {
                         hostname: Some(&host),
                         at,
                         partial_chain: false,
+                        server_auth: true,
                     },
                 );
                 let mut cmd = tool("openssl", "openssl");
@@ -150,6 +151,7 @@ fn each_failure_is_named() {
                 hostname: Some(host),
                 at: trustbake::now(),
                 partial_chain: false,
+                server_auth: true,
             },
         );
         match verdict {
@@ -198,6 +200,7 @@ fn each_failure_is_named() {
             hostname: Some("anchore-api"),
             at,
             partial_chain: false,
+            server_auth: true,
         },
     );
     assert!(format!("{strict:?}").contains("PartialChain"), "{strict:?}");
@@ -208,6 +211,7 @@ fn each_failure_is_named() {
             hostname: Some("anchore-api"),
             at,
             partial_chain: true,
+            server_auth: true,
         },
     );
     assert!(lenient.is_trusted(), "{lenient:?}");

@@ -42,7 +42,10 @@ pub use hash::{subject_hash, subject_hash_old, subject_hash_p11_kit};
 pub use intake::{Ca, Intake, IntakeError, Origin, Policy, Refusal, Source, intake};
 pub use name::python_unicode_escape;
 pub use pem::render_pem;
-pub use verify::{Chain, ChainError, Check, Failure, Verdict, subject_alt_names, verify};
+pub use verify::{
+    Chain, ChainError, Check, Failure, Verdict, name_failure, server_auth_failure,
+    signature_verifies, subject_alt_names, verify,
+};
 
 /// Formats a Unix timestamp as RFC 3339 in UTC (`2034-01-01T00:00:00Z`), as used in reports.
 pub fn format_timestamp(unix: i64) -> String {

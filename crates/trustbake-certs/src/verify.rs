@@ -130,6 +130,32 @@ pub struct Check<'a> {
     /// Whether a certificate of the store that is not a self-signed root may end the path
     /// (Go, Java, Node, Python 3.13+); OpenSSL's default needs the root itself.
     pub partial_chain: bool,
+    /// Whether the extended key usage must allow server authentication (a TLS client's
+    /// check); `false` checks the path alone.
+    pub server_auth: bool,
+}
+
+/// Accepts any extended key usage: the path alone is checked.
+struct AnyUsage;
+
+impl webpki::ExtendedKeyUsageValidator for AnyUsage {
+    fn validate(&self, _iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        Ok(())
+    }
+}
+
+/// Whether `signature` over `message` verifies with the public key of `cert` under `algorithm`
+/// (the proof that a private key belongs to a certificate).
+pub fn signature_verifies(
+    cert: &Certificate,
+    algorithm: &dyn rustls_pki_types::SignatureVerificationAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let der = CertificateDer::from(cert.der());
+    EndEntityCert::try_from(&der)
+        .and_then(|ee| ee.verify_signature(algorithm, message, signature))
+        .is_ok()
 }
 
 /// The outcome of one validation.
@@ -294,7 +320,7 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
         .filter(|_| check.partial_chain || leaf.is_self_issued());
     if let Some(anchor) = direct {
         if let Some(failure) = validity(leaf, check.at)
-            .or_else(|| server_auth(leaf))
+            .or_else(|| check.server_auth.then(|| server_auth(leaf)).flatten())
             .or_else(|| check.hostname.and_then(|h| name(leaf, h)))
         {
             return Verdict::Untrusted(failure);
@@ -362,16 +388,27 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
         }
         Ok(())
     };
-    let usage = KeyUsage::server_auth();
-    let result = end_entity.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &trust,
-        &intermediates,
-        at,
-        usage,
-        None,
-        Some(&reject_expired_anchor),
-    );
+    let result = if check.server_auth {
+        end_entity.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &trust,
+            &intermediates,
+            at,
+            KeyUsage::server_auth(),
+            None,
+            Some(&reject_expired_anchor),
+        )
+    } else {
+        end_entity.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &trust,
+            &intermediates,
+            at,
+            AnyUsage,
+            None,
+            Some(&reject_expired_anchor),
+        )
+    };
     match result {
         Ok(path) => {
             let anchor = anchor_of(&path).unwrap_or(0);
@@ -552,6 +589,10 @@ fn validity(cert: &Certificate, at: i64) -> Option<Failure> {
 }
 
 /// The leaf's extended key usage, when present, must allow server authentication.
+pub fn server_auth_failure(cert: &Certificate) -> Option<Failure> {
+    server_auth(cert)
+}
+
 fn server_auth(cert: &Certificate) -> Option<Failure> {
     let (_, x509) = X509Certificate::from_der(cert.der()).ok()?;
     let eku = x509.extended_key_usage().ok()??;
@@ -587,7 +628,11 @@ pub fn subject_alt_names(cert: &Certificate) -> Vec<String> {
         .collect()
 }
 
-/// Whether `cert` is valid for `hostname` by its subject alternative names.
+/// Why `cert` is not valid for `hostname` by its subject alternative names, if it is not.
+pub fn name_failure(cert: &Certificate, hostname: &str) -> Option<Failure> {
+    name(cert, hostname)
+}
+
 fn name(cert: &Certificate, hostname: &str) -> Option<Failure> {
     let mismatch = || Failure::NameMismatch {
         hostname: hostname.to_owned(),

@@ -33,6 +33,11 @@ pub(crate) enum Command {
     /// curl, Go, Java, Node) judged from the stores it reads. Exit 0 only when all trust it.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(Box<VerifyArgs>),
+    /// Check the TLS settings of an Anchore config.yaml, service by service: certificate, key,
+    /// chain, host name, key usage — and with --image, that every client of the image trusts
+    /// every service. Exit 1 when any check fails.
+    #[command(name = "check-config", after_help = CHECK_CONFIG_EXAMPLES)]
+    CheckConfig(Box<CheckConfigArgs>),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -63,6 +68,18 @@ Examples:
 
 Exit status: 0 every consumer trusts the chain, 1 at least one does not (or a failure),
 2 usage, 3 the chain could not be read.";
+
+const CHECK_CONFIG_EXAMPLES: &str = "\
+Examples:
+  trustbake check-config ./config/config.yaml
+  trustbake check-config ./config/config.yaml --image docker://harbor.corp/anchore/enterprise:v5.1.0-corp
+  trustbake check-config deploy/config.yaml --config-dir deploy/certs --env-file anchore.env --json
+  trustbake check-config config.yaml --mount ./tls:/etc/anchore/tls --ca corp-root.pem --warn-days 60
+
+Paths in the config are container paths: /config is read from the config file's directory (or
+--config-dir); other directories need --mount HOST_DIR:CONTAINER_DIR. ${ANCHORE_...} variables
+are replaced from this environment and --env-file, as Anchore does.
+Exit status: 0 no check failed, 1 a check failed, 2 usage, 3 the config cannot be read.";
 
 const BAKE_EXAMPLES: &str = "\
 Examples:
@@ -329,6 +346,53 @@ pub(crate) struct VerifyArgs {
     pub(crate) platform: Option<String>,
 
     /// Print the verdicts as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) registry: InspectRegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckConfigArgs {
+    /// The Anchore config.yaml.
+    pub(crate) config: PathBuf,
+
+    /// The host directory mounted at /config (default: the config file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) config_dir: Option<PathBuf>,
+
+    /// Another host directory and where the container sees it (repeatable).
+    #[arg(long, value_name = "HOST_DIR:CONTAINER_DIR")]
+    pub(crate) mount: Vec<String>,
+
+    /// KEY=VALUE lines for ${ANCHORE_...} variables (as ANCHORE_ENV_FILE); this environment's
+    /// ANCHORE_* variables win, as in Anchore.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) env_file: Option<PathBuf>,
+
+    /// Also check that every TLS client of this image trusts every service.
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+
+    /// Only this platform of --image (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// CAs the deployment trusts (roots or intermediates; repeatable), to tell a missing
+    /// intermediate from a root.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca: Vec<PathBuf>,
+
+    /// Warn when a certificate expires within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub(crate) warn_days: i64,
+
+    /// Check at this time (RFC 3339, a date YYYY-MM-DD, or Unix seconds; default now).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) at: Option<String>,
+
+    /// Print the checks as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 

@@ -16,7 +16,10 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
-use args::{ApplyArgs, BakeArgs, CaArgs, Cli, Command, InspectArgs, PlanArgs, Recipe, VerifyArgs};
+use args::{
+    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, InspectArgs, PlanArgs, Recipe,
+    VerifyArgs,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bake(args) => done(bake(*args)),
         Command::Inspect(args) => done(inspect(*args)),
         Command::Verify(args) => verify(*args),
+        Command::CheckConfig(args) => check_config(*args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -397,6 +401,63 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         .with_context(|| format!("verifying against {}", args.source))?;
     print(&outcome, args.json, render::verify)?;
     Ok(if outcome.trusted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
+    let at = match &args.at {
+        Some(text) => trustbake::parse_time(text)?,
+        None => trustbake::now(),
+    };
+    let platform: Option<trustbake::Platform> = match &args.platform {
+        Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
+        None => None,
+    };
+    let mut vars = match &args.env_file {
+        Some(file) => trustbake::read_env_file(file)?,
+        None => Default::default(),
+    };
+    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
+    let mut cas = Vec::new();
+    for file in &args.ca {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        cas.extend(trustbake::read_certificates(&bytes));
+    }
+    let r = &args.registry;
+    let access = access(
+        r.authfile.as_ref(),
+        r.creds.as_deref(),
+        r.password_file.as_deref(),
+        r.no_creds,
+        r.cert_dir.clone(),
+        r.tls_verify,
+        Vec::new(),
+    )?;
+    let mut request = trustbake::CheckConfigRequest::new(&args.config, at)
+        .vars(vars)
+        .image(args.image.clone(), platform, access)
+        .cas(cas)
+        .warn_days(args.warn_days);
+    if let Some(dir) = &args.config_dir {
+        request = request.mount("/config", dir);
+    }
+    for m in &args.mount {
+        let (host, container) = m
+            .split_once(':')
+            .filter(|(h, c)| !h.is_empty() && c.starts_with('/'))
+            .ok_or_else(|| trustbake::Error::BadArgument {
+                what: "--mount".into(),
+                reason: format!("'{m}' is not HOST_DIR:/CONTAINER_DIR"),
+            })?;
+        request = request.mount(container, Path::new(host));
+    }
+    let outcome = trustbake::check_config(&request)
+        .with_context(|| format!("checking {}", args.config.display()))?;
+    print(&outcome, args.json, render::check_config)?;
+    Ok(if outcome.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

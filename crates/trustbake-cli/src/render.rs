@@ -4,7 +4,8 @@
 use std::fmt::{self, Write as _};
 
 use trustbake::{
-    ApplyOutcome, BakeOutcome, Detected, InspectOutcome, PlanOutcome, StoreOutcome, VerifyOutcome,
+    ApplyOutcome, BakeOutcome, CheckConfigOutcome, Detected, InspectOutcome, PlanOutcome,
+    StoreOutcome, VerifyOutcome,
 };
 
 /// One plan: the line and its facts, the CAs and where each goes, then notes.
@@ -506,5 +507,71 @@ pub(crate) fn verify(outcome: &VerifyOutcome) -> String {
             }
         }
     }
+    out
+}
+
+/// `check-config`: per service one line, then its checks with ✔, ! (warning) or ✖; the
+/// config's findings; a summary.
+pub(crate) fn check_config(outcome: &CheckConfigOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} at {}: internal_ssl_verify {}",
+        outcome.config,
+        outcome.at,
+        if outcome.internal_ssl_verify {
+            "on"
+        } else {
+            "OFF"
+        }
+    );
+    let width = outcome
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    let (mut failed, mut warned) = (0, 0);
+    for s in &outcome.services {
+        let endpoint = format!(
+            "{}:{}",
+            s.endpoint_hostname.as_deref().unwrap_or("?"),
+            s.port.as_deref().unwrap_or("?")
+        );
+        let mode = match (s.enabled, s.ssl_enable) {
+            (false, _) => "disabled",
+            (true, false) => "plain HTTP",
+            (true, true) => "TLS",
+        };
+        let _ = writeln!(out, "{:<width$}  {endpoint}  {mode}", s.name);
+        for c in &s.checks {
+            let mark = match c.status.as_str() {
+                "ok" => "✔",
+                "warn" => {
+                    warned += 1;
+                    "!"
+                }
+                "fail" => {
+                    failed += 1;
+                    "✖"
+                }
+                _ => "-",
+            };
+            let _ = writeln!(out, "  {mark} {:<11} {}", c.check, c.message);
+        }
+    }
+    for f in &outcome.findings {
+        let _ = writeln!(out, "{}: {}", f.severity, f.message);
+    }
+    let tls = outcome
+        .services
+        .iter()
+        .filter(|s| s.enabled && s.ssl_enable)
+        .count();
+    let _ = writeln!(
+        out,
+        "{} services, {tls} with TLS: {failed} check(s) failed, {warned} warning(s)",
+        outcome.services.len()
+    );
     out
 }

@@ -9,7 +9,8 @@
 //! - [`bake`] / [`preview`]: a new image with one more layer, from an OCI layout, an OCI
 //!   archive or a docker archive;
 //! - [`inspect`]: what an image (or a root) trusts, store by store;
-//! - [`verify`]: whether each TLS client of an image would trust a server's chain.
+//! - [`verify`]: whether each TLS client of an image would trust a server's chain;
+//! - [`check_config`]: the TLS settings of an Anchore `config.yaml`, service by service.
 //!
 //! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
 //! nothing here reads the clock or the environment: times are passed in ([`now`] and
@@ -55,6 +56,7 @@
 
 mod apply;
 mod bake;
+mod config;
 mod load;
 mod outcome;
 mod plan;
@@ -63,6 +65,7 @@ mod verify;
 
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
+pub use config::{CheckConfigRequest, check_config, read_env_file};
 pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
@@ -119,6 +122,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An Anchore config that cannot be read, is not YAML, or that Anchore would refuse.
+    #[error("{path}: {reason}")]
+    Config {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A server's chain could not be fetched.
     #[error("{url}: {reason}")]
     Fetch {
@@ -146,7 +157,7 @@ impl Error {
     /// 3 CA input refused.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Intake(_) | Error::ChainInput { .. } => 3,
+            Error::Intake(_) | Error::ChainInput { .. } | Error::Config { .. } => 3,
             Error::NoCa | Error::Version(_) | Error::BadArgument { .. } => 2,
             Error::Target(e)
                 if matches!(**e, trustbake_targets::TargetError::UnknownProduct { .. }) =>
@@ -189,6 +200,12 @@ pub fn parse_time(text: &str) -> Result<i64, Error> {
             ),
         })?;
     Ok(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// Every certificate of a PEM bundle or DER file, read leniently (for CAs a check is given,
+/// not CAs to bake: those pass [`load_cas`]).
+pub fn read_certificates(bytes: &[u8]) -> Vec<trustbake_certs::Certificate> {
+    trustbake_certs::read_bundle(bytes).certificates
 }
 
 /// The current time, Unix seconds (for callers: the library never reads the clock itself).

@@ -598,3 +598,83 @@ impl From<&trustbake_store::TrustSource> for SourceOutcome {
         }
     }
 }
+
+/// What `check-config` found.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CheckConfigOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The config file.
+    pub config: String,
+    /// The time of the checks, RFC 3339.
+    pub at: String,
+    /// A certificate expiring within this many days is a warning.
+    pub warn_days: i64,
+    /// The image every service must be trusted by, if given.
+    pub image: Option<String>,
+    /// `internal_ssl_verify` as Anchore reads it (absent: true).
+    pub internal_ssl_verify: bool,
+    /// Whether no check failed (the exit code).
+    pub ok: bool,
+    /// Findings about the config as a whole.
+    pub findings: Vec<ConfigFinding>,
+    /// Every service of the `services` map, in order.
+    pub services: Vec<ServiceOutcome>,
+}
+
+/// A finding about the whole config.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ConfigFinding {
+    /// `warning` or `note`.
+    pub severity: String,
+    /// What and why.
+    pub message: String,
+}
+
+/// One service and its checks.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ServiceOutcome {
+    /// Its key in `services`.
+    pub name: String,
+    /// `enabled`.
+    pub enabled: bool,
+    /// `ssl_enable`.
+    pub ssl_enable: bool,
+    /// `endpoint_hostname`.
+    pub endpoint_hostname: Option<String>,
+    /// `port`.
+    pub port: Option<String>,
+    /// `ssl_cert`.
+    pub ssl_cert: Option<PathOutcome>,
+    /// `ssl_key`.
+    pub ssl_key: Option<PathOutcome>,
+    /// `ssl_chain`.
+    pub ssl_chain: Option<PathOutcome>,
+    /// The checks (none for a disabled or plain-HTTP service).
+    pub checks: Vec<CheckOutcome>,
+}
+
+/// A path of the config: in the container, and on this host.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PathOutcome {
+    /// As the config says.
+    pub container: String,
+    /// Where trustbake read it (null: not under a mounted directory).
+    pub host: Option<String>,
+}
+
+/// One check of a service.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CheckOutcome {
+    /// `settings`, `certificate`, `key`, `chain`, `hostname`, `usage`, `image-trust`.
+    pub check: String,
+    /// `ok`, `warn`, `fail` or `skipped`.
+    pub status: String,
+    /// What was found.
+    pub message: String,
+}

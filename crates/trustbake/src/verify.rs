@@ -297,52 +297,105 @@ pub fn fetch_chain(url: &str, sni: Option<&str>) -> Result<Chain, Error> {
     Chain::new(certs).map_err(|e| fail(e.to_string()))
 }
 
-/// Verifies the request's chain against every consumer of every selected platform.
-pub fn verify(request: &VerifyRequest) -> Result<VerifyOutcome, Error> {
-    let mut platforms = Vec::new();
-    let dir = Path::new(&request.source);
-    if !request.source.contains(':') && dir.is_dir() {
+/// The consumers of one platform (or of a root directory).
+pub(crate) struct PlatformConsumers {
+    pub(crate) platform: Option<String>,
+    pub(crate) consumers: Vec<trustbake_store::Consumer>,
+    pub(crate) notes: Vec<String>,
+}
+
+/// Every TLS client of every selected platform of `source` (an image reference or a root
+/// directory), with `env` laid over each config's `Env` and, when given, the runtime mount
+/// modelled.
+pub(crate) fn image_consumers(
+    source: &str,
+    platform: Option<&Platform>,
+    access: &Access,
+    extra_env: &Env,
+    runtime_certs: Option<&[Certificate]>,
+) -> Result<Vec<PlatformConsumers>, Error> {
+    let mut out = Vec::new();
+    let dir = Path::new(source);
+    if !source.contains(':') && dir.is_dir() {
         let root = crate::root::DirRoot::new(dir);
-        platforms.push(verify_root(request, None, &root, &request.env)?);
-    } else {
-        let session = Session::new(request.access.clone(), Access::default());
-        let image = trustbake_image::open_in(&ImageRef::parse(&request.source)?, &session)?;
-        for p in image.select(request.platform.as_ref())? {
-            let mut env = Env::new();
-            if let Some(vars) = p
-                .config
-                .value()
-                .config
-                .as_ref()
-                .and_then(|c| c.env.as_ref())
-            {
-                for var in vars {
-                    if let Some((k, v)) = var.split_once('=') {
-                        env.insert(k.to_owned(), v.to_owned());
-                    }
+        out.push(root_consumers(None, &root, extra_env, runtime_certs)?);
+        return Ok(out);
+    }
+    let session = Session::new(access.clone(), Access::default());
+    let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
+    for p in image.select(platform)? {
+        let mut env = Env::new();
+        if let Some(vars) = p
+            .config
+            .value()
+            .config
+            .as_ref()
+            .and_then(|c| c.env.as_ref())
+        {
+            for var in vars {
+                if let Some((k, v)) = var.split_once('=') {
+                    env.insert(k.to_owned(), v.to_owned());
                 }
             }
-            env.extend(request.env.clone());
-            let wanted = consumer_reads(&env);
-            let root = LayeredRoot::scan(
-                &image,
-                p,
-                &ScanOptions {
-                    wanted: &wanted,
-                    max_body: MAX_BODY,
-                    max_inflated: u64::MAX,
-                    tee: None,
-                    cache: None,
-                },
-            )?;
-            platforms.push(verify_root(
-                request,
-                p.platform.as_ref().map(ToString::to_string),
-                &ImageRoot(&root),
-                &env,
-            )?);
         }
+        env.extend(extra_env.clone());
+        let wanted = consumer_reads(&env);
+        let root = LayeredRoot::scan(
+            &image,
+            p,
+            &ScanOptions {
+                wanted: &wanted,
+                max_body: MAX_BODY,
+                max_inflated: u64::MAX,
+                tee: None,
+                cache: None,
+            },
+        )?;
+        out.push(root_consumers(
+            p.platform.as_ref().map(ToString::to_string),
+            &ImageRoot(&root),
+            &env,
+            runtime_certs,
+        )?);
     }
+    Ok(out)
+}
+
+fn root_consumers(
+    platform: Option<String>,
+    view: &dyn RootView,
+    env: &Env,
+    runtime_certs: Option<&[Certificate]>,
+) -> Result<PlatformConsumers, Error> {
+    let layout = trustbake_store::detect(view)?;
+    let mut notes = Vec::new();
+    let consumers = match runtime_certs {
+        Some(certs) => {
+            let (overlay, env, n) = trustbake_store::runtime_overlay(view, &layout, env, certs)?;
+            notes.extend(n);
+            trustbake_store::consumers(&overlay, &layout, &env)?
+        }
+        None => trustbake_store::consumers(view, &layout, env)?,
+    };
+    Ok(PlatformConsumers {
+        platform,
+        consumers,
+        notes,
+    })
+}
+
+/// Verifies the request's chain against every consumer of every selected platform.
+pub fn verify(request: &VerifyRequest) -> Result<VerifyOutcome, Error> {
+    let platforms = image_consumers(
+        &request.source,
+        request.platform.as_ref(),
+        &request.access,
+        &request.env,
+        request.runtime_certs.as_deref(),
+    )?
+    .into_iter()
+    .map(|p| judge(request, p))
+    .collect::<Vec<_>>();
     let trusted = platforms.iter().all(|p| p.trusted);
     Ok(VerifyOutcome {
         schema_version: SCHEMA_VERSION,
@@ -361,64 +414,55 @@ pub fn verify(request: &VerifyRequest) -> Result<VerifyOutcome, Error> {
     })
 }
 
-fn verify_root(
-    request: &VerifyRequest,
-    platform: Option<String>,
-    view: &dyn RootView,
-    env: &Env,
-) -> Result<VerifyPlatform, Error> {
-    let layout = trustbake_store::detect(view)?;
-    let mut notes = Vec::new();
-    let overlay;
-    let runtime_env;
-    let (view, env): (&dyn RootView, &Env) = match &request.runtime_certs {
-        Some(certs) => {
-            let (o, e, n) = trustbake_store::runtime_overlay(view, &layout, env, certs)?;
-            overlay = o;
-            runtime_env = e;
-            notes.extend(n);
-            (&overlay, &runtime_env)
-        }
-        None => (view, env),
+/// One consumer's verdict on `chain` for `hostname` at `at`.
+pub(crate) fn consumer_verdict(
+    c: &trustbake_store::Consumer,
+    chain: &Chain,
+    hostname: Option<&str>,
+    at: i64,
+) -> ConsumerVerdict {
+    let check = Check {
+        hostname,
+        at,
+        partial_chain: c.partial_chain,
+        server_auth: true,
     };
-    let consumers = trustbake_store::consumers(view, &layout, env)?
-        .into_iter()
-        .map(|c| {
-            let check = Check {
-                hostname: request.hostname.as_deref(),
-                at: request.at,
-                partial_chain: c.partial_chain,
-            };
-            let verdict = trustbake_certs::verify(&request.chain, &c.anchors, &check);
-            let (anchor, reason) = match &verdict {
-                Verdict::Trusted { anchor, .. } => (
-                    Some(crate::outcome::CaOutcome {
-                        label: c.anchors[*anchor].label().to_owned(),
-                        sha256: c.anchors[*anchor].sha256().hex(),
-                    }),
-                    None,
-                ),
-                Verdict::Untrusted(failure) => (None, Some(failure.clone())),
-            };
-            ConsumerVerdict {
-                kind: c.kind,
-                name: c.name.clone(),
-                programs: c.programs.clone(),
-                trusted: verdict.is_trusted(),
-                required: c.required,
-                anchor,
-                message: reason.as_ref().map(ToString::to_string),
-                reason,
-                certificates: c.anchors.len(),
-                sources: c.sources.iter().map(SourceOutcome::from).collect(),
-                notes: c.notes.clone(),
-            }
-        })
-        .collect::<Vec<_>>();
-    Ok(VerifyPlatform {
-        platform,
+    let verdict = trustbake_certs::verify(chain, &c.anchors, &check);
+    let (anchor, reason) = match &verdict {
+        Verdict::Trusted { anchor, .. } => (
+            Some(crate::outcome::CaOutcome {
+                label: c.anchors[*anchor].label().to_owned(),
+                sha256: c.anchors[*anchor].sha256().hex(),
+            }),
+            None,
+        ),
+        Verdict::Untrusted(failure) => (None, Some(failure.clone())),
+    };
+    ConsumerVerdict {
+        kind: c.kind,
+        name: c.name.clone(),
+        programs: c.programs.clone(),
+        trusted: verdict.is_trusted(),
+        required: c.required,
+        anchor,
+        message: reason.as_ref().map(ToString::to_string),
+        reason,
+        certificates: c.anchors.len(),
+        sources: c.sources.iter().map(SourceOutcome::from).collect(),
+        notes: c.notes.clone(),
+    }
+}
+
+fn judge(request: &VerifyRequest, p: PlatformConsumers) -> VerifyPlatform {
+    let consumers: Vec<ConsumerVerdict> = p
+        .consumers
+        .iter()
+        .map(|c| consumer_verdict(c, &request.chain, request.hostname.as_deref(), request.at))
+        .collect();
+    VerifyPlatform {
+        platform: p.platform,
         trusted: consumers.iter().all(|c| c.trusted || !c.required),
         consumers,
-        notes,
-    })
+        notes: p.notes,
+    }
 }
