@@ -184,6 +184,7 @@ fn documented() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
                 "trustbake bake --json" => "bake",
                 "trustbake inspect --json" => "inspect",
                 "trustbake verify --json" => "verify",
+                "trustbake check-config --json" => "check-config",
                 other => other,
             }
             .to_owned();
@@ -381,6 +382,31 @@ fn json_output_matches_the_readme_both_ways() {
     ));
     outputs.push(("inspect", run(&["inspect", rootfs])));
 
+    // check-config: a TLS service over the committed test leaf (with its chain), one without a
+    // chain, a disabled one, internal_ssl_verify off, judged against the image too.
+    let deploy = work.join("deploy");
+    std::fs::create_dir_all(&deploy).unwrap();
+    for name in ["leaf.pem", "leaf.key", "intermediate.pem"] {
+        std::fs::copy(fixture(name), deploy.join(name)).unwrap();
+    }
+    std::fs::write(
+        deploy.join("config.yaml"),
+        "internal_ssl_verify: False\nservices:\n  apiext:\n    enabled: true\n    endpoint_hostname: localhost\n    port: 8228\n    ssl_enable: true\n    ssl_cert: /config/leaf.pem\n    ssl_key: /config/leaf.key\n    ssl_chain: /config/intermediate.pem\n  catalog:\n    enabled: true\n    endpoint_hostname: localhost\n    port: 8082\n    ssl_enable: true\n    ssl_cert: /config/leaf.pem\n    ssl_key: /config/leaf.key\n  simplequeue:\n    enabled: false\n    endpoint_hostname: localhost\n    port: 8083\n",
+    )
+    .unwrap();
+    let config = deploy.join("config.yaml");
+    let check_config = |extra: &[&str]| -> Value {
+        let out = trustbake()
+            .arg("check-config")
+            .arg(&config)
+            .args(extra)
+            .arg("--json")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    outputs.push(("check-config", check_config(&["--image", &trusting])));
+
     let mut produced: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
         std::collections::BTreeMap::new();
     for (command, value) in &outputs {
@@ -396,7 +422,15 @@ fn json_output_matches_the_readme_both_ways() {
         produced.entry(command).or_default().extend(paths);
     }
     // Every documented field is printed by some output (shared objects through any command).
-    for command in ["plan", "plan-all", "apply", "bake", "inspect", "verify"] {
+    for command in [
+        "plan",
+        "plan-all",
+        "apply",
+        "bake",
+        "inspect",
+        "verify",
+        "check-config",
+    ] {
         for (path, _) in &docs[command] {
             assert!(
                 produced[command].contains(path),
