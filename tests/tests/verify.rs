@@ -495,3 +495,56 @@ fn verify_exit_codes() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("only https://"), "{stderr}");
 }
+
+/// `verify docker://…`: the image is read from a registry (with credentials), and every
+/// platform's consumers are judged.
+#[test]
+fn verify_reads_an_image_from_a_registry() {
+    let work = scratch("verify-registry");
+    let line = trustbake_targets::VersionMap::builtin()
+        .lines_of(trustbake_targets::Product::Enterprise)
+        .last()
+        .unwrap()
+        .clone();
+    let base = work.join("base");
+    tests::synthetic::write_layout(&base, &line, 1);
+    let registry = tests::registry::Registry::start(
+        &work.join("registry"),
+        false,
+        tests::registry::Auth::None,
+    );
+    let image = format!("docker://{}/corp/enterprise:5.1.0-corp", registry.host());
+    output(
+        trustbake()
+            .args(["bake", "--from"])
+            .arg(format!("oci:{}:5.1.0", base.display()))
+            .args(["--to", &image, "--dest-tls-verify=false", "--ca"])
+            .arg(tests::fixture("root-rsa.pem")),
+    );
+    let chain = work.join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(tests::fixture("leaf.pem")).unwrap()
+            + &std::fs::read_to_string(tests::fixture("intermediate.pem")).unwrap(),
+    )
+    .unwrap();
+    let out = trustbake()
+        .args(["verify", &image, "--tls-verify=false", "--chain"])
+        .arg(&chain)
+        .args(["--hostname", "localhost", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["trusted"], true, "{json:#}");
+    let consumers = json["platforms"][0]["consumers"].as_array().unwrap();
+    assert!(consumers.iter().any(|c| c["kind"] == "requests"));
+    assert!(
+        consumers.iter().all(|c| !c["required"].as_bool().unwrap()
+            || c["anchor"]["label"] == "Trustbake Test Root RSA")
+    );
+}
