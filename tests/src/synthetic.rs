@@ -387,12 +387,16 @@ pub fn write_all(dir: &Path) -> Vec<String> {
         write_layout(&dir.join(&name), line, 1);
         names.push(name);
     }
-    if let Some(newest) = VersionMap::builtin()
-        .lines_of(trustbake_targets::Product::Enterprise)
-        .last()
-    {
-        write_layout(&dir.join("enterprise-5.1-multi"), newest, 2);
-        names.push("enterprise-5.1-multi".to_owned());
-    }
+    write_layout(&dir.join("enterprise-5.1-multi"), &enterprise_5_1(), 2);
+    names.push("enterprise-5.1-multi".to_owned());
     names
+}
+
+/// The Enterprise 5.1 line: the one the demo, the realistic image and most image tests use.
+pub fn enterprise_5_1() -> ReleaseLine {
+    VersionMap::builtin()
+        .lines_of(trustbake_targets::Product::Enterprise)
+        .find(|l| l.line == "5.1.x+")
+        .expect("the version map has the 5.1 line")
+        .clone()
 }

@@ -6,14 +6,9 @@ use std::path::PathBuf;
 use serde_json::Value;
 use tests::synthetic::write_layout;
 use tests::{fixture, output, root, scratch, tool, trustbake};
-use trustbake_targets::{Product, VersionMap};
 
 fn enterprise_base(work: &std::path::Path) -> PathBuf {
-    let line = VersionMap::builtin()
-        .lines_of(Product::Enterprise)
-        .last()
-        .unwrap()
-        .clone();
+    let line = tests::synthetic::enterprise_5_1();
     let base = work.join("base");
     write_layout(&base, &line, 1);
     base

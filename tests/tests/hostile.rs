@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tests::synthetic::{layers as line_layers, write_layout};
 use tests::{fixture, output, root, scratch, tool, trustbake};
 use trustbake_image::{Digest, LayerEntry, LayerEntryKind, build_layer};
-use trustbake_targets::{Product, ReleaseLine, VersionMap};
+use trustbake_targets::ReleaseLine;
 
 // ---- helpers --------------------------------------------------------------------------------
 
@@ -131,11 +131,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 }
 
 fn enterprise_line() -> ReleaseLine {
-    VersionMap::builtin()
-        .lines_of(Product::Enterprise)
-        .last()
-        .unwrap()
-        .clone()
+    tests::synthetic::enterprise_5_1()
 }
 
 /// The synthetic Enterprise 5.1 image as an OCI layout at `dir`, tagged `5.1.0`.

@@ -501,11 +501,7 @@ fn verify_exit_codes() {
 #[test]
 fn verify_reads_an_image_from_a_registry() {
     let work = scratch("verify-registry");
-    let line = trustbake_targets::VersionMap::builtin()
-        .lines_of(trustbake_targets::Product::Enterprise)
-        .last()
-        .unwrap()
-        .clone();
+    let line = tests::synthetic::enterprise_5_1();
     let base = work.join("base");
     tests::synthetic::write_layout(&base, &line, 1);
     let registry = tests::registry::Registry::start(

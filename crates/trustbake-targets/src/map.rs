@@ -439,7 +439,7 @@ mod tests {
     fn builtin_table_parses() {
         let map = VersionMap::parse(TABLE).unwrap();
         assert_eq!(map.lines_of(Product::Engine).count(), 5);
-        assert_eq!(map.lines_of(Product::Enterprise).count(), 5);
+        assert_eq!(map.lines_of(Product::Enterprise).count(), 7);
     }
 
     #[test]

@@ -238,8 +238,9 @@ fn a_release_candidate_belongs_to_its_release_line() {
 fn far_future_versions_map_to_the_newest_line_with_a_note() {
     for (product, version, line) in [
         (X, "5.2.0", "5.1.x+"),
-        (X, "6.1.3", "5.1.x+"),
-        (X, "99.0", "5.1.x+"),
+        (X, "5.27.3", "5.1.x+"),
+        (X, "6.2.0", "6.1.x+"),
+        (X, "99.0", "6.1.x+"),
         (E, "1.2.0", "0.9.x-1.1.x"),
         (E, "7.0", "0.9.x-1.1.x"),
     ] {
@@ -256,7 +257,7 @@ fn far_future_versions_map_to_the_newest_line_with_a_note() {
         );
     }
     // Inside the covered range there is no such note.
-    for (product, version) in [(X, "5.1.9"), (E, "1.1.9"), (E, "0.9.0")] {
+    for (product, version) in [(X, "5.1.9"), (X, "6.1.1"), (E, "1.1.9"), (E, "0.9.0")] {
         let r = VersionMap::builtin()
             .resolve(product, &version.parse().unwrap())
             .unwrap();
@@ -271,9 +272,8 @@ fn far_future_versions_map_to_the_newest_line_with_a_note() {
 #[test]
 fn versions_older_than_the_first_line_are_not_guessed() {
     for (product, version, first) in [
-        (X, "2.0", "2.3.x+"),
-        (X, "2.2.9", "2.3.x+"),
-        (X, "1.0.0", "2.3.x+"),
+        (X, "1.9.9", "2.0.x-2.2.x"),
+        (X, "1.0.0", "2.0.x-2.2.x"),
         (E, "0.0.9", "0.1.x-0.2.x"),
     ] {
         let err = resolve(product, version).unwrap_err();
@@ -290,20 +290,20 @@ fn versions_older_than_the_first_line_are_not_guessed() {
         );
     }
     assert_eq!(
-        resolve(X, "2.0").unwrap_err().to_string(),
-        "enterprise 2.0.0 is not in the version map (its first known line is 2.3.x+, from 2.3.0); trustbake does not guess: bake detects the layout from the image itself"
+        resolve(X, "1.0").unwrap_err().to_string(),
+        "enterprise 1.0.0 is not in the version map (its first known line is 2.0.x-2.2.x, from 2.0.0); trustbake does not guess: bake detects the layout from the image itself"
     );
 }
 
 #[test]
-fn the_cli_venv_certifi_appears_from_0_10_2_and_is_marked_inferred() {
+fn the_cli_venv_certifi_appears_from_0_10_1() {
     let paths = |v: &str| {
         VersionMap::builtin()
             .resolve(E, &v.parse().unwrap())
             .unwrap()
     };
-    assert_eq!(paths("0.10.1").certifi_paths.len(), 1);
-    let r = paths("0.10.2");
+    assert_eq!(paths("0.10.0").certifi_paths.len(), 1);
+    let r = paths("0.10.1");
     assert_eq!(
         r.certifi_paths,
         [
@@ -311,13 +311,53 @@ fn the_cli_venv_certifi_appears_from_0_10_2_and_is_marked_inferred() {
             "/anchore-cli/lib/python3.8/site-packages/certifi/cacert.pem"
         ]
     );
+    // Confirmed now (the Dockerfile): no inferred-path note.
+    assert!(
+        !r.notes.iter().any(|n| n.contains("is inferred")),
+        "{:?}",
+        r.notes
+    );
+    // Enterprise 3.0's path is inferred even though its base and Python are confirmed.
+    let r = VersionMap::builtin()
+        .resolve(X, &"3.0.0".parse().unwrap())
+        .unwrap();
     assert!(
         r.notes.iter().any(|n| n.starts_with(
-            "/anchore-cli/lib/python3.8/site-packages/certifi/cacert.pem is inferred"
+            "/usr/local/lib/python3.8/site-packages/certifi/cacert.pem is inferred"
         )),
         "{:?}",
         r.notes
     );
+}
+
+#[test]
+fn the_fleet_through_6_1() {
+    check(
+        X,
+        "2.1.0",
+        "2.0.x-2.2.x",
+        Base::Ubi7,
+        "3.6",
+        "/opt/rh/rh-python36/root/usr/lib/python3.6/site-packages/certifi/cacert.pem",
+    );
+    check(
+        X,
+        "6.1.1",
+        "6.1.x+",
+        Base::Ubi9,
+        "3.11",
+        "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem",
+    );
+    let line = |name: &str| {
+        VersionMap::builtin()
+            .lines()
+            .iter()
+            .find(|l| l.line == name)
+            .unwrap()
+            .clone()
+    };
+    assert!(line("2.0.x-2.2.x").source.contains("Engine 0.4-0.6"));
+    assert!(line("6.1.x+").source.contains("readOnlyRootFilesystem"));
 }
 
 #[test]
