@@ -1,4 +1,5 @@
-//! The baked image at run time, with podman (runc, host network, user 1000): Python `requests`
+//! The baked image at run time, with podman (runc, host network, user 1000 and an arbitrary UID
+//! as OpenShift uses): Python `requests`
 //! through the venv's certifi and `curl` through the OS store both reach a loopback server the
 //! new CA issued; both fail on the base image. Then the image's own `update-ca-trust`, run in the
 //! baked container, regenerates bundles holding the same certificates trustbake wrote.
@@ -105,10 +106,19 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
         url.as_str(),
     ];
 
-    for (image, trusted) in [(&base_image, false), (&baked_image, true)] {
-        let py = run(image, "1000:1000", &python);
-        let cu = run(image, "1000:1000", &curl);
-        let what = if trusted { "baked" } else { "base" };
+    // The chart's uid 1000, and an arbitrary UID in group 0 as OpenShift runs images.
+    for (image, trusted, user) in [
+        (&base_image, false, "1000:1000"),
+        (&baked_image, true, "1000:1000"),
+        (&baked_image, true, "12345:0"),
+    ] {
+        let py = run(image, user, &python);
+        let cu = run(image, user, &curl);
+        let what = if trusted {
+            format!("baked, user {user}")
+        } else {
+            "base".to_owned()
+        };
         assert_eq!(
             py.status.success(),
             trusted,

@@ -428,6 +428,9 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
                 let _ = writeln!(out, "    MISSING from {missing}");
             }
         }
+        for w in &p.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
     }
     out
 }

@@ -54,6 +54,42 @@ pub struct Inspection {
     pub stores: Vec<StoreContents>,
     /// The locally added CAs.
     pub local_cas: Vec<LocalCa>,
+    /// Stores some user cannot read (a container under an arbitrary UID, as OpenShift runs it).
+    pub warnings: Vec<String>,
+}
+
+/// Why a user that is neither the owner nor in the group cannot read the store at `path`.
+fn unreadable_by_others(view: &dyn RootView, path: &str) -> Result<Option<String>, StoreError> {
+    let (real, entry) = resolve(view, path)?;
+    let Some(entry) = entry else {
+        return Ok(None);
+    };
+    let meta = entry.meta();
+    let (need, what) = match entry {
+        Entry::Dir { .. } => (0o005, "read and search"),
+        _ => (0o004, "read"),
+    };
+    if meta.mode & need != need {
+        return Ok(Some(format!(
+            "{path}: mode {:04o}, owner {}:{} — a user other than those cannot {what} it (OpenShift runs images under an arbitrary UID)",
+            meta.mode, meta.uid, meta.gid
+        )));
+    }
+    let mut dir = crate::view::parent(&real);
+    loop {
+        if let Some(Entry::Dir { meta }) = view.entry(dir)? {
+            if meta.mode & 0o001 == 0 {
+                return Ok(Some(format!(
+                    "{path}: its directory {dir} has mode {:04o}, owner {}:{} — other users cannot reach the store (OpenShift runs images under an arbitrary UID)",
+                    meta.mode, meta.uid, meta.gid
+                )));
+            }
+        }
+        if dir == "/" {
+            return Ok(None);
+        }
+        dir = crate::view::parent(dir);
+    }
 }
 
 /// Inspects the trust stores of the root seen through `view`.
@@ -197,10 +233,17 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
             }
         })
         .collect();
+    let mut warnings = Vec::new();
+    for store in &stores {
+        if let Some(w) = unreadable_by_others(view, &store.path)? {
+            warnings.push(w);
+        }
+    }
     Ok(Inspection {
         detected,
         stores,
         local_cas,
+        warnings,
     })
 }
 

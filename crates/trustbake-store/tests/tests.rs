@@ -7,6 +7,7 @@ mod consumers;
 mod debian;
 mod laws;
 mod rhel;
+mod uid;
 
 use std::path::PathBuf;
 

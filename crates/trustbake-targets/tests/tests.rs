@@ -322,9 +322,8 @@ fn the_cli_venv_certifi_appears_from_0_10_1() {
         .resolve(X, &"3.0.0".parse().unwrap())
         .unwrap();
     assert!(
-        r.notes.iter().any(|n| n.starts_with(
-            "/usr/local/lib/python3.8/site-packages/certifi/cacert.pem is inferred"
-        )),
+        r.notes.iter().any(|n| n
+            .starts_with("/usr/local/lib/python3.8/site-packages/certifi/cacert.pem is inferred")),
         "{:?}",
         r.notes
     );

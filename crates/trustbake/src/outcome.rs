@@ -164,6 +164,8 @@ pub struct InspectPlatform {
     pub stores: Vec<StoreContents>,
     /// The locally added CAs and where each is.
     pub local_cas: Vec<LocalCa>,
+    /// Stores other users cannot read (a container under an arbitrary UID).
+    pub warnings: Vec<String>,
 }
 
 /// One store and what it holds.
@@ -457,6 +459,7 @@ pub(crate) fn inspect_platform(platform: Option<String>, i: &Inspection) -> Insp
                 missing_from: c.missing_from.clone(),
             })
             .collect(),
+        warnings: i.warnings.clone(),
     }
 }
 

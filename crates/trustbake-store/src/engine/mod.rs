@@ -216,9 +216,13 @@ impl Engine<'_> {
         );
     }
 
+    /// The metadata of an entry to write: `base`'s owner and mode at the plan's time, the mode
+    /// widened so that any user can read it (OpenShift runs images under an arbitrary UID; a
+    /// base file narrower than that is widened, never narrowed).
     fn meta(&self, base: Meta) -> Meta {
         Meta {
             mtime: self.options.mtime,
+            mode: base.mode | 0o444,
             ..base
         }
     }
