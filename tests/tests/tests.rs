@@ -13,6 +13,7 @@ mod hash;
 mod hostile;
 mod lines;
 mod openssl;
+mod proxy;
 mod registry;
 mod rhel;
 mod runtime;

@@ -40,9 +40,16 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("pzstd", "zstd"),
         ("docker-registry", "docker-registry"),
         ("htpasswd", "apache2-utils"),
+        ("curl", "curl"),
     ] {
         require_tool(tool, package)?;
     }
+    // The proxy-env tests parse the YAML forms as Anchore and compose do (PyYAML).
+    let yaml = Command::new("python3").args(["-c", "import yaml"]).output();
+    anyhow::ensure!(
+        yaml.is_ok_and(|o| o.status.success()),
+        "Python's yaml module is missing; install it with: apt-get install -y python3-yaml"
+    );
     let nextest = Command::new(env!("CARGO"))
         .args(["nextest", "--version"])
         .output();

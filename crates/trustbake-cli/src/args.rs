@@ -38,6 +38,11 @@ pub(crate) enum Command {
     /// every service. Exit 1 when any check fails.
     #[command(name = "check-config", after_help = CHECK_CONFIG_EXAMPLES)]
     CheckConfig(Box<CheckConfigArgs>),
+    /// Print Anchore's proxy settings (https_proxy, http_proxy, no_proxy) with the credentials
+    /// percent-encoded and every service endpoint in no_proxy: as a .env file, a compose
+    /// block, Helm extraEnv entries or a Kubernetes Secret.
+    #[command(name = "proxy-env", after_help = PROXY_ENV_EXAMPLES)]
+    ProxyEnv(Box<ProxyEnvArgs>),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -80,6 +85,16 @@ Paths in the config are container paths: /config is read from the config file's 
 --config-dir); other directories need --mount HOST_DIR:CONTAINER_DIR. ${ANCHORE_...} variables
 are replaced from this environment and --env-file, as Anchore does.
 Exit status: 0 no check failed, 1 a check failed, 2 usage, 3 the config cannot be read.";
+
+const PROXY_ENV_EXAMPLES: &str = "\
+Examples:
+  trustbake proxy-env --proxy http://proxy.corp:3128 --config ./config/config.yaml
+  trustbake proxy-env --proxy http://proxy.corp:3128 --user svc-anchore --password-file proxy.pass --format k8s
+  trustbake proxy-env --proxy http://proxy.corp:3128 --user svc-anchore --password-file - --format helm < proxy.pass
+  trustbake proxy-env --proxy http://10.0.0.1:8080 --no-proxy registry.corp,.svc.cluster.local --format compose
+
+The password is read from a file or stdin, never from the command line. Proxy credentials are
+never baked into an image: no option of trustbake does that, by design.";
 
 const BAKE_EXAMPLES: &str = "\
 Examples:
@@ -398,6 +413,42 @@ pub(crate) struct CheckConfigArgs {
 
     #[command(flatten)]
     pub(crate) registry: InspectRegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProxyEnvArgs {
+    /// The proxy: http://HOST:PORT (no credentials in it).
+    #[arg(long, value_name = "URL")]
+    pub(crate) proxy: String,
+
+    /// The proxy user.
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+
+    /// The proxy password's file (first line), or - for stdin; needs --user.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub(crate) password_file: Option<PathBuf>,
+
+    /// An Anchore config.yaml: every enabled service's endpoint_hostname (and host:port) goes
+    /// into no_proxy.
+    #[arg(long, value_name = "CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// KEY=VALUE lines for the config's ${ANCHORE_...} variables.
+    #[arg(long, value_name = "FILE", requires = "config")]
+    pub(crate) env_file: Option<PathBuf>,
+
+    /// More hosts that bypass the proxy (comma-separated; repeatable): internal registries, …
+    #[arg(long, value_name = "HOSTS")]
+    pub(crate) no_proxy: Vec<String>,
+
+    /// The form: env (KEY=value lines), compose, helm (extraEnv), k8s (a Secret).
+    #[arg(long, value_name = "FORMAT", default_value = "env")]
+    pub(crate) format: String,
+
+    /// The Secret's name (helm and k8s forms).
+    #[arg(long, value_name = "NAME", default_value = "anchore-proxy")]
+    pub(crate) secret_name: String,
 }
 
 /// An image recipe (`images/NAME.toml`).

@@ -17,8 +17,8 @@ use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
 use args::{
-    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, InspectArgs, PlanArgs, Recipe,
-    VerifyArgs,
+    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, InspectArgs, PlanArgs,
+    ProxyEnvArgs, Recipe, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -130,6 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => done(inspect(*args)),
         Command::Verify(args) => verify(*args),
         Command::CheckConfig(args) => check_config(*args),
+        Command::ProxyEnv(args) => done(proxy_env(*args)),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -462,6 +463,33 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
+    let format: trustbake::ProxyFormat = args.format.parse()?;
+    let password = match &args.password_file {
+        Some(file) => Some(read_password(Some(file))?),
+        None => None,
+    };
+    let mut vars = match &args.env_file {
+        Some(file) => trustbake::read_env_file(file)?,
+        None => Default::default(),
+    };
+    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
+    let request = trustbake::ProxyEnvRequest::new(&args.proxy)
+        .credentials(args.user.clone(), password)
+        .config(args.config.as_deref(), vars)
+        .no_proxy(args.no_proxy.clone())
+        .secret_name(&args.secret_name);
+    let env = trustbake::proxy_env(&request)?;
+    if env.credentials {
+        eprintln!(
+            "note: the output holds the proxy password; keep it in a Secret or an env file only you can read. Baking proxy credentials into an image is refused: no option of trustbake does that, by design."
+        );
+    }
+    std::io::stdout()
+        .write_all(env.render(format).as_bytes())
+        .context("writing to stdout")
 }
 
 /// `$XDG_CACHE_HOME/trustbake`, else `~/.cache/trustbake`.

@@ -170,13 +170,15 @@ fn unset_variable(value: &Yaml) -> Option<String> {
 }
 
 /// Checks the config (see the module documentation).
-pub fn check_config(request: &CheckConfigRequest) -> Result<CheckConfigOutcome, Error> {
+/// Reads an Anchore config as Anchore does: `${NAME}` replaced by `vars` in the text, then YAML;
+/// an unset `${ANCHORE…}` left in a value, no `services` mapping, or bad YAML is an error.
+pub(crate) fn load(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml, Error> {
     let config_error = |reason: String| Error::Config {
-        path: request.config.display().to_string(),
+        path: path.display().to_string(),
         reason,
     };
-    let mut text = read_text(&request.config)?;
-    for (k, v) in &request.vars {
+    let mut text = read_text(path)?;
+    for (k, v) in vars {
         text = text.replace(&format!("${{{k}}}"), v);
     }
     let docs = YamlLoader::load_from_str(&text).map_err(|e| {
@@ -199,6 +201,36 @@ pub fn check_config(request: &CheckConfigRequest) -> Result<CheckConfigOutcome, 
             "{var} is not set (Anchore refuses a config with an unset variable): set it in the environment or give --env-file"
         )));
     }
+    if doc["services"].as_hash().is_none() {
+        return Err(config_error("no 'services' mapping".to_owned()));
+    }
+    Ok(doc)
+}
+
+/// Every enabled service of a loaded config: (name, endpoint_hostname, port).
+pub(crate) fn enabled_endpoints(doc: &Yaml) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut out = Vec::new();
+    if let Some(services) = doc["services"].as_hash() {
+        for (name, svc) in services {
+            if boolean(&svc["enabled"]).unwrap_or(false) {
+                out.push((
+                    scalar(name).unwrap_or_default(),
+                    scalar(&svc["endpoint_hostname"]),
+                    scalar(&svc["port"]),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Checks the config (see the module documentation).
+pub fn check_config(request: &CheckConfigRequest) -> Result<CheckConfigOutcome, Error> {
+    let config_error = |reason: String| Error::Config {
+        path: request.config.display().to_string(),
+        reason,
+    };
+    let doc = load(&request.config, &request.vars)?;
     let services = doc["services"]
         .as_hash()
         .ok_or_else(|| config_error("no 'services' mapping".to_owned()))?;

@@ -60,6 +60,7 @@ mod config;
 mod load;
 mod outcome;
 mod plan;
+mod proxy;
 mod root;
 mod verify;
 
@@ -69,6 +70,9 @@ pub use config::{CheckConfigRequest, check_config, read_env_file};
 pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
+pub use proxy::{
+    ProxyEnv, ProxyEnvRequest, ProxyFormat, decode_userinfo, encode_userinfo, proxy_env,
+};
 pub use root::ApplyError;
 pub use trustbake_certs::{Chain, Failure as VerifyFailure};
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
