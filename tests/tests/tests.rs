@@ -7,6 +7,7 @@ mod certifi;
 mod check_config;
 mod cli;
 mod debian;
+mod deploy;
 mod fuzz_replay;
 mod golden;
 mod hash;

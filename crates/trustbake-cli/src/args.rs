@@ -43,6 +43,13 @@ pub(crate) enum Command {
     /// block, Helm extraEnv entries or a Kubernetes Secret.
     #[command(name = "proxy-env", after_help = PROXY_ENV_EXAMPLES)]
     ProxyEnv(Box<ProxyEnvArgs>),
+    /// Print the Helm values that deploy an image with Anchore's charts (anchore/enterprise and
+    /// the older anchore-engine chart).
+    #[command(name = "helm-values", after_help = HELM_VALUES_EXAMPLES)]
+    HelmValues(HelmValuesArgs),
+    /// Print a Kubernetes Secret of CAs for the charts' runtime mount (certStoreSecretName).
+    #[command(after_help = SECRET_EXAMPLES)]
+    Secret(SecretArgs),
     /// Write the CAs into an unpacked root file system, as the image's own tools would.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
@@ -95,6 +102,20 @@ Examples:
 
 The password is read from a file or stdin, never from the command line. Proxy credentials are
 never baked into an image: no option of trustbake does that, by design.";
+
+const HELM_VALUES_EXAMPLES: &str = "\
+Examples:
+  trustbake helm-values --image harbor.corp/anchore/enterprise:v5.1.0-corp
+  trustbake helm-values --image harbor.corp/anchore/enterprise@sha256:0f3c… > corp-values.yaml
+  trustbake helm-values --image harbor.corp/anchore/enterprise-ui:v5.1.0-corp --component ui";
+
+const SECRET_EXAMPLES: &str = "\
+Examples:
+  trustbake secret --ca corp-root.pem --name anchore-certs --namespace anchore | kubectl apply -f -
+  trustbake secret --ca certs/ --name anchore-certs
+
+The same strict CA intake as bake. The Secret reaches requests and Go only, through the image's
+entrypoint; a baked image reaches every store.";
 
 const BAKE_EXAMPLES: &str = "\
 Examples:
@@ -449,6 +470,31 @@ pub(crate) struct ProxyEnvArgs {
     /// The Secret's name (helm and k8s forms).
     #[arg(long, value_name = "NAME", default_value = "anchore-proxy")]
     pub(crate) secret_name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HelmValuesArgs {
+    /// The baked image in its registry (a tag or a digest; docker:// optional).
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: String,
+
+    /// What the image is: enterprise (every service but the UI), ui, or engine.
+    #[arg(long, value_name = "COMPONENT", default_value = "enterprise")]
+    pub(crate) component: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SecretArgs {
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    /// The Secret's name (the charts' certStoreSecretName).
+    #[arg(long, value_name = "NAME", default_value = "anchore-certs")]
+    pub(crate) name: String,
+
+    /// The namespace.
+    #[arg(long, value_name = "NS")]
+    pub(crate) namespace: Option<String>,
 }
 
 /// An image recipe (`images/NAME.toml`).

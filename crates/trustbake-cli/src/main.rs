@@ -17,8 +17,8 @@ use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
 use args::{
-    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, InspectArgs, PlanArgs,
-    ProxyEnvArgs, Recipe, VerifyArgs,
+    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, HelmValuesArgs, InspectArgs,
+    PlanArgs, ProxyEnvArgs, Recipe, SecretArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -131,6 +131,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify(*args),
         Command::CheckConfig(args) => check_config(*args),
         Command::ProxyEnv(args) => done(proxy_env(*args)),
+        Command::HelmValues(args) => done(helm_values(args)),
+        Command::Secret(args) => done(secret(args)),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -463,6 +465,22 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn helm_values(args: HelmValuesArgs) -> Result<()> {
+    let component: trustbake::Component = args.component.parse()?;
+    let text = trustbake::helm_values(&args.image, component)?;
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("writing to stdout")
+}
+
+fn secret(args: SecretArgs) -> Result<()> {
+    let cas = load(&args.ca)?;
+    let text = trustbake::ca_secret(&cas, &args.name, args.namespace.as_deref())?;
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("writing to stdout")
 }
 
 fn proxy_env(args: ProxyEnvArgs) -> Result<()> {

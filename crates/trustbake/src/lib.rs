@@ -57,6 +57,7 @@
 mod apply;
 mod bake;
 mod config;
+mod deploy;
 mod load;
 mod outcome;
 mod plan;
@@ -67,6 +68,7 @@ mod verify;
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
+pub use deploy::{Component, ca_secret, helm_values};
 pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};

@@ -1,0 +1,198 @@
+//! `helm-values` and `secret`: the output parses as YAML (PyYAML), sets only keys the charts
+//! have (held against copies of the charts' values.yaml keys in `tests/fixtures/charts/`, with
+//! their source), and the Secret is valid Kubernetes whose data round-trips to the CA set.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use tests::{fixture, output, root, scratch, tool, trustbake};
+
+/// `text` (one or more YAML documents) as JSON values, through PyYAML.
+fn yaml(text: &str) -> Vec<Value> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = scratch(&format!("deploy-yaml-{}-{n}", std::process::id()));
+    let file = work.join("doc.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = tool("python3", "python3")
+        .arg("-c")
+        .arg("import json,sys,yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]))")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "PyYAML (install python3-yaml): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every leaf key path of a value (`ui.image`).
+fn leaves(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(v, &path, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_owned());
+        }
+    }
+}
+
+fn chart_keys(name: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/charts").join(name)).unwrap();
+    let mut keys = BTreeSet::new();
+    leaves(&yaml(&text)[0], "", &mut keys);
+    keys
+}
+
+#[test]
+fn helm_values_set_only_the_charts_image_keys() {
+    let enterprise = chart_keys("enterprise-values.yaml");
+    let engine = chart_keys("anchore-engine-values.yaml");
+    let digest = format!(
+        "harbor.corp:5000/anchore/enterprise@sha256:{}",
+        "ab".repeat(32)
+    );
+    for (image, component, expected) in [
+        (
+            "harbor.corp/anchore/enterprise:v5.1.0-corp",
+            "enterprise",
+            ("image", "anchoreEnterpriseGlobal.image"),
+        ),
+        (
+            digest.as_str(),
+            "enterprise",
+            ("image", "anchoreEnterpriseGlobal.image"),
+        ),
+        (
+            "docker://harbor.corp/anchore/enterprise-ui:v5.1.0-corp",
+            "ui",
+            ("ui.image", "anchoreEnterpriseUi.image"),
+        ),
+    ] {
+        let text =
+            output(trustbake().args(["helm-values", "--image", image, "--component", component]));
+        let docs = yaml(&text);
+        assert_eq!(docs.len(), 2, "{text}");
+        let want = image.strip_prefix("docker://").unwrap_or(image);
+        for (doc, chart, key) in [
+            (&docs[0], &enterprise, expected.0),
+            (&docs[1], &engine, expected.1),
+        ] {
+            let mut set = BTreeSet::new();
+            leaves(doc, "", &mut set);
+            assert_eq!(set, BTreeSet::from([key.to_owned()]), "{text}");
+            assert!(chart.contains(key), "{key} is a key of the chart");
+            let value = key.split('.').fold(doc, |v, k| &v[k]);
+            assert_eq!(value, want, "{text}");
+        }
+    }
+    let text = output(trustbake().args([
+        "helm-values",
+        "--image",
+        "harbor.corp/anchore/anchore-engine:v0.9.4-corp",
+        "--component",
+        "engine",
+    ]));
+    let docs = yaml(&text);
+    assert_eq!(
+        docs.len(),
+        1,
+        "the enterprise chart deploys no Engine image: {text}"
+    );
+    assert!(engine.contains("anchoreGlobal.image"));
+    assert_eq!(
+        docs[0]["anchoreGlobal"]["image"],
+        "harbor.corp/anchore/anchore-engine:v0.9.4-corp"
+    );
+    // Not a registry image, not a component: usage errors.
+    let out = trustbake()
+        .args(["helm-values", "--image", "oci:./layout:tag"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = trustbake()
+        .args(["helm-values", "--image", "a/b:c", "--component", "db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_secret_is_valid_kubernetes_and_round_trips_to_the_ca_set() {
+    let cas = [
+        fixture("root-rsa.pem"),
+        fixture("root-ec.pem"),
+        fixture("demo-root.pem"),
+    ];
+    let mut cmd = trustbake();
+    cmd.args([
+        "secret",
+        "--name",
+        "anchore-certs",
+        "--namespace",
+        "anchore",
+    ]);
+    for ca in &cas {
+        cmd.arg("--ca").arg(ca);
+    }
+    let text = output(&mut cmd);
+    assert!(
+        text.contains("readOnlyRootFilesystem") && text.contains("Java"),
+        "the comment says what it does not reach"
+    );
+    let doc = &yaml(&text)[0];
+    assert_eq!(doc["apiVersion"], "v1");
+    assert_eq!(doc["kind"], "Secret");
+    assert_eq!(doc["type"], "Opaque");
+    assert_eq!(doc["metadata"]["name"], "anchore-certs");
+    assert_eq!(doc["metadata"]["namespace"], "anchore");
+    let data = doc["data"].as_object().unwrap();
+    let mut got = BTreeSet::new();
+    for (key, value) in data {
+        assert!(
+            key.ends_with(".pem")
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)),
+            "{key}"
+        );
+        let pem = output(
+            tool("python3", "python3")
+                .arg("-c")
+                .arg("import base64,sys; sys.stdout.write(base64.b64decode(sys.argv[1], validate=True).decode())")
+                .arg(value.as_str().unwrap()),
+        );
+        for cert in trustbake_certs::read_bundle(pem.as_bytes()).certificates {
+            got.insert(cert.sha256().hex());
+        }
+    }
+    let want: BTreeSet<String> = cas
+        .iter()
+        .flat_map(|f| trustbake_certs::read_bundle(&std::fs::read(f).unwrap()).certificates)
+        .map(|c| c.sha256().hex())
+        .collect();
+    assert_eq!(got, want);
+    // The same strict intake as bake: a leaf is refused (3), a bad name is a usage error (2).
+    let out = trustbake()
+        .args(["secret", "--ca"])
+        .arg(fixture("leaf.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out = trustbake()
+        .args(["secret", "--name", "Bad_Name", "--ca"])
+        .arg(fixture("root-rsa.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
