@@ -8,6 +8,7 @@ mod check_config;
 mod cli;
 mod debian;
 mod deploy;
+mod dockerfile;
 mod fuzz_replay;
 mod golden;
 mod hash;

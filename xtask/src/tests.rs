@@ -41,6 +41,7 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("docker-registry", "docker-registry"),
         ("htpasswd", "apache2-utils"),
         ("curl", "curl"),
+        ("buildah", "buildah"),
     ] {
         require_tool(tool, package)?;
     }

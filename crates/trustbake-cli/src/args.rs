@@ -43,6 +43,10 @@ pub(crate) enum Command {
     /// block, Helm extraEnv entries or a Kubernetes Secret.
     #[command(name = "proxy-env", after_help = PROXY_ENV_EXAMPLES)]
     ProxyEnv(Box<ProxyEnvArgs>),
+    /// Write a Containerfile and its build context that do what bake does, for a release or for
+    /// the layout detected in an image (for pipelines that must build themselves).
+    #[command(after_help = DOCKERFILE_EXAMPLES)]
+    Dockerfile(Box<DockerfileArgs>),
     /// Print the Helm values that deploy an image with Anchore's charts (anchore/enterprise and
     /// the older anchore-engine chart).
     #[command(name = "helm-values", after_help = HELM_VALUES_EXAMPLES)]
@@ -102,6 +106,12 @@ Examples:
 
 The password is read from a file or stdin, never from the command line. Proxy credentials are
 never baked into an image: no option of trustbake does that, by design.";
+
+const DOCKERFILE_EXAMPLES: &str = "\
+Examples:
+  trustbake dockerfile --product enterprise --version 5.1 --ca corp-root.pem -o build/
+  trustbake dockerfile --from docker://docker.io/anchore/enterprise:v5.1.0 --ca certs/ -o build/
+  buildah build -t harbor.corp/anchore/enterprise:v5.1.0-corp build/";
 
 const HELM_VALUES_EXAMPLES: &str = "\
 Examples:
@@ -470,6 +480,44 @@ pub(crate) struct ProxyEnvArgs {
     /// The Secret's name (helm and k8s forms).
     #[arg(long, value_name = "NAME", default_value = "anchore-proxy")]
     pub(crate) secret_name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DockerfileArgs {
+    /// The Anchore product (with --version): the layout comes from the version map.
+    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version", conflicts_with = "from")]
+    pub(crate) product: Option<String>,
+
+    /// The product version.
+    #[arg(long, requires = "product")]
+    pub(crate) version: Option<String>,
+
+    /// The base image to read the layout from (and to build FROM).
+    #[arg(long, value_name = "IMAGE", required_unless_present = "product")]
+    pub(crate) from: Option<String>,
+
+    /// The FROM of a --product build (default: docker.io/anchore/PRODUCT:vVERSION).
+    #[arg(long, value_name = "IMAGE", requires = "product")]
+    pub(crate) base_image: Option<String>,
+
+    /// The platform of --from to read.
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// The build context directory to create (must be new or empty).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "DIR",
+        default_value = "trustbake-build"
+    )]
+    pub(crate) output: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: InspectRegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -17,8 +17,8 @@ use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
 use args::{
-    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, HelmValuesArgs, InspectArgs,
-    PlanArgs, ProxyEnvArgs, Recipe, SecretArgs, VerifyArgs,
+    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, DockerfileArgs, HelmValuesArgs,
+    InspectArgs, PlanArgs, ProxyEnvArgs, Recipe, SecretArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -132,6 +132,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::CheckConfig(args) => check_config(*args),
         Command::ProxyEnv(args) => done(proxy_env(*args)),
         Command::HelmValues(args) => done(helm_values(args)),
+        Command::Dockerfile(args) => done(dockerfile(*args)),
         Command::Secret(args) => done(secret(args)),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -465,6 +466,69 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn dockerfile(args: DockerfileArgs) -> Result<()> {
+    let cas = load(&args.ca)?;
+    let base = match (&args.product, &args.version, &args.from) {
+        (Some(product), Some(version), _) => {
+            let target = trustbake::Target::parse(product, version)?;
+            let image = args.base_image.clone().unwrap_or_else(|| {
+                let v = &target.version;
+                format!(
+                    "docker.io/anchore/{}:v{}.{}.{}",
+                    if product == "engine" {
+                        "anchore-engine"
+                    } else {
+                        "enterprise"
+                    },
+                    v.major,
+                    v.minor,
+                    v.patch
+                )
+            });
+            trustbake::DockerfileBase::Release { target, image }
+        }
+        (_, _, Some(from)) => {
+            let platform: Option<trustbake::Platform> = match &args.platform {
+                Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
+                None => None,
+            };
+            let r = &args.registry;
+            let access = access(
+                r.authfile.as_ref(),
+                r.creds.as_deref(),
+                r.password_file.as_deref(),
+                r.no_creds,
+                r.cert_dir.clone(),
+                r.tls_verify,
+                Vec::new(),
+            )?;
+            trustbake::DockerfileBase::Image {
+                reference: from.clone(),
+                platform,
+                access,
+            }
+        }
+        _ => unreachable!("clap requires --product/--version or --from"),
+    };
+    let outcome = trustbake::dockerfile(&base, &cas, &args.output)?;
+    let mut out = format!(
+        "wrote {} ({})
+",
+        args.output.display(),
+        outcome.layout_from
+    );
+    for f in &outcome.files {
+        out.push_str(&format!("  {f}\n"));
+    }
+    out.push_str(&format!(
+        "build it with: buildah build -t IMAGE {}\n",
+        args.output.display()
+    ));
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")
 }
 
 fn helm_values(args: HelmValuesArgs) -> Result<()> {

@@ -58,6 +58,7 @@ mod apply;
 mod bake;
 mod config;
 mod deploy;
+mod dockerfile;
 mod load;
 mod outcome;
 mod plan;
@@ -69,6 +70,7 @@ pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
 pub use deploy::{Component, ca_secret, helm_values};
+pub use dockerfile::{DockerfileBase, DockerfileOutcome, dockerfile};
 pub use load::load_cas;
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
@@ -131,6 +133,14 @@ pub enum Error {
     /// An Anchore config that cannot be read, is not YAML, or that Anchore would refuse.
     #[error("{path}: {reason}")]
     Config {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A file trustbake writes could not be written.
+    #[error("{path}: {reason}")]
+    Output {
         /// The file.
         path: String,
         /// Why.

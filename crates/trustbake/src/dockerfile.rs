@@ -1,0 +1,256 @@
+//! `dockerfile`: a Containerfile and its build context that do what `bake` does, for teams that
+//! must build with their own pipeline — the CAs copied to the exact anchor paths `bake` uses,
+//! the image's own update command run, each certifi bundle extended with certifi's entries,
+//! and the base's user restored. The layout comes from the version map (`--product/--version`)
+//! or is detected in the image (`--from`).
+
+use std::path::{Path, PathBuf};
+
+use trustbake_certs::{Certificate, Intake};
+use trustbake_image::registry::{Access, Session};
+use trustbake_image::{ImageRef, LayeredRoot, Platform, ScanOptions};
+use trustbake_store::CertifiStatus;
+use trustbake_targets::{OsFamily, VersionMap};
+
+use crate::Error;
+use crate::bake::{ImageRoot, MAX_BODY};
+use crate::plan::Target;
+
+/// Where the layout comes from.
+#[derive(Debug, Clone)]
+pub enum DockerfileBase {
+    /// A release of the version map; the `FROM` defaults to `image` (a registry name).
+    Release {
+        /// The product and version.
+        target: Target,
+        /// The base image's name for `ARG BASE`.
+        image: String,
+    },
+    /// An image to detect the layout in (and to build `FROM`).
+    Image {
+        /// The reference trustbake reads.
+        reference: String,
+        /// The platform to look at.
+        platform: Option<Platform>,
+        /// Registry access.
+        access: Access,
+    },
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DockerfileOutcome {
+    /// The Containerfile's path.
+    pub containerfile: PathBuf,
+    /// The files written, relative to the context directory.
+    pub files: Vec<String>,
+    /// How the layout was found.
+    pub layout_from: String,
+}
+
+/// The layout a Containerfile needs.
+struct Layout {
+    family: OsFamily,
+    anchors_dir: String,
+    update_command: String,
+    certifi: Vec<String>,
+    user: String,
+    from: String,
+    described: String,
+}
+
+fn numeric_user(user: &str) -> String {
+    // The map says e.g. "anchore (1000)": the number is what USER needs.
+    match (user.find('('), user.find(')')) {
+        (Some(a), Some(b)) if b > a => user[a + 1..b].trim().to_owned(),
+        _ => user.trim().to_owned(),
+    }
+}
+
+fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
+    match base {
+        DockerfileBase::Release { target, image } => {
+            let resolved = target.resolve(VersionMap::builtin())?;
+            let line = resolved.line;
+            Ok(Layout {
+                family: line.base_info.os_family,
+                anchors_dir: line.base_info.anchors_dir.clone(),
+                update_command: line.base_info.update_command.clone(),
+                certifi: resolved.certifi_paths.clone(),
+                user: numeric_user(&line.user),
+                from: image.clone(),
+                described: format!(
+                    "{} {} (line {}, {}, {} confidence; the image is not read: its layout is the map's)",
+                    target.product,
+                    target.version,
+                    line.line,
+                    line.base,
+                    line.confidence.as_str()
+                ),
+            })
+        }
+        DockerfileBase::Image {
+            reference,
+            platform,
+            access,
+        } => {
+            let session = Session::new(access.clone(), Access::default());
+            let image = trustbake_image::open_in(&ImageRef::parse(reference)?, &session)?;
+            let selected = image.select(platform.as_ref())?;
+            let p = selected.first().ok_or_else(|| Error::BadArgument {
+                what: "--from".into(),
+                reason: "no platform to build for".into(),
+            })?;
+            let root = LayeredRoot::scan(
+                &image,
+                p,
+                &ScanOptions {
+                    wanted: &trustbake_store::paths::reads,
+                    max_body: MAX_BODY,
+                    max_inflated: u64::MAX,
+                    tee: None,
+                    cache: None,
+                },
+            )?;
+            let detected = trustbake_store::detect(&ImageRoot(&root))?;
+            let (anchors_dir, update_command) = match detected.family {
+                OsFamily::Rhel => (
+                    trustbake_store::paths::RHEL_ANCHORS,
+                    "update-ca-trust extract",
+                ),
+                OsFamily::Debian => (
+                    trustbake_store::paths::DEBIAN_LOCAL,
+                    "update-ca-certificates",
+                ),
+            };
+            let user = p
+                .config
+                .value()
+                .config
+                .as_ref()
+                .and_then(|c| c.user.clone())
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "root".to_owned());
+            let from = match ImageRef::parse(reference)? {
+                ImageRef::Registry(r) => r.name(),
+                other => other.to_string(),
+            };
+            Ok(Layout {
+                family: detected.family,
+                anchors_dir: anchors_dir.to_owned(),
+                update_command: update_command.to_owned(),
+                certifi: detected
+                    .certifi
+                    .iter()
+                    .filter(|b| b.status == CertifiStatus::Own)
+                    .map(|b| b.path.clone())
+                    .collect(),
+                user,
+                from,
+                described: format!(
+                    "detected in {reference}{}: {} family",
+                    p.platform
+                        .as_ref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default(),
+                    detected.family
+                ),
+            })
+        }
+    }
+}
+
+/// A single-quoted shell word.
+fn sh(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Writes the Containerfile and its context into `dir` (created; must be empty or absent).
+pub fn dockerfile(
+    base: &DockerfileBase,
+    cas: &Intake,
+    dir: &Path,
+) -> Result<DockerfileOutcome, Error> {
+    if cas.cas().is_empty() {
+        return Err(Error::NoCa);
+    }
+    let layout = layout(base)?;
+    let io = |what: &Path, e: std::io::Error| Error::Output {
+        path: what.display().to_string(),
+        reason: e.to_string(),
+    };
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| io(dir, e))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::BadArgument {
+            what: "-o".into(),
+            reason: format!(
+                "{} is not empty: give a new directory for the build context",
+                dir.display()
+            ),
+        });
+    }
+    std::fs::create_dir_all(dir.join("cas")).map_err(|e| io(dir, e))?;
+    let mut certs: Vec<&Certificate> = cas.cas().iter().map(|c| &c.certificate).collect();
+    certs.sort_by_key(|c| c.sha256());
+    let mut files = Vec::new();
+    let mut text = String::new();
+    text.push_str(&format!(
+        "# Generated by trustbake {}: what `trustbake bake` writes, as a build.\n# Layout: {}\n# Build: buildah build -t IMAGE .   (or docker build; --build-arg BASE=… for another base)\n",
+        env!("CARGO_PKG_VERSION"),
+        layout.described
+    ));
+    text.push_str(&format!(
+        "ARG BASE={}\nFROM ${{BASE}}\nUSER root\n",
+        layout.from
+    ));
+    for cert in &certs {
+        let ext = match layout.family {
+            OsFamily::Rhel => "pem",
+            OsFamily::Debian => "crt",
+        };
+        let name = format!("cas/{}.{ext}", cert.file_stem());
+        write_file(&dir.join(&name), cert.to_pem().as_bytes())?;
+        let target = layout
+            .family
+            .anchor_file(&layout.anchors_dir, &cert.file_stem());
+        text.push_str(&format!("# {}\nCOPY {name} {target}\n", cert.label()));
+        files.push(name);
+    }
+    text.push_str(&format!("RUN {}\n", layout.update_command));
+    if !layout.certifi.is_empty() {
+        let entries: String = certs.iter().map(|c| c.certifi_entry()).collect();
+        write_file(&dir.join("certifi-append.pem"), entries.as_bytes())?;
+        files.push("certifi-append.pem".to_owned());
+        text.push_str("# certifi's bundles: its own entries appended (owner and mode kept; a missing or linked bundle is left alone)\n");
+        text.push_str("COPY certifi-append.pem /tmp/trustbake-certifi-append.pem\n");
+        let paths: Vec<String> = layout.certifi.iter().map(|p| sh(p)).collect();
+        text.push_str(&format!(
+            "RUN for f in {}; do if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then cat /tmp/trustbake-certifi-append.pem >> \"$f\"; fi; done && rm -f /tmp/trustbake-certifi-append.pem\n",
+            paths.join(" ")
+        ));
+    }
+    text.push_str(&format!("USER {}\n", layout.user));
+    let containerfile = dir.join("Containerfile");
+    write_file(&containerfile, text.as_bytes())?;
+    files.insert(0, "Containerfile".to_owned());
+    Ok(DockerfileOutcome {
+        containerfile,
+        files,
+        layout_from: layout.described,
+    })
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, bytes)
+        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)))
+        .map_err(|e| Error::Output {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}

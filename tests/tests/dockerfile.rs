@@ -1,0 +1,313 @@
+//! `dockerfile`: the generated Containerfile, built for real by `buildah build --isolation
+//! chroot`, gives the same certificate set in every trust store as `bake` — on the realistic
+//! RHEL-family image (its own `update-ca-trust`, certifi in the venv) and on a Debian bookworm
+//! image (`update-ca-certificates`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tests::realistic::realistic_enterprise;
+use tests::{bookworm_root, fixture, output, scratch, tool, trustbake};
+use trustbake_certs::read_bundle;
+use trustbake_store::formats::{self, jks::Keystore};
+
+fn buildah() -> Command {
+    let mut cmd = tool("buildah", "buildah");
+    cmd.args(["--storage-driver", "overlay"]);
+    cmd
+}
+
+/// Builds `context` on `base` and writes the result to the OCI layout `out` (tag `built`).
+fn build(context: &Path, base: &str, name: &str, out: &Path) {
+    let tag = format!("localhost/trustbake-dockerfile-{name}:latest");
+    output(
+        buildah()
+            .args(["build", "--isolation", "chroot", "--quiet", "--build-arg"])
+            .arg(format!("BASE={base}"))
+            .args(["-t", &tag])
+            .arg(context),
+    );
+    output(
+        buildah()
+            .args(["push", "--quiet", &tag])
+            .arg(format!("oci:{}:built", out.display())),
+    );
+}
+
+/// Every store `inspect` lists in `image`, with the SHA-256 of each certificate it holds, read
+/// from the image unpacked by umoci.
+fn stores(work: &Path, image: &str, name: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let inspected: Value =
+        serde_json::from_str(&output(trustbake().args(["inspect", image, "--json"]))).unwrap();
+    let bundle = work.join(format!("unpacked-{name}"));
+    let (layout, tag) = image
+        .strip_prefix("oci:")
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap();
+    output(
+        tool("umoci", "umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{layout}:{tag}"))
+            .arg(&bundle),
+    );
+    let rootfs = bundle.join("rootfs");
+    let mut out = BTreeMap::new();
+    for store in inspected["platforms"][0]["stores"].as_array().unwrap() {
+        let path = store["path"].as_str().unwrap();
+        let kind = store["kind"].as_str().unwrap();
+        let host = resolve(&rootfs, path);
+        let ders: Vec<Vec<u8>> = match kind {
+            _ if host.is_dir() => std::fs::read_dir(&host)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+                .flat_map(|p| read_bundle(&std::fs::read(p).unwrap()).certificates)
+                .map(|c| c.der().to_vec())
+                .collect(),
+            "java-cacerts" => Keystore::parse(&std::fs::read(&host).unwrap())
+                .unwrap()
+                .certificates()
+                .map(<[u8]>::to_vec)
+                .collect(),
+            "edk2" => formats::edk2_certificates(&std::fs::read(&host).unwrap()).unwrap(),
+            _ => read_bundle(&std::fs::read(&host).unwrap())
+                .certificates
+                .iter()
+                .map(|c| c.der().to_vec())
+                .collect(),
+        };
+        let shas = ders
+            .iter()
+            .map(|d| trustbake_certs::Sha256Fingerprint::of(d).hex())
+            .collect();
+        out.insert(path.to_owned(), shas);
+    }
+    let _ = std::fs::remove_dir_all(&bundle);
+    out
+}
+
+/// `path` inside `rootfs`, following symlinks the way the image would.
+fn resolve(rootfs: &Path, path: &str) -> PathBuf {
+    let mut current = PathBuf::from("/");
+    let mut parts: Vec<String> = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .rev()
+        .collect();
+    let mut hops = 0;
+    while let Some(part) = parts.pop() {
+        if part == ".." {
+            current.pop();
+            continue;
+        }
+        let next = current.join(&part);
+        let host = rootfs.join(next.strip_prefix("/").unwrap());
+        match std::fs::read_link(&host) {
+            Ok(target) => {
+                hops += 1;
+                assert!(hops < 40, "symlink loop at {path}");
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    current = PathBuf::from("/");
+                }
+                parts.extend(
+                    target
+                        .split('/')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .rev(),
+                );
+            }
+            Err(_) => current = next,
+        }
+    }
+    rootfs.join(current.strip_prefix("/").unwrap())
+}
+
+fn same_stores_as_bake(work: &Path, base: &str, name: &str) {
+    let ca = fixture("root-rsa.pem");
+    let context = work.join(format!("context-{name}"));
+    let written = output(
+        trustbake()
+            .args(["dockerfile", "--from", base, "--ca"])
+            .arg(&ca)
+            .arg("-o")
+            .arg(&context),
+    );
+    assert!(written.contains("Containerfile"), "{written}");
+    let built = work.join(format!("built-{name}"));
+    build(&context, base, name, &built);
+    let baked = work.join(format!("baked-{name}"));
+    output(
+        trustbake()
+            .args(["bake", "--from", base, "--to"])
+            .arg(format!("oci:{}:baked", baked.display()))
+            .arg("--ca")
+            .arg(&ca),
+    );
+    let theirs = stores(
+        work,
+        &format!("oci:{}:built", built.display()),
+        &format!("{name}-built"),
+    );
+    let ours = stores(
+        work,
+        &format!("oci:{}:baked", baked.display()),
+        &format!("{name}-baked"),
+    );
+    let sha = read_bundle(&std::fs::read(&ca).unwrap()).certificates[0]
+        .sha256()
+        .hex();
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>(),
+        "{name}: the same stores"
+    );
+    for (path, set) in &ours {
+        assert_eq!(
+            &theirs[path], set,
+            "{name}: {path} holds the same certificates"
+        );
+        let is_ca_store = !path.contains("pip/_vendor");
+        assert_eq!(set.contains(&sha), is_ca_store, "{name}: {path}");
+    }
+    // The base's user is back.
+    let config: Value = serde_json::from_str(&output(
+        tool("skopeo", "skopeo")
+            .args(["inspect", "--config"])
+            .arg(format!("oci:{}:built", built.display())),
+    ))
+    .unwrap();
+    let base_config: Value = serde_json::from_str(&output(
+        tool("skopeo", "skopeo").args(["inspect", "--config", base]),
+    ))
+    .unwrap();
+    // (no user at all is root)
+    let user = |c: &Value| match c["config"]["User"].as_str() {
+        None | Some("") => "root".to_owned(),
+        Some(u) => u.to_owned(),
+    };
+    assert_eq!(user(&config), user(&base_config), "{name}: USER");
+}
+
+#[test]
+fn the_containerfile_gives_the_stores_bake_gives_on_the_rhel_family() {
+    let work = scratch("dockerfile-rhel");
+    let base = format!("oci:{}:5.1.0", realistic_enterprise().display());
+    same_stores_as_bake(&work, &base, "rhel");
+}
+
+#[test]
+fn the_containerfile_gives_the_stores_bake_gives_on_debian() {
+    let work = scratch("dockerfile-debian");
+    // A Debian bookworm image made from the debootstrapped root.
+    let container = output(buildah().args(["from", "scratch"]))
+        .trim()
+        .to_owned();
+    output(
+        buildah()
+            .args(["copy", "--quiet", &container])
+            .arg(bookworm_root())
+            .arg("/"),
+    );
+    output(buildah().args([
+        "commit",
+        "--quiet",
+        &container,
+        "localhost/trustbake-bookworm:latest",
+    ]));
+    let _ = buildah().args(["rm", &container]).output();
+    let layout = work.join("bookworm");
+    output(
+        buildah()
+            .args(["push", "--quiet", "localhost/trustbake-bookworm:latest"])
+            .arg(format!("oci:{}:base", layout.display())),
+    );
+    let base = format!("oci:{}:base", layout.display());
+    same_stores_as_bake(&work, &base, "debian");
+}
+
+#[test]
+fn a_release_gives_the_map_layout_and_a_taken_directory_is_refused() {
+    let work = scratch("dockerfile-release");
+    let context = work.join("ctx");
+    output(
+        trustbake()
+            .args([
+                "dockerfile",
+                "--product",
+                "enterprise",
+                "--version",
+                "5.1",
+                "--ca",
+            ])
+            .arg(fixture("root-rsa.pem"))
+            .arg("-o")
+            .arg(&context),
+    );
+    let text = std::fs::read_to_string(context.join("Containerfile")).unwrap();
+    for line in [
+        "ARG BASE=docker.io/anchore/enterprise:v5.1.0",
+        "USER root",
+        "RUN update-ca-trust extract",
+        "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem",
+        "USER 1000",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    let anchor = text.lines().find(|l| l.starts_with("COPY cas/")).unwrap();
+    assert!(
+        anchor.ends_with(".pem") && anchor.contains(" /etc/pki/ca-trust/source/anchors/"),
+        "{anchor}"
+    );
+    let entries = std::fs::read_to_string(context.join("certifi-append.pem")).unwrap();
+    assert!(entries.starts_with("\n# Issuer: ") && entries.contains("# SHA256 Fingerprint: "));
+    let out = trustbake()
+        .args([
+            "dockerfile",
+            "--product",
+            "engine",
+            "--version",
+            "0.3.0",
+            "--ca",
+        ])
+        .arg(fixture("root-rsa.pem"))
+        .arg("-o")
+        .arg(&context)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let debian = work.join("engine-0.3");
+    output(
+        trustbake()
+            .args([
+                "dockerfile",
+                "--product",
+                "engine",
+                "--version",
+                "0.3.0",
+                "--ca",
+            ])
+            .arg(fixture("root-rsa.pem"))
+            .arg("-o")
+            .arg(&debian),
+    );
+    let text = std::fs::read_to_string(debian.join("Containerfile")).unwrap();
+    assert!(
+        text.contains("/usr/local/share/ca-certificates/trustbake/") && text.contains(".crt\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("RUN update-ca-certificates") && text.contains("USER root"),
+        "{text}"
+    );
+}
