@@ -10,7 +10,10 @@
 //!   archive or a docker archive;
 //! - [`inspect`]: what an image (or a root) trusts, store by store;
 //! - [`verify`]: whether each TLS client of an image would trust a server's chain;
-//! - [`check_config`]: the TLS settings of an Anchore `config.yaml`, service by service.
+//! - [`check_config`]: the TLS settings of an Anchore `config.yaml`, service by service;
+//! - [`dockerfile`], [`helm_values`], [`ca_secret`], [`proxy_env`]: what operators deploy with
+//!   instead of (or beside) a baked image — a Containerfile, chart values, the runtime CA
+//!   Secret, proxy settings.
 //!
 //! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
 //! nothing here reads the clock or the environment: times are passed in ([`now`] and
