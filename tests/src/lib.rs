@@ -8,6 +8,7 @@
 pub mod bench_images;
 pub mod images;
 pub mod pki;
+pub mod podman;
 pub mod realistic;
 pub mod registry;
 pub mod synthetic;
@@ -229,22 +230,37 @@ pub struct TlsServer {
 }
 
 impl TlsServer {
-    /// Starts the server on a free port and waits until it accepts.
+    /// Starts the server on a free port of 127.0.0.1 with the test leaf and its intermediate,
+    /// and waits until it accepts.
     pub fn start() -> TlsServer {
+        TlsServer::serve(
+            "127.0.0.1",
+            &fixture("leaf.pem"),
+            &fixture("leaf.key"),
+            Some(&fixture("intermediate.pem")),
+        )
+    }
+
+    /// Starts `openssl s_server -www` on a free port of `host` (`0.0.0.0` for every loopback
+    /// address) with `cert` and `key`, sending `chain` after the certificate when given, and
+    /// waits until it accepts on 127.0.0.1.
+    pub fn serve(host: &str, cert: &Path, key: &Path, chain: Option<&Path>) -> TlsServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = tool("openssl", "openssl")
-            .args(["s_server", "-quiet", "-www", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
+        let mut cmd = tool("openssl", "openssl");
+        cmd.args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("{host}:{port}"))
             .arg("-cert")
-            .arg(fixture("leaf.pem"))
+            .arg(cert)
             .arg("-key")
-            .arg(fixture("leaf.key"))
-            .arg("-cert_chain")
-            .arg(fixture("intermediate.pem"))
+            .arg(key);
+        if let Some(chain) = chain {
+            cmd.arg("-cert_chain").arg(chain);
+        }
+        let child = cmd
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -7,7 +7,9 @@
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use tests::TlsServer;
 
 use tests::realistic::realistic_enterprise;
 use tests::{output, root, scratch, tool, trustbake};
@@ -41,7 +43,7 @@ fn wait_for(addr: &str) {
 
 /// A self-signed server certificate for 127.0.0.2 and 127.0.0.3, and `openssl s_server` on
 /// every address.
-fn https_server(work: &Path) -> (Running, u16, PathBuf) {
+fn https_server(work: &Path) -> (TlsServer, u16, PathBuf) {
     let cert = work.join("server.pem");
     let key = work.join("server.key");
     output(
@@ -63,21 +65,10 @@ fn https_server(work: &Path) -> (Running, u16, PathBuf) {
             .arg("-out")
             .arg(&cert),
     );
-    let port = free_port();
-    let child = tool("openssl", "openssl")
-        .args(["s_server", "-quiet", "-www", "-accept"])
-        .arg(format!("0.0.0.0:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
+    let server = TlsServer::serve("0.0.0.0", &cert, &key, None);
+    let port = server.port;
     wait_for(&format!("127.0.0.2:{port}"));
-    (running, port, cert)
+    (server, port, cert)
 }
 
 fn proxy(work: &Path, user: &str, password_file: &Path) -> (Running, u16, PathBuf) {
@@ -202,35 +193,13 @@ fn requests_and_curl_go_through_the_proxy_with_the_generated_settings() {
         std::fs::write(&env_path, &generated).unwrap();
         let image = podman_image();
         let script = "import requests,sys; [requests.get(u, timeout=10, verify='/tmp/server.pem') for u in sys.argv[1:]]";
-        let out = podman()
-            .args([
-                "run",
-                "--rm",
-                "--runtime",
-                "runc",
-                "--ulimit",
-                "nofile=1024:1024",
-                "--ulimit",
-                "nproc=1024:1024",
-                "--network",
-                "host",
-                "--user",
-                "1000:1000",
-                "--env-file",
-            ])
-            .arg(&env_path)
-            .arg("-v")
-            .arg(format!("{}:/tmp/server.pem:ro", cert.display()))
-            .args([
-                image.as_str(),
-                "/home/anchore/venv/bin/python",
-                "-c",
-                script,
-                &via,
-                &direct,
-            ])
-            .output()
-            .unwrap();
+        let mount = format!("{}:/tmp/server.pem:ro", cert.display());
+        let out = tests::podman::run(
+            &image,
+            "1000:1000",
+            &["--env-file", env_path.to_str().unwrap(), "-v", &mount],
+            &["/home/anchore/venv/bin/python", "-c", script, &via, &direct],
+        );
         assert!(
             out.status.success(),
             "{case}: requests: {}",
@@ -245,21 +214,8 @@ fn requests_and_curl_go_through_the_proxy_with_the_generated_settings() {
     }
 }
 
-fn podman() -> Command {
-    let mut cmd = tool("podman", "podman runc");
-    cmd.args(["--storage-driver", "overlay"]);
-    cmd
-}
-
 fn podman_image() -> String {
-    let base = realistic_enterprise();
-    output(
-        podman()
-            .args(["pull", "--quiet"])
-            .arg(format!("oci:{}:5.1.0", base.display())),
-    )
-    .trim()
-    .to_owned()
+    tests::podman::load(&realistic_enterprise(), "5.1.0")
 }
 
 #[test]

@@ -5,49 +5,15 @@
 //! baked container, regenerates bundles holding the same certificates trustbake wrote.
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use tests::podman::{load, podman};
 
 use tests::realistic::realistic_enterprise;
 use tests::{TlsServer, fixture, output, scratch, tool};
 use trustbake_certs::read_bundle;
 
-fn podman() -> Command {
-    let mut cmd = tool("podman", "podman runc");
-    cmd.args(["--storage-driver", "overlay"]);
-    cmd
-}
-
-/// `podman run` as this machine allows it.
+/// `podman run` of `image` as `user`.
 fn run(image: &str, user: &str, command: &[&str]) -> std::process::Output {
-    podman()
-        .args([
-            "run",
-            "--rm",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-            "--network",
-            "host",
-            "--user",
-            user,
-            image,
-        ])
-        .args(command)
-        .output()
-        .unwrap()
-}
-
-fn load(layout: &std::path::Path, tag: &str) -> String {
-    output(
-        podman()
-            .args(["pull", "--quiet"])
-            .arg(format!("oci:{}:{tag}", layout.display())),
-    )
-    .trim()
-    .to_owned()
+    tests::podman::run(image, user, &[], command)
 }
 
 fn shas(pem: &[u8]) -> BTreeSet<String> {

@@ -5,12 +5,12 @@
 //! with `--chain`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use tests::pki::{BROKEN, Pki, SERVICES};
+use tests::podman::load;
 use tests::realistic::realistic_enterprise;
-use tests::{output, scratch, tool, trustbake};
+use tests::{TlsServer, output, scratch, tool, trustbake};
 use trustbake_certs::{Certificate, Chain, Check, read_bundle};
 
 fn certs(path: &Path) -> Vec<Certificate> {
@@ -217,82 +217,23 @@ fn each_failure_is_named() {
     assert!(lenient.is_trusted(), "{lenient:?}");
 }
 
-/// `openssl s_server` serving one case until dropped.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(pki: &Pki, name: &str, send_chain: bool) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = tool("openssl", "openssl");
-        cmd.args(["s_server", "-quiet", "-www", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(pki.path(&format!("{name}.pem")))
-            .arg("-key")
-            .arg(pki.path(&format!("{name}.key")));
-        if send_chain {
-            let chain = match name {
-                "unknown-root" => "other-root.pem",
-                _ => "intermediate.pem",
-            };
-            cmd.arg("-cert_chain").arg(pki.path(chain));
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("openssl s_server did not start for {name}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn podman() -> Command {
-    let mut cmd = tool("podman", "podman runc");
-    cmd.args(["--storage-driver", "overlay"]);
-    cmd
+/// `openssl s_server` serving one case of the PKI until dropped: its certificate and key, and
+/// when `send_chain`, what its server sends after it.
+fn serve(pki: &Pki, name: &str, send_chain: bool) -> TlsServer {
+    let chain = match name {
+        "unknown-root" => "other-root.pem",
+        _ => "intermediate.pem",
+    };
+    TlsServer::serve(
+        "127.0.0.1",
+        &pki.path(&format!("{name}.pem")),
+        &pki.path(&format!("{name}.key")),
+        send_chain.then(|| pki.path(chain)).as_deref(),
+    )
 }
 
 fn podman_run(image: &str, command: &[&str]) -> bool {
-    podman()
-        .args([
-            "run",
-            "--rm",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-            "--network",
-            "host",
-            "--user",
-            "1000:1000",
-            image,
-        ])
-        .args(command)
-        .output()
-        .unwrap()
+    tests::podman::run(image, "1000:1000", &[], command)
         .status
         .success()
 }
@@ -371,7 +312,7 @@ fn verify_agrees_with_requests_and_curl_in_the_image_before_and_after_bake() {
     ];
     let mut checked = 0;
     for &(name, send_chain, after) in served {
-        let server = Server::start(&pki, name, send_chain);
+        let server = serve(&pki, name, send_chain);
         let url = format!("https://localhost:{}/", server.port);
         let chain_file = if send_chain {
             pki.full_chain(name)
@@ -414,16 +355,6 @@ fn verify_agrees_with_requests_and_curl_in_the_image_before_and_after_bake() {
         }
     }
     assert_eq!(checked, served.len() * 2);
-}
-
-fn load(layout: &Path, tag: &str) -> String {
-    output(
-        podman()
-            .args(["pull", "--quiet"])
-            .arg(format!("oci:{}:{tag}", layout.display())),
-    )
-    .trim()
-    .to_owned()
 }
 
 #[test]

@@ -320,8 +320,13 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
         .filter(|_| check.partial_chain || leaf.is_self_issued());
     if let Some(anchor) = direct {
         if let Some(failure) = validity(leaf, check.at)
-            .or_else(|| check.server_auth.then(|| server_auth(leaf)).flatten())
-            .or_else(|| check.hostname.and_then(|h| name(leaf, h)))
+            .or_else(|| {
+                check
+                    .server_auth
+                    .then(|| server_auth_failure(leaf))
+                    .flatten()
+            })
+            .or_else(|| check.hostname.and_then(|h| name_failure(leaf, h)))
         {
             return Verdict::Untrusted(failure);
         }
@@ -422,7 +427,7 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
                 })
                 .collect();
             if let Some(h) = check.hostname {
-                if let Some(failure) = name(leaf, h) {
+                if let Some(failure) = name_failure(leaf, h) {
                     return Verdict::Untrusted(failure);
                 }
             }
@@ -588,12 +593,8 @@ fn validity(cert: &Certificate, at: i64) -> Option<Failure> {
     }
 }
 
-/// The leaf's extended key usage, when present, must allow server authentication.
+/// Why the extended key usage of `cert`, when present, does not allow server authentication.
 pub fn server_auth_failure(cert: &Certificate) -> Option<Failure> {
-    server_auth(cert)
-}
-
-fn server_auth(cert: &Certificate) -> Option<Failure> {
     let (_, x509) = X509Certificate::from_der(cert.der()).ok()?;
     let eku = x509.extended_key_usage().ok()??;
     (!(eku.value.server_auth || eku.value.any)).then(|| Failure::NotForServerAuth {
@@ -630,10 +631,6 @@ pub fn subject_alt_names(cert: &Certificate) -> Vec<String> {
 
 /// Why `cert` is not valid for `hostname` by its subject alternative names, if it is not.
 pub fn name_failure(cert: &Certificate, hostname: &str) -> Option<Failure> {
-    name(cert, hostname)
-}
-
-fn name(cert: &Certificate, hostname: &str) -> Option<Failure> {
     let mismatch = || Failure::NameMismatch {
         hostname: hostname.to_owned(),
         names: subject_alt_names(cert),

@@ -331,16 +331,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
         Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
         None => None,
     };
-    let r = &args.registry;
-    let access = access(
-        r.authfile.as_ref(),
-        r.creds.as_deref(),
-        r.password_file.as_deref(),
-        r.no_creds,
-        r.cert_dir.clone(),
-        r.tls_verify,
-        Vec::new(),
-    )?;
+    let access = inspect_access(&args.registry)?;
     let outcome = trustbake::inspect_with(&args.source, platform.as_ref(), &access)
         .with_context(|| format!("inspecting {}", args.source))?;
     print(&outcome, args.json, render::inspect)
@@ -385,16 +376,7 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         Some(dir) => Some(trustbake::load_runtime_certs(dir)?),
         None => None,
     };
-    let r = &args.registry;
-    let access = access(
-        r.authfile.as_ref(),
-        r.creds.as_deref(),
-        r.password_file.as_deref(),
-        r.no_creds,
-        r.cert_dir.clone(),
-        r.tls_verify,
-        Vec::new(),
-    )?;
+    let access = inspect_access(&args.registry)?;
     let request = trustbake::VerifyRequest::new(&args.source, chain, &from, at)
         .hostname(hostname)
         .platform(platform)
@@ -420,26 +402,12 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
         Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
         None => None,
     };
-    let mut vars = match &args.env_file {
-        Some(file) => trustbake::read_env_file(file)?,
-        None => Default::default(),
-    };
-    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
+    let vars = anchore_vars(args.env_file.as_deref())?;
     let mut cas = Vec::new();
     for file in &args.ca {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        cas.extend(trustbake::read_certificates(&bytes));
+        cas.extend(trustbake::read_certificates(file)?);
     }
-    let r = &args.registry;
-    let access = access(
-        r.authfile.as_ref(),
-        r.creds.as_deref(),
-        r.password_file.as_deref(),
-        r.no_creds,
-        r.cert_dir.clone(),
-        r.tls_verify,
-        Vec::new(),
-    )?;
+    let access = inspect_access(&args.registry)?;
     let mut request = trustbake::CheckConfigRequest::new(&args.config, at)
         .vars(vars)
         .image(args.image.clone(), platform, access)
@@ -494,16 +462,7 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
                 Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
                 None => None,
             };
-            let r = &args.registry;
-            let access = access(
-                r.authfile.as_ref(),
-                r.creds.as_deref(),
-                r.password_file.as_deref(),
-                r.no_creds,
-                r.cert_dir.clone(),
-                r.tls_verify,
-                Vec::new(),
-            )?;
+            let access = inspect_access(&args.registry)?;
             trustbake::DockerfileBase::Image {
                 reference: from.clone(),
                 platform,
@@ -553,11 +512,7 @@ fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
         Some(file) => Some(read_password(Some(file))?),
         None => None,
     };
-    let mut vars = match &args.env_file {
-        Some(file) => trustbake::read_env_file(file)?,
-        None => Default::default(),
-    };
-    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
+    let vars = anchore_vars(args.env_file.as_deref())?;
     let request = trustbake::ProxyEnvRequest::new(&args.proxy)
         .credentials(args.user.clone(), password)
         .config(args.config.as_deref(), vars)
@@ -572,6 +527,31 @@ fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
     std::io::stdout()
         .write_all(env.render(format).as_bytes())
         .context("writing to stdout")
+}
+
+/// Registry access from the one-sided options (`inspect`, `verify`, `check-config`,
+/// `dockerfile`).
+fn inspect_access(r: &args::InspectRegistryArgs) -> Result<trustbake::Access> {
+    access(
+        r.authfile.as_ref(),
+        r.creds.as_deref(),
+        r.password_file.as_deref(),
+        r.no_creds,
+        r.cert_dir.clone(),
+        r.tls_verify,
+        Vec::new(),
+    )
+}
+
+/// The `${ANCHORE_…}` variables as Anchore finds them: the env file's, then this environment's
+/// `ANCHORE*` ones, which win.
+fn anchore_vars(env_file: Option<&Path>) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut vars = match env_file {
+        Some(file) => trustbake::read_env_file(file)?,
+        None => Default::default(),
+    };
+    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
+    Ok(vars)
 }
 
 /// `$XDG_CACHE_HOME/trustbake`, else `~/.cache/trustbake`.

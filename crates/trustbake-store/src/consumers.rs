@@ -358,6 +358,15 @@ fn var<'e>(env: &'e Env, key: &str) -> Option<&'e str> {
     env.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
+/// The directories `SSL_CERT_DIR` lists (colon-separated), with the variable as their origin.
+fn cert_dirs(env: &Env) -> Option<(Vec<&str>, String)> {
+    let dirs = var(env, "SSL_CERT_DIR")?;
+    Some((
+        dirs.split(':').filter(|d| !d.is_empty()).collect(),
+        format!("SSL_CERT_DIR={dirs}"),
+    ))
+}
+
 /// A CA file or directory named by a variable: a directory is read as OpenSSL's `capath`.
 fn read_named(
     view: &dyn RootView,
@@ -516,15 +525,10 @@ fn openssl_reads(
         None => (format!("{}/cert.pem", dir.dir), dir.from.clone()),
     };
     reads.push(read_file(view, &file, &from, false, notes)?);
-    match var(env, "SSL_CERT_DIR") {
-        Some(dirs) => {
-            for d in dirs.split(':').filter(|d| !d.is_empty()) {
-                reads.push(read_hashed_dir(
-                    view,
-                    d,
-                    &format!("SSL_CERT_DIR={dirs}"),
-                    notes,
-                )?);
+    match cert_dirs(env) {
+        Some((dirs, from)) => {
+            for d in dirs {
+                reads.push(read_hashed_dir(view, d, &from, notes)?);
             }
         }
         None => reads.push(read_hashed_dir(
@@ -589,15 +593,10 @@ fn curl_consumer(
     if let Some(f) = file {
         reads.push(read_file(view, &f, &file_from, false, &mut notes)?);
     }
-    match var(env, "SSL_CERT_DIR") {
-        Some(dirs) => {
-            for d in dirs.split(':').filter(|d| !d.is_empty()) {
-                reads.push(read_hashed_dir(
-                    view,
-                    d,
-                    &format!("SSL_CERT_DIR={dirs}"),
-                    &mut notes,
-                )?);
+    match cert_dirs(env) {
+        Some((dirs, from)) => {
+            for d in dirs {
+                reads.push(read_hashed_dir(view, d, &from, &mut notes)?);
             }
         }
         None => {
@@ -645,15 +644,10 @@ fn go_consumer(
             }
         }
     }
-    match var(env, "SSL_CERT_DIR") {
-        Some(dirs) => {
-            for d in dirs.split(':').filter(|d| !d.is_empty()) {
-                reads.push(read_go_dir(
-                    view,
-                    d,
-                    &format!("SSL_CERT_DIR={dirs}"),
-                    &mut notes,
-                )?);
+    match cert_dirs(env) {
+        Some((dirs, from)) => {
+            for d in dirs {
+                reads.push(read_go_dir(view, d, &from, &mut notes)?);
             }
         }
         None => {

@@ -15,6 +15,7 @@ use trustbake_image::registry::Access;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::Error;
+use crate::load::read_limited;
 use crate::outcome::{
     CheckConfigOutcome, CheckOutcome, ConfigFinding, PathOutcome, SCHEMA_VERSION, ServiceOutcome,
     rfc3339,
@@ -22,7 +23,7 @@ use crate::outcome::{
 use crate::verify::{PlatformConsumers, consumer_verdict, image_consumers};
 
 /// The largest config, certificate or key file read.
-const MAX_FILE: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE: u64 = 4 * 1024 * 1024;
 
 /// What to check. Build with [`CheckConfigRequest::new`].
 #[derive(Debug, Clone)]
@@ -125,11 +126,7 @@ fn read_text(path: &Path) -> Result<String, Error> {
         path: path.display().to_string(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-    if meta.len() > MAX_FILE {
-        return Err(bad(format!("{} bytes: not a config file", meta.len())));
-    }
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let (bytes, _) = read_limited(path, MAX_FILE).map_err(bad)?;
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".to_owned()))
 }
 
@@ -205,6 +202,12 @@ pub(crate) fn load(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml,
         return Err(config_error("no 'services' mapping".to_owned()));
     }
     Ok(doc)
+}
+
+/// The host of an `endpoint_hostname`, which some configs write with a scheme, port or path.
+pub(crate) fn bare_host(endpoint: &str) -> &str {
+    let rest = endpoint.rsplit("://").next().unwrap_or(endpoint);
+    rest.split(['/', ':']).next().unwrap_or(rest)
 }
 
 /// Every enabled service of a loaded config: (name, endpoint_hostname, port).
@@ -379,11 +382,7 @@ fn locate(request: &CheckConfigRequest, container: &str) -> Located {
 
 /// The certificates of a PEM file, in order.
 fn pem_certificates(path: &Path) -> Result<Vec<Certificate>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if meta.len() > MAX_FILE {
-        return Err(format!("{} bytes: not a certificate file", meta.len()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (bytes, _) = read_limited(path, MAX_FILE)?;
     let (chain, _) = Chain::from_pem(&bytes).map_err(|e| e.to_string())?;
     Ok(chain.certificates().to_vec())
 }
@@ -582,14 +581,7 @@ fn certificate_checks(
             "endpoint_hostname is not set".to_owned(),
         ),
         Some(host) => {
-            // endpoint_hostname may carry a scheme or port in some configs: the host only.
-            let bare = host
-                .split("://")
-                .last()
-                .unwrap_or(host)
-                .split(['/', ':'])
-                .next()
-                .unwrap_or(host);
+            let bare = bare_host(host);
             match trustbake_certs::name_failure(leaf, bare) {
                 Some(f) => add("hostname", "fail", f.to_string()),
                 None => add(
@@ -659,18 +651,8 @@ fn certificate_checks(
 
 fn key_check(path: &Path, leaf: &Certificate) -> (&'static str, String) {
     let display = path.display();
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return ("fail", format!("{display}: {e}")),
-    };
-    if meta.len() > MAX_FILE {
-        return (
-            "fail",
-            format!("{display}: {} bytes: not a key file", meta.len()),
-        );
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let (bytes, meta) = match read_limited(path, MAX_FILE) {
+        Ok(read) => read,
         Err(e) => return ("fail", format!("{display}: {e}")),
     };
     if bytes.windows(9).any(|w| w == b"ENCRYPTED") {

@@ -245,10 +245,21 @@ pub fn dockerfile(
     })
 }
 
+/// Creates the file at `path` with `bytes`, mode 0644: exclusively (a file or a link already
+/// there is an error, never followed or overwritten).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::write(path, bytes)
-        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)))
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+        .and_then(|mut f| {
+            // The umask may have narrowed the mode: COPY keeps it, and others must read.
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+            f.write_all(bytes)
+        })
         .map_err(|e| Error::Output {
             path: path.display().to_string(),
             reason: e.to_string(),

@@ -221,10 +221,17 @@ pub fn parse_time(text: &str) -> Result<i64, Error> {
     Ok(date.midnight().assume_utc().unix_timestamp())
 }
 
-/// Every certificate of a PEM bundle or DER file, read leniently (for CAs a check is given,
-/// not CAs to bake: those pass [`load_cas`]).
-pub fn read_certificates(bytes: &[u8]) -> Vec<trustbake_certs::Certificate> {
-    trustbake_certs::read_bundle(bytes).certificates
+/// Every certificate of a PEM bundle or DER file (at most 4 MiB), read leniently: for CAs a
+/// check is given, not CAs to bake (those pass [`load_cas`]).
+pub fn read_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<trustbake_certs::Certificate>, Error> {
+    let (bytes, _) =
+        load::read_limited(path, config::MAX_FILE).map_err(|reason| Error::ChainInput {
+            from: path.display().to_string(),
+            reason,
+        })?;
+    Ok(trustbake_certs::read_bundle(&bytes).certificates)
 }
 
 /// The current time, Unix seconds (for callers: the library never reads the clock itself).

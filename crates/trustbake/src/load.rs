@@ -174,6 +174,26 @@ fn unreadable(path: &Path, err: &std::io::Error) -> Refusal {
     }
 }
 
+/// The bytes of the file at `path` (its metadata too), reading at most `limit` bytes: a larger
+/// file — or a device that never ends — is an error, whatever its size claims.
+pub(crate) fn read_limited(
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "more than {limit} bytes: not a file trustbake reads"
+        ));
+    }
+    Ok((bytes, meta))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

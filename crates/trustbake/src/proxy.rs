@@ -235,9 +235,7 @@ pub fn proxy_env(request: &ProxyEnvRequest) -> Result<ProxyEnv, Error> {
         let doc = crate::config::load(config, &request.vars)?;
         for (_, host, port) in crate::config::enabled_endpoints(&doc) {
             let Some(host) = host else { continue };
-            // endpoint_hostname may carry a scheme in some configs: the host only.
-            let host = host.split("://").last().unwrap_or(&host).to_owned();
-            let bare = host.split(['/', ':']).next().unwrap_or(&host).to_owned();
+            let bare = crate::config::bare_host(&host).to_owned();
             push(&bare);
             if let Some(port) = port {
                 push(&format!("{bare}:{port}"));

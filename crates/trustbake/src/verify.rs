@@ -20,6 +20,8 @@ use trustbake_store::{Env, RootView, consumer_reads};
 
 use crate::Error;
 use crate::bake::{ImageRoot, MAX_BODY};
+use crate::config::MAX_FILE;
+use crate::load::read_limited;
 use crate::outcome::{
     ChainCert, ConsumerVerdict, SCHEMA_VERSION, SourceOutcome, VerifyOutcome, VerifyPlatform,
 };
@@ -96,9 +98,9 @@ impl VerifyRequest {
 /// Reads a server chain from a PEM file (the server certificate first, then intermediates);
 /// returns it with notes on blocks that were not read (a private key beside the chain).
 pub fn load_chain(path: &Path) -> Result<(Chain, Vec<String>), Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::ChainInput {
+    let (bytes, _) = read_limited(path, MAX_FILE).map_err(|reason| Error::ChainInput {
         from: path.display().to_string(),
-        reason: e.to_string(),
+        reason,
     })?;
     Chain::from_pem(&bytes).map_err(|e| Error::ChainInput {
         from: path.display().to_string(),
@@ -122,7 +124,8 @@ pub fn load_runtime_certs(dir: &Path) -> Result<Vec<Certificate>, Error> {
     names.sort();
     let mut certs = Vec::new();
     for path in names {
-        let bytes = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let (bytes, _) =
+            read_limited(&path, MAX_FILE).map_err(|e| bad(format!("{}: {e}", path.display())))?;
         if bytes.windows(17).any(|w| w == b"BEGIN CERTIFICATE") {
             certs.extend(read_bundle(&bytes).certificates);
         }
