@@ -7,6 +7,7 @@
 
 pub mod bench_images;
 pub mod images;
+pub mod node;
 pub mod pki;
 pub mod podman;
 pub mod realistic;

@@ -47,7 +47,19 @@ pub fn realistic_enterprise() -> PathBuf {
     if !rootfs.join("home/anchore/venv/bin/python").exists() {
         build_rootfs(&dir, &rootfs);
     }
-    pack(&dir, &rootfs, &layout);
+    let config = json!({
+        "architecture": "amd64", "os": "linux", "created": "2024-03-01T00:00:00Z",
+        "config": { "User": "1000", "WorkingDir": "/home/anchore", "Env": ["PATH=/home/anchore/venv/bin:/usr/local/bin:/usr/bin:/bin"] },
+        "history": [{ "created_by": "debootstrap bookworm" }, { "created_by": "anchore venv and ca-trust" }]
+    });
+    pack(
+        &dir,
+        &rootfs,
+        &layout,
+        &["./home/anchore", "./etc/pki", "./usr/share/pki"],
+        config,
+        "5.1.0",
+    );
     layout
 }
 
@@ -186,8 +198,17 @@ fn build_rootfs(dir: &Path, rootfs: &Path) {
     link("/etc/pki/tls/certs", &rootfs.join("etc/ssl/certs"));
 }
 
-/// Packs the root into two layers with GNU tar (the app layer: the venv and the trust tree).
-fn pack(dir: &Path, rootfs: &Path, layout: &Path) {
+/// Packs `rootfs` into an OCI layout with GNU tar, tagged `tag`: one layer of everything but
+/// `app` (and `/dev`, `/proc`, `/sys`), then — when `app` names paths — one layer of those.
+/// `config` is the image config without `rootfs`, which is filled in.
+pub fn pack(
+    dir: &Path,
+    rootfs: &Path,
+    layout: &Path,
+    app: &[&str],
+    mut config: serde_json::Value,
+    tag: &str,
+) {
     let _ = std::fs::remove_dir_all(layout);
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
     std::fs::write(
@@ -195,9 +216,13 @@ fn pack(dir: &Path, rootfs: &Path, layout: &Path) {
         "{\"imageLayoutVersion\":\"1.0.0\"}",
     )
     .unwrap();
-    let app = ["./home/anchore", "./etc/pki", "./usr/share/pki"];
+    let names: &[&str] = if app.is_empty() {
+        &["os"]
+    } else {
+        &["os", "app"]
+    };
     let mut layers = Vec::new();
-    for (i, name) in ["os", "app"].iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let tar = dir.join(format!("{name}.tar"));
         let mut cmd = tool("tar", "tar");
         cmd.args(["--sort=name", "--numeric-owner", "--xattrs", "-C"])
@@ -227,18 +252,13 @@ fn pack(dir: &Path, rootfs: &Path, layout: &Path) {
         std::fs::write(layout.join("blobs/sha256").join(d.hex()), &bytes).unwrap();
         (d, bytes.len())
     };
-    let config = json!({
-        "architecture": "amd64", "os": "linux", "created": "2024-03-01T00:00:00Z",
-        "config": { "User": "1000", "WorkingDir": "/home/anchore", "Env": ["PATH=/home/anchore/venv/bin:/usr/local/bin:/usr/bin:/bin"] },
-        "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.2.to_string()).collect::<Vec<_>>() },
-        "history": [{ "created_by": "debootstrap bookworm" }, { "created_by": "anchore venv and ca-trust" }]
-    });
+    config["rootfs"] = json!({ "type": "layers", "diff_ids": layers.iter().map(|l| l.2.to_string()).collect::<Vec<_>>() });
     let (cd, cs) = put(serde_json::to_vec(&config).unwrap());
     let manifest = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": cs },
         "layers": layers.iter().map(|(d, s, _)| json!({ "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d.to_string(), "size": s })).collect::<Vec<_>>() });
     let (md, ms) = put(serde_json::to_vec(&manifest).unwrap());
-    let index = json!({ "schemaVersion": 2, "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": ms, "annotations": { "org.opencontainers.image.ref.name": "5.1.0" } }] });
+    let index = json!({ "schemaVersion": 2, "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": ms, "annotations": { "org.opencontainers.image.ref.name": tag } }] });
     std::fs::write(
         layout.join("index.json"),
         serde_json::to_vec(&index).unwrap(),

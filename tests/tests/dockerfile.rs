@@ -253,7 +253,7 @@ fn a_release_gives_the_map_layout_and_a_taken_directory_is_refused() {
     for line in [
         "ARG BASE=docker.io/anchore/enterprise:v5.1.0",
         "USER root",
-        "RUN update-ca-trust extract",
+        "/sbin\" update-ca-trust extract",
         "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem",
         "USER 1000",
     ] {
@@ -307,7 +307,7 @@ fn a_release_gives_the_map_layout_and_a_taken_directory_is_refused() {
         "{text}"
     );
     assert!(
-        text.contains("RUN update-ca-certificates") && text.contains("USER root"),
+        text.contains("/sbin\" update-ca-certificates") && text.contains("USER root"),
         "{text}"
     );
 }

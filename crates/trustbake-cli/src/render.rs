@@ -245,6 +245,9 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         if let Some(layer) = &p.layer {
             let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
         }
+        for (name, value) in &p.env {
+            let _ = writeln!(out, "  config Env: {name}={value}");
+        }
         for store in &p.stores {
             let _ = writeln!(
                 out,
@@ -348,6 +351,12 @@ pub(crate) fn apply(outcome: &ApplyOutcome) -> String {
     }
     for warning in &outcome.warnings {
         let _ = writeln!(out, "warning: {warning}");
+    }
+    for (name, value) in &outcome.env {
+        let _ = writeln!(
+            out,
+            "set in the container's environment (a directory has no config): {name}={value}"
+        );
     }
     let verb = if outcome.dry_run {
         "dry run: would write"

@@ -26,6 +26,9 @@ pub struct Append<'a> {
     pub scanned: Vec<ScannedLayer>,
     /// The layer to add, or `None` to carry the platform unchanged.
     pub layer: Option<NewLayer>,
+    /// Variables to set in the config's `Env` (an existing one is replaced in place, a new one
+    /// appended); with no layer, a history entry marked `empty_layer` records the change.
+    pub env: Vec<(String, String)>,
     /// `created` of the new config and history entry (RFC 3339).
     pub created: String,
 }
@@ -153,16 +156,19 @@ impl Image {
             descriptors.push(descriptor);
             blobs.push(LayerBlob::Base(layer));
         }
-        let config = match &append.layer {
-            None => base.config.clone(),
-            Some(layer) => base.config.edit(|config| {
-                config.rootfs.diff_ids.push(layer.diff_id);
+        let config = if append.layer.is_none() && append.env.is_empty() {
+            base.config.clone()
+        } else {
+            base.config.edit(|config| {
+                if let Some(layer) = &append.layer {
+                    config.rootfs.diff_ids.push(layer.diff_id);
+                }
                 config.created = Some(append.created.clone());
                 config.history.get_or_insert_with(Vec::new).push(History {
                     created: Some(append.created.clone()),
                     created_by: Some(options.created_by.clone()),
                     comment: Some(options.comment.clone()),
-                    empty_layer: None,
+                    empty_layer: append.layer.is_none().then_some(true),
                     rest: serde_json::Map::new(),
                 });
                 let runtime = config.config.get_or_insert_with(|| ContainerConfig {
@@ -171,11 +177,23 @@ impl Image {
                     labels: None,
                     rest: serde_json::Map::new(),
                 });
+                if !append.env.is_empty() {
+                    let env = runtime.env.get_or_insert_with(Vec::new);
+                    for (name, value) in &append.env {
+                        let entry = format!("{name}={value}");
+                        let same =
+                            |e: &String| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == name;
+                        match env.iter_mut().find(|e| same(e)) {
+                            Some(existing) => *existing = entry,
+                            None => env.push(entry),
+                        }
+                    }
+                }
                 let labels = runtime.labels.get_or_insert_with(Default::default);
                 for (k, v) in &options.labels {
                     labels.insert(k.clone(), v.clone());
                 }
-            })?,
+            })?
         };
         if let Some(layer) = &append.layer {
             let media_type = if oci {
@@ -199,7 +217,7 @@ impl Image {
             m.config.digest = config.digest();
             m.config.size = config.bytes().len() as u64;
             m.layers = descriptors;
-            if oci && append.layer.is_some() {
+            if oci && (append.layer.is_some() || !append.env.is_empty()) {
                 let annotations = m.annotations.get_or_insert_with(Default::default);
                 annotations.insert(BASE_NAME.to_owned(), base_name);
                 annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
@@ -257,9 +275,11 @@ impl NewImage<'_> {
         }
     }
 
-    /// Whether any platform gets a new layer.
+    /// Whether any platform changes (a new layer, or a new config).
     pub fn changed(&self) -> bool {
-        self.platforms.iter().any(|p| p.layer.is_some())
+        self.platforms
+            .iter()
+            .any(|p| p.layer.is_some() || p.manifest.digest() != p.base_digest)
     }
 
     /// The base image.
@@ -319,6 +339,7 @@ mod tests {
             base,
             scanned: scanned(&image),
             layer: None,
+            env: Vec::new(),
             created: "2030-01-01T00:00:00Z".into(),
         };
         let new = image
@@ -349,6 +370,7 @@ mod tests {
             base,
             scanned: scanned(&image),
             layer: Some(layer.clone()),
+            env: vec![("NODE_EXTRA_CA_CERTS".into(), "/etc/x.pem".into())],
             created: "2030-01-01T00:00:00Z".into(),
         };
         let options = AppendOptions {
@@ -372,6 +394,10 @@ mod tests {
         assert_eq!(c.created.as_deref(), Some("2030-01-01T00:00:00Z"));
         let labels = c.config.as_ref().unwrap().labels.as_ref().unwrap();
         assert_eq!(labels.get("k").map(String::as_str), Some("v"));
+        assert_eq!(
+            c.config.as_ref().unwrap().env_var("NODE_EXTRA_CA_CERTS"),
+            Some("/etc/x.pem")
+        );
         let annotations = m.annotations.as_ref().unwrap();
         assert_eq!(
             annotations.get(BASE_DIGEST).map(String::as_str),

@@ -175,13 +175,7 @@ pub fn consumers(
     for c in &mut out {
         c.partial_chain = python_partial;
     }
-    let path_dirs: Vec<String> = env
-        .get("PATH")
-        .map_or(DEFAULT_PATH, String::as_str)
-        .split(':')
-        .filter(|d| d.starts_with('/'))
-        .map(str::to_owned)
-        .collect();
+    let path_dirs = path_dirs(env);
     if let Some(curl) = program(view, &path_dirs, "curl")? {
         out.push(curl_consumer(view, layout, env, curl)?);
     }
@@ -354,7 +348,7 @@ fn consumer(
 }
 
 /// A non-empty variable of `env`.
-fn var<'e>(env: &'e Env, key: &str) -> Option<&'e str> {
+pub(crate) fn var<'e>(env: &'e Env, key: &str) -> Option<&'e str> {
     env.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
@@ -794,8 +788,18 @@ fn node_consumer(
     ))
 }
 
+/// The absolute directories of `PATH` (a shell's default when it is not set).
+pub(crate) fn path_dirs(env: &Env) -> Vec<String> {
+    env.get("PATH")
+        .map_or(DEFAULT_PATH, String::as_str)
+        .split(':')
+        .filter(|d| d.starts_with('/'))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The first `name` in `PATH` that is a file.
-fn program(
+pub(crate) fn program(
     view: &dyn RootView,
     path_dirs: &[String],
     name: &str,

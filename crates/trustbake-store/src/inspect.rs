@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
+use crate::consumers::{Env, path_dirs, program, var};
 use crate::detect::{CertifiStatus, Layout, detect, list_dir};
+use crate::engine::NODE_VARIABLE;
 use crate::formats::{self, jks};
+use crate::paths;
 use crate::paths::{DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::view::{Entry, RootView, read_resolved, resolve};
 use crate::{StoreError, StoreKind};
@@ -92,8 +95,9 @@ fn unreadable_by_others(view: &dyn RootView, path: &str) -> Result<Option<String
     }
 }
 
-/// Inspects the trust stores of the root seen through `view`.
-pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
+/// Inspects the trust stores of the root seen through `view`, whose processes run with `env`
+/// (an image's config `Env`; empty for a directory).
+pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError> {
     let detected = detect(view)?;
     let mut stores = Vec::new();
     let mut local: Vec<(Certificate, String)> = Vec::new();
@@ -197,6 +201,35 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
             &mut stores,
         )?;
     }
+    let mut warnings = Vec::new();
+    if let Some(node) = program(view, &path_dirs(env), "node")? {
+        let named = var(env, NODE_VARIABLE);
+        // A directory has no environment: trustbake's own file stands for it when present.
+        let path = named.or_else(|| {
+            matches!(
+                resolve(view, paths::NODE_EXTRA_CA_CERTS).ok()?.1,
+                Some(Entry::File { .. })
+            )
+            .then_some(paths::NODE_EXTRA_CA_CERTS)
+        });
+        match path {
+            Some(path) if path.starts_with('/') => {
+                bundle(path, StoreKind::NodeExtra, None, &mut stores)?;
+                if !stores.iter().any(|s| s.path == path) {
+                    warnings.push(format!(
+                        "{NODE_VARIABLE}={path}: no such file — {node} starts with a warning and trusts only its built-in roots"
+                    ));
+                }
+            }
+            Some(path) => warnings.push(format!(
+                "{NODE_VARIABLE}={path} is relative: what {node} reads depends on its working directory"
+            )),
+            None if !local.is_empty() => warnings.push(format!(
+                "{node} trusts only its built-in roots ({NODE_VARIABLE} is not set): the locally added CAs do not reach it"
+            )),
+            None => {}
+        }
+    }
     let mut seen = BTreeSet::new();
     let local_cas = local
         .into_iter()
@@ -233,7 +266,6 @@ pub fn inspect(view: &dyn RootView) -> Result<Inspection, StoreError> {
             }
         })
         .collect();
-    let mut warnings = Vec::new();
     for store in &stores {
         if let Some(w) = unreadable_by_others(view, &store.path)? {
             warnings.push(w);

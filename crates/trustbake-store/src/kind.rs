@@ -30,6 +30,9 @@ pub enum StoreKind {
     DebianHashLinks,
     /// A Python certifi `cacert.pem`.
     Certifi,
+    /// The PEM file `NODE_EXTRA_CA_CERTS` names: Node.js adds it to its built-in roots.
+    #[serde(rename = "node-extra-ca-certs")]
+    NodeExtra,
 }
 
 impl StoreKind {
@@ -74,6 +77,7 @@ impl StoreKind {
             StoreKind::DebianBundle => "debian-bundle",
             StoreKind::DebianHashLinks => "debian-hash-links",
             StoreKind::Certifi => "certifi",
+            StoreKind::NodeExtra => "node-extra-ca-certs",
         }
     }
 

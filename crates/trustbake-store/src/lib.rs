@@ -28,7 +28,10 @@ pub use consumers::{
     TrustSource, consumer_reads, consumers, runtime_overlay,
 };
 pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
-pub use engine::{CaRef, Content, Options, Plan, PlanItem, Report, Skipped, StoreReport, plan};
+pub use engine::{
+    CaRef, Content, NodeExtra, Options, Plan, PlanItem, Report, Skipped, StoreReport, env_reads,
+    node_extra, plan,
+};
 pub use inspect::{Inspection, LocalCa, StoreContents, inspect};
 pub use kind::StoreKind;
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};

@@ -28,6 +28,10 @@ pub const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Debian family: Java's keystore.
 pub const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
 
+/// Node.js: the file trustbake writes the added CAs to and names in `NODE_EXTRA_CA_CERTS`,
+/// when the image does not name one already.
+pub const NODE_EXTRA_CA_CERTS: &str = "/etc/trustbake/node-extra-ca-certs.pem";
+
 /// The virtualenv of Anchore Enterprise 4.5 and later; its `pyvenv.cfg` names the Python.
 pub const ANCHORE_VENV_CFG: &str = "/home/anchore/venv/pyvenv.cfg";
 
@@ -93,6 +97,7 @@ mod tests {
             DEBIAN_JAVA,
             DEBIAN_CONF,
             ANCHORE_VENV_CFG,
+            NODE_EXTRA_CA_CERTS,
         ] {
             assert!(reads(&format!("{path}/x")) || reads(path), "{path}");
         }

@@ -6,6 +6,7 @@
 mod consumers;
 mod debian;
 mod laws;
+mod node;
 mod rhel;
 mod uid;
 
@@ -18,13 +19,17 @@ const OPTIONS: Options = Options {
     mtime: 1_700_000_000,
     jks_timestamp_ms: None,
     include_vendored: false,
+    env: trustbake_store::Env::new(),
 };
 
-fn fixture(name: &str) -> Certificate {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/cas")
-        .join(name);
-    let bytes = std::fs::read(&path).unwrap();
+        .join(name)
+}
+
+fn fixture(name: &str) -> Certificate {
+    let bytes = std::fs::read(fixture_path(name)).unwrap();
     read_bundle(&bytes).certificates.remove(0)
 }
 

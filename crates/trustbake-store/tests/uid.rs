@@ -20,7 +20,7 @@ fn every_file_written_is_readable_by_any_user() {
         mtime: 5,
     };
     root.file(certifi, body, private);
-    let before = inspect(&root).unwrap();
+    let before = inspect(&root, &Default::default()).unwrap();
     assert!(
         before
             .warnings
@@ -40,14 +40,19 @@ fn every_file_written_is_readable_by_any_user() {
     let written = p.items.iter().find(|i| i.path == certifi).unwrap();
     assert_eq!((written.meta.mode, written.meta.uid), (0o644, 1000));
     root.apply(&p);
-    assert!(inspect(&root).unwrap().warnings.is_empty());
+    assert!(
+        inspect(&root, &Default::default())
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
 }
 
 #[test]
 fn a_store_behind_a_closed_directory_is_reported() {
     let mut root = ubi9(&mozilla(2));
     root.dir("/home/anchore", Meta::root(0o700, 1));
-    let warnings = inspect(&root).unwrap().warnings;
+    let warnings = inspect(&root, &Default::default()).unwrap().warnings;
     assert!(
         warnings
             .iter()

@@ -83,6 +83,7 @@ fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
         // Without a reproducible time, a new keystore entry takes the keystore's own time.
         jks_timestamp_ms: request.source_date_epoch.map(|s| s.saturating_mul(1000)),
         include_vendored: request.include_vendored,
+        env: trustbake_store::Env::new(),
     };
     let certs: Vec<Certificate> = request
         .cas
@@ -107,5 +108,6 @@ fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
         notes: report.notes.iter().cloned().chain(notes).collect(),
         warnings: warnings.into_iter().chain(written_warnings).collect(),
         entries: plan.items.iter().map(EntryOutcome::from).collect(),
+        env: plan.env.iter().cloned().collect(),
     })
 }

@@ -7,10 +7,10 @@ use trustbake_certs::{Certificate, Intake};
 use trustbake_image::registry::{Access, Session};
 use trustbake_image::{
     Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
-    Platform, ScanOptions,
+    Platform, PlatformImage, ScanOptions,
 };
 use trustbake_image::{ScanCache, cache};
-use trustbake_store::{Content, Entry, Meta, Plan, RootView, StoreError};
+use trustbake_store::{Content, Entry, Env, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
 use crate::outcome::{
@@ -169,10 +169,14 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     }
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
-    let cache = match &request.cache_dir {
-        Some(dir) => ScanCache::on_disk(dir, CACHE_SALT.as_bytes(), cache::DEFAULT_MAX_BYTES),
-        None => ScanCache::in_memory(CACHE_SALT.as_bytes()),
+    let new_cache = |salt: &str| match &request.cache_dir {
+        Some(dir) => ScanCache::on_disk(dir, salt.as_bytes(), cache::DEFAULT_MAX_BYTES),
+        None => ScanCache::in_memory(salt.as_bytes()),
     };
+    let cache = new_cache(CACHE_SALT);
+    // A platform whose environment names a file the engine reads beyond its own paths
+    // (NODE_EXTRA_CA_CERTS) keeps more: its scans are cached apart, salted with that path.
+    let mut other_caches: Vec<(String, ScanCache)> = Vec::new();
     // Written: the destination is opened first, so that a registry base layer it lacks (and
     // cannot mount) is stored while it is scanned — downloaded once for both.
     // (Only then: a local destination is staged once the scan is done, so a signal during the
@@ -236,15 +240,34 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             platform.layers.len(),
             bytes as f64 / 1e6
         ));
+        let env = config_env(platform);
+        let extra = trustbake_store::env_reads(&env);
+        let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
+        let cache = if extra.is_empty() {
+            &cache
+        } else {
+            let salt = format!(
+                "{CACHE_SALT}; also: {}",
+                extra.iter().cloned().collect::<Vec<_>>().join(":")
+            );
+            match other_caches.iter().position(|(s, _)| *s == salt) {
+                Some(i) => &other_caches[i].1,
+                None => {
+                    let made = new_cache(&salt);
+                    other_caches.push((salt, made));
+                    &other_caches[other_caches.len() - 1].1
+                }
+            }
+        };
         let root = LayeredRoot::scan(
             &image,
             platform,
             &ScanOptions {
-                wanted: &trustbake_store::paths::reads,
+                wanted: &wanted,
                 max_body: MAX_BODY,
                 max_inflated: u64::MAX,
                 tee: tee.as_ref(),
-                cache: Some(&cache),
+                cache: Some(cache),
             },
         )?;
         let base_created = platform
@@ -260,6 +283,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             mtime,
             jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
             include_vendored: request.include_vendored,
+            env,
         };
         let (plan, report) =
             trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
@@ -273,13 +297,14 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             Some(epoch) => trustbake_certs::format_timestamp(epoch),
             None => base_created,
         };
-        details.push((plan, report));
         appends.push(Append {
             base: platform,
             scanned: root.layers.clone(),
             layer,
+            env: plan.env.clone(),
             created,
         });
+        details.push((plan, report));
     }
     // Sorted, so the order of the CAs never changes a digest.
     let mut fingerprints: Vec<String> = certs
@@ -339,6 +364,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             stores: outcome::stores(&report),
             notes: report.notes.clone(),
             entries: plan.items.iter().map(EntryOutcome::from).collect(),
+            env: plan.env.iter().cloned().collect(),
         })
         .collect();
     let (notes, warnings) = outcome::intake_notes(request.cas);
@@ -352,14 +378,31 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         platforms,
         notes,
         warnings,
-        scanned_layers: cache.misses(),
-        cached_layers: cache.hits(),
+        scanned_layers: cache.misses() + other_caches.iter().map(|(_, c)| c.misses()).sum::<u64>(),
+        cached_layers: cache.hits() + other_caches.iter().map(|(_, c)| c.hits()).sum::<u64>(),
         registries: session
             .transfers()
             .iter()
             .map(|(registry, t)| RegistryTransfer::from(registry, t))
             .collect(),
     })
+}
+
+/// A platform's environment: its config's `Env`.
+pub(crate) fn config_env(platform: &PlatformImage) -> Env {
+    let mut env = Env::new();
+    let vars = platform
+        .config
+        .value()
+        .config
+        .as_ref()
+        .and_then(|c| c.env.as_ref());
+    for var in vars.into_iter().flatten() {
+        if let Some((k, v)) = var.split_once('=') {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    env
 }
 
 fn parse_rfc3339(text: &str) -> i64 {
@@ -452,24 +495,27 @@ pub fn inspect_with(
     let dir = std::path::Path::new(source);
     let mut platforms = Vec::new();
     if !source.contains(':') && dir.is_dir() {
-        let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir))?;
+        let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir), &Env::new())?;
         platforms.push(outcome::inspect_platform(None, &found));
     } else {
         let session = Session::new(access.clone(), Access::default());
         let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
         for p in image.select(platform)? {
+            let env = config_env(p);
+            let extra = trustbake_store::env_reads(&env);
+            let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
             let root = LayeredRoot::scan(
                 &image,
                 p,
                 &ScanOptions {
-                    wanted: &trustbake_store::paths::reads,
+                    wanted: &wanted,
                     max_body: MAX_BODY,
                     max_inflated: u64::MAX,
                     tee: None,
                     cache: None,
                 },
             )?;
-            let found = trustbake_store::inspect(&ImageRoot(&root))?;
+            let found = trustbake_store::inspect(&ImageRoot(&root), &env)?;
             platforms.push(outcome::inspect_platform(
                 p.platform.as_ref().map(ToString::to_string),
                 &found,

@@ -58,6 +58,7 @@ struct Layout {
     user: String,
     from: String,
     described: String,
+    node: Option<trustbake_store::NodeExtra>,
 }
 
 fn numeric_user(user: &str) -> String {
@@ -80,6 +81,8 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                 certifi: resolved.certifi_paths.clone(),
                 user: numeric_user(&line.user),
                 from: image.clone(),
+                // The map holds no Node runtime (the UI image is not a line of it).
+                node: None,
                 described: format!(
                     "{} {} (line {}, {}, {} confidence; the image is not read: its layout is the map's)",
                     target.product,
@@ -102,6 +105,7 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                 what: "--from".into(),
                 reason: "no platform to build for".into(),
             })?;
+            let env = crate::bake::config_env(p);
             let root = LayeredRoot::scan(
                 &image,
                 p,
@@ -114,6 +118,7 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                 },
             )?;
             let detected = trustbake_store::detect(&ImageRoot(&root))?;
+            let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
             let (anchors_dir, update_command) = match detected.family {
                 OsFamily::Rhel => (
                     trustbake_store::paths::RHEL_ANCHORS,
@@ -148,6 +153,7 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                     .collect(),
                 user,
                 from,
+                node,
                 described: format!(
                     "detected in {reference}{}: {} family",
                     p.platform
@@ -221,7 +227,11 @@ pub fn dockerfile(
         text.push_str(&format!("# {}\nCOPY {name} {target}\n", cert.label()));
         files.push(name);
     }
-    text.push_str(&format!("RUN {}\n", layout.update_command));
+    // The base's PATH may leave out the sbin directories the update tools live in.
+    text.push_str(&format!(
+        "RUN PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\" {}\n",
+        layout.update_command
+    ));
     if !layout.certifi.is_empty() {
         let entries: String = certs.iter().map(|c| c.certifi_entry()).collect();
         write_file(&dir.join("certifi-append.pem"), entries.as_bytes())?;
@@ -233,6 +243,30 @@ pub fn dockerfile(
             "RUN for f in {}; do if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then cat /tmp/trustbake-certifi-append.pem >> \"$f\"; fi; done && rm -f /tmp/trustbake-certifi-append.pem\n",
             paths.join(" ")
         ));
+    }
+    if let Some(node) = &layout.node {
+        let pem: String = certs
+            .iter()
+            .map(|c| format!("# {}\n{}", c.label(), c.to_pem()))
+            .collect();
+        write_file(&dir.join("node-extra-ca-certs.pem"), pem.as_bytes())?;
+        files.push("node-extra-ca-certs.pem".to_owned());
+        text.push_str(&format!(
+            "# Node.js ({}) reads its own roots plus the file NODE_EXTRA_CA_CERTS names\n",
+            node.program
+        ));
+        if node.set {
+            text.push_str(&format!(
+                "COPY --chmod=0644 node-extra-ca-certs.pem {}\nENV NODE_EXTRA_CA_CERTS={}\n",
+                node.path, node.path
+            ));
+        } else {
+            text.push_str("COPY node-extra-ca-certs.pem /tmp/trustbake-node-extra.pem\n");
+            text.push_str(&format!(
+                "RUN f={}; if [ -s \"$f\" ] && [ -n \"$(tail -c 1 \"$f\")\" ]; then echo >> \"$f\"; fi; cat /tmp/trustbake-node-extra.pem >> \"$f\" && chmod a+r \"$f\" && rm -f /tmp/trustbake-node-extra.pem\n",
+                sh(&node.path)
+            ));
+        }
     }
     text.push_str(&format!("USER {}\n", layout.user));
     let containerfile = dir.join("Containerfile");

@@ -32,6 +32,9 @@ pub struct ApplyOutcome {
     pub warnings: Vec<String>,
     /// The entries written (or to write), in path order.
     pub entries: Vec<EntryOutcome>,
+    /// Variables the container's environment must set for a store to be read
+    /// (`NODE_EXTRA_CA_CERTS`): a directory has no config, so they are the operator's to set.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// What `bake` wrote (or, previewed, would write).
@@ -125,6 +128,8 @@ pub struct BakePlatform {
     pub notes: Vec<String>,
     /// The entries of the new layer, in path order.
     pub entries: Vec<EntryOutcome>,
+    /// Variables set in the new config's `Env` (`NODE_EXTRA_CA_CERTS`).
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// The layer a bake added.

@@ -327,20 +327,7 @@ pub(crate) fn image_consumers(
     let session = Session::new(access.clone(), Access::default());
     let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
     for p in image.select(platform)? {
-        let mut env = Env::new();
-        if let Some(vars) = p
-            .config
-            .value()
-            .config
-            .as_ref()
-            .and_then(|c| c.env.as_ref())
-        {
-            for var in vars {
-                if let Some((k, v)) = var.split_once('=') {
-                    env.insert(k.to_owned(), v.to_owned());
-                }
-            }
-        }
+        let mut env = crate::bake::config_env(p);
         env.extend(extra_env.clone());
         let wanted = consumer_reads(&env);
         let root = LayeredRoot::scan(

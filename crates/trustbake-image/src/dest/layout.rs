@@ -442,6 +442,7 @@ mod tests {
                 .unwrap()
                 .layers,
                 layer: None,
+                env: Vec::new(),
                 created: String::new(),
             })
             .collect();
@@ -518,6 +519,7 @@ mod tests {
                 diff_id: image.platforms[0].layers[0].diff_id,
             }],
             layer: None,
+            env: Vec::new(),
             created: String::new(),
         }];
         let new = image

@@ -1,9 +1,14 @@
 //! The engine: from a view of a root and validated CAs to a [`Plan`] and a [`Report`]. What
 //! each family's tool would write lives in its own module: [`rhel`] (`update-ca-trust`),
-//! [`debian`] (`update-ca-certificates`), [`certifi`] (the append to every `cacert.pem`).
+//! [`debian`] (`update-ca-certificates`), [`certifi`] (the append to every `cacert.pem`),
+//! [`node`] (the file `NODE_EXTRA_CA_CERTS` names, and the variable).
 
 mod certifi;
 mod debian;
+mod node;
+
+pub(crate) use node::VARIABLE as NODE_VARIABLE;
+pub use node::{NodeExtra, env_reads, node_extra};
 mod rhel;
 
 use std::collections::BTreeMap;
@@ -12,12 +17,13 @@ use serde::Serialize;
 use trustbake_certs::Certificate;
 use trustbake_targets::{OsFamily, Resolved};
 
+use crate::consumers::Env;
 use crate::detect::{CertifiStatus, Layout, detect};
 use crate::view::{Entry, Meta, RootView, parent, read_resolved, resolve};
 use crate::{StoreError, StoreKind};
 
 /// Choices that are not facts of the image.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// mtime of every written entry (`SOURCE_DATE_EPOCH`, or the base image's creation time).
     pub mtime: i64,
@@ -26,6 +32,9 @@ pub struct Options {
     pub jks_timestamp_ms: Option<i64>,
     /// Also patch pip's vendored certifi.
     pub include_vendored: bool,
+    /// The image's environment (its config's `Env`; empty for a directory): `PATH` finds the
+    /// runtimes, `NODE_EXTRA_CA_CERTS` names Node's extra file.
+    pub env: Env,
 }
 
 /// What to write: entries in path order, each with its owner, mode and content.
@@ -33,12 +42,15 @@ pub struct Options {
 pub struct Plan {
     /// The entries, sorted by path (parents before children).
     pub items: Vec<PlanItem>,
+    /// Variables the image's environment must set (`NODE_EXTRA_CA_CERTS`), in name order: a
+    /// bake sets them in the config's `Env`; for a directory they are the operator's to set.
+    pub env: Vec<(String, String)>,
 }
 
 impl Plan {
-    /// Nothing to write.
+    /// Nothing to write and nothing to set.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.env.is_empty()
     }
 }
 
@@ -131,6 +143,7 @@ pub fn plan(
         view,
         options,
         items: BTreeMap::new(),
+        env: BTreeMap::new(),
         stores: Vec::new(),
         notes: Vec::new(),
     };
@@ -144,9 +157,13 @@ pub fn plan(
         eng.debian(&layout, &cas)?;
     }
     eng.certifi(&layout, &cas)?;
+    eng.node(&cas)?;
     let items = eng.changed_items()?;
     Ok((
-        Plan { items },
+        Plan {
+            items,
+            env: eng.env.into_iter().collect(),
+        },
         Report {
             detected: layout,
             stores: eng.stores,
@@ -159,6 +176,7 @@ struct Engine<'a> {
     view: &'a dyn RootView,
     options: &'a Options,
     items: BTreeMap<String, PlanItem>,
+    env: BTreeMap<String, String>,
     stores: Vec<StoreReport>,
     notes: Vec<String>,
 }
@@ -343,6 +361,7 @@ mod tests {
             mtime: 7,
             jks_timestamp_ms: None,
             include_vendored: false,
+            env: Env::new(),
         };
         let (plan, report) = super::plan(&root, &[ca()], None, &options).unwrap();
         let anchors = plan
