@@ -574,3 +574,131 @@ fn writing_a_new_tag_into_an_existing_layout_keeps_its_other_tags() {
         validate(&ImageRef::parse(&format!("oci:{}:{tag}", base.display())).unwrap()).unwrap();
     }
 }
+
+/// The SHA-256s of every certificate in every regular file under `dir` (outside `skip`).
+fn certificates_under(dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Vec<PathBuf>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let kind = entry.file_type().unwrap();
+        if skip.iter().any(|s| path.to_string_lossy().contains(s)) {
+            continue;
+        }
+        if kind.is_dir() {
+            certificates_under(&path, skip, out);
+        } else if kind.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let mut shas: Vec<String> = read_bundle(&bytes)
+                .certificates
+                .iter()
+                .map(|c| c.sha256().hex())
+                .collect();
+            if let Ok(ks) = trustbake_store::formats::jks::Keystore::parse(&bytes) {
+                shas.extend(
+                    ks.certificates()
+                        .map(|d| trustbake_certs::Sha256Fingerprint::of(d).hex()),
+                );
+            }
+            if let Some(ders) = trustbake_store::formats::edk2_certificates(&bytes) {
+                shas.extend(
+                    ders.iter()
+                        .map(|d| trustbake_certs::Sha256Fingerprint::of(d).hex()),
+                );
+            }
+            for sha in shas {
+                out.entry(sha).or_default().push(path.clone());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
+    let work = scratch("bake-rotate");
+    let base = work.join("base");
+    enterprise_layout(&base, "v5.1.0", 1);
+    let from = format!("oci:{}:v5.1.0", base.display());
+    let epoch = Some(1_700_000_000);
+    let old = cas(&["root-rsa.pem"]);
+    let new = cas(&["root-ec.pem"]);
+    let one = format!("oci:{}:x", work.join("one").display());
+    let two = format!("oci:{}:x", work.join("two").display());
+    bake(&from, &one, &old, epoch, None).unwrap();
+    let rotated = bake(&one, &two, &new, epoch, None).unwrap();
+    let replaced = rotated.platforms[0].replaced.as_ref().expect("replaced");
+    let rsa = old.cas()[0].certificate.sha256().hex();
+    assert_eq!(replaced.cas, [format!("sha256:{rsa}")]);
+    // The original base plus one new layer: what a bake of the new CA on the base gives.
+    let fresh = bake(
+        &from,
+        &format!("oci:{}:x", work.join("fresh").display()),
+        &new,
+        epoch,
+        None,
+    )
+    .unwrap();
+    assert_eq!(rotated.digest, fresh.digest);
+    validate(&ImageRef::parse(&two).unwrap()).unwrap();
+    // Rotated again with the same CA: the image is what it was.
+    let again = bake(
+        &two,
+        &format!("oci:{}:x", work.join("again").display()),
+        &new,
+        epoch,
+        None,
+    )
+    .unwrap();
+    assert!(again.nothing_to_add, "{again:?}");
+    assert_eq!(again.digest, rotated.digest);
+
+    // The old CA is in no store; a shipped root distrusted by fingerprint is in none either
+    // (but the blocklist, and p11-kit's OpenSSL bundle, which keeps a shipped root as it is).
+    let rootfs = umoci_unpack(&work.join("two"), "x", &work.join("two-bundle"));
+    let mut found = BTreeMap::new();
+    certificates_under(&rootfs, &[], &mut found);
+    assert!(!found.contains_key(&rsa), "{:?}", found.get(&rsa));
+    let ec = new.cas()[0].certificate.sha256().hex();
+    assert!(
+        found.get(&ec).is_some_and(|p| p.len() >= 5),
+        "{:?}",
+        found.get(&ec)
+    );
+    let tls =
+        std::fs::read(rootfs.join("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")).unwrap();
+    let shipped = read_bundle(&tls).certificates[0].sha256().hex();
+    let three = format!("oci:{}:x", work.join("three").display());
+    let removed = trustbake::bake(
+        &trustbake::BakeRequest::new(&two, &three, &new)
+            .unwrap()
+            .source_date_epoch(epoch)
+            .remove(trustbake::load_removals(std::slice::from_ref(&shipped)).unwrap()),
+    )
+    .unwrap();
+    assert!(removed.platforms[0].replaced.is_some());
+    let stores: Vec<&str> = removed.platforms[0]
+        .stores
+        .iter()
+        .filter(|s| s.removed.iter().any(|r| r.sha256 == shipped))
+        .map(|s| s.path.as_str())
+        .collect();
+    assert!(stores.len() >= 5, "{stores:?}");
+    let rootfs = umoci_unpack(&work.join("three"), "x", &work.join("three-bundle"));
+    let mut found = BTreeMap::new();
+    certificates_under(
+        &rootfs,
+        &[
+            "source/blocklist",
+            "openssl/ca-bundle.trust.crt",
+            "/usr/share/",
+        ],
+        &mut found,
+    );
+    assert!(!found.contains_key(&shipped), "{:?}", found.get(&shipped));
+    assert!(found.contains_key(&ec));
+    assert_eq!(
+        std::fs::read_dir(rootfs.join("etc/pki/ca-trust/source/blocklist"))
+            .unwrap()
+            .count(),
+        1
+    );
+}

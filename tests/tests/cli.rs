@@ -308,6 +308,15 @@ fn json_output_matches_the_readme_both_ways() {
             run(&[&["bake", "--from", &from, "--to", &to], &cas[..]].concat()),
         ),
     ];
+    // The CA applied above, distrusted again.
+    let removal: Vec<&str> = cas
+        .iter()
+        .map(|a| if *a == "--ca" { "--remove" } else { a })
+        .collect();
+    outputs.push((
+        "apply",
+        run(&[&["apply", "--root", rootfs], &removal[..]].concat()),
+    ));
     // Through a registry: the transfers are reported.
     let registry = tests::registry::Registry::start(
         &work.join("registry"),
@@ -331,6 +340,23 @@ fn json_output_matches_the_readme_both_ways() {
         .concat()),
     ));
     outputs.push(("inspect", run(&["inspect", &to])));
+    // A second bake onto the first replaces its layer; a CA removed.
+    let rotated = format!("oci:{}:rotated", work.join("out").display());
+    let (rsa, ec) = (fixture("root-rsa.pem"), fixture("root-ec.pem"));
+    outputs.push((
+        "bake",
+        run(&[
+            "bake",
+            "--from",
+            &to,
+            "--to",
+            &rotated,
+            "--ca",
+            rsa.to_str().unwrap(),
+            "--remove",
+            ec.to_str().unwrap(),
+        ]),
+    ));
     // verify: the demo CA baked in `to` does not issue the test leaf (a failure with a reason);
     // the leaf and its intermediate against the test root's store (trusted with an anchor).
     let chain = work.join("chain.pem");

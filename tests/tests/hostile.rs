@@ -249,6 +249,7 @@ fn raw_tar(entries: &[LayerEntry]) -> (Vec<u8>, Digest) {
                 h.set_size(0);
                 b.append_link(&mut h, rel, target).unwrap();
             }
+            other => panic!("raw_tar writes no {other:?}"),
         }
     }
     let bytes = b.into_inner().unwrap();

@@ -283,3 +283,88 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
     );
     let _ = der::write(0x30, &[]);
 }
+
+#[test]
+fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
+    let work = scratch("rhel-remove");
+    let source = work.join("usr-share-pki");
+    mozilla_source(&source);
+    let base = work.join("base");
+    std::fs::create_dir_all(base.join("etc/pki/ca-trust/source/anchors")).unwrap();
+    std::fs::write(
+        base.join("etc/os-release"),
+        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
+    )
+    .unwrap();
+    p11_kit_extract(&[&source], &base);
+    let cas = trustbake::load_cas(
+        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
+        trustbake::Policy::at(trustbake::now()),
+    )
+    .unwrap();
+    trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
+    let before = outputs(&base);
+
+    // Distrust: a shipped root by fingerprint, an added one by file, one nobody holds.
+    let shipped =
+        Certificate::from_der(webpki_root_certs::TLS_SERVER_ROOT_CERTS[5].as_ref()).unwrap();
+    let removals = trustbake::load_removals(&[
+        shipped.sha256().colon_hex().to_uppercase(),
+        fixture("root-rsa.pem").display().to_string(),
+        fixture("expired.pem").display().to_string(),
+    ])
+    .unwrap();
+    let report = trustbake::apply(
+        &trustbake::ApplyRequest::new(&base, &trustbake::Intake::default(), trustbake::now())
+            .remove(removals),
+    )
+    .unwrap();
+    let blocklist = base.join("etc/pki/ca-trust/source/blocklist");
+    assert_eq!(std::fs::read_dir(&blocklist).unwrap().count(), 3);
+    assert!(
+        !std::fs::read_dir(base.join("etc/pki/ca-trust/source/anchors"))
+            .unwrap()
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("trustbake-test-root-rsa")),
+        "the added anchor is gone"
+    );
+    assert!(
+        report
+            .stores
+            .iter()
+            .any(|s| s.kind == trustbake::StoreKind::PemBundle && s.removed.len() == 2)
+    );
+    let ours = outputs(&base);
+    assert_eq!(ours.pem[0].len(), before.pem[0].len() - 2);
+
+    // The reference: p11-kit with the remaining added CAs in anchors/ and the three in the
+    // blocklist.
+    let reference = work.join("reference");
+    let src = work.join("reference-source");
+    std::fs::create_dir_all(src.join("anchors")).unwrap();
+    std::fs::create_dir_all(src.join("blocklist")).unwrap();
+    for name in ADDED.iter().filter(|n| **n != "root-rsa.pem") {
+        std::fs::copy(fixture(name), src.join("anchors").join(name)).unwrap();
+    }
+    std::fs::copy(fixture("root-rsa.pem"), src.join("blocklist/a.pem")).unwrap();
+    std::fs::copy(fixture("expired.pem"), src.join("blocklist/b.pem")).unwrap();
+    std::fs::write(src.join("blocklist/c.pem"), shipped.to_pem()).unwrap();
+    p11_kit_extract(&[&source, &src], &reference);
+    compare(
+        "trustbake vs trust extract with a blocklist",
+        &ours,
+        &outputs(&reference),
+    );
+
+    // A later update-ca-trust in the image keeps them out.
+    let later = work.join("later");
+    p11_kit_extract(&[&source, &base.join("etc/pki/ca-trust/source")], &later);
+    compare(
+        "trustbake vs a later trust extract",
+        &ours,
+        &outputs(&later),
+    );
+}

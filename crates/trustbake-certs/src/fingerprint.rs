@@ -28,6 +28,21 @@ macro_rules! fingerprint {
                 self.0.iter().map(|b| format!("{b:02x}")).collect()
             }
 
+            /// Parses hex in either case, with or without `:` between bytes (as `openssl x509
+            /// -fingerprint` prints it); `None` unless it is exactly the digest's length.
+            pub fn from_hex(text: &str) -> Option<Self> {
+                let digits: Vec<u8> = text.bytes().filter(|b| *b != b':').collect();
+                if digits.len() != 2 * $len || !digits.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                let mut out = [0u8; $len];
+                for (i, pair) in digits.chunks(2).enumerate() {
+                    let hex = std::str::from_utf8(pair).ok()?;
+                    out[i] = u8::from_str_radix(hex, 16).ok()?;
+                }
+                Some(Self(out))
+            }
+
             /// Lower-case hex with `:` between bytes, as certifi writes it.
             pub fn colon_hex(&self) -> String {
                 self.0.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")

@@ -210,6 +210,11 @@ pub(crate) struct BakeArgs {
     #[command(flatten)]
     pub(crate) ca: CaArgs,
 
+    /// Distrust a CA in every store, the base's own or an added one: its SHA-256 as `inspect`
+    /// prints it, or a certificate file (repeatable; works without --ca).
+    #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub(crate) remove: Vec<String>,
+
     /// A recipe (images/NAME.toml) with from, to, cas and optionally product, version, platform.
     #[arg(short = 'f', long = "file", value_name = "RECIPE")]
     pub(crate) file: Option<PathBuf>,
@@ -565,6 +570,11 @@ pub(crate) struct ApplyArgs {
 
     #[command(flatten)]
     pub(crate) ca: CaArgs,
+
+    /// Distrust a CA in every store, the base's own or an added one: its SHA-256 as `inspect`
+    /// prints it, or a certificate file (repeatable; works without --ca).
+    #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub(crate) remove: Vec<String>,
 
     /// The Anchore product, to compare the version map with what the root holds.
     #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]

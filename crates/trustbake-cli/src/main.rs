@@ -156,6 +156,20 @@ fn load(ca: &CaArgs) -> Result<trustbake::Intake, trustbake::Error> {
     Ok(intake)
 }
 
+/// The CAs to add and to remove: with `--remove` alone, no CA is added.
+fn load_with_removals(
+    ca: &CaArgs,
+    remove: &[String],
+) -> Result<(trustbake::Intake, Vec<trustbake::Removal>), trustbake::Error> {
+    let removals = trustbake::load_removals(remove)?;
+    let cas = if ca.cas.is_empty() && !removals.is_empty() {
+        trustbake::Intake::default()
+    } else {
+        load(ca)?
+    };
+    Ok((cas, removals))
+}
+
 /// The target of `--product`/`--version`, when both are given (clap requires them together).
 fn target(product: Option<&str>, version: Option<&str>) -> Result<Option<trustbake::Target>> {
     match (product, version) {
@@ -203,9 +217,10 @@ fn plan(args: PlanArgs) -> Result<()> {
 }
 
 fn apply(args: ApplyArgs) -> Result<()> {
-    let cas = load(&args.ca)?;
+    let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
     let mut request = trustbake::ApplyRequest::new(&args.root, &cas, trustbake::now())
-        .source_date_epoch(trustbake::source_date_epoch());
+        .source_date_epoch(trustbake::source_date_epoch())
+        .remove(removals);
     if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
         request = request.target(target);
     }
@@ -233,9 +248,10 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     let (Some(from), Some(to)) = (args.from.as_deref(), args.to.as_deref()) else {
         anyhow::bail!("--from and --to are required (or a recipe with -f)");
     };
-    let cas = load(&args.ca)?;
+    let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
     let mut request = trustbake::BakeRequest::new(from, to, &cas)?
-        .source_date_epoch(trustbake::source_date_epoch());
+        .source_date_epoch(trustbake::source_date_epoch())
+        .remove(removals);
     if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
         request = request.target(target);
     }

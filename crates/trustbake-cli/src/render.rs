@@ -202,6 +202,9 @@ fn store_summary(store: &StoreOutcome) -> String {
     if !store.present.is_empty() {
         parts.push(format!("already present {}", store.present.len()));
     }
+    if !store.removed.is_empty() {
+        parts.push(format!("removed {}", store.removed.len()));
+    }
     if let Some(first) = store.skipped.first() {
         parts.push(format!(
             "skipped {} ({})",
@@ -244,6 +247,19 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         let _ = writeln!(out, "  manifest {}", p.manifest);
         if let Some(layer) = &p.layer {
             let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
+        }
+        if let Some(r) = &p.replaced {
+            let _ = writeln!(
+                out,
+                "  replaces trustbake's earlier layer {} ({} CAs added{}): the new layer goes on the layers below it, and CAs not given again are gone from every store",
+                r.layer,
+                r.cas.len(),
+                if r.removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} removed", r.removed.len())
+                }
+            );
         }
         for (name, value) in &p.env {
             let _ = writeln!(out, "  config Env: {name}={value}");

@@ -33,6 +33,8 @@ pub enum LayerEntryKind {
     Symlink(String),
     /// A directory.
     Dir,
+    /// A whiteout: the path is removed from the layers below (`.wh.<name>` beside it).
+    Whiteout,
 }
 
 /// A built layer: the gzip blob and its digests.
@@ -89,6 +91,19 @@ pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
                 builder.append_link(&mut header, rel, target).map_err(err)?;
+            }
+            LayerEntryKind::Whiteout => {
+                let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+                let wh = if dir.is_empty() {
+                    format!(".wh.{name}")
+                } else {
+                    format!("{dir}/.wh.{name}")
+                };
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, wh, std::io::empty())
+                    .map_err(err)?;
             }
         }
     }

@@ -29,6 +29,10 @@ pub struct Append<'a> {
     /// Variables to set in the config's `Env` (an existing one is replaced in place, a new one
     /// appended); with no layer, a history entry marked `empty_layer` records the change.
     pub env: Vec<(String, String)>,
+    /// Drop the base's top layer (one trustbake wrote) with its diff ID and history entry,
+    /// so that the new layer replaces it; `scanned` then holds the layers below it (and may
+    /// hold the top one too: a made-up manifest's layer is known by its scan).
+    pub replace_top: bool,
     /// `created` of the new config and history entry (RFC 3339).
     pub created: String,
 }
@@ -78,6 +82,8 @@ pub struct NewPlatform<'a> {
     pub config: Document<Config>,
     /// The added layer, if any.
     pub layer: Option<NewLayer>,
+    /// Whether the platform differs from the base.
+    pub changed: bool,
     /// Where each layer of the manifest comes from, bottom first.
     pub(crate) blobs: Vec<LayerBlob<'a>>,
 }
@@ -123,13 +129,19 @@ impl Image {
         family: Family,
     ) -> Result<NewPlatform<'a>, ImageError> {
         let base = append.base;
-        if append.scanned.len() != base.layers.len() {
+        let kept = &base.layers[..base.layers.len() - usize::from(append.replace_top)];
+        let top_scanned = if append.replace_top && append.scanned.len() == base.layers.len() {
+            append.scanned.last().copied()
+        } else {
+            None
+        };
+        if append.scanned.len() - usize::from(top_scanned.is_some()) != kept.len() {
             return Err(ImageError::BadLayer {
                 layer: base.descriptor.digest.to_string(),
                 detail: format!(
                     "{} layers scanned for a manifest of {}",
                     append.scanned.len(),
-                    base.layers.len()
+                    kept.len()
                 ),
             });
         }
@@ -141,7 +153,7 @@ impl Image {
         };
         let mut descriptors = Vec::new();
         let mut blobs = Vec::new();
-        for (layer, scanned) in base.layers.iter().zip(&append.scanned) {
+        for (layer, scanned) in kept.iter().zip(&append.scanned) {
             let descriptor = match (&layer.descriptor, base.synthesized) {
                 (Some(d), false) => d.clone(),
                 _ => {
@@ -156,10 +168,31 @@ impl Image {
             descriptors.push(descriptor);
             blobs.push(LayerBlob::Base(layer));
         }
-        let config = if append.layer.is_none() && append.env.is_empty() {
+        let adds = append.layer.is_some() || !append.env.is_empty();
+        let config = if !adds && !append.replace_top {
             base.config.clone()
         } else {
             base.config.edit(|config| {
+                if append.replace_top {
+                    config.rootfs.diff_ids.pop();
+                    if let Some(history) = config.history.as_mut() {
+                        history.pop();
+                    }
+                    if !adds {
+                        // Nothing replaces it: its labels go with it.
+                        if let Some(runtime) = config.config.as_mut() {
+                            if let Some(labels) = runtime.labels.as_mut() {
+                                for (k, _) in &options.labels {
+                                    labels.shift_remove(k);
+                                }
+                                if labels.is_empty() {
+                                    runtime.labels = None;
+                                }
+                            }
+                        }
+                        return;
+                    }
+                }
                 if let Some(layer) = &append.layer {
                     config.rootfs.diff_ids.push(layer.diff_id);
                 }
@@ -195,7 +228,33 @@ impl Image {
                 }
             })?
         };
-        if let Some(layer) = &append.layer {
+        // A replacement identical to the replaced layer, byte for byte: the platform is the
+        // base's, its top layer carried like the others.
+        let top = base.layers.last().and_then(|t| {
+            let descriptor = match (&t.descriptor, base.synthesized) {
+                (Some(d), false) => d.clone(),
+                _ => {
+                    let scanned = top_scanned?;
+                    let media_type = match (to_oci, t.media_type.as_str()) {
+                        (true, media_type::DOCKER_LAYER_GZIP) => media_type::OCI_LAYER_GZIP,
+                        (true, _) => media_type::OCI_LAYER,
+                        (false, other) => other,
+                    };
+                    Descriptor::new(media_type, scanned.size, scanned.digest)
+                }
+            };
+            Some((t, descriptor))
+        });
+        let identical = append.replace_top && config.digest() == base.config.digest();
+        let (config, new_layer, adds) = match top {
+            Some((top, descriptor)) if identical => {
+                descriptors.push(descriptor);
+                blobs.push(LayerBlob::Base(top));
+                (base.config.clone(), None, false)
+            }
+            _ => (config, append.layer, adds),
+        };
+        if let Some(layer) = &new_layer {
             let media_type = if oci {
                 media_type::OCI_LAYER_GZIP
             } else {
@@ -217,7 +276,12 @@ impl Image {
             m.config.digest = config.digest();
             m.config.size = config.bytes().len() as u64;
             m.layers = descriptors;
-            if oci && (append.layer.is_some() || !append.env.is_empty()) {
+            // A replaced layer's manifest already names the image it was baked on.
+            let named = append.replace_top
+                && m.annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(BASE_DIGEST));
+            if oci && adds && !named {
                 let annotations = m.annotations.get_or_insert_with(Default::default);
                 annotations.insert(BASE_NAME.to_owned(), base_name);
                 annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
@@ -230,13 +294,15 @@ impl Image {
             .unwrap_or_else(|| media_type::OCI_MANIFEST.to_owned());
         let mut descriptor = manifest.descriptor(&manifest_type);
         descriptor.platform = base.descriptor.platform.clone();
+        let changed = adds || (append.replace_top && new_layer.is_none() && !identical);
         Ok(NewPlatform {
             platform: base.platform.clone(),
             base_digest: base.descriptor.digest,
             descriptor,
             manifest,
             config,
-            layer: append.layer,
+            layer: new_layer,
+            changed,
             blobs,
         })
     }
@@ -275,11 +341,10 @@ impl NewImage<'_> {
         }
     }
 
-    /// Whether any platform changes (a new layer, or a new config).
+    /// Whether any platform changes: a layer or setting added, or a layer replaced by a
+    /// different one (the config, which names every layer, is then not the base's).
     pub fn changed(&self) -> bool {
-        self.platforms
-            .iter()
-            .any(|p| p.layer.is_some() || p.manifest.digest() != p.base_digest)
+        self.platforms.iter().any(|p| p.changed)
     }
 
     /// The base image.
@@ -340,6 +405,7 @@ mod tests {
             scanned: scanned(&image),
             layer: None,
             env: Vec::new(),
+            replace_top: false,
             created: "2030-01-01T00:00:00Z".into(),
         };
         let new = image
@@ -371,6 +437,7 @@ mod tests {
             scanned: scanned(&image),
             layer: Some(layer.clone()),
             env: vec![("NODE_EXTRA_CA_CERTS".into(), "/etc/x.pem".into())],
+            replace_top: false,
             created: "2030-01-01T00:00:00Z".into(),
         };
         let options = AppendOptions {

@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum StoreKind {
     /// RHEL `source/anchors/`: the CAs `update-ca-trust` reads.
     Anchors,
+    /// RHEL `source/blocklist/` (`blacklist/` on EL7 and EL8): the CAs `update-ca-trust`
+    /// distrusts.
+    Blocklist,
     /// p11-kit's PEM bundle with comments (`tls-ca-bundle.pem` and its siblings).
     PemBundle,
     /// p11-kit's OpenSSL bundle of `TRUSTED CERTIFICATE`s (`ca-bundle.trust.crt`).
@@ -26,6 +29,8 @@ pub enum StoreKind {
     DebianLocal,
     /// Debian's rebuilt `ca-certificates.crt`.
     DebianBundle,
+    /// Debian's `/etc/ca-certificates.conf`: which packaged certificates are enabled.
+    DebianConf,
     /// Debian's `HHHHHHHH.N` links in `/etc/ssl/certs`.
     DebianHashLinks,
     /// A Python certifi `cacert.pem`.
@@ -68,6 +73,7 @@ impl StoreKind {
     pub fn as_str(self) -> &'static str {
         match self {
             StoreKind::Anchors => "anchors",
+            StoreKind::Blocklist => "blocklist",
             StoreKind::PemBundle => "pem-bundle",
             StoreKind::OpensslBundle => "openssl-bundle",
             StoreKind::JavaCacerts => "java-cacerts",
@@ -75,6 +81,7 @@ impl StoreKind {
             StoreKind::DirectoryHash => "directory-hash",
             StoreKind::DebianLocal => "debian-local",
             StoreKind::DebianBundle => "debian-bundle",
+            StoreKind::DebianConf => "debian-conf",
             StoreKind::DebianHashLinks => "debian-hash-links",
             StoreKind::Certifi => "certifi",
             StoreKind::NodeExtra => "node-extra-ca-certs",

@@ -11,6 +11,10 @@ pub const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 
 /// RHEL family: `update-ca-trust`'s local anchors.
 pub const RHEL_ANCHORS: &str = "/etc/pki/ca-trust/source/anchors";
+/// RHEL family: the CAs `update-ca-trust` distrusts (EL9 and later).
+pub const RHEL_BLOCKLIST: &str = "/etc/pki/ca-trust/source/blocklist";
+/// RHEL family: the same on EL7 and EL8.
+pub const RHEL_BLACKLIST: &str = "/etc/pki/ca-trust/source/blacklist";
 /// RHEL family: the extracted outputs' root, whose presence marks the layout.
 pub const RHEL_EXTRACTED: &str = "/etc/pki/ca-trust/extracted";
 /// RHEL family: the hashed directory (EL9's `pem/directory-hash`).

@@ -257,10 +257,19 @@ impl MemRoot {
     pub fn apply(&mut self, plan: &crate::Plan) {
         for item in &plan.items {
             match &item.content {
-                crate::Content::File(bytes) => self.file(&item.path, bytes.clone(), item.meta),
-                crate::Content::Symlink(target) => self.symlink(&item.path, target),
-                crate::Content::Dir => self.dir(&item.path, item.meta),
-            };
+                crate::Content::File(bytes) => {
+                    self.file(&item.path, bytes.clone(), item.meta);
+                }
+                crate::Content::Symlink(target) => {
+                    self.symlink(&item.path, target);
+                }
+                crate::Content::Dir => {
+                    self.dir(&item.path, item.meta);
+                }
+                crate::Content::Remove => {
+                    self.entries.remove(&item.path);
+                }
+            }
         }
     }
 

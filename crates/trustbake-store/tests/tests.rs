@@ -20,6 +20,7 @@ const OPTIONS: Options = Options {
     jks_timestamp_ms: None,
     include_vendored: false,
     env: trustbake_store::Env::new(),
+    remove: Vec::new(),
 };
 
 fn fixture_path(name: &str) -> PathBuf {

@@ -21,6 +21,7 @@ pub struct ApplyRequest<'a> {
     source_date_epoch: Option<i64>,
     target: Option<Target>,
     include_vendored: bool,
+    remove: Vec<trustbake_store::Removal>,
 }
 
 impl<'a> ApplyRequest<'a> {
@@ -34,7 +35,15 @@ impl<'a> ApplyRequest<'a> {
             source_date_epoch: None,
             target: None,
             include_vendored: false,
+            remove: Vec::new(),
         }
+    }
+
+    /// Distrust these CAs in every store of the root (see
+    /// [`load_removals`](crate::load_removals)).
+    pub fn remove(mut self, remove: Vec<trustbake_store::Removal>) -> Self {
+        self.remove = remove;
+        self
     }
 
     /// A reproducible time instead of `now`: entries and new Java keystore entries get it.
@@ -68,6 +77,7 @@ pub fn apply_preview(request: &ApplyRequest<'_>) -> Result<ApplyOutcome, Error> 
 
 fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
     let root = request.root;
+    crate::load::no_overlap(request.cas, &request.remove)?;
     if !root.is_dir() {
         return Err(Error::NotARoot {
             path: root.to_path_buf(),
@@ -84,6 +94,7 @@ fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
         jks_timestamp_ms: request.source_date_epoch.map(|s| s.saturating_mul(1000)),
         include_vendored: request.include_vendored,
         env: trustbake_store::Env::new(),
+        remove: request.remove.clone(),
     };
     let certs: Vec<Certificate> = request
         .cas

@@ -15,10 +15,41 @@ use trustbake_targets::VersionMap;
 
 use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
-    RegistryTransfer, SCHEMA_VERSION,
+    RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
 };
 use crate::plan::Target;
 use crate::{Error, ImageError};
+
+/// The label naming the CAs trustbake added, comma-separated `sha256:…`.
+pub const LABEL_CAS: &str = "dev.trustbake.ca-certificates.sha256";
+/// The label naming the CAs trustbake distrusted.
+pub const LABEL_REMOVED: &str = "dev.trustbake.removed.sha256";
+
+/// The top layer of a platform, when trustbake wrote it: the config's last history entry is a
+/// trustbake bake that made a layer, trustbake's label is set, and the history's layers match
+/// the manifest's. Returns that entry's `created_by`.
+pub(crate) fn trustbake_top(p: &PlatformImage) -> Option<String> {
+    let config = p.config.value();
+    let history = config.history.as_ref()?;
+    let last = history.last()?;
+    let by = last.created_by.as_deref()?;
+    let layers = history
+        .iter()
+        .filter(|h| h.empty_layer != Some(true))
+        .count();
+    let labelled = config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .is_some_and(|l| l.contains_key(LABEL_CAS));
+    (last.empty_layer != Some(true)
+        && by.starts_with("trustbake ")
+        && by.contains(" bake: ")
+        && labelled
+        && layers == p.layers.len()
+        && p.layers.len() >= 2)
+        .then(|| by.to_owned())
+}
 
 /// Largest file body kept in memory while scanning: the largest the engine reads.
 pub(crate) const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
@@ -41,6 +72,7 @@ pub struct BakeRequest<'a> {
     target: Option<Target>,
     platform: Option<Platform>,
     include_vendored: bool,
+    remove: Vec<trustbake_store::Removal>,
     source_date_epoch: Option<i64>,
     progress: Option<&'a (dyn Fn(&str) + Sync)>,
     source_access: Access,
@@ -75,6 +107,7 @@ impl<'a> BakeRequest<'a> {
             target: None,
             platform: None,
             include_vendored: false,
+            remove: Vec::new(),
             source_date_epoch: None,
             progress: None,
             source_access: Access::default(),
@@ -132,6 +165,13 @@ impl<'a> BakeRequest<'a> {
         self
     }
 
+    /// Distrust these CAs in every store of the image — the base's own as well as added ones
+    /// (see [`load_removals`](crate::load_removals)).
+    pub fn remove(mut self, remove: Vec<trustbake_store::Removal>) -> Self {
+        self.remove = remove;
+        self
+    }
+
     /// The time of the new configs, history entries and layer entries (`SOURCE_DATE_EPOCH`);
     /// `None`: each platform's own base `created` (never the clock).
     pub fn source_date_epoch(mut self, epoch: Option<i64>) -> Self {
@@ -160,6 +200,7 @@ pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
 
 fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     let (from, to) = (&request.from, &request.to);
+    crate::load::no_overlap(request.cas, &request.remove)?;
     let mut session = Session::new(
         request.source_access.clone(),
         request.destination_access.clone(),
@@ -190,7 +231,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         Some(dest) if image.source().registry().is_some() => {
             let mut wanted: Vec<trustbake_image::Descriptor> = Vec::new();
             for platform in &selected {
-                for layer in &platform.layers {
+                let kept = platform.layers.len() - usize::from(trustbake_top(platform).is_some());
+                for layer in &platform.layers[..kept] {
                     let Some(d) = &layer.descriptor else { continue };
                     if wanted.iter().any(|w| w.digest == d.digest)
                         || dest.has_blob(d)?
@@ -242,6 +284,18 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         ));
         let env = config_env(platform);
         let extra = trustbake_store::env_reads(&env);
+        // An image whose top layer trustbake wrote: that layer is replaced, so the plan is
+        // made on the layers below it.
+        let replaced = trustbake_top(platform);
+        let lower;
+        let scanned_platform = if replaced.is_some() {
+            let mut below = platform.clone();
+            below.layers.pop();
+            lower = below;
+            &lower
+        } else {
+            platform
+        };
         let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
         let cache = if extra.is_empty() {
             &cache
@@ -261,7 +315,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         };
         let root = LayeredRoot::scan(
             &image,
-            platform,
+            scanned_platform,
             &ScanOptions {
                 wanted: &wanted,
                 max_body: MAX_BODY,
@@ -284,6 +338,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
             include_vendored: request.include_vendored,
             env,
+            remove: request.remove.clone(),
         };
         let (plan, report) =
             trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
@@ -297,14 +352,60 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             Some(epoch) => trustbake_certs::format_timestamp(epoch),
             None => base_created,
         };
+        // A made-up manifest (a docker archive's) knows its layers only by their scan: the
+        // replaced one is scanned too, to carry it when its replacement is the same.
+        let scanned = if replaced.is_some() && platform.synthesized {
+            LayeredRoot::scan(
+                &image,
+                platform,
+                &ScanOptions {
+                    wanted: &wanted,
+                    max_body: MAX_BODY,
+                    max_inflated: u64::MAX,
+                    tee: None,
+                    cache: Some(cache),
+                },
+            )?
+            .layers
+        } else {
+            root.layers.clone()
+        };
         appends.push(Append {
             base: platform,
-            scanned: root.layers.clone(),
+            scanned,
             layer,
             env: plan.env.clone(),
+            replace_top: replaced.is_some(),
             created,
         });
-        details.push((plan, report));
+        let replaced = replaced.map(|created_by| {
+            let config = platform.config.value();
+            let label = |key: &str| {
+                config
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.labels.as_ref())
+                    .and_then(|l| l.get(key))
+                    .map(|v| {
+                        v.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
+            ReplacedOutcome {
+                layer: platform
+                    .layers
+                    .last()
+                    .map(trustbake_image::Layer::name)
+                    .unwrap_or_default(),
+                created_by,
+                cas: label(LABEL_CAS),
+                removed: label(LABEL_REMOVED),
+            }
+        });
+        details.push((plan, report, replaced));
     }
     // Sorted, so the order of the CAs never changes a digest.
     let mut fingerprints: Vec<String> = certs
@@ -312,19 +413,29 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .map(|c| format!("sha256:{}", c.sha256().hex()))
         .collect();
     fingerprints.sort();
+    let mut removed: Vec<String> = request
+        .remove
+        .iter()
+        .map(|r| format!("sha256:{}", r.sha256().hex()))
+        .collect();
+    removed.sort();
+    removed.dedup();
+    let mut created_by = format!(
+        "trustbake {} bake: CA certificates {}",
+        env!("CARGO_PKG_VERSION"),
+        fingerprints.join(" ")
+    );
+    let mut labels = vec![(LABEL_CAS.to_owned(), fingerprints.join(","))];
+    if !removed.is_empty() {
+        created_by.push_str(&format!("; removed {}", removed.join(" ")));
+        labels.push((LABEL_REMOVED.to_owned(), removed.join(",")));
+    }
     let options = AppendOptions {
-        created_by: format!(
-            "trustbake {} bake: CA certificates {}",
-            env!("CARGO_PKG_VERSION"),
-            fingerprints.join(" ")
-        ),
+        created_by,
         comment:
             "custom CA certificates added to the OS trust store and Python certifi by trustbake"
                 .to_owned(),
-        labels: vec![(
-            "dev.trustbake.ca-certificates.sha256".to_owned(),
-            fingerprints.join(","),
-        )],
+        labels,
     };
     let new = image.append(appends, &options, to.family())?;
     let stored = tee
@@ -351,7 +462,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .platforms
         .iter()
         .zip(details)
-        .map(|(p, (plan, report))| BakePlatform {
+        .map(|(p, (plan, report, replaced))| BakePlatform {
             platform: p.platform.as_ref().map(ToString::to_string),
             manifest: p.descriptor.digest.to_string(),
             config: p.config.digest().to_string(),
@@ -362,9 +473,25 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             }),
             detected: Detected::from(&report.detected),
             stores: outcome::stores(&report),
-            notes: report.notes.clone(),
+            notes: report
+                .notes
+                .iter()
+                .cloned()
+                .chain(replaced.iter().flat_map(|r| {
+                    r.removed
+                        .iter()
+                        .filter(|f| !removed.contains(f))
+                        .map(|f| {
+                            format!(
+                                "the replaced layer distrusted {f}; this bake does not (give --remove {f} to keep it out)"
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                }))
+                .collect(),
             entries: plan.items.iter().map(EntryOutcome::from).collect(),
             env: plan.env.iter().cloned().collect(),
+            replaced,
         })
         .collect();
     let (notes, warnings) = outcome::intake_notes(request.cas);
@@ -420,6 +547,7 @@ fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
                 Content::File(bytes) => LayerEntryKind::File(bytes.clone()),
                 Content::Symlink(target) => LayerEntryKind::Symlink(target.clone()),
                 Content::Dir => LayerEntryKind::Dir,
+                Content::Remove => LayerEntryKind::Whiteout,
             },
             mode: item.meta.mode,
             uid: item.meta.uid,

@@ -70,11 +70,11 @@ mod root;
 mod verify;
 
 pub use apply::{ApplyRequest, apply, apply_preview};
-pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
+pub use bake::{BakeRequest, LABEL_CAS, LABEL_REMOVED, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
 pub use deploy::{Component, ca_secret, helm_values};
 pub use dockerfile::{DockerfileBase, DockerfileOutcome, dockerfile};
-pub use load::load_cas;
+pub use load::{load_cas, load_removals};
 pub use outcome::*;
 pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
 pub use proxy::{
@@ -88,7 +88,7 @@ pub use trustbake_image::registry::{
     ProgressFn as TransferProgressFn, RegistryError, Role as RegistryRole,
 };
 pub use trustbake_image::{ImageError, ImageRef, Platform};
-pub use trustbake_store::{ConsumerKind, Env, StoreKind};
+pub use trustbake_store::{ConsumerKind, Env, Removal, StoreKind};
 pub use trustbake_targets::{Product, Version};
 pub use verify::{VerifyRequest, fetch_chain, load_chain, load_runtime_certs, parse_url, verify};
 

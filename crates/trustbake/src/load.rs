@@ -194,6 +194,69 @@ pub(crate) fn read_limited(
     Ok((bytes, meta))
 }
 
+/// A CA both to add and to remove is a mistake said as such.
+pub(crate) fn no_overlap(cas: &Intake, remove: &[trustbake_store::Removal]) -> Result<(), Error> {
+    for ca in cas.cas() {
+        if remove.iter().any(|r| r.sha256() == ca.certificate.sha256()) {
+            return Err(Error::BadArgument {
+                what: "--remove".into(),
+                reason: format!(
+                    "{} (sha256:{}) is given both to add (--ca) and to remove",
+                    ca.certificate.label(),
+                    ca.certificate.sha256().hex()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The CAs to distrust, each given as a SHA-256 fingerprint (hex, with or without `:`s and a
+/// `sha256:` prefix, as `inspect` and `openssl x509 -fingerprint -sha256` print it) or as a file
+/// or directory of certificates (read like `--ca`, but any certificate is accepted: an expired
+/// or non-CA certificate can be distrusted too).
+pub fn load_removals(inputs: &[impl AsRef<str>]) -> Result<Vec<trustbake_store::Removal>, Error> {
+    let mut out = Vec::new();
+    let mut files = Vec::new();
+    for input in inputs {
+        let text = input.as_ref();
+        let bare = text
+            .strip_prefix("sha256:")
+            .or_else(|| text.strip_prefix("SHA256:"))
+            .unwrap_or(text);
+        match trustbake_certs::Sha256Fingerprint::from_hex(bare) {
+            Some(f) => out.push(trustbake_store::Removal::Fingerprint(f)),
+            None if text.len() >= 40
+                && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+                && !Path::new(text).exists() =>
+            {
+                return Err(Error::BadArgument {
+                    what: "--remove".into(),
+                    reason: format!(
+                        "{text}: neither a SHA-256 fingerprint (64 hex digits) nor a file"
+                    ),
+                });
+            }
+            None => files.push(text.to_owned()),
+        }
+    }
+    if !files.is_empty() {
+        let policy = Policy {
+            allow_non_ca: true,
+            allow_expired: true,
+            now: 0,
+        };
+        let intake = load_cas(&files, policy)?;
+        out.extend(
+            intake
+                .cas()
+                .iter()
+                .map(|ca| trustbake_store::Removal::Certificate(Box::new(ca.certificate.clone()))),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

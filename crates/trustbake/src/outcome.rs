@@ -130,6 +130,23 @@ pub struct BakePlatform {
     pub entries: Vec<EntryOutcome>,
     /// Variables set in the new config's `Env` (`NODE_EXTRA_CA_CERTS`).
     pub env: std::collections::BTreeMap<String, String>,
+    /// The base's top layer, which trustbake wrote and this bake replaced (its CAs are gone
+    /// from every store unless given again), or `null`.
+    pub replaced: Option<ReplacedOutcome>,
+}
+
+/// A layer of an earlier bake, replaced.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ReplacedOutcome {
+    /// Its digest.
+    pub layer: String,
+    /// Its history entry's `created_by`.
+    pub created_by: String,
+    /// The CAs it added (`sha256:…`), from the config's label.
+    pub cas: Vec<String>,
+    /// The CAs it distrusted.
+    pub removed: Vec<String>,
 }
 
 /// The layer a bake added.
@@ -283,6 +300,8 @@ pub struct StoreOutcome {
     pub present: Vec<CaOutcome>,
     /// The CAs it did not take, and why.
     pub skipped: Vec<SkippedOutcome>,
+    /// The CAs taken out of it (`--remove`).
+    pub removed: Vec<CaOutcome>,
     /// Existing certificates that could not be read (left as they are).
     pub unreadable_existing: usize,
 }
@@ -407,6 +426,7 @@ impl From<&StoreReport> for StoreOutcome {
                     reason: k.reason.clone(),
                 })
                 .collect(),
+            removed: s.removed.iter().map(ca).collect(),
             unreadable_existing: s.unreadable_existing,
         }
     }
@@ -418,6 +438,7 @@ impl From<&PlanItem> for EntryOutcome {
             Content::File(bytes) => ("file", Some(bytes.len()), None),
             Content::Symlink(t) => ("symlink", None, Some(t.clone())),
             Content::Dir => ("dir", None, None),
+            Content::Remove => ("remove", None, None),
         };
         EntryOutcome {
             path: item.path.clone(),

@@ -177,7 +177,9 @@ fn check(root: &Path, plan: &Plan, item: &PlanItem) -> Result<(), ApplyError> {
     };
     let fits = match item.content {
         Content::Dir => found.is_dir(),
-        Content::File(_) | Content::Symlink(_) => found.is_file() || found.is_symlink(),
+        Content::File(_) | Content::Symlink(_) | Content::Remove => {
+            found.is_file() || found.is_symlink()
+        }
     };
     if fits {
         return Ok(());
@@ -202,6 +204,8 @@ struct Staged {
     created: Vec<PathBuf>,
     /// Existing directories whose mode, owner and mtime are set on commit.
     existing: Vec<(PathBuf, Meta)>,
+    /// Files and links removed on commit.
+    removals: Vec<PathBuf>,
     committed: bool,
 }
 
@@ -222,6 +226,7 @@ impl Staged {
                 .unwrap_or_default()
         );
         match &item.content {
+            Content::Remove => self.removals.push(host),
             Content::Dir => {
                 if host.is_dir() {
                     self.existing.push((host, item.meta));
@@ -278,6 +283,14 @@ impl Staged {
             trustbake_image::cleanup::unregister(temp);
         }
         self.renames.clear();
+        for path in self.removals.drain(..) {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(apply_error(path, "removing")(e));
+                }
+                _ => {}
+            }
+        }
         for dir in self.created.drain(..) {
             trustbake_image::cleanup::unregister(&dir);
         }

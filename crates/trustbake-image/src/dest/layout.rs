@@ -443,6 +443,7 @@ mod tests {
                 .layers,
                 layer: None,
                 env: Vec::new(),
+                replace_top: false,
                 created: String::new(),
             })
             .collect();
@@ -520,6 +521,7 @@ mod tests {
             }],
             layer: None,
             env: Vec::new(),
+            replace_top: false,
             created: String::new(),
         }];
         let new = image

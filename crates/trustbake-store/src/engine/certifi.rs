@@ -76,7 +76,7 @@ impl Engine<'_> {
     }
 
     /// Rewrites the `certifi/cacert.pem` line of a wheel's RECORD for the new content.
-    fn record(&mut self, record: &str, cacert: &[u8]) -> Result<(), StoreError> {
+    pub(super) fn record(&mut self, record: &str, cacert: &[u8]) -> Result<(), StoreError> {
         let Some((real, meta, bytes)) = read_resolved(self.view, record)? else {
             return Ok(());
         };

@@ -61,7 +61,7 @@ impl Engine<'_> {
             return Ok(());
         }
         self.debian_bundle(bundle.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
-        self.debian_hash_links(&certs_dir, &added)?;
+        self.debian_rehash(&certs_dir, &added, &[], &BTreeSet::new())?;
         if layout.debian_java {
             self.debian_java(&added)?;
         }
@@ -71,14 +71,16 @@ impl Engine<'_> {
     /// Rebuilds `ca-certificates.crt` as the tool does: the enabled entries of
     /// `/etc/ca-certificates.conf`, then every local `*.crt` in sorted path order, each with a
     /// final newline.
-    fn debian_bundle(
+    pub(super) fn debian_bundle(
         &mut self,
         existing: Option<(String, Meta)>,
         certs_dir: &str,
     ) -> Result<(), StoreError> {
         let mut out = Vec::new();
-        let conf = read_resolved(self.view, DEBIAN_CONF)?
-            .map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned())
+        let (conf_real, _) = resolve(self.view, DEBIAN_CONF)?;
+        let conf = self
+            .current(&conf_real)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         for line in conf.lines() {
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -104,13 +106,24 @@ impl Engine<'_> {
         });
         let meta = self.meta(meta);
         self.put(&real, meta, Content::File(out));
-        let report = StoreReport::new(DEBIAN_BUNDLE, StoreKind::DebianBundle);
-        self.stores.push(report);
+        if !self
+            .stores
+            .iter()
+            .any(|s| s.kind == StoreKind::DebianBundle)
+        {
+            let report = StoreReport::new(DEBIAN_BUNDLE, StoreKind::DebianBundle);
+            self.stores.push(report);
+        }
         Ok(())
     }
 
     /// Every `*.crt` below `dir` (as `find -L` sees it), existing or planned; logical paths.
-    fn local_crts(&self, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<(), StoreError> {
+    pub(super) fn local_crts(
+        &self,
+        dir: &str,
+        depth: usize,
+        out: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
         if depth == 0 {
             return Ok(());
         }
@@ -127,10 +140,15 @@ impl Engine<'_> {
                 .items
                 .get(&format!("{real_dir}/{name}"))
                 .map(|i| i.content.clone());
-            let is_dir = matches!(planned, Some(Content::Dir))
-                || matches!(resolve(self.view, &path)?.1, Some(Entry::Dir { .. }));
-            let is_file = matches!(planned, Some(Content::File(_)))
-                || matches!(resolve(self.view, &path)?.1, Some(Entry::File { .. }));
+            let found = resolve(self.view, &path)?.1;
+            let is_dir = match &planned {
+                Some(content) => matches!(content, Content::Dir),
+                None => matches!(found, Some(Entry::Dir { .. })),
+            };
+            let is_file = match &planned {
+                Some(content) => matches!(content, Content::File(_)),
+                None => matches!(found, Some(Entry::File { .. })),
+            };
             if is_dir {
                 self.local_crts(&path, depth - 1, out)?;
             } else if is_file && name.ends_with(".crt") {
@@ -140,16 +158,26 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// `openssl rehash` for the new certificates: `HHHHHHHH.N` links, numbered in sorted file
-    /// name order within a hash, a certificate identical to one already linked skipped.
-    fn debian_hash_links(
+    /// `openssl rehash` for the hashes of the certificates added and removed: under each, the
+    /// `HHHHHHHH.N` links numbered in sorted file name order, a certificate identical to one
+    /// already linked skipped; links to the `gone` files (`/etc/ssl/certs` names) and to the
+    /// removed certificates dropped, numbers past the new end removed.
+    pub(super) fn debian_rehash(
         &mut self,
         certs_dir: &str,
         added: &[&Certificate],
+        removed: &[&Certificate],
+        gone: &BTreeSet<String>,
     ) -> Result<(), StoreError> {
         let names = self.view.list(certs_dir)?;
-        let mut report = StoreReport::new(DEBIAN_CERTS, StoreKind::DebianHashLinks);
+        let removed_shas: BTreeSet<_> = removed.iter().map(|c| c.sha256()).collect();
+        let mut unlinked = BTreeSet::new();
         let mut by_hash: BTreeMap<String, Vec<&Certificate>> = BTreeMap::new();
+        for cert in added.iter().chain(removed) {
+            by_hash
+                .entry(format!("{:08x}", cert.subject_hash()))
+                .or_default();
+        }
         for cert in added {
             by_hash
                 .entry(format!("{:08x}", cert.subject_hash()))
@@ -159,7 +187,8 @@ impl Engine<'_> {
         for (hash, certs) in by_hash {
             // The bucket: files already linked under this hash, plus ours.
             let mut bucket: Vec<(String, Sha256Fingerprint)> = Vec::new();
-            for name in names.iter().filter(|n| is_hash_link(n, &hash)) {
+            let existing: Vec<&String> = names.iter().filter(|n| is_hash_link(n, &hash)).collect();
+            for name in &existing {
                 if let Some(Entry::Symlink { target, .. }) =
                     self.view.entry(&format!("{certs_dir}/{name}"))?
                 {
@@ -167,7 +196,11 @@ impl Engine<'_> {
                         read_resolved(self.view, &format!("{certs_dir}/{name}"))?
                     {
                         if let Some(c) = read_bundle(&bytes).certificates.first() {
-                            bucket.push((file_name(&target).to_owned(), c.sha256()));
+                            if removed_shas.contains(&c.sha256()) {
+                                unlinked.insert(c.sha256());
+                            } else if !gone.contains(file_name(&target)) {
+                                bucket.push((file_name(&target).to_owned(), c.sha256()));
+                            }
                         }
                     }
                 }
@@ -190,12 +223,43 @@ impl Engine<'_> {
                 self.put(&link, meta, Content::Symlink(file));
                 n += 1;
             }
+            for name in existing {
+                let k: usize = name
+                    .split_once('.')
+                    .and_then(|(_, k)| k.parse().ok())
+                    .unwrap_or(0);
+                if k >= n {
+                    let meta = self.meta(Meta::root(0o777, 0));
+                    self.put(&format!("{certs_dir}/{name}"), meta, Content::Remove);
+                }
+            }
             for cert in certs {
-                report.added.push(ca_ref(cert));
+                let r = ca_ref(cert);
+                self.hash_links_report().added.push(r);
             }
         }
-        self.stores.push(report);
+        for cert in removed.iter().filter(|c| unlinked.contains(&c.sha256())) {
+            let r = ca_ref(cert);
+            self.hash_links_report().removed.push(r);
+        }
         Ok(())
+    }
+
+    /// The report of `/etc/ssl/certs`' hash links, made on first use.
+    fn hash_links_report(&mut self) -> &mut StoreReport {
+        let at = match self
+            .stores
+            .iter()
+            .position(|s| s.kind == StoreKind::DebianHashLinks)
+        {
+            Some(at) => at,
+            None => {
+                self.stores
+                    .push(StoreReport::new(DEBIAN_CERTS, StoreKind::DebianHashLinks));
+                self.stores.len() - 1
+            }
+        };
+        &mut self.stores[at]
     }
 
     fn debian_java(&mut self, added: &[&Certificate]) -> Result<(), StoreError> {

@@ -6,9 +6,11 @@
 mod certifi;
 mod debian;
 mod node;
+mod remove;
 
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
+pub use remove::Removal;
 mod rhel;
 
 use std::collections::BTreeMap;
@@ -35,6 +37,8 @@ pub struct Options {
     /// The image's environment (its config's `Env`; empty for a directory): `PATH` finds the
     /// runtimes, `NODE_EXTRA_CA_CERTS` names Node's extra file.
     pub env: Env,
+    /// CAs to distrust in every store (the base's own as well as added ones).
+    pub remove: Vec<Removal>,
 }
 
 /// What to write: entries in path order, each with its owner, mode and content.
@@ -75,6 +79,8 @@ pub enum Content {
     Symlink(String),
     /// A directory.
     Dir,
+    /// Nothing: a file or link of the root removed (a whiteout in a layer).
+    Remove,
 }
 
 fn ser_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -103,6 +109,8 @@ pub struct StoreReport {
     pub present: Vec<CaRef>,
     /// CAs not added, and why.
     pub skipped: Vec<Skipped>,
+    /// CAs taken out.
+    pub removed: Vec<CaRef>,
     /// Certificates of the existing file that could not be read (left as they are).
     pub unreadable_existing: usize,
 }
@@ -158,6 +166,7 @@ pub fn plan(
     }
     eng.certifi(&layout, &cas)?;
     eng.node(&cas)?;
+    eng.remove(&layout)?;
     let items = eng.changed_items()?;
     Ok((
         Plan {
@@ -291,6 +300,7 @@ impl Engine<'_> {
                     *target == old
                 }
                 (Content::Dir, Some(Entry::Dir { .. })) => true,
+                (Content::Remove, None) => true,
                 _ => false,
             };
             if !same {
@@ -309,6 +319,7 @@ impl StoreReport {
             added: Vec::new(),
             present: Vec::new(),
             skipped: Vec::new(),
+            removed: Vec::new(),
             unreadable_existing: 0,
         }
     }
@@ -362,6 +373,7 @@ mod tests {
             jks_timestamp_ms: None,
             include_vendored: false,
             env: Env::new(),
+            remove: Vec::new(),
         };
         let (plan, report) = super::plan(&root, &[ca()], None, &options).unwrap();
         let anchors = plan

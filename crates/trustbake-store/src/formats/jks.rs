@@ -137,6 +137,16 @@ impl Keystore {
         })
     }
 
+    /// Removes every trusted-certificate entry whose DER satisfies `remove`; how many.
+    pub fn remove_trusted(&mut self, remove: impl Fn(&[u8]) -> bool) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|e| match &e.body {
+            EntryBody::TrustedCert { der, .. } => !remove(der),
+            EntryBody::PrivateKey(_) => true,
+        });
+        before - self.entries.len()
+    }
+
     /// Adds a trusted certificate under `alias` made unique as p11-kit does (`-1`, `-2`, …).
     pub fn add_trusted(&mut self, alias: &str, der: &[u8], timestamp_ms: i64) {
         let mut unique = alias.to_owned();

@@ -24,6 +24,27 @@ pub fn openssl_bundle_append(existing: &[u8], certs: &[&Certificate]) -> Vec<u8>
     })
 }
 
+/// Appends `certs` to a p11-kit `openssl-bundle` as p11-kit writes a distrusted certificate
+/// (one only the blocklist names): `CertAux` rejecting every purpose p11-kit knows —
+/// serverAuth, clientAuth, codeSigning, emailProtection, ipsecEndSystem, ipsecTunnel,
+/// ipsecUser, timeStamping (id-kp 1 to 8) — then the alias.
+pub fn openssl_bundle_append_distrusted(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
+    append_entries(existing, certs, |c| {
+        let oids: Vec<u8> = (1u8..=8)
+            .flat_map(|n| der::write(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, n]))
+            .collect();
+        let aux = der::write(
+            0x30,
+            &[
+                der::write(0xa0, &oids),
+                der::write(0x0c, c.label().as_bytes()),
+            ]
+            .concat(),
+        );
+        render_pem("TRUSTED CERTIFICATE", &[c.der(), &aux].concat())
+    })
+}
+
 fn append_entries(
     existing: &[u8],
     certs: &[&Certificate],
@@ -66,6 +87,82 @@ pub fn edk2_append(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
         out.extend_from_slice(der);
     }
     out
+}
+
+/// `bytes` of an edk2 `cacerts.bin` without the signature lists holding a certificate that
+/// satisfies `remove` (p11-kit writes one list per certificate); `None` if it is not a sequence
+/// of X.509 signature lists.
+pub fn edk2_remove(bytes: &[u8], remove: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let list_size = edk2_certificates(rest)
+            .and_then(|_| rest.get(16..20))
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)?;
+        let list = &rest[..list_size];
+        let certs = edk2_certificates(list)?;
+        if !certs.iter().any(|der| remove(der)) {
+            out.extend_from_slice(list);
+        }
+        rest = &rest[list_size..];
+    }
+    Some(out)
+}
+
+/// A text bundle (p11-kit's PEM and OpenSSL bundles, certifi's `cacert.pem`, a PEM file)
+/// without the entries whose certificate satisfies `remove`: each entry is a PEM block with the
+/// `#` comment lines right above it, and the empty line that separates it from the one before
+/// (for the first entry, the one after it). Other bytes are kept as they are. `None` when
+/// nothing matched.
+pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Option<Vec<u8>> {
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    let mut out: Vec<&[u8]> = Vec::with_capacity(lines.len());
+    let mut removed = false;
+    let mut drop_blank_after = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_ascii();
+        if !trimmed.starts_with(b"-----BEGIN ") {
+            if drop_blank_after && trimmed.is_empty() {
+                drop_blank_after = false;
+                i += 1;
+                continue;
+            }
+            drop_blank_after = false;
+            out.push(line);
+            i += 1;
+            continue;
+        }
+        let end = (i..lines.len())
+            .find(|&j| lines[j].trim_ascii().starts_with(b"-----END "))
+            .unwrap_or(lines.len() - 1);
+        let block: Vec<u8> = lines[i..=end].concat();
+        let matched = read_bundle_first(&block).is_some_and(|c| remove(&c));
+        if matched {
+            removed = true;
+            // The comment lines right above, and the empty line above those.
+            while out.last().is_some_and(|l| l.trim_ascii().starts_with(b"#")) {
+                out.pop();
+            }
+            if out.last().is_some_and(|l| l.trim_ascii().is_empty()) {
+                out.pop();
+            } else {
+                drop_blank_after = true;
+            }
+        } else {
+            out.extend_from_slice(&lines[i..=end]);
+        }
+        i = end + 1;
+    }
+    removed.then(|| out.concat())
+}
+
+fn read_bundle_first(block: &[u8]) -> Option<Certificate> {
+    trustbake_certs::read_bundle(block)
+        .certificates
+        .into_iter()
+        .next()
 }
 
 /// The DER certificates of an edk2 `cacerts.bin`; `None` if it is not a sequence of X.509
