@@ -639,6 +639,17 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     .unwrap();
     assert_eq!(rotated.digest, fresh.digest);
     validate(&ImageRef::parse(&two).unwrap()).unwrap();
+    // inspect names the layer that added the CA: trustbake's, on the base's three.
+    let ec = new.cas()[0].certificate.sha256().hex();
+    let inspected = trustbake::inspect(&two, None).unwrap();
+    let local = inspected.platforms[0]
+        .local_cas
+        .iter()
+        .find(|c| c.sha256 == ec)
+        .unwrap();
+    let by = local.added_by.as_ref().unwrap();
+    assert!(by.trustbake && by.index == 3, "{by:?}");
+    assert_eq!(inspected.platforms[0].local_cas.len(), 1);
     // Rotated again with the same CA: the image is what it was.
     let again = bake(
         &two,
@@ -657,7 +668,6 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     let mut found = BTreeMap::new();
     certificates_under(&rootfs, &[], &mut found);
     assert!(!found.contains_key(&rsa), "{:?}", found.get(&rsa));
-    let ec = new.cas()[0].certificate.sha256().hex();
     assert!(
         found.get(&ec).is_some_and(|p| p.len() >= 5),
         "{:?}",

@@ -192,6 +192,57 @@ fn same_stores_as_bake(work: &Path, base: &str, name: &str) {
         Some(u) => u.to_owned(),
     };
     assert_eq!(user(&config), user(&base_config), "{name}: USER");
+
+    // Distrusting the CA the build added (not trustbake's layer: the image's own) gives the
+    // base's stores back — but p11-kit's OpenSSL bundle, which lists it rejected.
+    let removed = work.join(format!("removed-{name}"));
+    output(
+        trustbake()
+            .args(["bake", "--from"])
+            .arg(format!("oci:{}:built", built.display()))
+            .arg("--to")
+            .arg(format!("oci:{}:removed", removed.display()))
+            .arg("--remove")
+            .arg(&ca),
+    );
+    let after = stores(
+        work,
+        &format!("oci:{}:removed", removed.display()),
+        &format!("{name}-removed"),
+    );
+    let before = stores(work, base, &format!("{name}-base"));
+    for (path, set) in &after {
+        if path.ends_with("ca-bundle.trust.crt") {
+            assert!(set.contains(&sha), "{name}: {path} lists it, rejected");
+            continue;
+        }
+        assert!(!set.contains(&sha), "{name}: {path} still holds it");
+        if let Some(base_set) = before.get(path) {
+            assert_eq!(set, base_set, "{name}: {path} is the base's again");
+        }
+    }
+    // At run time (the RHEL-family image has curl): curl in the built image trusts a server
+    // the CA issued, in the result not.
+    if name != "rhel" {
+        return;
+    }
+    let server = tests::TlsServer::start();
+    let url = format!("https://localhost:{}/", server.port);
+    for (layout, tag, trusted) in [(&built, "built", true), (&removed, "removed", false)] {
+        let image = tests::podman::load(layout, tag);
+        let got = tests::podman::run(
+            &image,
+            "0:0",
+            &[],
+            &["curl", "-sS", "-o", "/dev/null", &url],
+        );
+        assert_eq!(
+            got.status.success(),
+            trusted,
+            "{name} {tag}: curl {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
 }
 
 #[test]

@@ -443,6 +443,22 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
                 "  local CA '{}' sha256 {} ({})",
                 ca.label, ca.sha256, ca.source
             );
+            if let Some(by) = &ca.added_by {
+                let _ = writeln!(
+                    out,
+                    "    added by layer {} ({}){}",
+                    by.index,
+                    by.digest,
+                    if by.trustbake {
+                        ": a trustbake bake (a new bake replaces it)".to_owned()
+                    } else {
+                        by.created_by
+                            .as_deref()
+                            .map(|c| format!(": {}", c.chars().take(80).collect::<String>()))
+                            .unwrap_or_default()
+                    }
+                );
+            }
             let _ = writeln!(
                 out,
                 "    in {} of {} stores",

@@ -95,6 +95,8 @@ pub struct ScannedLayer {
 #[derive(Debug, Clone, Default)]
 pub struct LayeredRoot {
     nodes: BTreeMap<String, Node>,
+    /// Which layer (0 = bottom) last wrote each path.
+    origin: BTreeMap<String, usize>,
     /// Each layer as scanned, bottom first.
     pub layers: Vec<ScannedLayer>,
 }
@@ -174,6 +176,15 @@ impl LayeredRoot {
         Ok(root)
     }
 
+    /// The layer (0 = bottom) that last wrote the entry at `path` (free of symlinks), when a
+    /// layer did (not a directory only implied by a path).
+    pub fn layer_of(&self, path: &str) -> Option<usize> {
+        if !self.nodes.contains_key(path) {
+            return None;
+        }
+        self.origin.get(path).copied()
+    }
+
     fn merge(&mut self, changes: Changes) -> Result<(), ImageError> {
         for dir in &changes.opaque {
             self.remove_children(dir);
@@ -220,6 +231,7 @@ impl LayeredRoot {
                 self.remove_children(&path);
             }
             self.implied_parents(&path);
+            self.origin.insert(path.clone(), self.layers.len());
             self.nodes.insert(path, node);
         }
         self.layers.push(changes.scanned);

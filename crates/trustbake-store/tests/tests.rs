@@ -7,6 +7,7 @@ mod consumers;
 mod debian;
 mod laws;
 mod node;
+mod remove;
 mod rhel;
 mod uid;
 

@@ -515,6 +515,42 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     })
 }
 
+/// The layer of `p` that wrote the file at `path`: its position, digest and history entry.
+fn added_by(
+    root: &LayeredRoot,
+    p: &PlatformImage,
+    path: &str,
+) -> Result<Option<outcome::AddedBy>, Error> {
+    let (real, _) = trustbake_store::resolve(&ImageRoot(root), path)?;
+    let Some(index) = root.layer_of(&real) else {
+        return Ok(None);
+    };
+    let history: Vec<&trustbake_image::model::History> = p
+        .config
+        .value()
+        .history
+        .iter()
+        .flatten()
+        .filter(|h| h.empty_layer != Some(true))
+        .collect();
+    let created_by = (history.len() == p.layers.len())
+        .then(|| history.get(index).and_then(|h| h.created_by.clone()))
+        .flatten();
+    let digest = root
+        .layers
+        .get(index)
+        .map(|l| l.digest.to_string())
+        .unwrap_or_default();
+    Ok(Some(outcome::AddedBy {
+        index,
+        digest,
+        trustbake: created_by
+            .as_deref()
+            .is_some_and(|c| c.starts_with("trustbake ") && c.contains(" bake: ")),
+        created_by,
+    }))
+}
+
 /// A platform's environment: its config's `Env`.
 pub(crate) fn config_env(platform: &PlatformImage) -> Env {
     let mut env = Env::new();
@@ -644,10 +680,12 @@ pub fn inspect_with(
                 },
             )?;
             let found = trustbake_store::inspect(&ImageRoot(&root), &env)?;
-            platforms.push(outcome::inspect_platform(
-                p.platform.as_ref().map(ToString::to_string),
-                &found,
-            ));
+            let mut platform =
+                outcome::inspect_platform(p.platform.as_ref().map(ToString::to_string), &found);
+            for ca in &mut platform.local_cas {
+                ca.added_by = added_by(&root, p, &ca.source)?;
+            }
+            platforms.push(platform);
         }
     }
     Ok(InspectOutcome {

@@ -220,6 +220,22 @@ pub struct LocalCa {
     pub present_in: Vec<String>,
     /// The stores expected to hold it that do not.
     pub missing_from: Vec<String>,
+    /// The image layer that added it (its file), when the source is an image.
+    pub added_by: Option<AddedBy>,
+}
+
+/// The layer of an image that wrote a locally added CA's file.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct AddedBy {
+    /// Its position in the manifest, 0 for the bottom layer.
+    pub index: usize,
+    /// Its digest (a docker archive's member name when its digest is not known).
+    pub digest: String,
+    /// Its history entry's `created_by`, when the history matches the layers.
+    pub created_by: Option<String>,
+    /// Whether trustbake's bake wrote it.
+    pub trustbake: bool,
 }
 
 /// What was detected in a root.
@@ -483,6 +499,7 @@ pub(crate) fn inspect_platform(platform: Option<String>, i: &Inspection) -> Insp
                 source: c.source.clone(),
                 present_in: c.present_in.clone(),
                 missing_from: c.missing_from.clone(),
+                added_by: None,
             })
             .collect(),
         warnings: i.warnings.clone(),
