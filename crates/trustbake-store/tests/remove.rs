@@ -86,6 +86,14 @@ fn el8_gets_the_blacklist_and_an_unknown_fingerprint_is_a_note() {
             .iter()
             .any(|n| n.contains(&nowhere.hex()) && n.contains("nothing to remove"))
     );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("Trustbake Test Root RSA") && n.contains("blocklisted")),
+        "{:?}",
+        report.notes
+    );
 }
 
 #[test]

@@ -193,6 +193,25 @@ impl Engine<'_> {
                 self.remove_from_text(&node.path, StoreKind::NodeExtra, &certs)?;
             }
         }
+        let rhel = layout.family == trustbake_targets::OsFamily::Rhel;
+        for cert in &certs {
+            let r = ca_ref(cert);
+            if !self.stores.iter().any(|s| s.removed.contains(&r)) {
+                self.notes.push(if rhel {
+                    format!(
+                        "{} (sha256:{}) is in no store of the image: blocklisted, so that a later update-ca-trust keeps it out",
+                        cert.label(),
+                        r.sha256
+                    )
+                } else {
+                    format!(
+                        "{} (sha256:{}) is in no store of the image: nothing to remove",
+                        cert.label(),
+                        r.sha256
+                    )
+                });
+            }
+        }
         Ok(())
     }
 
