@@ -16,7 +16,8 @@
 //!   Secret, proxy settings.
 //!
 //! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
-//! nothing here reads the clock or the environment: times are passed in ([`now`] and
+//! CAs to distrust by [`load_removals`] (fingerprints or files). A bake onto an image whose top
+//! layer an earlier bake wrote replaces that layer (rotation). Nothing here reads the clock or the environment: times are passed in ([`now`] and
 //! [`source_date_epoch`] are there for callers that want them).
 //!
 //! Planning, without an image:
@@ -39,6 +40,19 @@
 //!     .source_date_epoch(Some(1_700_000_000));
 //! let outcome = trustbake::bake(&request)?;
 //! println!("{} {}", outcome.to, outcome.digest);
+//! # Ok::<(), trustbake::Error>(())
+//! ```
+//!
+//! Rotating: a new CA replaces the old layer, and an old root is distrusted everywhere:
+//!
+//! ```no_run
+//! let cas = trustbake::load_cas(&["corp-root-2027.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let request = trustbake::BakeRequest::new("oci:out:corp", "oci:out:corp-2027", &cas)?
+//!     .remove(trustbake::load_removals(&["corp-root-2024.pem"])?);
+//! let outcome = trustbake::bake(&request)?;
+//! if let Some(replaced) = &outcome.platforms[0].replaced {
+//!     println!("replaced {} (it added {:?})", replaced.layer, replaced.cas);
+//! }
 //! # Ok::<(), trustbake::Error>(())
 //! ```
 //!
