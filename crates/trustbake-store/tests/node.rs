@@ -109,6 +109,20 @@ fn the_images_own_file_is_extended_and_the_variable_kept() {
 }
 
 #[test]
+fn a_named_file_that_is_not_a_pem_bundle_is_left_alone() {
+    let mut root = node_root();
+    root.file(
+        "/etc/shadow",
+        b"root:*:19000:0:99999:7:::\n".to_vec(),
+        Meta::root(0o640, 0),
+    );
+    let options = with_env(&[("NODE_EXTRA_CA_CERTS", "/etc/shadow")]);
+    let (p, report) = plan(&root, &[fixture("root-rsa.pem")], None, &options).unwrap();
+    assert!(p.items.iter().all(|i| i.path != "/etc/shadow"));
+    assert!(report.notes.iter().any(|n| n.contains("not a PEM bundle")));
+}
+
+#[test]
 fn without_node_or_with_a_relative_path_nothing_is_written_for_node() {
     let root = ubi9(&mozilla(2));
     let ca = fixture("root-rsa.pem");

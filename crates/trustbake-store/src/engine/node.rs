@@ -105,6 +105,17 @@ impl Engine<'_> {
             }
         };
         let found = read_bundle(&bytes);
+        if found.certificates.is_empty() && !bytes.trim_ascii().is_empty() {
+            // Whatever the config names, only a PEM bundle is extended.
+            self.notes.push(format!(
+                "{path} ({VARIABLE}) holds no certificate: not a PEM bundle, left alone"
+            ));
+            for cert in cas {
+                report.skip(cert, "the file is not a PEM bundle");
+            }
+            self.stores.push(report);
+            return Ok(());
+        }
         report.unreadable_existing = found.skipped;
         let present: BTreeSet<_> = found.certificates.iter().map(Certificate::sha256).collect();
         let mut content = bytes.clone();
