@@ -82,6 +82,46 @@ fn recipes_resolve_paths_next_to_the_recipe() {
             .arg("inspect")
             .arg(format!("oci:{}:corp", work.join("out").display())),
     );
+    // A recipe that only distrusts: a file next to it, and a fingerprint.
+    let rsa = trustbake_certs::read_bundle(&std::fs::read(fixture("root-rsa.pem")).unwrap())
+        .certificates[0]
+        .sha256()
+        .hex();
+    let recipe = work.join("remove.toml");
+    std::fs::write(
+        &recipe,
+        format!("from = \"oci:out:corp\"\nto = \"oci:out:removed\"\nremove = [\"certs/corp.pem\", \"sha256:{rsa}\"]\n"),
+    )
+    .unwrap();
+    let text = output(
+        trustbake()
+            .args(["bake", "--json", "-f"])
+            .arg(&recipe)
+            .current_dir("/"),
+    );
+    let outcome: Value = serde_json::from_str(&text).unwrap();
+    let platform = &outcome["platforms"][0];
+    assert!(platform["replaced"].is_object(), "{platform}");
+    // The CA the replaced layer added is blocklisted (the layer below never held it).
+    let blocklist = platform["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "blocklist")
+        .unwrap();
+    assert_eq!(
+        blocklist["added"].as_array().unwrap().len(),
+        1,
+        "{platform}"
+    );
+    assert!(
+        platform["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains(&rsa)),
+        "{platform}"
+    );
 }
 
 #[test]

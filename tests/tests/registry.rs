@@ -275,6 +275,31 @@ fn registry_to_registry_on_one_host_mounts_every_base_layer_and_a_dry_run_upload
     assert_eq!(cold["digest"], warm["digest"]);
     // Cold, each distinct layer is read once (a layer both platforms share, once).
     assert_eq!(cold["scanned_layers"], layers.len());
+
+    // Rotation through the registry: root-ec onto the root-rsa image replaces trustbake's layer;
+    // the result is what root-ec on the base gives, and the replaced layer is never downloaded.
+    proxy.take_log();
+    let mut cmd = bake_cmd(
+        &work,
+        &to,
+        &format!("docker://{}/corp/enterprise:rotated", proxy.host()),
+        "root-ec.pem",
+    );
+    cmd.args(["--src-tls-verify=false", "--dest-tls-verify=false"]);
+    let rotated = bake_json(&mut cmd);
+    let log = proxy.take_log();
+    assert_eq!(rotated["digest"], warm["digest"]);
+    let gets = blob_gets(&log);
+    for (p, old) in rotated["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(outcome["platforms"].as_array().unwrap())
+    {
+        assert_eq!(p["replaced"]["layer"], old["layer"]["digest"], "{p}");
+        let old_layer = old["layer"]["digest"].as_str().unwrap();
+        assert!(!gets.contains_key(old_layer), "{log:#?}");
+    }
 }
 
 #[test]

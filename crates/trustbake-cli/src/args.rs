@@ -556,7 +556,11 @@ pub(crate) struct SecretArgs {
 pub(crate) struct Recipe {
     pub(crate) from: String,
     pub(crate) to: String,
+    #[serde(default)]
     pub(crate) cas: Vec<PathBuf>,
+    /// CAs to distrust: fingerprints or files.
+    #[serde(default)]
+    pub(crate) remove: Vec<String>,
     pub(crate) product: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) platform: Option<String>,

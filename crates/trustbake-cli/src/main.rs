@@ -336,6 +336,22 @@ fn read_recipe(file: &Path, args: &mut BakeArgs) -> Result<()> {
             })
             .collect();
     }
+    if args.remove.is_empty() {
+        args.remove = recipe
+            .remove
+            .iter()
+            .map(|r| {
+                let fingerprint = r.len() >= 64
+                    && r.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+                    || r.starts_with("sha256:");
+                if fingerprint || Path::new(r).is_absolute() {
+                    r.clone()
+                } else {
+                    dir.join(r).display().to_string()
+                }
+            })
+            .collect();
+    }
     args.product = args.product.take().or(recipe.product);
     args.version = args.version.take().or(recipe.version);
     args.platform = args.platform.take().or(recipe.platform);

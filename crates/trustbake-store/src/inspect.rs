@@ -162,6 +162,31 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         });
     }
     if detected.family == trustbake_targets::OsFamily::Rhel {
+        // The distrusted: what update-ca-trust keeps out of every ca-anchors output.
+        for dir in [paths::RHEL_BLOCKLIST, paths::RHEL_BLACKLIST] {
+            if !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
+                continue;
+            }
+            let mut shas = BTreeSet::new();
+            for name in list_dir(view, dir)? {
+                if let Some((_, _, bytes)) = read_resolved(view, &format!("{dir}/{name}"))? {
+                    shas.extend(
+                        read_bundle(&bytes)
+                            .certificates
+                            .iter()
+                            .map(Certificate::sha256),
+                    );
+                }
+            }
+            stores.push(StoreContents {
+                path: dir.to_owned(),
+                kind: StoreKind::Blocklist,
+                certifi: None,
+                certificates: shas.len(),
+                unreadable: 0,
+                shas,
+            });
+        }
         for name in list_dir(view, RHEL_ANCHORS)? {
             let path = format!("{RHEL_ANCHORS}/{name}");
             if let Some((_, _, bytes)) = read_resolved(view, &path)? {
@@ -231,14 +256,17 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         }
     }
     let mut seen = BTreeSet::new();
-    let local_cas = local
+    let local_cas: Vec<LocalCa> = local
         .into_iter()
         .filter(|(c, _)| seen.insert(c.sha256()))
         .map(|(cert, source)| {
             let sha = cert.sha256();
-            // Leaves never reach the ca-anchors outputs: judge authorities only by those.
-            let relevant =
-                |s: &&StoreContents| cert.is_authority() || s.kind == StoreKind::OpensslBundle;
+            // Leaves never reach the ca-anchors outputs: judge authorities only by those. The
+            // blocklist is no store a CA should be in.
+            let relevant = |s: &&StoreContents| {
+                s.kind != StoreKind::Blocklist
+                    && (cert.is_authority() || s.kind == StoreKind::OpensslBundle)
+            };
             // A certifi bundle trustbake leaves alone (linked, distribution, vendored) is not
             // expected to hold the CA.
             let expected = |s: &&StoreContents| {
@@ -266,6 +294,18 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             }
         })
         .collect();
+    for ca in &local_cas {
+        let sha = Sha256Fingerprint::from_hex(&ca.sha256);
+        if let Some(list) = stores
+            .iter()
+            .find(|s| s.kind == StoreKind::Blocklist && sha.is_some_and(|f| s.shas.contains(&f)))
+        {
+            warnings.push(format!(
+                "{} ({}) is an anchor and in {}: update-ca-trust distrusts it",
+                ca.label, ca.source, list.path
+            ));
+        }
+    }
     for store in &stores {
         if let Some(w) = unreadable_by_others(view, &store.path)? {
             warnings.push(w);

@@ -136,3 +136,37 @@ fn text_entries_go_with_their_comments_and_one_separating_line() {
     let all = formats::remove_entries(&bundle, |_| true).unwrap();
     assert!(all.is_empty(), "{}", String::from_utf8_lossy(&all));
 }
+
+#[test]
+fn inspect_lists_the_blocklist_and_warns_of_an_anchor_it_distrusts() {
+    let mut root = ubi9(&mozilla(2));
+    let ca = fixture("root-rsa.pem");
+    let options = removing(vec![Removal::Certificate(Box::new(ca.clone()))]);
+    let (p, _) = plan(&root, &[], None, &options).unwrap();
+    root.apply(&p);
+    let found = trustbake_store::inspect(&root, &Default::default()).unwrap();
+    let list = found
+        .stores
+        .iter()
+        .find(|s| s.kind == StoreKind::Blocklist)
+        .unwrap();
+    assert_eq!(list.certificates, 1);
+    assert!(found.local_cas.is_empty());
+    // The same CA dropped into anchors by hand: distrusted all the same, and said so.
+    root.file(
+        "/etc/pki/ca-trust/source/anchors/by-hand.pem",
+        ca.to_pem().into_bytes(),
+        Meta::root(0o644, 0),
+    );
+    let found = trustbake_store::inspect(&root, &Default::default()).unwrap();
+    assert!(
+        found
+            .warnings
+            .iter()
+            .any(|w| w.contains("by-hand.pem") && w.contains("distrusts it")),
+        "{:?}",
+        found.warnings
+    );
+    let local = &found.local_cas[0];
+    assert!(!local.missing_from.iter().any(|m| m.contains("blocklist")));
+}
