@@ -278,9 +278,10 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         }
         if outcome.dry_run {
             for e in &p.entries {
-                let what = match (e.size, &e.target) {
-                    (Some(size), _) => format!("{size} bytes"),
-                    (None, Some(t)) => format!("-> {t}"),
+                let what = match (e.kind, e.size, &e.target) {
+                    ("remove", _, _) => "removed (a whiteout)".to_owned(),
+                    (_, Some(size), _) => format!("{size} bytes"),
+                    (_, None, Some(t)) => format!("-> {t}"),
                     _ => "dir".to_owned(),
                 };
                 let _ = writeln!(
@@ -392,6 +393,7 @@ pub(crate) fn apply(outcome: &ApplyOutcome) -> String {
     for e in &outcome.entries {
         let what = match (e.kind, e.size, &e.target) {
             ("file", Some(size), _) => format!("file  {size} bytes"),
+            ("remove", _, _) => "removed".to_owned(),
             (_, _, Some(target)) => format!("link  -> {target}"),
             _ => "dir".to_owned(),
         };
