@@ -91,6 +91,39 @@ fn node_trusts_the_baked_ca_through_node_extra_ca_certs() {
         platform["env"]["NODE_EXTRA_CA_CERTS"],
         "/etc/trustbake/node-extra-ca-certs.pem"
     );
+    // Rotated: another CA onto the baked image replaces trustbake's layer, file and variable
+    // included — the digest a bake of that CA onto the base gives.
+    let ec = fixture("root-ec.pem");
+    let bake_ec = |from: &str, to: &str, extra: &[&str]| -> Value {
+        serde_json::from_str(&output(
+            trustbake()
+                .args(["bake", "--no-cache", "--from", from, "--to", to, "--json"])
+                .args(extra),
+        ))
+        .unwrap()
+    };
+    let ca = ["--ca", ec.to_str().unwrap()];
+    let rotated = bake_ec(
+        &format!("oci:{}:plain", baked.display()),
+        &format!("oci:{}:rotated", baked.display()),
+        &ca,
+    );
+    let fresh = bake_ec(&base, &format!("oci:{}:fresh", baked.display()), &ca);
+    assert_eq!(rotated["digest"], fresh["digest"]);
+    assert!(rotated["platforms"][0]["replaced"].is_object());
+    // Replaced by nothing (only a CA the base lacks distrusted): the base itself again.
+    let unbaked = bake_ec(
+        &format!("oci:{}:plain", baked.display()),
+        &format!("oci:{}:unbaked", baked.display()),
+        &["--remove", ec.to_str().unwrap()],
+    );
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        unbaked["digest"], index["manifests"][0]["digest"],
+        "{unbaked}"
+    );
+
     // The image's own file, extended; its variable kept.
     let outcome = bake(&theirs, &format!("oci:{}:theirs", baked.display()));
     let platform = &outcome["platforms"][0];

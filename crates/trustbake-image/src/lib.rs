@@ -34,7 +34,9 @@ pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
 pub use layers::fuzzing;
 pub use layers::{LayeredRoot, Node, NodeKind, ScanOptions, ScannedLayer};
 pub use model::{Descriptor, Document, Platform};
-pub use mutate::{Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform};
+pub use mutate::{
+    Append, AppendOptions, BASE_DIGEST, BASE_NAME, Family, NewImage, NewPlatform, ReplacedSettings,
+};
 pub use reference::{ImageRef, RegistryRef};
 pub use source::{
     BlobRef, Image, ImageSource, IndexImage, Layer, MAX_DOCUMENT, MAX_LAYERS, MAX_PLATFORMS,

@@ -33,8 +33,20 @@ pub struct Append<'a> {
     /// so that the new layer replaces it; `scanned` then holds the layers below it (and may
     /// hold the top one too: a made-up manifest's layer is known by its scan).
     pub replace_top: bool,
+    /// With `replace_top`: the labels and `Env` variables the replaced layer's bake set, taken
+    /// out before this one sets its own (so that the result is what a bake of the base gives).
+    pub replaced_settings: ReplacedSettings,
     /// `created` of the new config and history entry (RFC 3339).
     pub created: String,
+}
+
+/// What a replaced layer's bake set in the config.
+#[derive(Debug, Clone, Default)]
+pub struct ReplacedSettings {
+    /// Label keys.
+    pub labels: Vec<String>,
+    /// `Env` variable names.
+    pub env: Vec<String>,
 }
 
 /// How a new layer is described in every platform's config.
@@ -178,18 +190,27 @@ impl Image {
                     if let Some(history) = config.history.as_mut() {
                         history.pop();
                     }
-                    if !adds {
-                        // Nothing replaces it: its labels go with it.
-                        if let Some(runtime) = config.config.as_mut() {
-                            if let Some(labels) = runtime.labels.as_mut() {
-                                for (k, _) in &options.labels {
-                                    labels.shift_remove(k);
-                                }
-                                if labels.is_empty() {
-                                    runtime.labels = None;
-                                }
+                    // Its settings go with it.
+                    if let Some(runtime) = config.config.as_mut() {
+                        if let Some(labels) = runtime.labels.as_mut() {
+                            for k in &append.replaced_settings.labels {
+                                labels.shift_remove(k);
+                            }
+                            if labels.is_empty() {
+                                runtime.labels = None;
                             }
                         }
+                        if let Some(env) = runtime.env.as_mut() {
+                            env.retain(|e| {
+                                let name = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+                                !append.replaced_settings.env.iter().any(|v| v == name)
+                            });
+                            if env.is_empty() {
+                                runtime.env = None;
+                            }
+                        }
+                    }
+                    if !adds {
                         return;
                     }
                 }
@@ -285,6 +306,16 @@ impl Image {
                 let annotations = m.annotations.get_or_insert_with(Default::default);
                 annotations.insert(BASE_NAME.to_owned(), base_name);
                 annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
+            }
+            // Replaced by nothing: the manifest is its base's again, naming no base.
+            if append.replace_top && !adds && !identical {
+                if let Some(annotations) = m.annotations.as_mut() {
+                    annotations.shift_remove(BASE_NAME);
+                    annotations.shift_remove(BASE_DIGEST);
+                    if annotations.is_empty() {
+                        m.annotations = None;
+                    }
+                }
             }
         })?;
         let manifest_type = manifest
@@ -406,6 +437,7 @@ mod tests {
             layer: None,
             env: Vec::new(),
             replace_top: false,
+            replaced_settings: ReplacedSettings::default(),
             created: "2030-01-01T00:00:00Z".into(),
         };
         let new = image
@@ -438,6 +470,7 @@ mod tests {
             layer: Some(layer.clone()),
             env: vec![("NODE_EXTRA_CA_CERTS".into(), "/etc/x.pem".into())],
             replace_top: false,
+            replaced_settings: ReplacedSettings::default(),
             created: "2030-01-01T00:00:00Z".into(),
         };
         let options = AppendOptions {

@@ -282,11 +282,23 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             platform.layers.len(),
             bytes as f64 / 1e6
         ));
-        let env = config_env(platform);
-        let extra = trustbake_store::env_reads(&env);
+        let mut env = config_env(platform);
         // An image whose top layer trustbake wrote: that layer is replaced, so the plan is
-        // made on the layers below it.
+        // made on the layers below it, without what its bake set (trustbake sets
+        // NODE_EXTRA_CA_CERTS only ever to its own file).
         let replaced = trustbake_top(platform);
+        let mut replaced_settings = trustbake_image::ReplacedSettings::default();
+        if replaced.is_some() {
+            replaced_settings.labels = vec![LABEL_CAS.to_owned(), LABEL_REMOVED.to_owned()];
+            let node = "NODE_EXTRA_CA_CERTS";
+            if env.get(node).map(String::as_str)
+                == Some(trustbake_store::paths::NODE_EXTRA_CA_CERTS)
+            {
+                env.remove(node);
+                replaced_settings.env.push(node.to_owned());
+            }
+        }
+        let extra = trustbake_store::env_reads(&env);
         let lower;
         let scanned_platform = if replaced.is_some() {
             let mut below = platform.clone();
@@ -376,6 +388,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             layer,
             env: plan.env.clone(),
             replace_top: replaced.is_some(),
+            replaced_settings,
             created,
         });
         let replaced = replaced.map(|created_by| {

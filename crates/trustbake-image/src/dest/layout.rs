@@ -444,6 +444,7 @@ mod tests {
                 layer: None,
                 env: Vec::new(),
                 replace_top: false,
+                replaced_settings: Default::default(),
                 created: String::new(),
             })
             .collect();
@@ -522,6 +523,7 @@ mod tests {
             layer: None,
             env: Vec::new(),
             replace_top: false,
+            replaced_settings: Default::default(),
             created: String::new(),
         }];
         let new = image

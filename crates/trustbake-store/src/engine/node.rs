@@ -88,7 +88,7 @@ impl Engine<'_> {
             None => {
                 // A planned file (another store's output) counts as the file.
                 let planned = self.current(&real)?;
-                if planned.is_none() {
+                if planned.is_none() && !cas.is_empty() {
                     self.ensure_dir(parent(&real), 0o755)?;
                 }
                 (Meta::root(0o644, 0), planned.unwrap_or_default())
@@ -131,11 +131,13 @@ impl Engine<'_> {
             content.extend_from_slice(render_pem("CERTIFICATE", cert.der()).as_bytes());
             report.added.push(ca_ref(cert));
         }
-        if content != bytes || self.view.entry(&real)?.is_none() {
+        let exists = self.view.entry(&real)?.is_some() || self.items.contains_key(&real);
+        if content != bytes || (!exists && !cas.is_empty()) {
             let meta = self.meta(meta);
             self.put(&real, meta, Content::File(content));
         }
-        if set {
+        // Named only when there is a file to name (a bake that adds nothing names none).
+        if set && (self.view.entry(&real)?.is_some() || self.items.contains_key(&real)) {
             self.env.insert(VARIABLE.to_owned(), path.clone());
         }
         self.stores.push(report);
