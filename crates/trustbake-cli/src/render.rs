@@ -413,6 +413,19 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
             p.platform.as_deref().unwrap_or(&outcome.source),
             layout(&p.detected)
         );
+        if let Some(t) = &p.trustbake {
+            let _ = writeln!(
+                out,
+                "  top layer {} is trustbake's: {} CAs added{} (a new bake replaces it)",
+                t.layer,
+                t.cas.len(),
+                if t.removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} distrusted: {}", t.removed.len(), t.removed.join(" "))
+                }
+            );
+        }
         let kind = |s: &trustbake::StoreContents| match s.certifi_status {
             Some("own") | None => s.kind.to_string(),
             Some("linked-to-os") => format!("{} (linked to the OS store)", s.kind),

@@ -51,6 +51,39 @@ pub(crate) fn trustbake_top(p: &PlatformImage) -> Option<String> {
         .then(|| by.to_owned())
 }
 
+/// The top layer of `p` when trustbake wrote it, with what its bake added and distrusted
+/// (from the config's labels).
+pub(crate) fn trustbake_layer(p: &PlatformImage) -> Option<ReplacedOutcome> {
+    let created_by = trustbake_top(p)?;
+    let labels = p
+        .config
+        .value()
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref());
+    let label = |key: &str| -> Vec<String> {
+        labels
+            .and_then(|l| l.get(key))
+            .map(|v| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Some(ReplacedOutcome {
+        layer: p
+            .layers
+            .last()
+            .map(trustbake_image::Layer::name)
+            .unwrap_or_default(),
+        created_by,
+        cas: label(LABEL_CAS),
+        removed: label(LABEL_REMOVED),
+    })
+}
+
 /// Largest file body kept in memory while scanning: the largest the engine reads.
 pub(crate) const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
 
@@ -391,33 +424,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             replaced_settings,
             created,
         });
-        let replaced = replaced.map(|created_by| {
-            let config = platform.config.value();
-            let label = |key: &str| {
-                config
-                    .config
-                    .as_ref()
-                    .and_then(|c| c.labels.as_ref())
-                    .and_then(|l| l.get(key))
-                    .map(|v| {
-                        v.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned)
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-            };
-            ReplacedOutcome {
-                layer: platform
-                    .layers
-                    .last()
-                    .map(trustbake_image::Layer::name)
-                    .unwrap_or_default(),
-                created_by,
-                cas: label(LABEL_CAS),
-                removed: label(LABEL_REMOVED),
-            }
-        });
+        let replaced = replaced.and_then(|_| trustbake_layer(platform));
         details.push((plan, report, replaced));
     }
     // Sorted, so the order of the CAs never changes a digest.
@@ -698,6 +705,7 @@ pub fn inspect_with(
             for ca in &mut platform.local_cas {
                 ca.added_by = added_by(&root, p, &ca.source)?;
             }
+            platform.trustbake = trustbake_layer(p);
             platforms.push(platform);
         }
     }

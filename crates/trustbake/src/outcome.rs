@@ -135,7 +135,7 @@ pub struct BakePlatform {
     pub replaced: Option<ReplacedOutcome>,
 }
 
-/// A layer of an earlier bake, replaced.
+/// A layer an earlier bake wrote (replaced by a new bake, or found by `inspect`).
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct ReplacedOutcome {
@@ -188,6 +188,9 @@ pub struct InspectPlatform {
     pub local_cas: Vec<LocalCa>,
     /// Stores other users cannot read (a container under an arbitrary UID).
     pub warnings: Vec<String>,
+    /// The image's top layer when a trustbake bake wrote it: what it added and distrusted (a
+    /// new bake replaces it); `null` otherwise, and for a directory.
+    pub trustbake: Option<ReplacedOutcome>,
 }
 
 /// One store and what it holds.
@@ -503,6 +506,7 @@ pub(crate) fn inspect_platform(platform: Option<String>, i: &Inspection) -> Insp
             })
             .collect(),
         warnings: i.warnings.clone(),
+        trustbake: None,
     }
 }
 
