@@ -650,6 +650,8 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     let by = local.added_by.as_ref().unwrap();
     assert!(by.trustbake && by.index == 3, "{by:?}");
     assert_eq!(inspected.platforms[0].local_cas.len(), 1);
+    let top = inspected.platforms[0].trustbake.as_ref().unwrap();
+    assert_eq!(top.cas, [format!("sha256:{ec}")]);
     // Rotated again with the same CA: the image is what it was.
     let again = bake(
         &two,
