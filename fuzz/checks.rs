@@ -116,11 +116,27 @@ pub(crate) fn jks(data: &[u8]) {
     };
     let again = Keystore::parse(&ks.to_bytes()).expect("a written keystore parses");
     assert!(ks.certificates().eq(again.certificates()));
+    // Removing the first certificate leaves the others, and the keystore parses.
+    if let Some(first) = ks.certificates().next().map(<[u8]>::to_vec) {
+        let mut less = ks.clone();
+        less.remove_trusted(|d| d == first.as_slice());
+        let again = Keystore::parse(&less.to_bytes()).expect("a written keystore parses");
+        assert!(again.certificates().all(|d| d != first.as_slice()));
+    }
 }
 
-/// EFI signature lists (`cacerts.bin`): never a panic.
+/// EFI signature lists (`cacerts.bin`): never a panic; removing the lists that hold the first
+/// certificate leaves exactly the others.
 pub(crate) fn edk2(data: &[u8]) {
-    let _ = trustbake_store::formats::edk2_certificates(data);
+    let Some(ders) = trustbake_store::formats::edk2_certificates(data) else {
+        return;
+    };
+    let Some(first) = ders.first() else { return };
+    let rest = trustbake_store::formats::edk2_remove(data, |d| d == first.as_slice())
+        .expect("a list of lists stays one");
+    let left = trustbake_store::formats::edk2_certificates(&rest).expect("still parses");
+    assert!(left.iter().all(|d| d != first));
+    assert!(left.len() <= ders.len());
 }
 
 /// Third-party bundles (certifi's `cacert.pem`, the OS bundles), read best-effort: never a
@@ -129,6 +145,24 @@ pub(crate) fn certifi_bundle(data: &[u8]) {
     let found = read_bundle(data);
     for cert in &found.certificates {
         let _ = cert.certifi_entry();
+    }
+    // Removing a certificate (`--remove`) takes out every copy of it and nothing else.
+    if let Some(first) = found.certificates.first() {
+        let gone = first.sha256();
+        let rest = trustbake_store::formats::remove_entries(data, |c| c.sha256() == gone)
+            .expect("a certificate the bundle holds is removed");
+        let want: Vec<_> = found
+            .certificates
+            .iter()
+            .map(Certificate::sha256)
+            .filter(|s| *s != gone)
+            .collect();
+        let got: Vec<_> = read_bundle(&rest)
+            .certificates
+            .iter()
+            .map(Certificate::sha256)
+            .collect();
+        assert_eq!(got, want);
     }
 }
 

@@ -19,6 +19,53 @@ pub fn read_bundle(bytes: &[u8]) -> BundleContents {
     read(bytes, true)
 }
 
+/// A certificate [`read_bundle`] finds, with the lines its PEM block spans.
+#[derive(Debug, Clone)]
+pub struct BundleEntry {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// 0-based index of the BEGIN line (lines split at `\n`).
+    pub first_line: usize,
+    /// 0-based index of the END line.
+    pub last_line: usize,
+}
+
+/// The certificates [`read_bundle`] finds in the PEM blocks of `bytes`, each with its lines
+/// (none for DER without PEM).
+pub fn read_bundle_entries(bytes: &[u8]) -> Vec<BundleEntry> {
+    let Ok(blocks) = pem::scan(bytes) else {
+        return Vec::new();
+    };
+    blocks
+        .iter()
+        .filter_map(|block| {
+            Some(BundleEntry {
+                certificate: parse_block(block, true)?,
+                first_line: block.line - 1,
+                last_line: block.end_line - 1,
+            })
+        })
+        .collect()
+}
+
+fn parse_block(block: &pem::Block<'_>, openssl: bool) -> Option<Certificate> {
+    match block.label.as_str() {
+        "CERTIFICATE" => block
+            .decode()
+            .ok()
+            .and_then(|der| Certificate::from_der(&der).ok()),
+        "X509 CERTIFICATE" if openssl => block
+            .decode()
+            .ok()
+            .and_then(|der| Certificate::from_der(&der).ok()),
+        "TRUSTED CERTIFICATE" if openssl => block
+            .decode()
+            .ok()
+            .and_then(|der| Certificate::from_der_prefix(&der).ok().map(|(c, _)| c)),
+        _ => None,
+    }
+}
+
 /// Reads only the `CERTIFICATE` blocks of `bytes`, as Go's `AppendCertsFromPEM` does (a
 /// `TRUSTED CERTIFICATE` block, or DER without PEM, counts as skipped).
 pub fn read_pem_certificates(bytes: &[u8]) -> BundleContents {
@@ -42,22 +89,7 @@ fn read(bytes: &[u8], openssl: bool) -> BundleContents {
         return out;
     }
     for block in blocks {
-        let parsed = match block.label.as_str() {
-            "CERTIFICATE" => block
-                .decode()
-                .ok()
-                .and_then(|der| Certificate::from_der(&der).ok()),
-            "X509 CERTIFICATE" if openssl => block
-                .decode()
-                .ok()
-                .and_then(|der| Certificate::from_der(&der).ok()),
-            "TRUSTED CERTIFICATE" if openssl => block
-                .decode()
-                .ok()
-                .and_then(|der| Certificate::from_der_prefix(&der).ok().map(|(c, _)| c)),
-            _ => None,
-        };
-        match parsed {
+        match parse_block(&block, openssl) {
             Some(cert) => out.certificates.push(cert),
             None => out.skipped += 1,
         }

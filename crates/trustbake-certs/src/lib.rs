@@ -35,7 +35,9 @@ mod name;
 mod pem;
 mod verify;
 
-pub use bundle::{BundleContents, read_bundle, read_pem_certificates};
+pub use bundle::{
+    BundleContents, BundleEntry, read_bundle, read_bundle_entries, read_pem_certificates,
+};
 pub use certificate::{Certificate, KeyAlgorithm, ParseError, PublicKeyInfo, WeakDigest};
 pub use fingerprint::{Md5Fingerprint, Sha1Fingerprint, Sha256Fingerprint};
 pub use hash::{subject_hash, subject_hash_old, subject_hash_p11_kit};

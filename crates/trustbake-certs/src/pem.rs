@@ -19,6 +19,8 @@ pub(crate) struct Block<'a> {
     pub(crate) index: usize,
     /// 1-based line of the BEGIN marker.
     pub(crate) line: usize,
+    /// 1-based line of the END marker.
+    pub(crate) end_line: usize,
     /// The base64 body lines, markers excluded.
     body: Vec<&'a [u8]>,
 }
@@ -41,6 +43,7 @@ pub(crate) fn scan(input: &[u8]) -> Result<Vec<Block<'_>>, Unterminated> {
         if let Some(block) = open.as_mut() {
             if let Some(label) = marker(line, b"-----END ") {
                 if label == block.label {
+                    block.end_line = n + 1;
                     blocks.extend(open.take());
                     continue;
                 }
@@ -58,6 +61,7 @@ pub(crate) fn scan(input: &[u8]) -> Result<Vec<Block<'_>>, Unterminated> {
                 label,
                 index: blocks.len() + 1,
                 line: n + 1,
+                end_line: 0,
                 body: Vec::new(),
             });
         }

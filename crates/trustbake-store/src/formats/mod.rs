@@ -115,33 +115,28 @@ pub fn edk2_remove(bytes: &[u8], remove: impl Fn(&[u8]) -> bool) -> Option<Vec<u
 /// (for the first entry, the one after it). Other bytes are kept as they are. `None` when
 /// nothing matched.
 pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Option<Vec<u8>> {
+    let entries = trustbake_certs::read_bundle_entries(bytes);
+    if entries.is_empty() {
+        // DER without PEM: the whole file is the one certificate.
+        let found = trustbake_certs::read_bundle(bytes).certificates;
+        return found.first().filter(|c| remove(c)).map(|_| Vec::new());
+    }
+    let gone: Vec<(usize, usize)> = entries
+        .iter()
+        .filter(|e| remove(&e.certificate))
+        .map(|e| (e.first_line, e.last_line))
+        .collect();
+    if gone.is_empty() {
+        return None;
+    }
     let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
     let mut out: Vec<&[u8]> = Vec::with_capacity(lines.len());
-    let mut removed = false;
     let mut drop_blank_after = false;
     let mut i = 0;
     while i < lines.len() {
-        let line = lines[i];
-        let trimmed = line.trim_ascii();
-        if !trimmed.starts_with(b"-----BEGIN ") {
-            if drop_blank_after && trimmed.is_empty() {
-                drop_blank_after = false;
-                i += 1;
-                continue;
-            }
-            drop_blank_after = false;
-            out.push(line);
-            i += 1;
-            continue;
-        }
-        let end = (i..lines.len())
-            .find(|&j| lines[j].trim_ascii().starts_with(b"-----END "))
-            .unwrap_or(lines.len() - 1);
-        let block: Vec<u8> = lines[i..=end].concat();
-        let matched = read_bundle_first(&block).is_some_and(|c| remove(&c));
-        if matched {
-            removed = true;
-            // The comment lines right above, and the empty line above those.
+        if let Some(&(_, last)) = gone.iter().find(|(first, _)| *first == i) {
+            // The comment lines right above, and the empty line above those (for the first
+            // entry, the one after it).
             while out.last().is_some_and(|l| l.trim_ascii().starts_with(b"#")) {
                 out.pop();
             }
@@ -150,19 +145,20 @@ pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Op
             } else {
                 drop_blank_after = true;
             }
-        } else {
-            out.extend_from_slice(&lines[i..=end]);
+            i = last + 1;
+            continue;
         }
-        i = end + 1;
+        let line = lines[i];
+        if drop_blank_after && line.trim_ascii().is_empty() {
+            drop_blank_after = false;
+            i += 1;
+            continue;
+        }
+        drop_blank_after = false;
+        out.push(line);
+        i += 1;
     }
-    removed.then(|| out.concat())
-}
-
-fn read_bundle_first(block: &[u8]) -> Option<Certificate> {
-    trustbake_certs::read_bundle(block)
-        .certificates
-        .into_iter()
-        .next()
+    Some(out.concat())
 }
 
 /// The DER certificates of an edk2 `cacerts.bin`; `None` if it is not a sequence of X.509
