@@ -106,14 +106,7 @@ impl Engine<'_> {
         });
         let meta = self.meta(meta);
         self.put(&real, meta, Content::File(out));
-        if !self
-            .stores
-            .iter()
-            .any(|s| s.kind == StoreKind::DebianBundle)
-        {
-            let report = StoreReport::new(DEBIAN_BUNDLE, StoreKind::DebianBundle);
-            self.stores.push(report);
-        }
+        self.report(DEBIAN_BUNDLE, StoreKind::DebianBundle);
         Ok(())
     }
 
@@ -235,31 +228,18 @@ impl Engine<'_> {
             }
             for cert in certs {
                 let r = ca_ref(cert);
-                self.hash_links_report().added.push(r);
+                self.report(DEBIAN_CERTS, StoreKind::DebianHashLinks)
+                    .added
+                    .push(r);
             }
         }
         for cert in removed.iter().filter(|c| unlinked.contains(&c.sha256())) {
             let r = ca_ref(cert);
-            self.hash_links_report().removed.push(r);
+            self.report(DEBIAN_CERTS, StoreKind::DebianHashLinks)
+                .removed
+                .push(r);
         }
         Ok(())
-    }
-
-    /// The report of `/etc/ssl/certs`' hash links, made on first use.
-    fn hash_links_report(&mut self) -> &mut StoreReport {
-        let at = match self
-            .stores
-            .iter()
-            .position(|s| s.kind == StoreKind::DebianHashLinks)
-        {
-            Some(at) => at,
-            None => {
-                self.stores
-                    .push(StoreReport::new(DEBIAN_CERTS, StoreKind::DebianHashLinks));
-                self.stores.len() - 1
-            }
-        };
-        &mut self.stores[at]
     }
 
     fn debian_java(&mut self, added: &[&Certificate]) -> Result<(), StoreError> {

@@ -277,6 +277,22 @@ impl Engine<'_> {
         }
     }
 
+    /// The report of the store `store` of `kind`, made (last in the list) on first use.
+    fn report(&mut self, store: &str, kind: StoreKind) -> &mut StoreReport {
+        let at = match self
+            .stores
+            .iter()
+            .position(|s| s.store == store && s.kind == kind)
+        {
+            Some(at) => at,
+            None => {
+                self.stores.push(StoreReport::new(store, kind));
+                self.stores.len() - 1
+            }
+        };
+        &mut self.stores[at]
+    }
+
     /// The current bytes of a file: planned content if any, else the view's.
     fn current(&self, real: &str) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(item) = self.items.get(real) {

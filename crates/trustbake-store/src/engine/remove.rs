@@ -99,20 +99,10 @@ impl Engine<'_> {
 
     /// Records that `cert` was removed from the store `store`.
     fn removed(&mut self, store: &str, kind: StoreKind, cert: &Certificate) {
-        let at = match self
-            .stores
-            .iter()
-            .position(|s| s.store == store && s.kind == kind)
-        {
-            Some(at) => at,
-            None => {
-                self.stores.push(StoreReport::new(store, kind));
-                self.stores.len() - 1
-            }
-        };
         let r = ca_ref(cert);
-        if !self.stores[at].removed.contains(&r) {
-            self.stores[at].removed.push(r);
+        let report = self.report(store, kind);
+        if !report.removed.contains(&r) {
+            report.removed.push(r);
         }
     }
 
