@@ -194,7 +194,8 @@ fn same_stores_as_bake(work: &Path, base: &str, name: &str) {
     assert_eq!(user(&config), user(&base_config), "{name}: USER");
 
     // Distrusting the CA the build added (not trustbake's layer: the image's own) gives the
-    // base's stores back — but p11-kit's OpenSSL bundle, which lists it rejected.
+    // base's stores back — but the blocklist and p11-kit's OpenSSL bundle, which list it
+    // distrusted.
     let removed = work.join(format!("removed-{name}"));
     output(
         trustbake()
@@ -212,8 +213,8 @@ fn same_stores_as_bake(work: &Path, base: &str, name: &str) {
     );
     let before = stores(work, base, &format!("{name}-base"));
     for (path, set) in &after {
-        if path.ends_with("ca-bundle.trust.crt") {
-            assert!(set.contains(&sha), "{name}: {path} lists it, rejected");
+        if path.ends_with("ca-bundle.trust.crt") || path.ends_with("/source/blocklist") {
+            assert!(set.contains(&sha), "{name}: {path} lists it, distrusted");
             continue;
         }
         assert!(!set.contains(&sha), "{name}: {path} still holds it");
