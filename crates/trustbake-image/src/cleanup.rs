@@ -16,6 +16,23 @@ pub fn register(path: &Path) {
     }
 }
 
+/// Creates a temporary with `make` and registers its path (`path(&made)`) in one step, under
+/// the registry's lock: a signal handler's [`remove_pending`] waits for both, so no temporary
+/// ever exists unregistered (a file made and then registered could be left behind by a signal
+/// that lands between the two). `make` must not register anything itself.
+pub fn create_registered<T>(
+    make: impl FnOnce() -> std::io::Result<T>,
+    path: impl FnOnce(&T) -> PathBuf,
+) -> std::io::Result<T> {
+    let mut pending = match PENDING.lock() {
+        Ok(pending) => pending,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let made = make()?;
+    pending.push(path(&made));
+    Ok(made)
+}
+
 /// Forgets `path`: it was renamed into place, or removed.
 pub fn unregister(path: &Path) {
     if let Ok(mut pending) = PENDING.lock() {
@@ -59,8 +76,8 @@ pub fn remove_pending() {
 pub(crate) struct Registered(PathBuf);
 
 impl Registered {
-    pub(crate) fn new(path: &Path) -> Self {
-        register(path);
+    /// The registration [`create_registered`] made, ended when this is dropped.
+    pub(crate) fn adopt(path: &Path) -> Self {
         Registered(path.to_path_buf())
     }
 }

@@ -10,6 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use trustbake_image::cleanup::create_registered;
 use trustbake_store::{Content, Entry, Meta, Plan, PlanItem, RootView, StoreError};
 
 /// An unpacked root file system in a host directory, seen read-only.
@@ -232,23 +233,27 @@ impl Staged {
                     self.existing.push((host, item.meta));
                     return Ok(());
                 }
-                fs::create_dir(&host).map_err(err("creating the directory"))?;
+                // Made and registered in one step: a signal finds no temporary it does not know.
+                create_registered(|| fs::create_dir(&host), |()| host.clone())
+                    .map_err(err("creating the directory"))?;
                 self.created.push(host.clone());
-                trustbake_image::cleanup::register(&host);
                 fs::set_permissions(&host, fs::Permissions::from_mode(item.meta.mode))
                     .map_err(err("setting the mode"))?;
                 owner(&host, item.meta, false, warnings).map_err(err("setting the owner"))?;
                 mtime(&host, item.meta).map_err(err("setting the mtime"))?;
             }
             Content::File(bytes) => {
-                let temp = tempfile::Builder::new()
-                    .prefix(&prefix)
-                    .tempfile_in(&parent)
-                    .map_err(err("creating a temporary file"))?;
-                let (mut file, path) = temp
-                    .keep()
-                    .map_err(|e| err("creating a temporary file")(e.error))?;
-                trustbake_image::cleanup::register(&path);
+                let (mut file, path) = create_registered(
+                    || {
+                        tempfile::Builder::new()
+                            .prefix(&prefix)
+                            .tempfile_in(&parent)?
+                            .keep()
+                            .map_err(|e| e.error)
+                    },
+                    |(_, path)| path.clone(),
+                )
+                .map_err(err("creating a temporary file"))?;
                 self.renames.push((path.clone(), host.clone()));
                 file.write_all(bytes).map_err(err("writing"))?;
                 file.sync_all().map_err(err("syncing"))?;
@@ -261,15 +266,18 @@ impl Staged {
             Content::Symlink(target) => {
                 // A random name, created exclusively (the link is made by symlink(2), which
                 // fails rather than replace anything).
-                let link = tempfile::Builder::new()
-                    .prefix(&prefix)
-                    .make_in(&parent, |path| std::os::unix::fs::symlink(target, path))
-                    .map_err(err("creating the link"))?;
-                let path = link
-                    .into_temp_path()
-                    .keep()
-                    .map_err(|e| err("creating the link")(e.error))?;
-                trustbake_image::cleanup::register(&path);
+                let path = create_registered(
+                    || {
+                        tempfile::Builder::new()
+                            .prefix(&prefix)
+                            .make_in(&parent, |path| std::os::unix::fs::symlink(target, path))?
+                            .into_temp_path()
+                            .keep()
+                            .map_err(|e| e.error)
+                    },
+                    PathBuf::clone,
+                )
+                .map_err(err("creating the link"))?;
                 self.renames.push((path.clone(), host.clone()));
                 owner(&path, item.meta, true, warnings).map_err(err("setting the owner"))?;
             }

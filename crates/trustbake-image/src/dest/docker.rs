@@ -31,8 +31,7 @@ pub(crate) struct DockerArchiveDestination {
 impl DockerArchiveDestination {
     pub(crate) fn create(file: &Path, reference: Option<String>) -> Result<Self, ImageError> {
         check_file_destination(file)?;
-        let temp = temp_file(&parent_dir(file), &super::temp_prefix(file))?;
-        let registered = Registered::new(temp.path());
+        let (temp, registered) = temp_file(&parent_dir(file), &super::temp_prefix(file))?;
         let out = temp.reopen().map_err(io_err(temp.path(), "opening"))?;
         let mut builder = tar::Builder::new(BufWriter::new(out));
         builder.mode(tar::HeaderMode::Deterministic);

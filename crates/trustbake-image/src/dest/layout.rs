@@ -86,12 +86,17 @@ impl LayoutDestination {
     fn staged(beside: &Path, tag: Option<String>) -> Result<Self, ImageError> {
         let parent = parent_dir(beside);
         fs::create_dir_all(&parent).map_err(io_err(&parent, "creating"))?;
-        let staging = tempfile::Builder::new()
-            .prefix(&temp_prefix(beside))
-            .tempdir_in(&parent)
-            .map_err(io_err(&parent, "creating a staging directory"))?;
+        let staging = crate::cleanup::create_registered(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&temp_prefix(beside))
+                    .tempdir_in(&parent)
+            },
+            |d| d.path().to_path_buf(),
+        )
+        .map_err(io_err(&parent, "creating a staging directory"))?;
         let root = staging.path().to_path_buf();
-        let registered = Registered::new(&root);
+        let registered = Registered::adopt(&root);
         // A layout is a directory like any other (0755), not a private temporary one.
         fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .map_err(io_err(&root, "setting permissions"))?;
@@ -118,8 +123,7 @@ impl LayoutDestination {
 
     fn store(&mut self, digest: &Digest, content: &mut dyn Read) -> Result<(), ImageError> {
         let dir = self.root.join("blobs/sha256");
-        let mut temp = temp_file(&dir, ".blob-")?;
-        let _registered = Registered::new(temp.path());
+        let (mut temp, _registered) = temp_file(&dir, ".blob-")?;
         std::io::copy(content, temp.as_file_mut()).map_err(|e| ImageError::BadBlob {
             image: self.root.display().to_string(),
             detail: format!("writing blob {digest}: {e}"),
@@ -175,8 +179,7 @@ impl LayoutDestination {
             what: path.display().to_string(),
             detail: e.to_string(),
         })?;
-        let mut temp = temp_file(&self.root, ".index.json-")?;
-        let _registered = Registered::new(temp.path());
+        let (mut temp, _registered) = temp_file(&self.root, ".index.json-")?;
         temp.write_all(&bytes)
             .map_err(io_err(&path, "writing index.json"))?;
         temp.persist(&path)
@@ -309,8 +312,7 @@ struct LayoutSink {
 
 impl crate::tee::BlobSink for LayoutSink {
     fn put(&self, blob: &Descriptor, content: &mut dyn Read) -> Result<(), ImageError> {
-        let mut temp = temp_file(&self.dir, ".blob-")?;
-        let _registered = Registered::new(temp.path());
+        let (mut temp, _registered) = temp_file(&self.dir, ".blob-")?;
         std::io::copy(content, temp.as_file_mut()).map_err(|e| ImageError::BadBlob {
             image: self.dir.display().to_string(),
             detail: format!("writing blob {}: {e}", blob.digest),
@@ -378,8 +380,7 @@ impl ImageDestination for OciArchiveDestination {
 /// Tars a directory deterministically (sorted, fixed metadata) into `file`, atomically.
 fn tar_dir(dir: &Path, file: &Path) -> Result<(), ImageError> {
     let parent = parent_dir(file);
-    let temp = temp_file(&parent, &temp_prefix(file))?;
-    let _registered = Registered::new(temp.path());
+    let (temp, _registered) = temp_file(&parent, &temp_prefix(file))?;
     let out = temp.reopen().map_err(io_err(temp.path(), "opening"))?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(out));
     builder.mode(tar::HeaderMode::Deterministic);

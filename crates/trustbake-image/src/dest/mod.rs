@@ -406,13 +406,23 @@ pub(crate) fn temp_prefix(path: &Path) -> String {
 
 /// A new temporary file in `dir` (created exclusively, with a random name), readable by all
 /// as image files are (0644).
-pub(crate) fn temp_file(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile, ImageError> {
+pub(crate) fn temp_file(
+    dir: &Path,
+    prefix: &str,
+) -> Result<(tempfile::NamedTempFile, crate::cleanup::Registered), ImageError> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-        .map_err(io_err(dir, "creating a temporary file"))
+    let temp = crate::cleanup::create_registered(
+        || {
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .permissions(std::fs::Permissions::from_mode(0o644))
+                .tempfile_in(dir)
+        },
+        |t| t.path().to_path_buf(),
+    )
+    .map_err(io_err(dir, "creating a temporary file"))?;
+    let registered = crate::cleanup::Registered::adopt(temp.path());
+    Ok((temp, registered))
 }
 
 /// Whether a descriptor is a config (named `.json` in a docker archive).
