@@ -256,30 +256,7 @@ fn the_containerfile_gives_the_stores_bake_gives_on_the_rhel_family() {
 #[test]
 fn the_containerfile_gives_the_stores_bake_gives_on_debian() {
     let work = scratch("dockerfile-debian");
-    // A Debian bookworm image made from the debootstrapped root.
-    let container = output(buildah().args(["from", "scratch"]))
-        .trim()
-        .to_owned();
-    output(
-        buildah()
-            .args(["copy", "--quiet", &container])
-            .arg(bookworm_root())
-            .arg("/"),
-    );
-    output(buildah().args([
-        "commit",
-        "--quiet",
-        &container,
-        "localhost/trustbake-bookworm:latest",
-    ]));
-    let _ = buildah().args(["rm", &container]).output();
-    let layout = work.join("bookworm");
-    output(
-        buildah()
-            .args(["push", "--quiet", "localhost/trustbake-bookworm:latest"])
-            .arg(format!("oci:{}:base", layout.display())),
-    );
-    let base = format!("oci:{}:base", layout.display());
+    let base = bookworm_layout(&work);
     same_stores_as_bake(&work, &base, "debian");
 }
 
@@ -361,5 +338,151 @@ fn a_release_gives_the_map_layout_and_a_taken_directory_is_refused() {
     assert!(
         text.contains("/sbin\" update-ca-certificates") && text.contains("USER root"),
         "{text}"
+    );
+
+    // Distrusting without the image: a file goes to the release's blocklist (EL8: blacklist)
+    // and trustbake's own anchor name is deleted; a fingerprint needs the image.
+    let el8 = work.join("enterprise-4.4");
+    output(
+        trustbake()
+            .args([
+                "dockerfile",
+                "--product",
+                "enterprise",
+                "--version",
+                "4.4",
+                "--remove",
+            ])
+            .arg(fixture("root-rsa.pem"))
+            .arg("-o")
+            .arg(&el8),
+    );
+    let text = std::fs::read_to_string(el8.join("Containerfile")).unwrap();
+    assert!(
+        text.contains("/etc/pki/ca-trust/source/blacklist/trustbake-test-root-rsa-")
+            && text
+                .contains("RUN rm -f '/etc/pki/ca-trust/source/anchors/trustbake-test-root-rsa-"),
+        "{text}"
+    );
+    let refused = trustbake()
+        .args([
+            "dockerfile",
+            "--product",
+            "enterprise",
+            "--version",
+            "5.1",
+            "--remove",
+            &"ab".repeat(32),
+            "-o",
+        ])
+        .arg(work.join("refused"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--from IMAGE"));
+}
+
+/// A Debian bookworm image made from the debootstrapped root, as `oci:WORK/bookworm:base`.
+fn bookworm_layout(work: &Path) -> String {
+    let container = output(buildah().args(["from", "scratch"]))
+        .trim()
+        .to_owned();
+    output(
+        buildah()
+            .args(["copy", "--quiet", &container])
+            .arg(bookworm_root())
+            .arg("/"),
+    );
+    output(buildah().args([
+        "commit",
+        "--quiet",
+        &container,
+        "localhost/trustbake-bookworm:latest",
+    ]));
+    let _ = buildah().args(["rm", &container]).output();
+    let layout = work.join("bookworm");
+    output(
+        buildah()
+            .args(["push", "--quiet", "localhost/trustbake-bookworm:latest"])
+            .arg(format!("oci:{}:base", layout.display())),
+    );
+    format!("oci:{}:base", layout.display())
+}
+
+/// `dockerfile --remove` against `bake --remove` on `base`: a CA the base ships, by its
+/// fingerprint (the first certificate every store in `held_by` holds), distrusted by both;
+/// every store holds the same set after, and none of `held_by` holds it.
+fn removal_as_bake(work: &Path, base: &str, name: &str, held_by: &[&str]) {
+    let before = stores(work, base, &format!("{name}-remove-base"));
+    let sha = before[held_by[0]]
+        .iter()
+        .find(|s| held_by.iter().all(|h| before[*h].contains(*s)))
+        .unwrap()
+        .clone();
+    let context = work.join(format!("context-remove-{name}"));
+    output(
+        trustbake()
+            .args(["dockerfile", "--from", base, "--remove", &sha, "-o"])
+            .arg(&context),
+    );
+    let text = std::fs::read_to_string(context.join("Containerfile")).unwrap();
+    assert!(text.contains("# Distrusted: "), "{text}");
+    let built = work.join(format!("built-remove-{name}"));
+    build(&context, base, &format!("remove-{name}"), &built);
+    let baked = work.join(format!("baked-remove-{name}"));
+    output(
+        trustbake()
+            .args(["bake", "--from", base, "--to"])
+            .arg(format!("oci:{}:baked", baked.display()))
+            .args(["--remove", &sha]),
+    );
+    let theirs = stores(
+        work,
+        &format!("oci:{}:built", built.display()),
+        &format!("{name}-remove-built"),
+    );
+    let ours = stores(
+        work,
+        &format!("oci:{}:baked", baked.display()),
+        &format!("{name}-remove-baked"),
+    );
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>(),
+        "{name}: the same stores"
+    );
+    for (path, set) in &ours {
+        assert_eq!(
+            &theirs[path], set,
+            "{name}: {path} holds the same certificates"
+        );
+    }
+    for store in held_by {
+        assert!(
+            !ours[*store].contains(&sha),
+            "{name}: {store} still holds it"
+        );
+    }
+}
+
+#[test]
+fn a_containerfile_distrusts_as_bake_does() {
+    let work = scratch("dockerfile-remove");
+    let rhel = format!("oci:{}:5.1.0", realistic_enterprise().display());
+    removal_as_bake(
+        &work,
+        &rhel,
+        "rhel",
+        &[
+            "/home/anchore/venv/lib/python3.11/site-packages/certifi/cacert.pem",
+            "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        ],
+    );
+    let bookworm = bookworm_layout(&work);
+    removal_as_bake(
+        &work,
+        &bookworm,
+        "debian",
+        &["/etc/ssl/certs/ca-certificates.crt"],
     );
 }

@@ -521,6 +521,11 @@ pub(crate) struct DockerfileArgs {
     #[command(flatten)]
     pub(crate) ca: CaArgs,
 
+    /// Distrust a CA: its SHA-256 (looked up in the --from image) or a certificate file
+    /// (repeatable; works without --ca).
+    #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub(crate) remove: Vec<String>,
+
     #[command(flatten)]
     pub(crate) registry: InspectRegistryArgs,
 }

@@ -469,7 +469,7 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
 }
 
 fn dockerfile(args: DockerfileArgs) -> Result<()> {
-    let cas = load(&args.ca)?;
+    let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
     let base = match (&args.product, &args.version, &args.from) {
         (Some(product), Some(version), _) => {
             let target = trustbake::Target::parse(product, version)?;
@@ -503,7 +503,7 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
         }
         _ => unreachable!("clap requires --product/--version or --from"),
     };
-    let outcome = trustbake::dockerfile(&base, &cas, &args.output)?;
+    let outcome = trustbake::dockerfile(&base, &cas, &removals, &args.output)?;
     let mut out = format!(
         "wrote {} ({})
 ",

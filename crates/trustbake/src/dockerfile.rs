@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use trustbake_certs::{Certificate, Intake};
 use trustbake_image::registry::{Access, Session};
 use trustbake_image::{ImageRef, LayeredRoot, Platform, ScanOptions};
-use trustbake_store::CertifiStatus;
+use trustbake_store::{CertifiStatus, Removal};
 use trustbake_targets::{OsFamily, VersionMap};
 
 use crate::Error;
@@ -59,6 +59,12 @@ struct Layout {
     from: String,
     described: String,
     node: Option<trustbake_store::NodeExtra>,
+    /// RHEL: where distrusted CAs go.
+    blocklist_dir: &'static str,
+    /// The CAs to remove as found in the image (`--from`), or as given (a release).
+    removals: Vec<trustbake_store::Found>,
+    /// Notes for the Containerfile's header (a fingerprint the image does not hold).
+    removal_notes: Vec<String>,
 }
 
 fn numeric_user(user: &str) -> String {
@@ -69,11 +75,34 @@ fn numeric_user(user: &str) -> String {
     }
 }
 
-fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
+fn layout(base: &DockerfileBase, remove: &[Removal]) -> Result<Layout, Error> {
     match base {
         DockerfileBase::Release { target, image } => {
             let resolved = target.resolve(VersionMap::builtin())?;
             let line = resolved.line;
+            // Without the image, a CA is known only from a file, and only trustbake's own
+            // anchor name can be deleted.
+            let mut removals = Vec::new();
+            for r in remove {
+                let Removal::Certificate(cert) = r else {
+                    return Err(Error::BadArgument {
+                        what: "--remove".into(),
+                        reason: format!(
+                            "sha256:{}: a fingerprint is looked up in the image: give --from IMAGE, or the certificate file",
+                            r.sha256().hex()
+                        ),
+                    });
+                };
+                let anchor = line
+                    .base_info
+                    .os_family
+                    .anchor_file(&line.base_info.anchors_dir, &cert.file_stem());
+                removals.push(trustbake_store::Found {
+                    certificate: (**cert).clone(),
+                    files: vec![anchor],
+                    conf_lines: Vec::new(),
+                });
+            }
             Ok(Layout {
                 family: line.base_info.os_family,
                 anchors_dir: line.base_info.anchors_dir.clone(),
@@ -83,6 +112,13 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                 from: image.clone(),
                 // The map holds no Node runtime (the UI image is not a line of it).
                 node: None,
+                blocklist_dir: if matches!(line.base.as_str(), "centos7" | "ubi7" | "ubi8") {
+                    trustbake_store::paths::RHEL_BLACKLIST
+                } else {
+                    trustbake_store::paths::RHEL_BLOCKLIST
+                },
+                removals,
+                removal_notes: Vec::new(),
                 described: format!(
                     "{} {} (line {}, {}, {} confidence; the image is not read: its layout is the map's)",
                     target.product,
@@ -119,6 +155,36 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
             )?;
             let detected = trustbake_store::detect(&ImageRoot(&root))?;
             let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
+            let (removals, removal_notes) =
+                trustbake_store::find_removals(&ImageRoot(&root), remove)?;
+            let blocklist_dir = [
+                trustbake_store::paths::RHEL_BLOCKLIST,
+                trustbake_store::paths::RHEL_BLACKLIST,
+            ]
+            .into_iter()
+            .find(|d| {
+                matches!(
+                    root.node(d).map(|n| &n.kind),
+                    Some(trustbake_image::NodeKind::Dir)
+                )
+            })
+            .unwrap_or_else(|| {
+                let major: u32 = detected
+                    .os
+                    .version_id
+                    .split('.')
+                    .next()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(0);
+                let rhel = detected.os.id == "rhel"
+                    || detected.os.id == "centos"
+                    || detected.os.id_like.split_whitespace().any(|w| w == "rhel");
+                if rhel && (1..=8).contains(&major) {
+                    trustbake_store::paths::RHEL_BLACKLIST
+                } else {
+                    trustbake_store::paths::RHEL_BLOCKLIST
+                }
+            });
             let (anchors_dir, update_command) = match detected.family {
                 OsFamily::Rhel => (
                     trustbake_store::paths::RHEL_ANCHORS,
@@ -154,6 +220,9 @@ fn layout(base: &DockerfileBase) -> Result<Layout, Error> {
                 user,
                 from,
                 node,
+                blocklist_dir,
+                removals,
+                removal_notes,
                 described: format!(
                     "detected in {reference}{}: {} family",
                     p.platform
@@ -172,16 +241,54 @@ fn sh(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-/// Writes the Containerfile and its context into `dir` (created; must be empty or absent).
+/// The script a build runs to take certificates out of certifi bundles: each entry (its PEM
+/// block, the comment lines above it and the empty line before those) whose DER's SHA-256 is
+/// listed; the file is rewritten in place (owner and mode kept).
+const REMOVE_CERTIFI: &str = r##"import base64, hashlib, re, sys
+args = sys.argv[1:]
+cut = args.index("--")
+shas, files = set(args[:cut]), args[cut + 1:]
+block = re.compile(r"-----BEGIN CERTIFICATE-----\n(.*?)-----END CERTIFICATE-----\n?", re.S)
+for path in files:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        continue
+    out, pos = [], 0
+    for m in block.finditer(text):
+        der = base64.b64decode("".join(m.group(1).split()))
+        if hashlib.sha256(der).hexdigest() not in shas:
+            continue
+        lines = text[pos:m.start()].splitlines(keepends=True)
+        while lines and lines[-1].startswith("#"):
+            lines.pop()
+        if lines and lines[-1].strip() == "":
+            lines.pop()
+        out.append("".join(lines))
+        pos = m.end()
+    out.append(text[pos:])
+    new = "".join(out)
+    if new != text:
+        with open(path, "r+", encoding="utf-8") as f:
+            f.seek(0)
+            f.write(new)
+            f.truncate()
+"##;
+
+/// Writes the Containerfile and its context into `dir` (created; must be empty or absent):
+/// `cas` added, `remove` distrusted (a fingerprint needs the image, `--from`).
 pub fn dockerfile(
     base: &DockerfileBase,
     cas: &Intake,
+    remove: &[Removal],
     dir: &Path,
 ) -> Result<DockerfileOutcome, Error> {
-    if cas.cas().is_empty() {
+    if cas.cas().is_empty() && remove.is_empty() {
         return Err(Error::NoCa);
     }
-    let layout = layout(base)?;
+    crate::load::no_overlap(cas, remove)?;
+    let layout = layout(base, remove)?;
     let io = |what: &Path, e: std::io::Error| Error::Output {
         path: what.display().to_string(),
         reason: e.to_string(),
@@ -227,12 +334,76 @@ pub fn dockerfile(
         text.push_str(&format!("# {}\nCOPY {name} {target}\n", cert.label()));
         files.push(name);
     }
+    for note in &layout.removal_notes {
+        text.push_str(&format!("# {note}\n"));
+    }
+    for found in &layout.removals {
+        let cert = &found.certificate;
+        text.push_str(&format!(
+            "# Distrusted: {} (sha256:{})\n",
+            cert.label(),
+            cert.sha256().hex()
+        ));
+        if layout.family == OsFamily::Rhel {
+            let name = format!("remove/{}.pem", cert.file_stem());
+            if !dir.join("remove").is_dir() {
+                std::fs::create_dir_all(dir.join("remove")).map_err(|e| io(dir, e))?;
+            }
+            write_file(&dir.join(&name), cert.to_pem().as_bytes())?;
+            text.push_str(&format!(
+                "COPY {name} {}/{}.pem\n",
+                layout.blocklist_dir,
+                cert.file_stem()
+            ));
+            files.push(name);
+        }
+        if !found.files.is_empty() {
+            let paths: Vec<String> = found.files.iter().map(|p| sh(p)).collect();
+            text.push_str(&format!("RUN rm -f {}\n", paths.join(" ")));
+        }
+        for line in &found.conf_lines {
+            // dpkg-reconfigure's way: the line disabled with a leading `!`.
+            let pattern: String = line
+                .chars()
+                .flat_map(|c| {
+                    if "\\^$.*[]|/&".contains(c) {
+                        vec!['\\', c]
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
+            text.push_str(&format!(
+                "RUN sed -i {} /etc/ca-certificates.conf\n",
+                sh(&format!("s|^{pattern}$|!&|"))
+            ));
+        }
+    }
     // The base's PATH may leave out the sbin directories the update tools live in.
     text.push_str(&format!(
         "RUN PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\" {}\n",
         layout.update_command
     ));
-    if !layout.certifi.is_empty() {
+    if !layout.certifi.is_empty() && !layout.removals.is_empty() {
+        write_file(&dir.join("remove-certifi.py"), REMOVE_CERTIFI.as_bytes())?;
+        files.push("remove-certifi.py".to_owned());
+        let shas: Vec<String> = layout
+            .removals
+            .iter()
+            .map(|f| f.certificate.sha256().hex())
+            .collect();
+        let paths: Vec<String> = layout.certifi.iter().map(|p| sh(p)).collect();
+        text.push_str(
+            "# certifi's bundles: the distrusted entries taken out (python3 of the image)\n",
+        );
+        text.push_str("COPY remove-certifi.py /tmp/trustbake-remove-certifi.py\n");
+        text.push_str(&format!(
+            "RUN python3 /tmp/trustbake-remove-certifi.py {} -- {} && rm -f /tmp/trustbake-remove-certifi.py\n",
+            shas.join(" "),
+            paths.join(" ")
+        ));
+    }
+    if !layout.certifi.is_empty() && !certs.is_empty() {
         let entries: String = certs.iter().map(|c| c.certifi_entry()).collect();
         write_file(&dir.join("certifi-append.pem"), entries.as_bytes())?;
         files.push("certifi-append.pem".to_owned());
@@ -244,7 +415,7 @@ pub fn dockerfile(
             paths.join(" ")
         ));
     }
-    if let Some(node) = &layout.node {
+    if let (Some(node), false) = (&layout.node, certs.is_empty()) {
         let pem: String = certs
             .iter()
             .map(|c| format!("# {}\n{}", c.label(), c.to_pem()))

@@ -10,7 +10,7 @@ mod remove;
 
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
-pub use remove::Removal;
+pub use remove::{Found, Removal, find_removals};
 mod rhel;
 
 use std::collections::BTreeMap;
@@ -147,14 +147,7 @@ pub fn plan(
     let mut cas: Vec<&Certificate> = cas.iter().collect();
     cas.sort_by_key(|c| c.sha256());
     cas.dedup_by_key(|c| c.sha256());
-    let mut eng = Engine {
-        view,
-        options,
-        items: BTreeMap::new(),
-        env: BTreeMap::new(),
-        stores: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut eng = Engine::new(view, options);
     if let Some(target) = target {
         eng.compare(&layout, target);
     }
@@ -197,7 +190,18 @@ fn ca_ref(cert: &Certificate) -> CaRef {
     }
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
+    fn new(view: &'a dyn RootView, options: &'a Options) -> Self {
+        Engine {
+            view,
+            options,
+            items: BTreeMap::new(),
+            env: BTreeMap::new(),
+            stores: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     fn compare(&mut self, layout: &Layout, target: &Resolved<'_>) {
         let line = target.line;
         let what = format!("{} {} (line {})", line.product, target.version, line.line);

@@ -15,7 +15,7 @@ use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH,
 };
-use crate::view::{Entry, Meta, file_name, read_resolved, resolve};
+use crate::view::{Entry, Meta, RootView, file_name, read_resolved, resolve};
 use crate::{StoreError, StoreKind};
 
 /// A CA to distrust.
@@ -36,6 +36,81 @@ impl Removal {
             Removal::Fingerprint(f) => *f,
         }
     }
+}
+
+/// A CA to remove as found in a root: its certificate (given, or read from the root for a
+/// fingerprint), the files of the local stores that hold it (RHEL `source/anchors/`, Debian's
+/// `/usr/local/share/ca-certificates`), and the `/etc/ca-certificates.conf` lines enabling a
+/// packaged copy — what a build must delete or disable.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// Local files holding it (logical paths).
+    pub files: Vec<String>,
+    /// Debian: the enabled lines of `/etc/ca-certificates.conf` whose file holds it.
+    pub conf_lines: Vec<String>,
+}
+
+/// Finds `removals` in the root seen through `view`; also returns the notes (a fingerprint no
+/// store holds).
+pub fn find_removals(
+    view: &dyn RootView,
+    removals: &[Removal],
+) -> Result<(Vec<Found>, Vec<String>), StoreError> {
+    let layout = crate::detect::detect(view)?;
+    let options = super::Options {
+        mtime: 0,
+        jks_timestamp_ms: None,
+        include_vendored: false,
+        env: crate::consumers::Env::new(),
+        remove: removals.to_vec(),
+    };
+    let mut eng = Engine::new(view, &options);
+    let certs = eng.removals(&layout)?;
+    let mut local: Vec<String> = list_dir(view, RHEL_ANCHORS)?
+        .into_iter()
+        .map(|n| format!("{RHEL_ANCHORS}/{n}"))
+        .collect();
+    if layout.debian {
+        eng.local_crts(DEBIAN_LOCAL, 8, &mut local)?;
+    }
+    let conf = match read_resolved(view, DEBIAN_CONF)? {
+        Some((_, _, b)) if layout.debian => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    let holds = |path: &str, cert: &Certificate| -> Result<bool, StoreError> {
+        Ok(read_resolved(view, path)?.is_some_and(|(_, _, b)| {
+            read_bundle(&b)
+                .certificates
+                .iter()
+                .any(|c| c.sha256() == cert.sha256())
+        }))
+    };
+    let mut out = Vec::new();
+    for cert in certs {
+        let mut files = Vec::new();
+        for path in &local {
+            if holds(path, &cert)? {
+                files.push(path.clone());
+            }
+        }
+        let mut conf_lines = Vec::new();
+        for line in conf.lines() {
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            if holds(&format!("{DEBIAN_SHARE}/{line}"), &cert)? {
+                conf_lines.push(line.to_owned());
+            }
+        }
+        out.push(Found {
+            certificate: cert,
+            files,
+            conf_lines,
+        });
+    }
+    Ok((out, eng.notes))
 }
 
 impl Engine<'_> {
