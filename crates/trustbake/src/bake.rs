@@ -440,21 +440,27 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .collect();
     removed.sort();
     removed.dedup();
-    let mut created_by = format!(
-        "trustbake {} bake: CA certificates {}",
-        env!("CARGO_PKG_VERSION"),
-        fingerprints.join(" ")
-    );
+    let mut what = Vec::new();
+    if !fingerprints.is_empty() {
+        what.push(format!("CA certificates {}", fingerprints.join(" ")));
+    }
     let mut labels = vec![(LABEL_CAS.to_owned(), fingerprints.join(","))];
     if !removed.is_empty() {
-        created_by.push_str(&format!("; removed {}", removed.join(" ")));
+        what.push(format!("removed {}", removed.join(" ")));
         labels.push((LABEL_REMOVED.to_owned(), removed.join(",")));
     }
     let options = AppendOptions {
-        created_by,
-        comment:
+        created_by: format!(
+            "trustbake {} bake: {}",
+            env!("CARGO_PKG_VERSION"),
+            what.join("; ")
+        ),
+        comment: if removed.is_empty() {
             "custom CA certificates added to the OS trust store and Python certifi by trustbake"
-                .to_owned(),
+        } else {
+            "custom CA certificates added to, and distrusted ones taken out of, the OS trust store and Python certifi by trustbake"
+        }
+        .to_owned(),
         labels,
     };
     let new = image.append(appends, &options, to.family())?;
