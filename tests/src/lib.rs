@@ -172,6 +172,19 @@ pub fn p11_kit_extract(sources: &[&Path], root: &Path) {
     );
 }
 
+/// For a fixture cached under `dir` that is complete once `done` exists: `None` when it is;
+/// else the lock on `dir.lock`, held while this process builds it (tests run as separate
+/// processes: one builds, the others wait for it and then find it built).
+pub fn build_lock(dir: &Path, done: &Path) -> Option<std::fs::File> {
+    if done.exists() {
+        return None;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    (!done.exists()).then_some(lock)
+}
+
 /// A real Debian bookworm root with `ca-certificates`, built once with debootstrap from the
 /// machine's Debian mirror and cached under `target/fixtures/bookworm-root`.
 pub fn bookworm_root() -> PathBuf {

@@ -33,16 +33,10 @@ trust extract --format=pem-directory-hash --filter=ca-anchors --overwrite --purp
 pub fn realistic_enterprise() -> PathBuf {
     let dir = root().join("target/fixtures/realistic");
     let layout = dir.join("layout");
-    if layout.join("index.json").is_file() {
-        return layout;
-    }
-    // Tests run as separate processes: one builds, the others wait for it.
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
-    lock.lock().unwrap();
-    if layout.join("index.json").is_file() {
-        return layout;
-    }
+    let _lock = match crate::build_lock(&dir, &layout.join("index.json")) {
+        Some(lock) => lock,
+        None => return layout,
+    };
     let rootfs = dir.join("rootfs");
     if !rootfs.join("home/anchore/venv/bin/python").exists() {
         build_rootfs(&dir, &rootfs);

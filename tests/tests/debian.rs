@@ -34,6 +34,24 @@ fn certs_dir(root: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Asserts that `ours` and `theirs` have the same `/etc/ssl/certs` (names and link targets) and
+/// byte-identical bundles; returns ours.
+fn same_as_the_tool(ours: &Path, theirs: &Path) -> BTreeMap<String, String> {
+    let (a, b) = (certs_dir(ours), certs_dir(theirs));
+    let only_ours: Vec<_> = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).collect();
+    let only_theirs: Vec<_> = b.iter().filter(|(k, v)| a.get(*k) != Some(v)).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "/etc/ssl/certs differs:\n trustbake only: {only_ours:?}\n tool only: {only_theirs:?}"
+    );
+    let bundle = "etc/ssl/certs/ca-certificates.crt";
+    assert!(
+        std::fs::read(ours.join(bundle)).unwrap() == std::fs::read(theirs.join(bundle)).unwrap(),
+        "ca-certificates.crt differs"
+    );
+    a
+}
+
 fn update_ca_certificates(root: &Path) {
     output(
         tool("chroot", "coreutils")
@@ -70,18 +88,8 @@ fn certs_dir_and_bundle_match_the_real_update_ca_certificates() {
     }
     update_ca_certificates(&theirs);
 
-    let (a, b) = (certs_dir(&ours), certs_dir(&theirs));
-    let only_ours: Vec<_> = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).collect();
-    let only_theirs: Vec<_> = b.iter().filter(|(k, v)| a.get(*k) != Some(v)).collect();
-    assert!(
-        only_ours.is_empty() && only_theirs.is_empty(),
-        "/etc/ssl/certs differs:\n trustbake only: {only_ours:?}\n tool only: {only_theirs:?}"
-    );
+    let a = same_as_the_tool(&ours, &theirs);
     let bundle = "etc/ssl/certs/ca-certificates.crt";
-    assert!(
-        std::fs::read(ours.join(bundle)).unwrap() == std::fs::read(theirs.join(bundle)).unwrap(),
-        "ca-certificates.crt differs"
-    );
     assert_eq!(
         a.len(),
         certs_dir(&base).len() + 2 * ADDED.len(),
@@ -185,18 +193,8 @@ fn removal_matches_dpkg_reconfigure_and_update_ca_certificates() {
     }
     update_ca_certificates(&theirs);
 
-    let (a, b) = (certs_dir(&ours), certs_dir(&theirs));
-    let only_ours: Vec<_> = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).collect();
-    let only_theirs: Vec<_> = b.iter().filter(|(k, v)| a.get(*k) != Some(v)).collect();
-    assert!(
-        only_ours.is_empty() && only_theirs.is_empty(),
-        "/etc/ssl/certs differs:\n trustbake only: {only_ours:?}\n tool only: {only_theirs:?}"
-    );
+    let a = same_as_the_tool(&ours, &theirs);
     let bundle = "etc/ssl/certs/ca-certificates.crt";
-    assert!(
-        std::fs::read(ours.join(bundle)).unwrap() == std::fs::read(theirs.join(bundle)).unwrap(),
-        "ca-certificates.crt differs"
-    );
     assert_eq!(
         std::fs::read(ours.join("etc/ca-certificates.conf")).unwrap(),
         std::fs::read(&path).unwrap()

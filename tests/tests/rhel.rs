@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use tests::{fixture, output, p11_kit_extract, scratch, tool};
-use trustbake_certs::{Certificate, der, read_bundle, render_pem};
+use trustbake_certs::{Certificate, read_bundle, render_pem};
 use trustbake_store::formats;
 use trustbake_store::formats::jks::Keystore;
 
@@ -34,6 +34,31 @@ fn mozilla_source(dir: &Path) {
         )
         .unwrap();
     }
+}
+
+/// The shipped source (`WORK/usr-share-pki`, Mozilla's roots) and a base root (`WORK/base`, EL9)
+/// whose outputs p11-kit extracted from it.
+fn p11_kit_base(work: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let source = work.join("usr-share-pki");
+    mozilla_source(&source);
+    let base = work.join("base");
+    std::fs::create_dir_all(base.join("etc/pki/ca-trust/source/anchors")).unwrap();
+    std::fs::write(
+        base.join("etc/os-release"),
+        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
+    )
+    .unwrap();
+    p11_kit_extract(&[&source], &base);
+    (source, base)
+}
+
+/// The [`ADDED`] CAs.
+fn added() -> trustbake::Intake {
+    trustbake::load_cas(
+        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
+        trustbake::Policy::at(trustbake::now()),
+    )
+    .unwrap()
 }
 
 /// (sha256 → comment label) of a p11-kit pem-bundle with comments.
@@ -203,26 +228,12 @@ fn compare(what: &str, ours: &Outputs, theirs: &Outputs) {
 #[test]
 fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
     let work = scratch("rhel-p11-kit");
-    let source = work.join("usr-share-pki");
-    mozilla_source(&source);
-
     // The base image: outputs made by p11-kit from the shipped roots.
-    let base = work.join("base");
-    std::fs::create_dir_all(base.join("etc/pki/ca-trust/source/anchors")).unwrap();
-    std::fs::write(
-        base.join("etc/os-release"),
-        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
-    )
-    .unwrap();
-    p11_kit_extract(&[&source], &base);
+    let (source, base) = p11_kit_base(&work);
     let before = outputs(&base);
 
     // trustbake adds the CAs.
-    let cas = trustbake::load_cas(
-        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
-    )
-    .unwrap();
+    let cas = added();
     let report =
         trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
     assert_eq!(
@@ -281,27 +292,13 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
         "{:?}",
         again.entries.iter().map(|i| &i.path).collect::<Vec<_>>()
     );
-    let _ = der::write(0x30, &[]);
 }
 
 #[test]
 fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
     let work = scratch("rhel-remove");
-    let source = work.join("usr-share-pki");
-    mozilla_source(&source);
-    let base = work.join("base");
-    std::fs::create_dir_all(base.join("etc/pki/ca-trust/source/anchors")).unwrap();
-    std::fs::write(
-        base.join("etc/os-release"),
-        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
-    )
-    .unwrap();
-    p11_kit_extract(&[&source], &base);
-    let cas = trustbake::load_cas(
-        &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
-    )
-    .unwrap();
+    let (source, base) = p11_kit_base(&work);
+    let cas = added();
     trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
     let before = outputs(&base);
 

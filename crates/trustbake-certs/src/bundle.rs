@@ -13,6 +13,13 @@ pub struct BundleContents {
     pub skipped: usize,
 }
 
+impl BundleContents {
+    /// The SHA-256 of every certificate found.
+    pub fn shas(&self) -> std::collections::BTreeSet<crate::Sha256Fingerprint> {
+        self.certificates.iter().map(Certificate::sha256).collect()
+    }
+}
+
 /// Reads every `CERTIFICATE` and `TRUSTED CERTIFICATE` block of `bytes`, or `bytes` as one DER
 /// certificate when it holds no PEM block.
 pub fn read_bundle(bytes: &[u8]) -> BundleContents {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use crate::consumers::{Env, path_dirs, program, var};
-use crate::detect::{CertifiStatus, Layout, detect, list_dir};
+use crate::detect::{CertifiStatus, Layout, detect, list_dir, shas_in_dir};
 use crate::engine::NODE_VARIABLE;
 use crate::formats::{self, jks};
 use crate::paths;
@@ -114,7 +114,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
                 certifi,
                 certificates: found.certificates.len(),
                 unreadable: found.skipped,
-                shas: found.certificates.iter().map(Certificate::sha256).collect(),
+                shas: found.shas(),
             });
         }
         Ok(())
@@ -140,18 +140,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         }
     }
     if detected.rhel_directory_hash {
-        let (dir, _) = resolve(view, RHEL_DIRECTORY_HASH)?;
-        let mut shas = BTreeSet::new();
-        for name in view.list(&dir)?.iter().filter(|n| n.ends_with(".pem")) {
-            if let Some((_, _, bytes)) = read_resolved(view, &format!("{dir}/{name}"))? {
-                shas.extend(
-                    read_bundle(&bytes)
-                        .certificates
-                        .iter()
-                        .map(Certificate::sha256),
-                );
-            }
-        }
+        let shas = shas_in_dir(view, RHEL_DIRECTORY_HASH, |n| n.ends_with(".pem"))?;
         stores.push(StoreContents {
             path: RHEL_DIRECTORY_HASH.into(),
             kind: StoreKind::DirectoryHash,
@@ -167,17 +156,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             if !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
                 continue;
             }
-            let mut shas = BTreeSet::new();
-            for name in list_dir(view, dir)? {
-                if let Some((_, _, bytes)) = read_resolved(view, &format!("{dir}/{name}"))? {
-                    shas.extend(
-                        read_bundle(&bytes)
-                            .certificates
-                            .iter()
-                            .map(Certificate::sha256),
-                    );
-                }
-            }
+            let shas = shas_in_dir(view, dir, |_| true)?;
             stores.push(StoreContents {
                 path: dir.to_owned(),
                 kind: StoreKind::Blocklist,

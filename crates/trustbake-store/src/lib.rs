@@ -30,7 +30,7 @@ pub use consumers::{
 pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
 pub use engine::{
     CaRef, Content, Found, NodeExtra, Options, Plan, PlanItem, Removal, Report, Skipped,
-    StoreReport, env_reads, find_removals, node_extra, plan,
+    StoreReport, blocklist_dir, env_reads, find_removals, node_extra, plan,
 };
 pub use inspect::{Inspection, LocalCa, StoreContents, inspect};
 pub use kind::StoreKind;

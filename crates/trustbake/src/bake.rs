@@ -358,17 +358,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
                 }
             }
         };
-        let root = LayeredRoot::scan(
-            &image,
-            scanned_platform,
-            &ScanOptions {
-                wanted: &wanted,
-                max_body: MAX_BODY,
-                max_inflated: u64::MAX,
-                tee: tee.as_ref(),
-                cache: Some(cache),
-            },
-        )?;
+        let root = scan(&image, scanned_platform, &wanted, tee.as_ref(), Some(cache))?;
         let base_created = platform
             .config
             .value()
@@ -400,18 +390,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         // A made-up manifest (a docker archive's) knows its layers only by their scan: the
         // replaced one is scanned too, to carry it when its replacement is the same.
         let scanned = if replaced.is_some() && platform.synthesized {
-            LayeredRoot::scan(
-                &image,
-                platform,
-                &ScanOptions {
-                    wanted: &wanted,
-                    max_body: MAX_BODY,
-                    max_inflated: u64::MAX,
-                    tee: None,
-                    cache: Some(cache),
-                },
-            )?
-            .layers
+            scan(&image, platform, &wanted, None, Some(cache))?.layers
         } else {
             root.layers.clone()
         };
@@ -577,6 +556,28 @@ fn added_by(
     }))
 }
 
+/// One platform's layers scanned, keeping the bodies of the files `wanted` names (up to
+/// [`MAX_BODY`]).
+pub(crate) fn scan(
+    image: &trustbake_image::Image,
+    platform: &PlatformImage,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+    tee: Option<&trustbake_image::TeeUploads>,
+    cache: Option<&ScanCache>,
+) -> Result<LayeredRoot, Error> {
+    Ok(LayeredRoot::scan(
+        image,
+        platform,
+        &ScanOptions {
+            wanted,
+            max_body: MAX_BODY,
+            max_inflated: u64::MAX,
+            tee,
+            cache,
+        },
+    )?)
+}
+
 /// A platform's environment: its config's `Env`.
 pub(crate) fn config_env(platform: &PlatformImage) -> Env {
     let mut env = Env::new();
@@ -694,17 +695,7 @@ pub fn inspect_with(
             let env = config_env(p);
             let extra = trustbake_store::env_reads(&env);
             let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
-            let root = LayeredRoot::scan(
-                &image,
-                p,
-                &ScanOptions {
-                    wanted: &wanted,
-                    max_body: MAX_BODY,
-                    max_inflated: u64::MAX,
-                    tee: None,
-                    cache: None,
-                },
-            )?;
+            let root = scan(&image, p, &wanted, None, None)?;
             let found = trustbake_store::inspect(&ImageRoot(&root), &env)?;
             let mut platform =
                 outcome::inspect_platform(p.platform.as_ref().map(ToString::to_string), &found);

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use trustbake_certs::{Certificate, Intake};
 use trustbake_image::registry::{Access, Session};
-use trustbake_image::{ImageRef, LayeredRoot, Platform, ScanOptions};
+use trustbake_image::{ImageRef, Platform};
 use trustbake_store::{CertifiStatus, Removal};
 use trustbake_targets::{OsFamily, VersionMap};
 
 use crate::Error;
-use crate::bake::{ImageRoot, MAX_BODY};
+use crate::bake::ImageRoot;
 use crate::plan::Target;
 
 /// Where the layout comes from.
@@ -142,49 +142,12 @@ fn layout(base: &DockerfileBase, remove: &[Removal]) -> Result<Layout, Error> {
                 reason: "no platform to build for".into(),
             })?;
             let env = crate::bake::config_env(p);
-            let root = LayeredRoot::scan(
-                &image,
-                p,
-                &ScanOptions {
-                    wanted: &trustbake_store::paths::reads,
-                    max_body: MAX_BODY,
-                    max_inflated: u64::MAX,
-                    tee: None,
-                    cache: None,
-                },
-            )?;
+            let root = crate::bake::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
             let detected = trustbake_store::detect(&ImageRoot(&root))?;
             let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
             let (removals, removal_notes) =
                 trustbake_store::find_removals(&ImageRoot(&root), remove)?;
-            let blocklist_dir = [
-                trustbake_store::paths::RHEL_BLOCKLIST,
-                trustbake_store::paths::RHEL_BLACKLIST,
-            ]
-            .into_iter()
-            .find(|d| {
-                matches!(
-                    root.node(d).map(|n| &n.kind),
-                    Some(trustbake_image::NodeKind::Dir)
-                )
-            })
-            .unwrap_or_else(|| {
-                let major: u32 = detected
-                    .os
-                    .version_id
-                    .split('.')
-                    .next()
-                    .and_then(|m| m.parse().ok())
-                    .unwrap_or(0);
-                let rhel = detected.os.id == "rhel"
-                    || detected.os.id == "centos"
-                    || detected.os.id_like.split_whitespace().any(|w| w == "rhel");
-                if rhel && (1..=8).contains(&major) {
-                    trustbake_store::paths::RHEL_BLACKLIST
-                } else {
-                    trustbake_store::paths::RHEL_BLOCKLIST
-                }
-            });
+            let blocklist_dir = trustbake_store::blocklist_dir(&ImageRoot(&root), &detected)?;
             let (anchors_dir, update_command) = match detected.family {
                 OsFamily::Rhel => (
                     trustbake_store::paths::RHEL_ANCHORS,
@@ -346,8 +309,9 @@ pub fn dockerfile(
         ));
         if layout.family == OsFamily::Rhel {
             let name = format!("remove/{}.pem", cert.file_stem());
-            if !dir.join("remove").is_dir() {
-                std::fs::create_dir_all(dir.join("remove")).map_err(|e| io(dir, e))?;
+            if !files.iter().any(|f| f.starts_with("remove/")) {
+                // In the context just made: created, never followed.
+                std::fs::create_dir(dir.join("remove")).map_err(|e| io(dir, e))?;
             }
             write_file(&dir.join(&name), cert.to_pem().as_bytes())?;
             text.push_str(&format!(

@@ -15,11 +15,11 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use trustbake_certs::{Certificate, Chain, Check, Verdict, read_bundle};
 use trustbake_image::registry::{Access, Session};
-use trustbake_image::{ImageRef, LayeredRoot, Platform, ScanOptions};
+use trustbake_image::{ImageRef, Platform};
 use trustbake_store::{Env, RootView, consumer_reads};
 
 use crate::Error;
-use crate::bake::{ImageRoot, MAX_BODY};
+use crate::bake::ImageRoot;
 use crate::config::MAX_FILE;
 use crate::load::read_limited;
 use crate::outcome::{
@@ -330,17 +330,7 @@ pub(crate) fn image_consumers(
         let mut env = crate::bake::config_env(p);
         env.extend(extra_env.clone());
         let wanted = consumer_reads(&env);
-        let root = LayeredRoot::scan(
-            &image,
-            p,
-            &ScanOptions {
-                wanted: &wanted,
-                max_body: MAX_BODY,
-                max_inflated: u64::MAX,
-                tee: None,
-                cache: None,
-            },
-        )?;
+        let root = crate::bake::scan(&image, p, &wanted, None, None)?;
         out.push(root_consumers(
             p.platform.as_ref().map(ToString::to_string),
             &ImageRoot(&root),

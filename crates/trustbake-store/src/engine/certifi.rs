@@ -1,8 +1,6 @@
 //! certifi: every `cacert.pem` the image's Python reads gets the CAs appended in certifi's own
 //! entry format, and its wheel's `RECORD` is kept true.
 
-use std::collections::BTreeSet;
-
 use trustbake_certs::{Certificate, read_bundle};
 
 use super::{Content, Engine, StoreReport, ca_ref};
@@ -52,7 +50,7 @@ impl Engine<'_> {
             };
             let found = read_bundle(&bytes);
             report.unreadable_existing = found.skipped;
-            let present: BTreeSet<_> = found.certificates.iter().map(Certificate::sha256).collect();
+            let present = found.shas();
             let mut new = Vec::new();
             for cert in cas {
                 if present.contains(&cert.sha256()) {

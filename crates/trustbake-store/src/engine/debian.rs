@@ -22,15 +22,9 @@ impl Engine<'_> {
     ) -> Result<(), StoreError> {
         let (certs_dir, _) = resolve(self.view, DEBIAN_CERTS)?;
         let bundle = read_resolved(self.view, DEBIAN_BUNDLE)?;
-        let in_bundle: BTreeSet<_> = bundle
+        let in_bundle = bundle
             .as_ref()
-            .map(|(_, _, b)| {
-                read_bundle(b)
-                    .certificates
-                    .iter()
-                    .map(Certificate::sha256)
-                    .collect()
-            })
+            .map(|(_, _, b)| read_bundle(b).shas())
             .unwrap_or_default();
         let local_dir = format!("{DEBIAN_LOCAL}/trustbake");
         let mut report = StoreReport::new(DEBIAN_LOCAL, StoreKind::DebianLocal);

@@ -10,7 +10,7 @@ mod remove;
 
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
-pub use remove::{Found, Removal, find_removals};
+pub use remove::{Found, Removal, blocklist_dir, find_removals};
 mod rhel;
 
 use std::collections::BTreeMap;
@@ -295,6 +295,26 @@ impl<'a> Engine<'a> {
             }
         };
         &mut self.stores[at]
+    }
+
+    /// A file to rewrite: its real path, the metadata to write it with (a planned item's, else
+    /// the root's, widened) and its current bytes (planned, else the root's); `None` when no
+    /// file is there.
+    fn current_file(&self, path: &str) -> Result<Option<(String, Meta, Vec<u8>)>, StoreError> {
+        let (real, entry) = resolve(self.view, path)?;
+        if let Some(item) = self.items.get(&real) {
+            return Ok(match &item.content {
+                Content::File(bytes) => Some((real.clone(), item.meta, bytes.clone())),
+                _ => None,
+            });
+        }
+        match entry {
+            Some(Entry::File { meta, .. }) => {
+                let bytes = self.view.read(&real)?;
+                Ok(Some((real, self.meta(meta), bytes)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The current bytes of a file: planned content if any, else the view's.

@@ -117,7 +117,7 @@ impl Engine<'_> {
             return Ok(());
         }
         report.unreadable_existing = found.skipped;
-        let present: BTreeSet<_> = found.certificates.iter().map(Certificate::sha256).collect();
+        let present = found.shas();
         let mut content = bytes.clone();
         for cert in cas {
             if present.contains(&cert.sha256()) {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::{Content, Engine, StoreReport, ca_ref};
-use crate::detect::{CertifiStatus, Layout, list_dir};
+use crate::detect::{CertifiStatus, Layout, list_dir, shas_in_dir};
 use crate::formats::{self, jks};
 use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
@@ -188,31 +188,17 @@ impl Engine<'_> {
         kind: StoreKind,
         certs: &[Certificate],
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let (real, entry) = resolve(self.view, path)?;
-        let meta = match entry {
-            Some(Entry::File { meta, .. }) => meta,
-            _ if self.items.contains_key(&real) => Meta::root(0o644, 0),
-            _ => return Ok(None),
-        };
-        let Some(bytes) = self.current(&real)? else {
+        let Some((real, meta, bytes)) = self.current_file(path)? else {
             return Ok(None);
         };
         let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
-        let held: BTreeSet<_> = read_bundle(&bytes)
-            .certificates
-            .iter()
-            .map(Certificate::sha256)
-            .collect();
+        let held = read_bundle(&bytes).shas();
         let Some(new) = formats::remove_entries(&bytes, |c| shas.contains(&c.sha256())) else {
             return Ok(None);
         };
         for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
             self.removed(path, kind, cert);
         }
-        let meta = match self.items.get(&real) {
-            Some(item) => item.meta,
-            None => self.meta(meta),
-        };
         self.put(&real, meta, Content::File(new.clone()));
         Ok(Some(new))
     }
@@ -318,19 +304,9 @@ impl Engine<'_> {
             }
         }
         // 2. Into the blocklist, so that a later update-ca-trust keeps them out.
-        let dir = blocklist_dir(self, layout)?;
+        let dir = blocklist_dir(self.view, layout)?;
         let real_dir = self.ensure_dir(dir, 0o755)?;
-        let mut listed = BTreeSet::new();
-        for name in list_dir(self.view, dir)? {
-            if let Some(bytes) = self.current(&format!("{real_dir}/{name}"))? {
-                listed.extend(
-                    read_bundle(&bytes)
-                        .certificates
-                        .iter()
-                        .map(Certificate::sha256),
-                );
-            }
-        }
+        let listed = shas_in_dir(self.view, dir, |_| true)?;
         let mut report = StoreReport::new(dir, StoreKind::Blocklist);
         for cert in certs {
             if listed.contains(&cert.sha256()) {
@@ -354,17 +330,10 @@ impl Engine<'_> {
             let path = output.path.clone();
             match output.kind {
                 StoreKind::OpensslBundle => {
-                    let Some((real, meta, _)) = read_resolved(self.view, &path)? else {
+                    let Some((real, meta, bytes)) = self.current_file(&path)? else {
                         continue;
                     };
-                    let Some(bytes) = self.current(&real)? else {
-                        continue;
-                    };
-                    let held: BTreeSet<_> = read_bundle(&bytes)
-                        .certificates
-                        .iter()
-                        .map(Certificate::sha256)
-                        .collect();
+                    let held = read_bundle(&bytes).shas();
                     // Shipped: in the bundle, and not (only) from the anchors just emptied.
                     let distrusted: Vec<&Certificate> = certs
                         .iter()
@@ -377,16 +346,12 @@ impl Engine<'_> {
                         let kept = formats::remove_entries(&bytes, |c| gone.contains(&c.sha256()))
                             .unwrap_or_else(|| bytes.clone());
                         let content = formats::openssl_bundle_append_distrusted(&kept, &distrusted);
-                        let meta = self.meta(meta);
                         self.put(&real, meta, Content::File(content));
                     }
                 }
                 StoreKind::JavaCacerts => self.jks_remove(&path, certs)?,
                 StoreKind::Edk2 => {
-                    let Some((real, meta, _)) = read_resolved(self.view, &path)? else {
-                        continue;
-                    };
-                    let Some(bytes) = self.current(&real)? else {
+                    let Some((real, meta, bytes)) = self.current_file(&path)? else {
                         continue;
                     };
                     let Some(new) = formats::edk2_remove(&bytes, |der| {
@@ -401,7 +366,6 @@ impl Engine<'_> {
                                 self.removed(&path, StoreKind::Edk2, cert);
                             }
                         }
-                        let meta = self.meta(meta);
                         self.put(&real, meta, Content::File(new));
                     }
                 }
@@ -417,10 +381,7 @@ impl Engine<'_> {
     }
 
     fn jks_remove(&mut self, path: &str, certs: &[Certificate]) -> Result<(), StoreError> {
-        let Some((real, meta, _)) = read_resolved(self.view, path)? else {
-            return Ok(());
-        };
-        let Some(bytes) = self.current(&real)? else {
+        let Some((real, meta, bytes)) = self.current_file(path)? else {
             return Ok(());
         };
         let Ok(mut ks) = jks::Keystore::parse(&bytes) else {
@@ -432,10 +393,6 @@ impl Engine<'_> {
             for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
                 self.removed(path, StoreKind::JavaCacerts, cert);
             }
-            let meta = match self.items.get(&real) {
-                Some(item) => item.meta,
-                None => self.meta(meta),
-            };
             self.put(&real, meta, Content::File(ks.to_bytes()));
         }
         Ok(())
@@ -580,15 +537,9 @@ impl Engine<'_> {
         }
         // 3. What update-ca-certificates then rebuilds: the bundle, the hash links, Java's store.
         let before = read_resolved(self.view, DEBIAN_BUNDLE)?;
-        let held: BTreeSet<_> = before
+        let held = before
             .as_ref()
-            .map(|(_, _, b)| {
-                read_bundle(b)
-                    .certificates
-                    .iter()
-                    .map(Certificate::sha256)
-                    .collect()
-            })
+            .map(|(_, _, b)| read_bundle(b).shas())
             .unwrap_or_default();
         self.debian_bundle(before.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
         for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
@@ -603,11 +554,11 @@ impl Engine<'_> {
     }
 }
 
-/// Where the blocklist is: the directory the image has (`blocklist/` on EL9, `blacklist/` on
-/// EL7 and EL8), else the one its release reads.
-fn blocklist_dir(eng: &Engine<'_>, layout: &Layout) -> Result<&'static str, StoreError> {
+/// Where the RHEL blocklist of the root seen through `view` is: the directory it has
+/// (`blocklist/` on EL9, `blacklist/` on EL7 and EL8), else the one its release reads.
+pub fn blocklist_dir(view: &dyn RootView, layout: &Layout) -> Result<&'static str, StoreError> {
     for dir in [RHEL_BLOCKLIST, RHEL_BLACKLIST] {
-        if matches!(resolve(eng.view, dir)?.1, Some(Entry::Dir { .. })) {
+        if matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
             return Ok(dir);
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::{Content, Engine, StoreReport, ca_ref};
-use crate::detect::{Layout, list_dir};
+use crate::detect::{Layout, shas_in_dir};
 use crate::formats::{self, jks};
 use crate::paths::{RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::view::{Entry, Meta, read_resolved, resolve};
@@ -21,17 +21,7 @@ impl Engine<'_> {
     pub(super) fn rhel(&mut self, layout: &Layout, cas: &[&Certificate]) -> Result<(), StoreError> {
         // 1. source/anchors/<stem>.pem, so a later update-ca-trust in the image keeps the CA.
         let anchors = self.ensure_dir(RHEL_ANCHORS, 0o755)?;
-        let mut existing = BTreeSet::new();
-        for name in list_dir(self.view, &anchors)? {
-            if let Some((_, _, bytes)) = read_resolved(self.view, &format!("{anchors}/{name}"))? {
-                existing.extend(
-                    read_bundle(&bytes)
-                        .certificates
-                        .iter()
-                        .map(Certificate::sha256),
-                );
-            }
-        }
+        let existing = shas_in_dir(self.view, &anchors, |_| true)?;
         let mut report = StoreReport::new(RHEL_ANCHORS, StoreKind::Anchors);
         for cert in cas {
             if existing.contains(&cert.sha256()) {
@@ -88,10 +78,7 @@ impl Engine<'_> {
             // The PEM and OpenSSL bundles.
             _ => {
                 let found = read_bundle(&bytes);
-                (
-                    found.certificates.iter().map(Certificate::sha256).collect(),
-                    found.skipped,
-                )
+                (found.shas(), found.skipped)
             }
         };
         report.unreadable_existing = unreadable;
