@@ -414,3 +414,83 @@ fn serve(
     client.flush()?;
     Ok(())
 }
+
+/// The hostile registry (`tests/fixtures/registry/hostile_registry.py`): the distribution
+/// protocol answered correctly until a rule makes it lie, on three origins of its own — `main`
+/// (HTTPS), `other` (HTTPS on another port) and `plain` (HTTP) — logging which origin got
+/// which `Authorization`. Stopped when dropped.
+pub struct Hostile {
+    child: Child,
+    /// The port of each origin.
+    pub ports: serde_json::Value,
+    /// Its working directory (config, log).
+    pub dir: PathBuf,
+}
+
+impl Hostile {
+    /// Serves the layout at `layout` (its tags under `anchore/enterprise`) with `auth`
+    /// (`null`, or `{"kind":"basic"|"bearer","user","password"}`) and `rules`.
+    pub fn start(
+        dir: &Path,
+        layout: Option<&Path>,
+        auth: serde_json::Value,
+        rules: serde_json::Value,
+    ) -> Hostile {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let config = serde_json::json!({
+            "layout": layout.map(|l| l.display().to_string()),
+            "chain": server_chain(dir).display().to_string(),
+            "key": fixture("leaf.key").display().to_string(),
+            "client_ca": fixture("root-rsa.pem").display().to_string(),
+            "log": dir.join("requests.log").display().to_string(),
+            "auth": auth,
+            "rules": rules,
+        });
+        let file = dir.join("config.json");
+        std::fs::write(&file, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        let mut child = tool("python3", "python3")
+            .arg(root().join("tests/fixtures/registry/hostile_registry.py"))
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ports: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| {
+            panic!(
+                "the hostile registry did not start ({e}): {}",
+                std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+            )
+        });
+        Hostile {
+            child,
+            ports,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// `127.0.0.1:PORT` of an origin (`main`, `other`, `plain`).
+    pub fn host(&self, origin: &str) -> String {
+        format!("127.0.0.1:{}", self.ports[origin])
+    }
+
+    /// Every request so far: `origin`, `method`, `path`, `authorization`, `client_cert`.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join("requests.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

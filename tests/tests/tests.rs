@@ -14,6 +14,7 @@ mod golden;
 mod hash;
 mod hostile;
 mod lines;
+mod lying_registry;
 mod node;
 mod openssl;
 mod proxy;

@@ -251,6 +251,35 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             );
         }
         if si == 0 {
+            // Many CAs on each OS family: every store's writing must stay n·log n.
+            let families = bench.join("families");
+            if !families.join("enterprise-5.1/index.json").is_file() {
+                run_cmd(Command::new(bin.join("fixtures")).arg(&families))?;
+            }
+            for n in [10_000, 70_000] {
+                let file = bench.join(format!("cas/many-{n}.pem"));
+                if !file.is_file() {
+                    run_cmd(
+                        Command::new(bin.join("fixtures"))
+                            .args(["--many-cas", &n.to_string()])
+                            .arg(&file),
+                    )?;
+                }
+                for (family, name, tag) in [
+                    ("RHEL family", "enterprise-5.1", "5.1.0"),
+                    ("Debian family", "engine-0.3", "0.3.0"),
+                ] {
+                    measures.push(Measure {
+                        name: format!("trustbake bake --dry-run, {n} CAs, {family}"),
+                        setup: String::new(),
+                        command: format!(
+                            "{tb} bake --no-cache --from oci:{}/{name}:{tag} --to oci:{od}/family:corp --ca {} --dry-run >/dev/null",
+                            families.display(),
+                            file.display()
+                        ),
+                    });
+                }
+            }
             for (n, file) in &cas {
                 measures.push(Measure {
                     name: format!("trustbake bake, {n} CAs"),

@@ -309,6 +309,45 @@ pub(crate) struct RegistryArgs {
     /// the very CA being baked).
     #[arg(long)]
     pub(crate) registry_trust_ca: bool,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
+}
+
+/// Deadlines, the slowest blob transfer allowed and the retry budget (both registries).
+#[derive(Debug, Args)]
+pub(crate) struct NetworkArgs {
+    /// The longest one document request may take in all (manifest, index, config, token,
+    /// the /v2/ ping), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) request_timeout: u64,
+    /// A blob transfer slower than this many bytes a second for --speed-time ends (curl's
+    /// --speed-limit; 0: no minimum rate, only the per-read bound of --speed-time).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub(crate) speed_limit: u64,
+    /// The window of --speed-limit, and the longest a blob transfer waits for any byte, in
+    /// seconds (curl's --speed-time).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) speed_time: u64,
+    /// Retries of the whole run (429, 408, 5xx, dropped connections, resumed downloads),
+    /// counted together.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) retry_times: u32,
+    /// The longest one wait before a retry, in seconds (a Retry-After is honoured up to it).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub(crate) retry_max_wait: u64,
+}
+
+impl NetworkArgs {
+    pub(crate) fn limits(&self) -> trustbake::Limits {
+        use std::time::Duration;
+        trustbake::Limits {
+            request_timeout: Duration::from_secs(self.request_timeout),
+            speed_limit: self.speed_limit,
+            speed_time: Duration::from_secs(self.speed_time),
+            retries: self.retry_times,
+            max_retry_wait: Duration::from_secs(self.retry_max_wait),
+        }
+    }
 }
 
 /// How `inspect` reaches a registry (skopeo inspect's option names).
@@ -334,6 +373,8 @@ pub(crate) struct InspectRegistryArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub(crate) tls_verify: bool,
+    #[command(flatten)]
+    pub(crate) network: NetworkArgs,
 }
 
 #[derive(Debug, Args)]

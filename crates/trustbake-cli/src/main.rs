@@ -276,24 +276,30 @@ fn bake(mut args: BakeArgs) -> Result<()> {
         Vec::new()
     };
     request = request
-        .source_access(access(
-            r.src_authfile.as_ref().or(r.authfile.as_ref()),
-            r.src_creds.as_deref(),
-            r.src_password_file.as_deref(),
-            r.src_no_creds,
-            r.src_cert_dir.clone(),
-            r.src_tls_verify,
-            extra_roots.clone(),
-        )?)
-        .destination_access(access(
-            r.dest_authfile.as_ref().or(r.authfile.as_ref()),
-            r.dest_creds.as_deref(),
-            r.dest_password_file.as_deref(),
-            r.dest_no_creds,
-            r.dest_cert_dir.clone(),
-            r.dest_tls_verify,
-            extra_roots,
-        )?);
+        .source_access(
+            access(
+                r.src_authfile.as_ref().or(r.authfile.as_ref()),
+                r.src_creds.as_deref(),
+                r.src_password_file.as_deref(),
+                r.src_no_creds,
+                r.src_cert_dir.clone(),
+                r.src_tls_verify,
+                extra_roots.clone(),
+            )?
+            .with_limits(r.network.limits()),
+        )
+        .destination_access(
+            access(
+                r.dest_authfile.as_ref().or(r.authfile.as_ref()),
+                r.dest_creds.as_deref(),
+                r.dest_password_file.as_deref(),
+                r.dest_no_creds,
+                r.dest_cert_dir.clone(),
+                r.dest_tls_verify,
+                extra_roots,
+            )?
+            .with_limits(r.network.limits()),
+        );
     // Progress on stderr only when a person is watching it: messages, and a bar per blob.
     let bars = std::sync::Arc::new(progress::Bars::new());
     let show = |message: &str| bars.message(message);
@@ -573,6 +579,7 @@ fn inspect_access(r: &args::InspectRegistryArgs) -> Result<trustbake::Access> {
         r.tls_verify,
         Vec::new(),
     )
+    .map(|a| a.with_limits(r.network.limits()))
 }
 
 /// The `${ANCHORE_…}` variables as Anchore finds them: the env file's, then this environment's
@@ -628,6 +635,7 @@ fn access(
         cert_dir,
         tls_verify,
         extra_roots,
+        limits: trustbake::Limits::default(),
     })
 }
 
@@ -663,7 +671,13 @@ fn rebase(reference: &str, dir: &Path) -> String {
     }
 }
 
+/// Logs on stderr at the level `-v`s (or `TRUSTBAKE_LOG`) ask for — but the HTTP and TLS
+/// crates never below debug: their trace level dumps raw request bytes (an `Authorization`
+/// header in hex), whatever the user asks. Colours only on a terminal, never with `NO_COLOR`.
 fn init_logging(verbose: u8) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -672,11 +686,31 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRUSTBAKE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let cap = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() < tracing::Level::TRACE || !wire_level(meta.target())
+    });
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()
-        .init();
+        .with_ansi(ansi)
+        .with_filter(filter)
+        .with_filter(cap);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Targets whose trace level shows bytes on the wire (requests with their headers, TLS
+/// records): never logged at trace.
+fn wire_level(target: &str) -> bool {
+    ["ureq", "ureq_proto", "rustls", "webpki", "h2", "hyper"]
+        .iter()
+        .any(|crate_name| {
+            target == *crate_name
+                || target
+                    .strip_prefix(crate_name)
+                    .is_some_and(|rest| rest.starts_with("::"))
+        })
 }
 
 #[cfg(test)]

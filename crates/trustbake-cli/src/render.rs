@@ -300,14 +300,19 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
     for r in &outcome.registries {
         let _ = writeln!(
             out,
-            "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({})",
+            "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({}){}",
             r.registry,
             mb(r.downloaded + r.manifest_bytes),
             mb(r.uploaded),
             r.mounted,
             mb(r.mounted_bytes),
             r.present,
-            mb(r.present_bytes)
+            mb(r.present_bytes),
+            match r.retries {
+                0 => String::new(),
+                1 => ", 1 retry".to_owned(),
+                n => format!(", {n} retries"),
+            }
         );
     }
     for note in &outcome.notes {

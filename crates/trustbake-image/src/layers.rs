@@ -139,15 +139,18 @@ impl LayeredRoot {
             .map(|n| n.get())
             .unwrap_or(2)
             .min(layers.len().max(1));
+        // The first failing layer ends the scan: the other workers take no new layer, and the
+        // one they are reading fails at its next read.
+        let stop = crate::stop::Stop::new();
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
-                    loop {
+                    while !stop.stopped() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(layer) = layers.get(i) else { break };
                         let result = match options.cache.and_then(|c| c.get(layer)) {
                             Some(hit) => Ok(hit),
-                            None => scan_layer(image, layer, options).map(|changes| {
+                            None => scan_layer(image, layer, options, &stop).map(|changes| {
                                 let changes = Arc::new(changes);
                                 if let Some(cache) = options.cache {
                                     cache.put(layer, Arc::clone(&changes));
@@ -155,13 +158,21 @@ impl LayeredRoot {
                                 changes
                             }),
                         };
-                        if let Ok(mut slot) = results[i].lock() {
-                            *slot = Some(result);
+                        match result {
+                            Ok(changes) => {
+                                if let Ok(mut slot) = results[i].lock() {
+                                    *slot = Some(Ok(changes));
+                                }
+                            }
+                            Err(e) => stop.fail(e),
                         }
                     }
                 });
             }
         });
+        if let Some(error) = stop.take_error() {
+            return Err(error);
+        }
         let mut root = LayeredRoot::default();
         root.nodes.insert("/".to_owned(), Node::implied_dir());
         for slot in results {
@@ -382,8 +393,16 @@ fn scan_layer(
     image: &Image,
     layer: &Layer,
     options: &ScanOptions<'_>,
+    stop: &crate::stop::Stop,
 ) -> Result<Changes, ImageError> {
-    scan_opened(&|| image.open_layer(layer), layer, options)
+    scan_opened(
+        &|| {
+            let blob = image.open_layer(layer)?;
+            Ok(Box::new(stop.reader(blob)) as Box<dyn Read + Send>)
+        },
+        layer,
+        options,
+    )
 }
 
 /// A layer's blob, opened afresh.
@@ -448,17 +467,20 @@ fn scan_layer_once(
     };
     let blob = crate::tee::TeeRead { inner: blob, out };
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
-    let mut buffered = BufReader::with_capacity(
+    let mut hashing = SharedHashing {
+        inner: blob,
+        state: Arc::clone(&state),
+    };
+    // The first four bytes, however few each read brings (a slow registry sends one at a time).
+    let mut magic = Vec::with_capacity(4);
+    (&mut hashing)
+        .take(4)
+        .read_to_end(&mut magic)
+        .map_err(|e| bad(format!("reading: {e}")))?;
+    let buffered = BufReader::with_capacity(
         256 * 1024,
-        SharedHashing {
-            inner: blob,
-            state: Arc::clone(&state),
-        },
+        std::io::Cursor::new(magic.clone()).chain(hashing),
     );
-    let magic = buffered
-        .fill_buf()
-        .map_err(|e| bad(format!("reading: {e}")))?
-        .to_vec();
     let gzip = magic.starts_with(&[0x1f, 0x8b]);
     let zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     // The bytes must be what the media type says: a registry, a runtime or umoci trusts the

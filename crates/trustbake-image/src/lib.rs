@@ -23,6 +23,7 @@ mod mutate;
 mod reference;
 pub mod registry;
 mod source;
+mod stop;
 mod tee;
 mod validate;
 

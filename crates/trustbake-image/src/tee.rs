@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -25,11 +25,13 @@ const IN_FLIGHT: usize = 8;
 
 type Running = Vec<(Digest, JoinHandle<Result<(), ImageError>>)>;
 
-/// The blobs to store while they are scanned.
+/// The blobs to store while they are scanned. Dropped without [`TeeUploads::finish`] (a scan
+/// failed), it stops every upload still running and waits for its thread.
 pub struct TeeUploads {
     sink: Arc<dyn BlobSink>,
     wanted: Mutex<HashMap<Digest, Descriptor>>,
     running: Mutex<Running>,
+    stop: Arc<crate::stop::Stop>,
 }
 
 impl std::fmt::Debug for TeeUploads {
@@ -45,6 +47,7 @@ impl TeeUploads {
             sink,
             wanted: Mutex::new(blobs.into_iter().map(|d| (d.digest, d)).collect()),
             running: Mutex::new(Vec::new()),
+            stop: Arc::new(crate::stop::Stop::new()),
         }
     }
 
@@ -54,11 +57,13 @@ impl TeeUploads {
         let descriptor = self.wanted.lock().ok()?.remove(&digest)?;
         let (tx, rx) = sync_channel::<Vec<u8>>(IN_FLIGHT);
         let sink = Arc::clone(&self.sink);
+        let stop = Arc::clone(&self.stop);
         let handle = std::thread::spawn(move || {
             let reader = ChannelReader {
                 rx,
                 chunk: Vec::new(),
                 at: 0,
+                stop: Arc::clone(&stop),
             };
             let mut verified = VerifyingReader::new(reader, descriptor.digest, descriptor.size);
             sink.put(&descriptor, &mut verified)
@@ -71,7 +76,11 @@ impl TeeUploads {
 
     /// Waits for every store; returns the blobs stored.
     pub fn finish(self) -> Vec<Digest> {
-        let running = self.running.into_inner().unwrap_or_default();
+        let running = self
+            .running
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
         running
             .into_iter()
             .filter_map(|(digest, handle)| match handle.join() {
@@ -80,6 +89,25 @@ impl TeeUploads {
                 _ => None,
             })
             .collect()
+    }
+}
+
+impl Drop for TeeUploads {
+    fn drop(&mut self) {
+        let running = self
+            .running
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        if running.is_empty() {
+            return;
+        }
+        // Not finished: a scan failed. Every upload still running stops at its next read (an
+        // upload session it opened is cancelled by the client), and is waited for.
+        self.stop.halt();
+        for (_, handle) in running {
+            let _ = handle.join();
+        }
     }
 }
 
@@ -104,18 +132,25 @@ struct ChannelReader {
     rx: Receiver<Vec<u8>>,
     chunk: Vec<u8>,
     at: usize,
+    stop: Arc<crate::stop::Stop>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at >= self.chunk.len() {
-            match self.rx.recv() {
+            if self.stop.stopped() {
+                return Err(std::io::Error::other(
+                    "stopped: the scan of this layer failed",
+                ));
+            }
+            match self.rx.recv_timeout(std::time::Duration::from_millis(200)) {
                 Ok(chunk) => {
                     self.chunk = chunk;
                     self.at = 0;
                 }
+                Err(RecvTimeoutError::Timeout) => {}
                 // The scan is done (or stopped): the end of the blob.
-                Err(_) => return Ok(0),
+                Err(RecvTimeoutError::Disconnected) => return Ok(0),
             }
         }
         let n = buf.len().min(self.chunk.len() - self.at);

@@ -16,8 +16,9 @@ use crate::Error;
 use crate::bake::ImageRoot;
 use crate::plan::Target;
 
-/// Where the layout comes from.
+/// Where the layout comes from. (Built once per command: the size of a variant costs nothing.)
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum DockerfileBase {
     /// A release of the version map; the `FROM` defaults to `image` (a registry name).
     Release {

@@ -98,8 +98,9 @@ pub use root::ApplyError;
 pub use trustbake_certs::{Chain, Failure as VerifyFailure};
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
 pub use trustbake_image::registry::{
-    Access, Action as TransferAction, CredentialSource, Credentials, Progress as TransferProgress,
-    ProgressFn as TransferProgressFn, RegistryError, Role as RegistryRole,
+    Access, Action as TransferAction, CredentialSource, Credentials, Limits,
+    Progress as TransferProgress, ProgressFn as TransferProgressFn, RegistryError,
+    Role as RegistryRole,
 };
 pub use trustbake_image::{ImageError, ImageRef, Platform};
 pub use trustbake_store::{ConsumerKind, Env, Removal, StoreKind};

@@ -89,6 +89,9 @@ pub struct RegistryTransfer {
     pub present_bytes: u64,
     /// HTTP requests sent.
     pub requests: u64,
+    /// Requests sent again (429, 408, 5xx, dropped connections, resumed downloads), from the
+    /// run's one retry budget.
+    pub retries: u64,
 }
 
 impl RegistryTransfer {
@@ -104,6 +107,7 @@ impl RegistryTransfer {
             present: t.present.load(Relaxed),
             present_bytes: t.present_bytes.load(Relaxed),
             requests: t.requests.load(Relaxed),
+            retries: t.retries.load(Relaxed),
         }
     }
 }

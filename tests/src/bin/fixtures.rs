@@ -6,6 +6,9 @@
 //! - `fixtures --realistic`: the realistic runnable Enterprise-shaped image (needs root,
 //!   debootstrap and the Python package index; cached);
 //! - `fixtures --bench SIZE`: a benchmark image, SIZE one of 256m, 1g, 2g, many (cached);
+//! - `fixtures --many-cas N FILE`: N distinct CA certificates in one PEM file (one real CA
+//!   with its serial varied: one subject, so every hash and label collides — the worst case
+//!   for the numbering of hashed links and keystore aliases);
 //! - `fixtures --inflate FILE...`: inflates every gzip file once, on every core, with the
 //!   inflater trustbake uses (the benchmark's floor);
 //! - `fixtures --count-proxy LISTEN UPSTREAM FILE`: a TCP proxy from 127.0.0.1:LISTEN to
@@ -19,6 +22,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("--realistic") => println!("{}", tests::realistic::realistic_enterprise().display()),
         Some("--inflate") => inflate(&args[1..]),
+        Some("--many-cas") => many_cas(&args[1..]),
         Some("--count-proxy") => count_proxy(&args[1..]),
         Some("--bench") => println!(
             "{}",
@@ -113,4 +117,31 @@ fn count_proxy(args: &[String]) {
             });
         }
     }
+}
+
+fn many_cas(args: &[String]) {
+    use base64::Engine as _;
+    let [n, file] = args else {
+        panic!("usage: fixtures --many-cas N FILE");
+    };
+    let n: u32 = n.parse().expect("N is a number");
+    let pem = std::fs::read_to_string(tests::fixture("multi-rdn.pem")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let der = b64.decode(body).unwrap();
+    let serial = [0x74u8, 0x41, 0x44, 0xB6, 0xC9, 0xBD, 0x2D, 0xA2];
+    let at = der.windows(serial.len()).position(|w| w == serial).unwrap() + 17;
+    let mut all = String::new();
+    for i in 0..n {
+        let mut d = der.clone();
+        d[at..at + 3].copy_from_slice(&i.to_be_bytes()[1..]);
+        all.push_str("-----BEGIN CERTIFICATE-----\n");
+        let text = b64.encode(&d);
+        for chunk in text.as_bytes().chunks(64) {
+            all.push_str(std::str::from_utf8(chunk).unwrap());
+            all.push('\n');
+        }
+        all.push_str("-----END CERTIFICATE-----\n");
+    }
+    std::fs::write(file, all).unwrap();
 }

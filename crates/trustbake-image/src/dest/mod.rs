@@ -239,39 +239,42 @@ fn copy_all(
         }
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<(), ImageError>> = std::thread::scope(|s| {
+    // The first failing copy ends them all: the others take no new blob and fail at their
+    // next read; every thread is joined before the error is returned.
+    let stop = crate::stop::Stop::new();
+    std::thread::scope(|s| {
         let workers: Vec<_> = (0..COPIES_IN_FLIGHT.min(blobs.len()))
             .map(|_| {
-                s.spawn(|| -> Result<(), ImageError> {
-                    loop {
+                s.spawn(|| {
+                    while !stop.stopped() {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some((blob, descriptor)) = blobs.get(i) else {
-                            return Ok(());
+                            return;
                         };
-                        with_retries(|| {
-                            let reader = source.open_blob(blob)?;
+                        let copied = with_retries(|| {
+                            let reader = stop.reader(source.open_blob(blob)?);
                             let mut verified =
                                 VerifyingReader::new(reader, descriptor.digest, descriptor.size);
                             sink.put(descriptor, &mut verified)
-                        })?;
+                        });
+                        if let Err(e) = copied {
+                            stop.fail(e);
+                        }
                     }
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(ImageError::BadBlob {
-                        image: source.name(),
-                        detail: "a copying thread failed".into(),
-                    })
-                })
-            })
-            .collect()
+        for worker in workers {
+            if worker.join().is_err() {
+                stop.fail(ImageError::BadBlob {
+                    image: source.name(),
+                    detail: "a copying thread failed".into(),
+                });
+            }
+        }
     });
-    for result in results {
-        result?;
+    if let Some(error) = stop.take_error() {
+        return Err(error);
     }
     for (_, descriptor) in blobs {
         dest.mark_present(descriptor.digest);

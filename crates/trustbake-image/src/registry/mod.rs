@@ -5,6 +5,7 @@
 //! plus certificate directories, and bounded retries of 429, 5xx and dropped connections.
 
 mod auth;
+mod net;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +19,8 @@ use ureq::http::{self, Response};
 
 use auth::{Challenge, parse_challenge};
 pub use auth::{CredentialSource, Credentials};
+pub use net::Limits;
+use net::{Budget, Origin, Pace};
 
 use crate::digest::Digest;
 use crate::model::{Descriptor, media_type};
@@ -36,6 +39,17 @@ pub struct Access {
     pub tls_verify: bool,
     /// Extra trusted roots, DER (the CAs being baked, when asked).
     pub extra_roots: Vec<Vec<u8>>,
+    /// Deadlines, the minimum blob rate and the retry budget. A session's retry budget is the
+    /// source side's `retries` (one budget for the whole run).
+    pub limits: Limits,
+}
+
+impl Access {
+    /// This access with `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
 }
 
 impl Default for Access {
@@ -45,6 +59,7 @@ impl Default for Access {
             cert_dir: None,
             tls_verify: true,
             extra_roots: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -164,6 +179,35 @@ pub enum RegistryError {
         /// What was being done.
         what: String,
     },
+    /// Another origin (a redirect, an upload `Location`) asked for credentials: they belong to
+    /// the registry's origin only and were not sent.
+    #[error(
+        "{registry}: {what}: {to} asks for credentials, which belong to {from} only: not sent (the registry sent the request to another origin)"
+    )]
+    CrossOrigin {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// The registry's origin.
+        from: String,
+        /// The other origin.
+        to: String,
+    },
+    /// A redirect or `Location` from HTTPS to plain HTTP, or one that cannot be followed.
+    #[error("{registry}: {what}: refused to follow {from} to {to}: {why}")]
+    Redirect {
+        /// The registry.
+        registry: String,
+        /// What was being done.
+        what: String,
+        /// Where the request went.
+        from: String,
+        /// Where it was sent on to (no query).
+        to: String,
+        /// Why it is not followed.
+        why: String,
+    },
     /// Any other failure answer, after retries.
     #[error("{registry}: {what}: {detail}")]
     Protocol {
@@ -195,6 +239,8 @@ pub struct Transfer {
     pub manifest_bytes: AtomicU64,
     /// Requests sent.
     pub requests: AtomicU64,
+    /// Requests sent again (429, 408, 5xx, dropped connections, resumed downloads).
+    pub retries: AtomicU64,
 }
 
 /// What is happening to one blob, for a progress display.
@@ -230,14 +276,21 @@ pub struct Progress<'a> {
 /// Told of every step of every blob's transfer (often: from several threads).
 pub type ProgressFn = dyn Fn(&Progress<'_>) + Send + Sync;
 
-/// A registry session for one run: one client per registry and side, and the bytes moved.
-#[derive(Default)]
+/// A registry session for one run: one client per registry and side, the bytes moved, and
+/// one retry budget shared by every request of the run.
 pub struct Session {
     source: Access,
     destination: Access,
     progress: Option<Arc<ProgressFn>>,
     clients: Mutex<HashMap<(String, bool), Arc<Client>>>,
     transfers: Mutex<BTreeMap<String, Arc<Transfer>>>,
+    budget: Arc<Budget>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(Access::default(), Access::default())
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -253,10 +306,18 @@ impl Session {
     /// A session reaching sources with `source` and destinations with `destination`.
     pub fn new(source: Access, destination: Access) -> Self {
         Session {
+            budget: Arc::new(Budget::new(source.limits.retries)),
             source,
             destination,
-            ..Session::default()
+            progress: None,
+            clients: Mutex::new(HashMap::new()),
+            transfers: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Retries used so far by the whole run.
+    pub fn retries(&self) -> u32 {
+        self.budget.used()
     }
 
     /// Reports every blob's transfer to `progress`.
@@ -294,7 +355,8 @@ impl Session {
             Role::Source => &self.source,
             Role::Destination => &self.destination,
         };
-        let mut client = Client::connect(reference, access, role, transfer)?;
+        let mut client =
+            Client::connect(reference, access, role, transfer, Arc::clone(&self.budget))?;
         client.progress = self.progress.clone();
         let client = Arc::new(client);
         if let Ok(mut clients) = self.clients.lock() {
@@ -321,9 +383,6 @@ const CHUNK: usize = 4 * 1024 * 1024 - 64 * 1024;
 /// How many times a request is sent before its failure is final.
 const ATTEMPTS: u32 = 5;
 
-/// The longest wait a `Retry-After` is honoured for.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-
 /// A body that can be sent again on a retry.
 #[derive(Clone, Copy)]
 pub(crate) enum Body<'a> {
@@ -337,7 +396,14 @@ pub(crate) struct Client {
     pub(crate) registry: String,
     /// `https://HOST` or `http://HOST` (Docker Hub's API host for `docker.io`).
     base: String,
+    /// The origin of `base`: the only one credentials and the client certificate go to.
+    origin: Origin,
+    /// Requests to the registry's origin (with the client certificate, when there is one).
     agent: ureq::Agent,
+    /// Requests to any other origin (a redirect, an upload `Location`, a token realm
+    /// elsewhere): the same trust, no client certificate. Neither agent follows redirects:
+    /// [`Client::send`] does, under the one origin rule.
+    foreign: ureq::Agent,
     credentials: Option<Credentials>,
     challenge: Challenge,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
@@ -347,6 +413,8 @@ pub(crate) struct Client {
     /// The registry refused a monolithic upload as too large (GHCR: bodies over 4 MiB):
     /// blobs then go up in chunks.
     chunked: std::sync::atomic::AtomicBool,
+    pub(crate) limits: Limits,
+    budget: Arc<Budget>,
 }
 
 impl std::fmt::Debug for Client {
@@ -358,9 +426,22 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// What a request fetches: a document has a total deadline, a blob a minimum rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A manifest, index, config, token or ping: [`Limits::request_timeout`] in all.
+    Document,
+    /// A blob (download or upload): its answer within the request timeout, then at least
+    /// [`Limits::speed_limit`] bytes a second over every [`Limits::speed_time`].
+    Blob,
+}
+
 /// A transport failure, as one line (ureq's own error, with its TLS cause).
 fn transport_detail(e: &ureq::Error) -> String {
-    e.to_string()
+    match e {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        e => e.to_string(),
+    }
 }
 
 fn is_tls_error(e: &ureq::Error) -> bool {
@@ -380,28 +461,44 @@ fn looks_like_plain_http(e: &ureq::Error) -> bool {
         || text.contains("corrupt message")
 }
 
+/// An agent that follows no redirect and applies `limits`' per-read bound.
+fn agent(tls: ureq::tls::TlsConfig, limits: &Limits) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .user_agent(concat!("trustbake/", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(Some(limits.request_timeout))
+        .timeout_recv_response(Some(limits.request_timeout))
+        .timeout_per_read(Some(limits.speed_time))
+        .timeout_per_write(Some(limits.speed_time))
+        // Redirects are followed by `Client::send`, under the origin rule.
+        .max_redirects(0)
+        .build();
+    ureq::Agent::new_with_config(config)
+}
+
+/// A redirect status.
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// How many redirects one request follows.
+const MAX_REDIRECTS: u32 = 10;
+
 impl Client {
     fn connect(
         reference: &RegistryRef,
         access: &Access,
         role: Role,
         transfer: Arc<Transfer>,
+        budget: Arc<Budget>,
     ) -> Result<Client, RegistryError> {
         let registry = reference.registry.clone();
         let credentials = auth::find(&access.credentials, &registry, &reference.repository)?;
-        let tls = tls::config(&registry, access)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .user_agent(concat!("trustbake/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .timeout_recv_body(None)
-            .timeout_per_read(Some(Duration::from_secs(120)))
-            // Blob downloads are redirected to object stores; ureq sends no Authorization there.
-            .max_redirects(10)
-            .build();
-        let agent = ureq::Agent::new_with_config(config);
+        let limits = access.limits;
+        let (own_tls, foreign_tls) = tls::config(&registry, access)?;
+        let own = agent(own_tls, &limits);
+        let foreign = agent(foreign_tls, &limits);
         let host = if registry == "docker.io" {
             "registry-1.docker.io"
         } else {
@@ -409,14 +506,27 @@ impl Client {
         };
         let mut base = format!("https://{host}");
         let ping = |base: &str| {
-            agent
-                .get(format!("{base}/v2/"))
+            let request = http::Request::get(format!("{base}/v2/"))
                 .header("Accept", "application/json")
-                .call()
+                .body(())
+                .map_err(|e| ureq::Error::BadUri(e.to_string()))?;
+            let request = own
+                .configure_request(request)
+                .timeout_global(Some(limits.request_timeout))
+                .build();
+            transfer.requests.fetch_add(1, Ordering::Relaxed);
+            let mut response = own.run(request)?;
+            // Only the status and the challenge matter: the body is read within bounds.
+            let _ = response
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024)
+                .read_to_vec();
+            Ok::<_, ureq::Error>(response)
         };
         let response = match ping(&base) {
             Ok(r) => r,
-            Err(e) if !access.tls_verify => {
+            Err(e) if !access.tls_verify && !matches!(e, ureq::Error::Timeout(_)) => {
                 // As skopeo: a registry whose TLS is not verified may be plain HTTP.
                 base = format!("http://{host}");
                 ping(&base).map_err(|e2| RegistryError::Connect {
@@ -450,13 +560,14 @@ impl Client {
         let challenge = match response.status().as_u16() {
             401 => response
                 .headers()
-                .get("www-authenticate")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_challenge)
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(parse_challenge)
                 .ok_or_else(|| RegistryError::Protocol {
                     registry: registry.clone(),
                     what: "GET /v2/".into(),
-                    detail: "401 without a Basic or Bearer challenge".into(),
+                    detail: "401 without a Basic or Bearer challenge trustbake can use".into(),
                 })?,
             s if (200..300).contains(&s) => Challenge::None,
             s => {
@@ -467,10 +578,16 @@ impl Client {
                 });
             }
         };
+        let origin = Origin::of(&base).ok_or_else(|| RegistryError::Config {
+            registry: registry.clone(),
+            detail: "not a host name trustbake can reach".into(),
+        })?;
         Ok(Client {
             registry,
             base,
-            agent,
+            origin,
+            agent: own,
+            foreign,
             credentials,
             challenge,
             tokens: Mutex::new(HashMap::new()),
@@ -478,6 +595,8 @@ impl Client {
             transfer,
             progress: None,
             chunked: std::sync::atomic::AtomicBool::new(false),
+            limits,
+            budget,
         })
     }
 
@@ -496,18 +615,69 @@ impl Client {
 
     /// The URL of an API path (`/v2/…`), or `location` made absolute.
     pub(crate) fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.base)
-        }
+        net::resolve(&format!("{}/", self.base), path)
+            .unwrap_or_else(|| format!("{}{path}", self.base))
     }
 
     fn plain_http(&self) -> bool {
-        self.base.starts_with("http://")
+        !self.origin.https()
     }
 
-    /// The `Authorization` header for `scopes`, fetching a token when needed.
+    /// Takes one retry from the run's budget (and counts it); `false` when none is left.
+    fn retry(&self) -> bool {
+        let ok = self.budget.take();
+        if ok {
+            self.transfer.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Why a request is not retried once more, for the final error.
+    fn no_more(&self, attempt: u32) -> String {
+        if attempt + 1 >= ATTEMPTS {
+            format!("after {ATTEMPTS} attempts")
+        } else {
+            format!(
+                "the run's retry budget ({} retries, --retry-times) is used up",
+                self.limits.retries
+            )
+        }
+    }
+
+    /// The origin rule, in one place: where `url` may be sent, with what. Returns the agent
+    /// to use and the `Authorization` header — only for the registry's own origin. A request
+    /// that would leave HTTPS for plain HTTP is refused.
+    fn route(
+        &self,
+        url: &str,
+        scopes: &[String],
+        fresh: bool,
+        what: &str,
+    ) -> Result<(&ureq::Agent, Option<String>, Origin), RegistryError> {
+        let target = Origin::of(url).ok_or_else(|| RegistryError::Redirect {
+            registry: self.registry.clone(),
+            what: what.to_owned(),
+            from: self.origin.to_string(),
+            to: shown_url(url),
+            why: "not an http(s) URL".into(),
+        })?;
+        if target == self.origin {
+            return Ok((&self.agent, self.authorization(scopes, fresh)?, target));
+        }
+        if self.origin.https() && !target.https() {
+            return Err(RegistryError::Redirect {
+                registry: self.registry.clone(),
+                what: what.to_owned(),
+                from: self.origin.to_string(),
+                to: target.to_string(),
+                why: "HTTPS is never given up for plain HTTP".into(),
+            });
+        }
+        Ok((&self.foreign, None, target))
+    }
+
+    /// The `Authorization` header for `scopes` at the registry's own origin, fetching a token
+    /// when needed.
     fn authorization(
         &self,
         scopes: &[String],
@@ -552,12 +722,28 @@ impl Client {
         scopes: &[String],
     ) -> Result<(String, Duration), RegistryError> {
         let what = "getting a token".to_owned();
-        if self.credentials.is_some() && realm.starts_with("http://") {
+        let realm_origin = Origin::of(realm).ok_or_else(|| RegistryError::Protocol {
+            registry: self.registry.clone(),
+            what: what.clone(),
+            detail: format!("the token realm {} is not an http(s) URL", shown_url(realm)),
+        })?;
+        // Credentials go to a realm only when the registry announced it over HTTPS, and only
+        // over HTTPS.
+        if self.credentials.is_some() && !(realm_origin.https() && self.origin.https()) {
             return Err(RegistryError::CredentialsOverHttp {
                 registry: self.registry.clone(),
-                url: realm.to_owned(),
+                url: if realm_origin.https() {
+                    format!("{} (announced over plain HTTP)", shown_url(realm))
+                } else {
+                    shown_url(realm)
+                },
             });
         }
+        let agent = if realm_origin == self.origin {
+            &self.agent
+        } else {
+            &self.foreign
+        };
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(service) = service {
             query.push(("service", service));
@@ -565,8 +751,11 @@ impl Client {
         for scope in scopes {
             query.push(("scope", scope));
         }
-        let mut last = None;
-        for attempt in 0..ATTEMPTS {
+        let deadline = Some(self.limits.request_timeout);
+        let last;
+        let mut attempt = 0;
+        loop {
+            self.transfer.requests.fetch_add(1, Ordering::Relaxed);
             let result = match &self.credentials {
                 Some(c) if c.identity_token => {
                     let mut form: Vec<(&str, &str)> = vec![
@@ -575,33 +764,51 @@ impl Client {
                         ("client_id", "trustbake"),
                     ];
                     form.extend(query.iter().copied());
-                    self.agent.post(realm).send_form(form)
+                    agent
+                        .post(realm)
+                        .config()
+                        .timeout_global(deadline)
+                        .build()
+                        .send_form(form)
                 }
-                Some(c) => self
-                    .agent
+                Some(c) => agent
                     .get(realm)
                     .query_pairs(query.iter().copied())
                     .header("Authorization", c.basic())
+                    .config()
+                    .timeout_global(deadline)
+                    .build()
                     .call(),
-                None => self
-                    .agent
+                None => agent
                     .get(realm)
                     .query_pairs(query.iter().copied())
+                    .config()
+                    .timeout_global(deadline)
+                    .build()
                     .call(),
             };
             match result {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
-                    if retryable(status) && attempt + 1 < ATTEMPTS {
-                        std::thread::sleep(wait(&response, attempt));
+                    if retryable(status) && attempt + 1 < ATTEMPTS && self.retry() {
+                        std::thread::sleep(self.wait(&response, attempt));
+                        attempt += 1;
                         continue;
                     }
                     let body = response
                         .body_mut()
                         .with_config()
                         .limit(1 << 20)
-                        .read_to_string()
-                        .unwrap_or_default();
+                        .read_to_string();
+                    let body = match body {
+                        Ok(body) => body,
+                        Err(e) => {
+                            return Err(self.protocol(
+                                &what,
+                                format!("the token server's answer: {}", transport_detail(&e)),
+                            ));
+                        }
+                    };
                     if status == 401 || status == 403 {
                         return Err(RegistryError::Unauthorized {
                             registry: self.registry.clone(),
@@ -616,46 +823,42 @@ impl Client {
                             detail: format!("{status} from the token server: {}", short(&body)),
                         });
                     }
-                    #[derive(serde::Deserialize)]
-                    struct TokenResponse {
-                        token: Option<String>,
-                        access_token: Option<String>,
-                        expires_in: Option<u64>,
-                    }
-                    let parsed: TokenResponse =
-                        serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
+                    let (token, lifetime) =
+                        parse_token(&body).map_err(|detail| RegistryError::Protocol {
                             registry: self.registry.clone(),
                             what: what.clone(),
-                            detail: format!("the token server's answer is not a token: {e}"),
+                            detail,
                         })?;
-                    let token = parsed
-                        .token
-                        .or(parsed.access_token)
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| RegistryError::Protocol {
-                            registry: self.registry.clone(),
-                            what: what.clone(),
-                            detail: "the token server's answer holds no token".into(),
-                        })?;
-                    let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60).max(20));
                     return Ok((token, lifetime));
                 }
                 Err(e) => {
-                    last = Some(transport_detail(&e));
-                    std::thread::sleep(backoff(attempt));
+                    if attempt + 1 < ATTEMPTS && self.retry() {
+                        std::thread::sleep(backoff(attempt));
+                        attempt += 1;
+                        continue;
+                    }
+                    last = transport_detail(&e);
+                    break;
                 }
             }
         }
         Err(RegistryError::Connect {
             registry: self.registry.clone(),
             role: self.role,
-            detail: format!("token server {realm}: {}", last.unwrap_or_default()),
+            detail: format!(
+                "token server {}: {} ({})",
+                shown_url(realm),
+                last,
+                self.no_more(attempt)
+            ),
         })
     }
 
-    /// Sends a request with `body`, authorised for `scopes`, retrying 429, 5xx and dropped
-    /// connections; a 401 fetches a fresh token once. Returns the final answer, whatever its
-    /// status.
+    /// Sends a request with `body`, authorised for `scopes` under the origin rule
+    /// ([`Client::route`]), following redirects (each hop under the same rule), retrying 429,
+    /// 408, 5xx and dropped connections within the run's budget; a 401 from the registry
+    /// fetches a fresh token once. Returns the final answer, whatever its status — but a 401
+    /// from another origin is an error: credentials are never sent there.
     pub(crate) fn send(
         &self,
         method: &str,
@@ -665,40 +868,30 @@ impl Client {
         scopes: &[String],
         what: &str,
     ) -> Result<Response<ureq::Body>, RegistryError> {
-        let url = self.url(path);
+        self.send_as(Kind::Document, method, path, headers, body, scopes, what)
+    }
+
+    /// [`Client::send`] for a request of `kind`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_as(
+        &self,
+        kind: Kind,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        scopes: &[String],
+        what: &str,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
         let mut fresh = false;
-        let mut last = String::new();
-        for attempt in 0..ATTEMPTS {
-            let authorization = self.authorization(scopes, fresh)?;
-            let mut builder = http::Request::builder().method(method).uri(&url);
-            for (k, v) in headers {
-                builder = builder.header(*k, *v);
-            }
-            if let Some(a) = &authorization {
-                builder = builder.header("Authorization", a);
-            }
-            self.transfer.requests.fetch_add(1, Ordering::Relaxed);
-            let result = match body {
-                Body::Empty => {
-                    let request = builder
-                        .body(())
-                        .map_err(|e| self.protocol(what, e.to_string()))?;
-                    self.agent.run(request)
-                }
-                Body::Bytes(bytes, content_type) => {
-                    let request = builder
-                        .header("Content-Type", content_type)
-                        .header("Content-Length", bytes.len().to_string())
-                        .body(bytes)
-                        .map_err(|e| self.protocol(what, e.to_string()))?;
-                    self.agent.run(request)
-                }
-            };
-            match result {
-                Ok(response) => {
+        let last;
+        let mut attempt = 0;
+        loop {
+            match self.send_once(kind, method, path, headers, body, scopes, what, fresh) {
+                Ok((response, own)) => {
                     let status = response.status().as_u16();
                     if status == 401
-                        && authorization.is_some()
+                        && own
                         && !fresh
                         && matches!(self.challenge, Challenge::Bearer { .. })
                     {
@@ -706,26 +899,124 @@ impl Client {
                         fresh = true;
                         continue;
                     }
-                    if retryable(status) && attempt + 1 < ATTEMPTS {
-                        std::thread::sleep(wait(&response, attempt));
-                        last = status.to_string();
+                    if retryable(status) && attempt + 1 < ATTEMPTS && self.retry() {
+                        std::thread::sleep(self.wait(&response, attempt));
+                        attempt += 1;
                         continue;
                     }
                     return Ok(response);
                 }
-                Err(e) => {
-                    last = transport_detail(&e);
-                    if attempt + 1 < ATTEMPTS {
+                Err(Attempt::Final(e)) => return Err(e),
+                Err(Attempt::Transport(detail)) => {
+                    if attempt + 1 < ATTEMPTS && self.retry() {
                         std::thread::sleep(backoff(attempt));
+                        attempt += 1;
+                        continue;
                     }
+                    last = detail;
+                    break;
                 }
             }
         }
         Err(RegistryError::Connect {
             registry: self.registry.clone(),
             role: self.role,
-            detail: format!("{what}: {last} (after {ATTEMPTS} attempts)"),
+            detail: format!("{what}: {last} ({})", self.no_more(attempt)),
         })
+    }
+
+    /// One attempt: the request and the redirects it is sent on, each hop under the origin
+    /// rule. Returns the answer and whether it came from the registry's own origin.
+    #[allow(clippy::too_many_arguments)]
+    fn send_once(
+        &self,
+        kind: Kind,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        scopes: &[String],
+        what: &str,
+        fresh: bool,
+    ) -> Result<(Response<ureq::Body>, bool), Attempt> {
+        let mut url = self.url(path);
+        let mut method = method.to_owned();
+        let mut body = body;
+        let mut hops = 0;
+        loop {
+            let (agent, authorization, target) = self
+                .route(&url, scopes, fresh, what)
+                .map_err(Attempt::Final)?;
+            let own = target == self.origin;
+            let mut builder = http::Request::builder().method(method.as_str()).uri(&url);
+            for (k, v) in headers {
+                builder = builder.header(*k, *v);
+            }
+            if let Some(a) = &authorization {
+                builder = builder.header("Authorization", a);
+            }
+            self.transfer.requests.fetch_add(1, Ordering::Relaxed);
+            let bad = |e: http::Error| Attempt::Final(self.protocol(what, e.to_string()));
+            let result = match body {
+                Body::Empty => {
+                    let request = builder.body(()).map_err(bad)?;
+                    agent.run(configure(agent, request, kind, &self.limits))
+                }
+                Body::Bytes(bytes, content_type) => {
+                    let request = builder
+                        .header("Content-Type", content_type)
+                        .header("Content-Length", bytes.len().to_string())
+                        .body(bytes)
+                        .map_err(bad)?;
+                    agent.run(configure(agent, request, kind, &self.limits))
+                }
+            };
+            let response = result.map_err(|e| Attempt::Transport(transport_detail(&e)))?;
+            let status = response.status().as_u16();
+            if is_redirect(status) {
+                let Some(next) = location(&response).and_then(|l| net::resolve(&url, &l)) else {
+                    return Ok((response, own));
+                };
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(Attempt::Final(RegistryError::Redirect {
+                        registry: self.registry.clone(),
+                        what: what.to_owned(),
+                        from: target.to_string(),
+                        to: shown_url(&next),
+                        why: format!("more than {MAX_REDIRECTS} redirects"),
+                    }));
+                }
+                if status == 303 && method != "HEAD" {
+                    method = "GET".into();
+                    body = Body::Empty;
+                }
+                url = next;
+                continue;
+            }
+            if status == 401 && !own {
+                return Err(Attempt::Final(RegistryError::CrossOrigin {
+                    registry: self.registry.clone(),
+                    what: what.to_owned(),
+                    from: self.origin.to_string(),
+                    to: target.to_string(),
+                }));
+            }
+            return Ok((response, own));
+        }
+    }
+
+    /// How long to wait before the next attempt: `Retry-After` (seconds) when given, up to
+    /// [`Limits::max_retry_wait`].
+    fn wait(&self, response: &Response<ureq::Body>, attempt: u32) -> Duration {
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or_else(|| backoff(attempt))
+            .min(self.limits.max_retry_wait)
     }
 
     pub(crate) fn protocol(&self, what: &str, detail: String) -> RegistryError {
@@ -855,7 +1146,12 @@ impl Client {
             .with_config()
             .limit(crate::source::MAX_DOCUMENT)
             .read_to_vec()
-            .map_err(|e| self.protocol("reading the manifest", format!("{shown}: {e}")))?;
+            .map_err(|e| {
+                self.protocol(
+                    "reading the manifest",
+                    format!("{shown}: {}", transport_detail(&e)),
+                )
+            })?;
         self.transfer
             .manifest_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -907,6 +1203,7 @@ impl Client {
             offset: 0,
             body: None,
             failures: 0,
+            pace: Pace::new(&self.limits),
         }
     }
 
@@ -1032,7 +1329,8 @@ impl Client {
         let what = format!("uploading blob {}", blob.digest);
         let location = self.start_upload(repository, &what)?;
         let url = with_digest(&location, &blob.digest);
-        let response = self.send(
+        let response = self.send_as(
+            Kind::Blob,
             "PUT",
             &url,
             &[],
@@ -1084,7 +1382,8 @@ impl Client {
                 break;
             }
             let range = format!("{offset}-{}", offset + n as u64 - 1);
-            let response = self.send(
+            let response = self.send_as(
+                Kind::Blob,
                 "PATCH",
                 &location,
                 &[("Content-Range", &range)],
@@ -1137,7 +1436,14 @@ impl Client {
         let what = format!("uploading blob {}", blob.digest);
         let location = self.start_upload(repository, &what)?;
         let url = self.url(&with_digest(&location, &blob.digest));
-        let authorization = self.authorization(&[push_scope(repository)], false)?;
+        let (agent, authorization, target) =
+            match self.route(&url, &[push_scope(repository)], false, &what) {
+                Ok(routed) => routed,
+                Err(e) => {
+                    self.cancel(repository, &location);
+                    return Err(e);
+                }
+            };
         let mut builder = http::Request::builder()
             .method("PUT")
             .uri(&url)
@@ -1151,16 +1457,37 @@ impl Client {
             client: self,
             blob,
             done: 0,
+            pace: Pace::new(&self.limits),
         };
         let request = builder
             .body(ureq::SendBody::from_reader(&mut counting))
             .map_err(|e| self.protocol(&what, e.to_string()))?;
         self.transfer.requests.fetch_add(1, Ordering::Relaxed);
-        let response = self.agent.run(request).map_err(|e| RegistryError::Connect {
-            registry: self.registry.clone(),
-            role: self.role,
-            detail: format!("{what}: {}", transport_detail(&e)),
-        });
+        let response = match agent.run(request) {
+            Ok(r) if r.status().as_u16() == 401 && target != self.origin => {
+                Err(RegistryError::CrossOrigin {
+                    registry: self.registry.clone(),
+                    what: what.clone(),
+                    from: self.origin.to_string(),
+                    to: target.to_string(),
+                })
+            }
+            Ok(r) if is_redirect(r.status().as_u16()) => Err(RegistryError::Redirect {
+                registry: self.registry.clone(),
+                what: what.clone(),
+                from: target.to_string(),
+                to: self::location(&r)
+                    .map(|l| shown_url(&l))
+                    .unwrap_or_default(),
+                why: "a streamed upload is not sent twice".into(),
+            }),
+            Ok(r) => Ok(r),
+            Err(e) => Err(RegistryError::Connect {
+                registry: self.registry.clone(),
+                role: self.role,
+                detail: format!("{what}: {}", transport_detail(&e)),
+            }),
+        };
         self.finish_upload(repository, &location, response, blob, &what)
     }
 
@@ -1259,17 +1586,6 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(250u64 << attempt.min(5))
 }
 
-/// How long to wait before the next attempt: `Retry-After` (seconds) when given, bounded.
-fn wait(response: &Response<ureq::Body>, attempt: u32) -> Duration {
-    response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
-        .unwrap_or_else(|| backoff(attempt))
-}
-
 fn rate_limit(response: &Response<ureq::Body>) -> String {
     let headers: Vec<String> = ["ratelimit-limit", "ratelimit-remaining", "retry-after"]
         .iter()
@@ -1300,6 +1616,74 @@ fn location(response: &Response<ureq::Body>) -> Option<String> {
 fn with_digest(location: &str, digest: &Digest) -> String {
     let separator = if location.contains('?') { '&' } else { '?' };
     format!("{location}{separator}digest={digest}")
+}
+
+/// One attempt's failure: final (the origin rule, a bad request), or a transport failure
+/// worth another attempt.
+enum Attempt {
+    Final(RegistryError),
+    Transport(String),
+}
+
+/// `request` with the deadlines of its kind.
+fn configure<S: ureq::AsSendBody>(
+    agent: &ureq::Agent,
+    request: http::Request<S>,
+    kind: Kind,
+    limits: &Limits,
+) -> http::Request<S> {
+    match kind {
+        Kind::Document => agent
+            .configure_request(request)
+            .timeout_global(Some(limits.request_timeout))
+            .build(),
+        Kind::Blob => request,
+    }
+}
+
+/// A URL as it may be shown: no userinfo, no query (signed URLs carry secrets there).
+pub(crate) fn shown_url(url: &str) -> String {
+    let no_query = url.split(['?', '#']).next().unwrap_or(url);
+    let short: String = match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_owned(),
+    };
+    short
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
+}
+
+/// A token server's answer: the token and its lifetime.
+pub(crate) fn parse_token(body: &str) -> Result<(String, Duration), String> {
+    #[derive(serde::Deserialize)]
+    struct TokenResponse {
+        token: Option<String>,
+        access_token: Option<String>,
+        expires_in: Option<u64>,
+    }
+    let parsed: TokenResponse = serde_json::from_str(body).map_err(|e| {
+        format!(
+            "the token server's answer is not a token (JSON error at line {} column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let token = parsed
+        .token
+        .or(parsed.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| "the token server's answer holds no token".to_owned())?;
+    if token.len() > 64 * 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the token server's token is not a usable header value (too long, or not printable ASCII)".into());
+    }
+    let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60).clamp(20, 24 * 3600));
+    Ok((token, lifetime))
 }
 
 /// The `mediaType` a manifest names itself.
@@ -1362,10 +1746,12 @@ struct Counting<'a> {
     client: &'a Client,
     blob: &'a Descriptor,
     done: u64,
+    pace: Pace,
 }
 
 impl Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.pace.check(self.done)?;
         let n = self.inner.read(buf)?;
         self.done += n as u64;
         self.client
@@ -1392,6 +1778,7 @@ pub(crate) struct BlobReader {
     offset: u64,
     body: Option<ureq::BodyReader<'static>>,
     failures: u32,
+    pace: Pace,
 }
 
 impl BlobReader {
@@ -1405,7 +1792,8 @@ impl BlobReader {
         let what = format!("downloading blob {}", self.digest);
         let response = self
             .client
-            .send(
+            .send_as(
+                Kind::Blob,
                 "GET",
                 &self.path,
                 &headers,
@@ -1460,10 +1848,12 @@ impl Read for BlobReader {
             let Some(body) = self.body.as_mut() else {
                 return Ok(0);
             };
-            match body.read(buf) {
+            let read = body.read(buf);
+            self.pace.check(self.offset)?;
+            match read {
                 Ok(0) => {
                     let short = self.size.is_some_and(|s| self.offset < s);
-                    if short && self.failures < ATTEMPTS {
+                    if short && self.failures < ATTEMPTS && self.client.retry() {
                         // A connection closed early: resume.
                         self.failures += 1;
                         self.body = None;
@@ -1482,8 +1872,11 @@ impl Read for BlobReader {
                         .report(Action::Download, self.digest, self.offset, self.size);
                     return Ok(n);
                 }
-                Err(e) if self.failures < ATTEMPTS => {
-                    let _ = e;
+                Err(e)
+                    if e.kind() != std::io::ErrorKind::TimedOut
+                        && self.failures < ATTEMPTS
+                        && self.client.retry() =>
+                {
                     self.failures += 1;
                     self.body = None;
                     std::thread::sleep(backoff(self.failures));

@@ -17,17 +17,24 @@ pub(crate) fn default_cert_dirs(registry: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The TLS configuration for `registry` under `access`.
-pub(crate) fn config(registry: &str, access: &Access) -> Result<TlsConfig, RegistryError> {
-    let builder = TlsConfig::builder();
-    if !access.tls_verify {
-        return Ok(builder.disable_verification(true).build());
-    }
-    let mut roots: Vec<Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
-        .into_iter()
-        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
+/// The TLS configurations for `registry` under `access`: the registry's own (with the client
+/// certificate of its directory, when there is one) and the one for every other origin (the
+/// same trust, no client certificate: it was chosen for this registry only). With verification
+/// off the client certificate is still presented: mutual TLS without verifying the server is
+/// still mutual TLS.
+pub(crate) fn config(
+    registry: &str,
+    access: &Access,
+) -> Result<(TlsConfig, TlsConfig), RegistryError> {
+    let mut roots: Vec<Certificate<'static>> = if access.tls_verify {
+        rustls_native_certs::load_native_certs()
+            .certs
+            .into_iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+            .collect()
+    } else {
+        Vec::new()
+    };
     for der in &access.extra_roots {
         roots.push(Certificate::from_der(der).to_owned());
     }
@@ -56,7 +63,7 @@ pub(crate) fn config(registry: &str, access: &Access) -> Result<TlsConfig, Regis
                 detail: format!("{}: {detail}", path.display()),
             };
             match path.extension().and_then(|e| e.to_str()) {
-                Some("crt") => {
+                Some("crt") if access.tls_verify => {
                     let pem = super::read_setting(&path).map_err(|e| bad(e.to_string()))?;
                     let mut found = 0;
                     for item in ureq::tls::parse_pem(&pem) {
@@ -101,8 +108,12 @@ pub(crate) fn config(registry: &str, access: &Access) -> Result<TlsConfig, Regis
             }
         }
     }
-    Ok(builder
-        .root_certs(RootCerts::from(roots))
-        .client_cert(client)
-        .build())
+    let builder = || {
+        if access.tls_verify {
+            TlsConfig::builder().root_certs(RootCerts::from(roots.clone()))
+        } else {
+            TlsConfig::builder().disable_verification(true)
+        }
+    };
+    Ok((builder().client_cert(client).build(), builder().build()))
 }

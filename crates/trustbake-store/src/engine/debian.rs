@@ -156,7 +156,7 @@ impl Engine<'_> {
         removed: &[&Certificate],
         gone: &BTreeSet<String>,
     ) -> Result<(), StoreError> {
-        let names = self.view.list(certs_dir)?;
+        let names: BTreeSet<String> = self.view.list(certs_dir)?.into_iter().collect();
         let removed_shas: BTreeSet<_> = removed.iter().map(|c| c.sha256()).collect();
         let mut unlinked = BTreeSet::new();
         let mut by_hash: BTreeMap<String, Vec<&Certificate>> = BTreeMap::new();
@@ -174,7 +174,7 @@ impl Engine<'_> {
         for (hash, certs) in by_hash {
             // The bucket: files already linked under this hash, plus ours.
             let mut bucket: Vec<(String, Sha256Fingerprint)> = Vec::new();
-            let existing: Vec<&String> = names.iter().filter(|n| is_hash_link(n, &hash)).collect();
+            let existing: Vec<&String> = super::rhel::hash_links(&names, &hash).collect();
             for name in &existing {
                 if let Some(Entry::Symlink { target, .. }) =
                     self.view.entry(&format!("{certs_dir}/{name}"))?
@@ -254,6 +254,7 @@ impl Engine<'_> {
             .options
             .jks_timestamp_ms
             .unwrap_or(meta.mtime.saturating_mul(1000));
+        let mut new = Vec::new();
         for cert in added {
             if present.contains(&cert.sha256()) {
                 report.present.push(ca_ref(cert));
@@ -263,10 +264,11 @@ impl Engine<'_> {
                     "debian:{}",
                     formats::debian_link_name(&format!("{}.crt", cert.file_stem()))
                 );
-                ks.add_trusted(&alias, cert.der(), ts);
+                new.push((alias, cert.der()));
                 report.added.push(ca_ref(cert));
             }
         }
+        ks.add_trusted_all(new, ts);
         if !report.added.is_empty() {
             let meta = self.meta(meta);
             self.put(&real, meta, Content::File(ks.to_bytes()));
@@ -274,11 +276,6 @@ impl Engine<'_> {
         self.stores.push(report);
         Ok(())
     }
-}
-
-fn is_hash_link(name: &str, hash: &str) -> bool {
-    name.split_once('.')
-        .is_some_and(|(h, n)| h == hash && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn push_with_newline(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -2,7 +2,7 @@
 //! extracted output the base has (PEM and OpenSSL bundles, Java keystore, EFI signature lists,
 //! the hashed directory), each in its own format.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
@@ -105,9 +105,11 @@ impl Engine<'_> {
                         .options
                         .jks_timestamp_ms
                         .unwrap_or(meta.mtime.saturating_mul(1000));
-                    for cert in &new {
-                        ks.add_trusted(&jks::p11_kit_alias(cert.label()), cert.der(), ts);
-                    }
+                    ks.add_trusted_all(
+                        new.iter()
+                            .map(|cert| (jks::p11_kit_alias(cert.label()), cert.der())),
+                        ts,
+                    );
                     ks.to_bytes()
                 }
                 _ => formats::pem_bundle_append(&bytes, &new),
@@ -129,7 +131,13 @@ impl Engine<'_> {
                 _ => None,
             })
             .unwrap_or(Meta::root(0o444, 0));
-        let mut taken: BTreeSet<String> = names.iter().cloned().collect();
+        let base: BTreeSet<String> = names.iter().cloned().collect();
+        let mut taken = base.clone();
+        // The certificates the base links under each hash, read once per hash.
+        let mut linked: HashMap<String, BTreeSet<Sha256Fingerprint>> = HashMap::new();
+        // Where the search for a free number starts, per name: many certificates with one
+        // label or one subject hash are numbered in linear time.
+        let mut next: HashMap<String, usize> = HashMap::new();
         let mut report = StoreReport::new(RHEL_DIRECTORY_HASH, StoreKind::DirectoryHash);
         for cert in cas {
             if !cert.is_authority() {
@@ -139,15 +147,23 @@ impl Engine<'_> {
             // p11-kit writes no new-style link for a subject its decoder rejects.
             let new_hash = cert.subject_hash_p11_kit().map(|h| format!("{h:08x}"));
             let old_hash = format!("{:08x}", cert.subject_hash_old());
-            if self.linked(&dir, &taken, &old_hash, cert)? {
+            if !linked.contains_key(&old_hash) {
+                let found = self.linked_under(&dir, &base, &old_hash)?;
+                linked.insert(old_hash.clone(), found);
+            }
+            if linked
+                .get(&old_hash)
+                .is_some_and(|shas| shas.contains(&cert.sha256()))
+            {
                 report.present.push(ca_ref(cert));
                 continue;
             }
-            let name = (0..)
-                .map(|n| formats::directory_hash_file_name(cert.label(), n))
-                .find(|n| !taken.contains(n))
-                .unwrap_or_default();
-            taken.insert(name.clone());
+            let name = first_free(
+                &mut taken,
+                &mut next,
+                &format!("file:{}", cert.label()),
+                |n| formats::directory_hash_file_name(cert.label(), n),
+            );
             let meta = self.meta(file_mode);
             self.put(
                 &format!("{dir}/{name}"),
@@ -155,11 +171,9 @@ impl Engine<'_> {
                 Content::File(cert.to_pem().into_bytes()),
             );
             for hash in new_hash.into_iter().chain([old_hash]) {
-                let link = (0..)
-                    .map(|n| format!("{hash}.{n}"))
-                    .find(|l| !taken.contains(l))
-                    .unwrap_or_default();
-                taken.insert(link.clone());
+                let link = first_free(&mut taken, &mut next, &format!("link:{hash}"), |n| {
+                    format!("{hash}.{n}")
+                });
                 let meta = self.meta(Meta::root(0o777, 0));
                 self.put(
                     &format!("{dir}/{link}"),
@@ -173,28 +187,52 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Whether a `hash.N` link in `dir` already leads to `cert`.
-    fn linked(
+    /// The certificates the `hash.N` links of `dir` lead to.
+    fn linked_under(
         &self,
         dir: &str,
         names: &BTreeSet<String>,
         hash: &str,
-        cert: &Certificate,
-    ) -> Result<bool, StoreError> {
-        for name in names.iter().filter(|n| {
-            n.split_once('.')
-                .is_some_and(|(h, n)| h == hash && n.bytes().all(|b| b.is_ascii_digit()))
-        }) {
+    ) -> Result<BTreeSet<Sha256Fingerprint>, StoreError> {
+        let mut found = BTreeSet::new();
+        for name in hash_links(names, hash) {
             if let Some((_, _, bytes)) = read_resolved(self.view, &format!("{dir}/{name}"))? {
-                if read_bundle(&bytes)
-                    .certificates
-                    .iter()
-                    .any(|c| c.sha256() == cert.sha256())
-                {
-                    return Ok(true);
-                }
+                found.extend(read_bundle(&bytes).certificates.iter().map(|c| c.sha256()));
             }
         }
-        Ok(false)
+        Ok(found)
     }
+}
+
+/// The first name `name(n)`, n = 0, 1, …, not in `taken` — searched from where the last
+/// search for `key` ended (names are only ever added) — and taken.
+fn first_free(
+    taken: &mut BTreeSet<String>,
+    next: &mut HashMap<String, usize>,
+    key: &str,
+    name: impl Fn(usize) -> String,
+) -> String {
+    let n = next.entry(key.to_owned()).or_insert(0);
+    loop {
+        let candidate = name(*n);
+        *n += 1;
+        if taken.insert(candidate.clone()) {
+            return candidate;
+        }
+    }
+}
+
+/// The `HASH.N` names of a sorted set, found by range (not by a scan of the whole directory).
+pub(super) fn hash_links<'a>(
+    names: &'a BTreeSet<String>,
+    hash: &str,
+) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("{hash}.");
+    names
+        .range(prefix.clone()..)
+        .take_while(move |n| n.starts_with(&prefix))
+        .filter(|n| {
+            n.split_once('.')
+                .is_some_and(|(_, k)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+        })
 }

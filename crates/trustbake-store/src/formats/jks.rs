@@ -149,20 +149,37 @@ impl Keystore {
 
     /// Adds a trusted certificate under `alias` made unique as p11-kit does (`-1`, `-2`, …).
     pub fn add_trusted(&mut self, alias: &str, der: &[u8], timestamp_ms: i64) {
-        let mut unique = alias.to_owned();
-        let mut n = 1;
-        while self.entries.iter().any(|e| e.alias == unique) {
-            unique = format!("{alias}-{n}");
-            n += 1;
+        self.add_trusted_all([(alias.to_owned(), der)], timestamp_ms);
+    }
+
+    /// [`Keystore::add_trusted`] for many certificates at once, in one pass: each alias made
+    /// unique against the entries and the ones added before it (`alias`, `alias-1`, …) through
+    /// a set and a counter per alias — linear, where a search per certificate is quadratic.
+    pub fn add_trusted_all<'a>(
+        &mut self,
+        certs: impl IntoIterator<Item = (String, &'a [u8])>,
+        timestamp_ms: i64,
+    ) {
+        let mut taken: std::collections::HashSet<String> =
+            self.entries.iter().map(|e| e.alias.clone()).collect();
+        let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (alias, der) in certs {
+            let mut unique = alias.clone();
+            let n = next.entry(alias.clone()).or_insert(1);
+            while taken.contains(&unique) {
+                unique = format!("{alias}-{n}");
+                *n += 1;
+            }
+            taken.insert(unique.clone());
+            self.entries.push(KeystoreEntry {
+                alias: unique,
+                timestamp_ms,
+                body: EntryBody::TrustedCert {
+                    cert_type: "X.509".to_owned(),
+                    der: der.to_vec(),
+                },
+            });
         }
-        self.entries.push(KeystoreEntry {
-            alias: unique,
-            timestamp_ms,
-            body: EntryBody::TrustedCert {
-                cert_type: "X.509".to_owned(),
-                der: der.to_vec(),
-            },
-        });
     }
 }
 

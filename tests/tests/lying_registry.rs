@@ -1,0 +1,607 @@
+//! A registry that lies: `tests/fixtures/registry/hostile_registry.py` answers the protocol
+//! correctly and then breaks one rule per case. For each: the run ends in bounded time and
+//! memory with one `error:` line (or succeeds where following honestly is right), no secret
+//! reaches any output, no credential reaches any origin but the registry's own (and the token
+//! realm it announced over HTTPS), and nothing is tagged at the destination.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tests::images::enterprise_layout;
+use tests::registry::{Hostile, cert_dir};
+use tests::{fixture, root, scratch, tool};
+
+const USER: &str = "pusher";
+const SECRET: &str = "hostile-Secret-7f3a9";
+
+/// What one run did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    rss_mib: u64,
+    took: Duration,
+}
+
+fn basic() -> Value {
+    json!({ "kind": "basic", "user": USER, "password": SECRET })
+}
+
+fn bearer() -> Value {
+    json!({ "kind": "bearer", "user": USER, "password": SECRET })
+}
+
+/// The Enterprise-shaped base layout (built once per test directory).
+fn layout(work: &Path) -> PathBuf {
+    let layout = work.join("base");
+    if !layout.join("index.json").is_file() {
+        enterprise_layout(&layout, "5.1.0", 1);
+    }
+    layout
+}
+
+/// Starts the hostile registry over the base with `auth` and `rules`.
+fn hostile(work: &Path, auth: Value, rules: Value) -> Hostile {
+    let base = layout(work);
+    Hostile::start(&work.join("registry"), Some(&base), auth, rules)
+}
+
+/// Runs `trustbake ARGS` under GNU time with no host credentials, proxies or CA variables,
+/// killing it after `limit` (a hang fails the test, never CI).
+fn trustbake(work: &Path, args: &[String], limit: Duration) -> Run {
+    let _ = tool("time", "time");
+    let bin = root().join("target/debug/trustbake");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "trustbake-peak-rss-kib=%M"])
+        .arg(bin)
+        .args(args);
+    cmd.env("HOME", work)
+        .env("XDG_CACHE_HOME", work.join("cache"))
+        .env_remove("SOURCE_DATE_EPOCH");
+    for var in [
+        "REGISTRY_AUTH_FILE",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "DOCKER_CONFIG",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "TRUSTBAKE_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let readers = (
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = out.read_to_end(&mut s);
+            s
+        }),
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = err.read_to_end(&mut s);
+            s
+        }),
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = Command::new("pkill")
+                .args(["-KILL", "-P", &child.id().to_string()])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("trustbake {args:?} did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&readers.0.join().unwrap()).into_owned();
+    let stderr_all = String::from_utf8_lossy(&readers.1.join().unwrap()).into_owned();
+    let rss_mib = stderr_all
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("trustbake-peak-rss-kib="))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024;
+    let stderr = stderr_all
+        .lines()
+        .filter(|l| !l.starts_with("trustbake-peak-rss-kib=") && !l.starts_with("Command "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Run {
+        code: status.code(),
+        stdout,
+        stderr,
+        rss_mib,
+        took,
+    }
+}
+
+/// `bake` from the hostile registry's `main` origin to `corp/enterprise:TAG` on it, with the
+/// credentials on both sides and the test root trusted; `extra` options after.
+fn bake(work: &Path, registry: &Hostile, tag: &str, extra: &[&str]) -> Run {
+    bake_to(work, registry, "main", tag, extra)
+}
+
+/// [`bake`] to `corp/enterprise:TAG` on the `to` origin (another origin is another registry:
+/// base layers are uploaded there, not mounted; no credentials are given for it).
+fn bake_to(work: &Path, registry: &Hostile, to: &str, tag: &str, extra: &[&str]) -> Run {
+    let host = registry.host("main");
+    let dest_creds = if to == "main" {
+        format!("--dest-creds={USER}:{SECRET}")
+    } else {
+        "--dest-no-creds".to_owned()
+    };
+    let certs = cert_dir(work);
+    let mut args: Vec<String> = vec![
+        "bake".into(),
+        "--from".into(),
+        format!("docker://{host}/anchore/enterprise:5.1.0"),
+        "--to".into(),
+        format!("docker://{}/corp/enterprise:{tag}", registry.host(to)),
+        "--ca".into(),
+        fixture("root-rsa.pem").display().to_string(),
+        "--no-cache".into(),
+        format!("--src-creds={USER}:{SECRET}"),
+        dest_creds,
+        format!("--src-cert-dir={}", certs.display()),
+        format!("--dest-cert-dir={}", certs.display()),
+        "-vvv".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    trustbake(work, &args, Duration::from_secs(150))
+}
+
+/// Every secret form that must never be printed.
+fn secret_forms() -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    vec![
+        SECRET.to_owned(),
+        b64.encode(format!("{USER}:{SECRET}")),
+        b64.encode(SECRET),
+    ]
+}
+
+/// The checks every case makes: no secret printed, credentials at the registry's origin only
+/// (and at `realm_origin`, the realm it announced), memory bounded.
+fn held(run: &Run, registry: &Hostile, realm_origin: Option<&str>) {
+    let dumped = hex_dumps(&run.stderr);
+    for secret in secret_forms() {
+        assert!(
+            !run.stdout.contains(&secret),
+            "a secret on stdout: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains(&secret),
+            "a secret on stderr: {}",
+            run.stderr
+        );
+        assert!(
+            !dumped.contains(&secret),
+            "a secret in a hex dump on stderr: {}",
+            run.stderr
+        );
+    }
+    for request in registry.requests() {
+        if request["authorization"].is_null() {
+            continue;
+        }
+        let origin = request["origin"].as_str().unwrap();
+        let to_realm =
+            realm_origin == Some(origin) && request["path"].as_str().unwrap().starts_with("/token");
+        assert!(
+            origin == "main" || to_realm,
+            "credentials went to the {origin} origin: {request}"
+        );
+        assert!(
+            !(origin == "other" && request["client_cert"] == true),
+            "a client certificate went to another origin: {request}"
+        );
+    }
+    assert!(run.rss_mib < 300, "peak RSS {} MiB", run.rss_mib);
+}
+
+/// The bytes of every hex dump in `text` (lines of groups of four hex digits, as HTTP
+/// libraries trace raw requests), decoded and joined: a header split over three lines is whole
+/// again here.
+fn hex_dumps(text: &str) -> String {
+    let mut bytes = Vec::new();
+    for line in text.lines() {
+        let groups: Vec<&str> = line
+            .split_whitespace()
+            .filter(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect();
+        if groups.len() < 4 {
+            continue;
+        }
+        for group in groups {
+            for pair in [&group[..2], &group[2..]] {
+                bytes.push(u8::from_str_radix(pair, 16).unwrap());
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A failed run: one `error:` line containing `needle`, within `within`; nothing tagged.
+fn failed(run: &Run, registry: &Hostile, tag: &str, needle: &str, within: Duration) {
+    assert_ne!(run.code, Some(0), "it succeeded: {}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains(needle),
+        "expected {needle:?} in: {}",
+        errors[0]
+    );
+    assert!(!errors[0].chars().any(char::is_control), "{:?}", errors[0]);
+    assert!(run.took < within, "took {:?}: {}", run.took, run.stderr);
+    assert!(
+        !tagged(registry, tag),
+        "the tag {tag} was pushed: {}",
+        run.stderr
+    );
+}
+
+/// Whether a manifest was pushed under the tag `tag`.
+fn tagged(registry: &Hostile, tag: &str) -> bool {
+    registry.requests().iter().any(|r| {
+        r["method"] == "PUT"
+            && r["path"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/manifests/{tag}"))
+    })
+}
+
+fn succeeded(run: &Run, registry: &Hostile, tag: &str) {
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(tagged(registry, tag), "not tagged: {}", run.stderr);
+}
+
+/// The base's layer digests.
+fn layers(work: &Path) -> Vec<String> {
+    let base = layout(work);
+    let read = |d: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                base.join("blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(base.join("index.json")).unwrap()).unwrap();
+    let mut top = read(index["manifests"][0]["digest"].as_str().unwrap());
+    if let Some(m) = top["manifests"].as_array() {
+        top = read(m[0]["digest"].as_str().unwrap());
+    }
+    let mut found: Vec<String> = top["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    found.push(top["config"]["digest"].as_str().unwrap().to_owned());
+    found
+}
+
+#[test]
+fn an_upload_location_on_another_origin_gets_no_credentials() {
+    let work = scratch("lying-upload-location");
+    // Followed without credentials: the other origin takes the upload, the bake succeeds.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([{ "method": "POST", "path": "/blobs/uploads/$", "upload_location": "other" }]),
+    );
+    let run = bake(&work, &registry, "moved", &[]);
+    held(&run, &registry, None);
+    succeeded(&run, &registry, "moved");
+    assert!(
+        registry
+            .requests()
+            .iter()
+            .any(|r| r["origin"] == "other" && r["method"] == "PUT"),
+        "no upload went to the other origin"
+    );
+    drop(registry);
+    // The other origin asks for credentials: refused, both origins named, nothing tagged.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([
+            { "method": "POST", "path": "/blobs/uploads/$", "upload_location": "other" },
+            { "origin": "other", "path": "/blobs/uploads/", "status": 401,
+              "headers": { "WWW-Authenticate": "Basic realm=\"other\"" } }
+        ]),
+    );
+    let run = bake(&work, &registry, "refused", &[]);
+    held(&run, &registry, None);
+    let other = format!("https://{}", registry.host("other"));
+    failed(&run, &registry, "refused", &other, Duration::from_secs(60));
+    assert!(
+        run.stderr
+            .contains(&format!("https://{}", registry.host("main"))),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn redirects_are_followed_without_credentials_and_never_to_plain_http() {
+    let work = scratch("lying-redirects");
+    let layers = layers(&work);
+    // A blob redirected to another origin (as to an object store): followed, no credentials.
+    let registry = hostile(
+        &work,
+        bearer(),
+        json!([{ "method": "GET", "path": format!("/blobs/{}", layers[0]), "redirect": "other" }]),
+    );
+    let run = bake(&work, &registry, "redirected", &[]);
+    held(&run, &registry, None);
+    succeeded(&run, &registry, "redirected");
+    drop(registry);
+    // From HTTPS to plain HTTP: refused.
+    let registry = hostile(
+        &work,
+        bearer(),
+        json!([{ "method": "GET", "path": format!("/blobs/{}", layers[0]), "redirect": "plain" }]),
+    );
+    let run = bake(&work, &registry, "downgraded", &[]);
+    held(&run, &registry, None);
+    failed(
+        &run,
+        &registry,
+        "downgraded",
+        "plain HTTP",
+        Duration::from_secs(60),
+    );
+    assert!(
+        !registry.requests().iter().any(|r| r["origin"] == "plain"),
+        "a request went over plain HTTP"
+    );
+    drop(registry);
+    // A manifest redirected to another origin that then asks for credentials.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([
+            { "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
+            { "origin": "other", "path": "/manifests/", "status": 401,
+              "headers": { "WWW-Authenticate": "Basic realm=\"x\"" } }
+        ]),
+    );
+    let run = bake(&work, &registry, "manifest", &[]);
+    held(&run, &registry, None);
+    failed(
+        &run,
+        &registry,
+        "manifest",
+        "asks for credentials",
+        Duration::from_secs(60),
+    );
+    drop(registry);
+    // A redirect loop ends.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([
+            { "origin": "main", "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
+            { "origin": "other", "method": "GET", "path": "/manifests/sha256:", "redirect": "main" }
+        ]),
+    );
+    let run = bake(&work, &registry, "loop", &[]);
+    held(&run, &registry, None);
+    failed(
+        &run,
+        &registry,
+        "loop",
+        "redirects",
+        Duration::from_secs(60),
+    );
+}
+
+#[test]
+fn a_token_realm_must_be_announced_and_reached_over_https() {
+    let work = scratch("lying-realm");
+    // A realm on another HTTPS origin: credentials go there (it was announced over HTTPS).
+    let registry = hostile(&work, bearer(), json!([{ "realm": "other" }]));
+    let run = bake(&work, &registry, "realm", &[]);
+    held(&run, &registry, Some("other"));
+    succeeded(&run, &registry, "realm");
+    drop(registry);
+    // A realm over plain HTTP: no credentials sent, refused.
+    let registry = hostile(&work, bearer(), json!([{ "realm": "plain" }]));
+    let run = bake(&work, &registry, "http-realm", &[]);
+    held(&run, &registry, None);
+    failed(
+        &run,
+        &registry,
+        "http-realm",
+        "plain HTTP",
+        Duration::from_secs(60),
+    );
+    drop(registry);
+    // Tokens that are huge or not JSON, and a token server that never answers.
+    for (rule, needle) in [
+        (json!({ "path": "^/token", "token": "huge" }), "token"),
+        (
+            json!({ "path": "^/token", "token": "notjson" }),
+            "not a token",
+        ),
+        (json!({ "path": "^/token", "endless": true }), "token"),
+    ] {
+        let registry = hostile(&work, bearer(), json!([rule]));
+        let run = bake(
+            &work,
+            &registry,
+            "token",
+            &["--request-timeout=3", "--retry-times=2"],
+        );
+        held(&run, &registry, None);
+        failed(&run, &registry, "token", needle, Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn bodies_that_end_early_never_end_or_crawl_are_bounded() {
+    let work = scratch("lying-bodies");
+    let layers = layers(&work);
+    let limits = [
+        "--request-timeout=3",
+        "--speed-time=2",
+        "--speed-limit=4096",
+        "--retry-times=3",
+        "--retry-max-wait=1",
+    ];
+    let cases = [
+        // A manifest cut short every time.
+        (
+            json!({ "method": "GET", "path": "/manifests/sha256:", "truncate": 0.5 }),
+            "manifest",
+        ),
+        // A manifest that never ends.
+        (
+            json!({ "method": "GET", "path": "/manifests/sha256:", "endless": true }),
+            "manifest",
+        ),
+        // A manifest, one byte every 2 s.
+        (
+            json!({ "method": "GET", "path": "/manifests/sha256:", "slow": 2.0 }),
+            "timed out",
+        ),
+        // A layer cut short every time (resumed, then given up).
+        (
+            json!({ "method": "GET", "path": format!("/blobs/{}", layers[0]), "truncate": 0.5 }),
+            &layers[0],
+        ),
+        // A layer that never ends.
+        (
+            json!({ "method": "GET", "path": format!("/blobs/{}", layers[0]), "endless": true }),
+            &layers[0],
+        ),
+        // A layer, one byte a second.
+        (
+            json!({ "method": "GET", "path": format!("/blobs/{}", layers[0]), "slow": 1.0 }),
+            "bytes/s",
+        ),
+    ];
+    for (i, (rule, needle)) in cases.into_iter().enumerate() {
+        let registry = hostile(&work, basic(), json!([rule]));
+        let tag = format!("case{i}");
+        let run = bake(&work, &registry, &tag, &limits);
+        held(&run, &registry, None);
+        failed(&run, &registry, &tag, needle, Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn wrong_bytes_under_the_right_digest_end_the_bake() {
+    let work = scratch("lying-bytes");
+    let layers = layers(&work);
+    let config = layers.last().unwrap().clone();
+    for (i, (path, needle)) in [
+        (format!("/blobs/{}", layers[0]), layers[0].clone()),
+        (format!("/blobs/{}", layers[1]), layers[1].clone()),
+        (format!("/blobs/{config}"), config.clone()),
+        ("/manifests/".to_owned(), "digest".to_owned()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let registry = hostile(
+            &work,
+            basic(),
+            json!([{ "method": "GET", "path": path, "swap": true }]),
+        );
+        let tag = format!("swap{i}");
+        let run = bake(&work, &registry, &tag, &[]);
+        held(&run, &registry, None);
+        failed(&run, &registry, &tag, &needle, Duration::from_secs(90));
+        // To another registry: the base layers are uploaded there while they are scanned (one
+        // download for both); the scan and every upload end, nothing is tagged.
+        let run = bake_to(&work, &registry, "other", &tag, &[]);
+        held(&run, &registry, None);
+        failed(&run, &registry, &tag, &needle, Duration::from_secs(90));
+    }
+}
+
+#[test]
+fn challenges_and_failures_for_ever_end_in_bounded_time() {
+    let work = scratch("lying-for-ever");
+    let limits = [
+        "--request-timeout=5",
+        "--retry-times=4",
+        "--retry-max-wait=1",
+    ];
+    let huge = "x".repeat(200_000);
+    let cases = [
+        (
+            json!({ "path": "^/v2/$", "status": 401, "headers": { "WWW-Authenticate": "Negotiate" } }),
+            "challenge",
+        ),
+        (
+            json!({ "path": "^/v2/$", "status": 401, "headers": { "WWW-Authenticate": "Bearer realm=\"unterminated" } }),
+            "challenge",
+        ),
+        (
+            json!({ "path": "^/v2/$", "status": 401, "headers": { "WWW-Authenticate": format!("Basic realm=\"{huge}\"") } }),
+            "127.0.0.1",
+        ),
+        (
+            json!({ "path": "/manifests/", "status": 401, "headers": { "WWW-Authenticate": "Basic realm=\"x\"" } }),
+            "authentication failed",
+        ),
+        (
+            json!({ "path": "/manifests/", "status": 429, "headers": { "Retry-After": "999999999" } }),
+            "rate limited",
+        ),
+        (json!({ "path": "/manifests/", "status": 503 }), "503"),
+        (json!({ "path": "/blobs/uploads/", "status": 500 }), "500"),
+    ];
+    for (i, (rule, needle)) in cases.into_iter().enumerate() {
+        let registry = hostile(&work, basic(), json!([rule]));
+        let tag = format!("ever{i}");
+        let run = bake(&work, &registry, &tag, &limits);
+        held(&run, &registry, None);
+        failed(&run, &registry, &tag, needle, Duration::from_secs(60));
+    }
+    // Another registry that refuses every blob: the uploads during the scan and the copies
+    // when the image is written all end, nothing is tagged.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([{ "origin": "other", "method": "PUT", "path": "/blobs/uploads/", "status": 500 }]),
+    );
+    let run = bake_to(&work, &registry, "other", "refused", &limits);
+    held(&run, &registry, None);
+    failed(&run, &registry, "refused", "500", Duration::from_secs(60));
+}
