@@ -170,3 +170,58 @@ pub(crate) fn certifi_bundle(data: &[u8]) {
 pub(crate) fn docker_manifest(data: &[u8]) {
     let _ = trustbake_image::fuzzing::docker_manifest(data);
 }
+
+/// What a registry answers, as the client parses it (the first byte chooses the parser, the
+/// rest is the header or body): never a panic; a `Location` or `Link` resolves only to an
+/// http(s) URL with a host and no control characters; a URL as shown carries no query and no
+/// userinfo; a token is printable ASCII of at most 64 KiB; a `Content-Range` is ordered.
+pub(crate) fn registry_answers(data: &[u8]) {
+    use trustbake_image::registry::fuzzing as f;
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let base = "https://registry.example:5000/v2/a/b/blobs/uploads/";
+    let url_ok = |url: &str| {
+        assert!(f::origin(url).is_some(), "{url:?}");
+        assert!(!url.chars().any(char::is_control), "{url:?}");
+    };
+    match which % 6 {
+        0 => {
+            if let Some(realm) = f::challenge(&text) {
+                assert!(realm.len() <= text.len(), "{realm:?}");
+            }
+        }
+        1 => {
+            if let Some((token, lifetime)) = f::token(&text) {
+                assert!(!token.is_empty() && token.len() <= 64 * 1024);
+                assert!(token.bytes().all(|b| b.is_ascii_graphic()), "{token:?}");
+                assert!((20..=24 * 3600).contains(&lifetime));
+            }
+        }
+        2 => {
+            if let Some(url) = f::location(base, &text) {
+                url_ok(&url);
+            }
+        }
+        3 => {
+            if let Some(url) = f::next_link(base, &text) {
+                url_ok(&url);
+            }
+        }
+        4 => {
+            if let Some((start, end)) = f::content_range(&text) {
+                assert!(start <= end);
+            }
+        }
+        _ => {
+            let shown = f::shown_url(&text);
+            assert!(!shown.contains('?'), "{shown:?}");
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+            if let Some((_, rest)) = shown.split_once("://") {
+                let authority = rest.split('/').next().unwrap_or("");
+                assert!(!authority.contains('@'), "{shown:?}");
+            }
+        }
+    }
+}

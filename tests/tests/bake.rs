@@ -713,4 +713,34 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
             .count(),
         1
     );
+
+    // Removing, by fingerprint alone, the CA only trustbake's own layer added: the layer is
+    // replaced (by none) and the CA goes into the blocklist, so a later copy of it into the
+    // anchors stays distrusted.
+    let four = format!("oci:{}:x", work.join("four").display());
+    let dropped = trustbake::bake(
+        &trustbake::BakeRequest::new(&two, &four, &trustbake::Intake::default())
+            .unwrap()
+            .source_date_epoch(epoch)
+            .remove(trustbake::load_removals(std::slice::from_ref(&ec)).unwrap()),
+    )
+    .unwrap();
+    assert!(dropped.platforms[0].replaced.is_some());
+    let rootfs = umoci_unpack(&work.join("four"), "x", &work.join("four-bundle"));
+    let mut found = BTreeMap::new();
+    certificates_under(&rootfs, &[], &mut found);
+    // In the blocklist, and (rejected for every purpose, as p11-kit writes a certificate only
+    // the blocklist names) in the OpenSSL trust bundle: in no store that trusts it.
+    let paths = found.get(&ec).cloned().unwrap_or_default();
+    let shown: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        shown.iter().any(|p| p.contains("source/blocklist/"))
+            && shown.iter().all(|p| {
+                p.contains("source/blocklist/") || p.ends_with("openssl/ca-bundle.trust.crt")
+            }),
+        "{shown:?}"
+    );
 }

@@ -55,76 +55,122 @@ fn chart_keys(name: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn helm_values_set_only_the_charts_image_keys() {
+fn helm_values_are_one_document_for_the_chart_the_tag_names() {
     let enterprise = chart_keys("enterprise-values.yaml");
     let engine = chart_keys("anchore-engine-values.yaml");
     let digest = format!(
         "harbor.corp:5000/anchore/enterprise@sha256:{}",
         "ab".repeat(32)
     );
-    for (image, component, expected) in [
+    // (image, component, --chart, the chart's keys, the one key set)
+    for (image, component, chart, keys, key) in [
         (
             "harbor.corp/anchore/enterprise:v5.1.0-corp",
             "enterprise",
-            ("image", "anchoreEnterpriseGlobal.image"),
+            None,
+            &enterprise,
+            "image",
         ),
         (
-            digest.as_str(),
+            "registry1.dso.mil/ironbank/anchore/enterprise/enterprise:5.23.0",
             "enterprise",
-            ("image", "anchoreEnterpriseGlobal.image"),
+            None,
+            &enterprise,
+            "image",
         ),
         (
             "docker://harbor.corp/anchore/enterprise-ui:v5.1.0-corp",
             "ui",
-            ("ui.image", "anchoreEnterpriseUi.image"),
+            None,
+            &enterprise,
+            "ui.image",
+        ),
+        (
+            "harbor.corp/anchore/enterprise:v3.2.0-corp",
+            "enterprise",
+            None,
+            &engine,
+            "anchoreEnterpriseGlobal.image",
+        ),
+        (
+            "harbor.corp/anchore/enterprise-ui:v3.2.0-corp",
+            "ui",
+            None,
+            &engine,
+            "anchoreEnterpriseUi.image",
+        ),
+        (
+            "harbor.corp/anchore/anchore-engine:v0.9.4-corp",
+            "engine",
+            None,
+            &engine,
+            "anchoreGlobal.image",
+        ),
+        (
+            digest.as_str(),
+            "enterprise",
+            Some("enterprise"),
+            &enterprise,
+            "image",
+        ),
+        (
+            digest.as_str(),
+            "enterprise",
+            Some("engine"),
+            &engine,
+            "anchoreEnterpriseGlobal.image",
         ),
     ] {
-        let text =
-            output(trustbake().args(["helm-values", "--image", image, "--component", component]));
-        let docs = yaml(&text);
-        assert_eq!(docs.len(), 2, "{text}");
-        let want = image.strip_prefix("docker://").unwrap_or(image);
-        for (doc, chart, key) in [
-            (&docs[0], &enterprise, expected.0),
-            (&docs[1], &engine, expected.1),
-        ] {
-            let mut set = BTreeSet::new();
-            leaves(doc, "", &mut set);
-            assert_eq!(set, BTreeSet::from([key.to_owned()]), "{text}");
-            assert!(chart.contains(key), "{key} is a key of the chart");
-            let value = key.split('.').fold(doc, |v, k| &v[k]);
-            assert_eq!(value, want, "{text}");
+        let mut cmd = trustbake();
+        cmd.args(["helm-values", "--image", image, "--component", component]);
+        if let Some(chart) = chart {
+            cmd.args(["--chart", chart]);
         }
+        let text = output(&mut cmd);
+        // As helm -f reads it: one document, a mapping.
+        let docs = yaml(&text);
+        assert_eq!(docs.len(), 1, "{text}");
+        assert!(!text.contains("\n---"), "{text}");
+        assert!(docs[0].is_object(), "{text}");
+        let mut set = BTreeSet::new();
+        leaves(&docs[0], "", &mut set);
+        assert_eq!(set, BTreeSet::from([key.to_owned()]), "{text}");
+        assert!(keys.contains(key), "{key} is a key of the chart");
+        let value = key.split('.').fold(&docs[0], |v, k| &v[k]);
+        let want = image.strip_prefix("docker://").unwrap_or(image);
+        assert_eq!(value, want, "{text}");
     }
-    let text = output(trustbake().args([
-        "helm-values",
-        "--image",
-        "harbor.corp/anchore/anchore-engine:v0.9.4-corp",
-        "--component",
-        "engine",
-    ]));
-    let docs = yaml(&text);
-    assert_eq!(
-        docs.len(),
-        1,
-        "the enterprise chart deploys no Engine image: {text}"
-    );
-    assert!(engine.contains("anchoreGlobal.image"));
-    assert_eq!(
-        docs[0]["anchoreGlobal"]["image"],
-        "harbor.corp/anchore/anchore-engine:v0.9.4-corp"
-    );
-    // Not a registry image, not a component: usage errors.
-    let out = trustbake()
-        .args(["helm-values", "--image", "oci:./layout:tag"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = trustbake()
-        .args(["helm-values", "--image", "a/b:c", "--component", "db"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // A digest (or a tag naming no version) needs the chart; the enterprise chart has no
+    // Engine image; a layout is not a registry image (named as typed); an unknown component.
+    for (args, needle) in [
+        (vec!["--image", digest.as_str()], "--chart"),
+        (
+            vec!["--image", "harbor.corp/anchore/enterprise:latest"],
+            "--chart",
+        ),
+        (
+            vec![
+                "--image",
+                "a/b:v0.9.4",
+                "--component",
+                "engine",
+                "--chart",
+                "enterprise",
+            ],
+            "no Engine image",
+        ),
+        (
+            vec!["--image", "oci:./layout:tag"],
+            "'oci:./layout:tag' is not a registry image",
+        ),
+        (vec!["--image", "a/b:v5.1.0", "--component", "db"], "db"),
+    ] {
+        let out = trustbake().arg("helm-values").args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("docker://oci:"), "{err}");
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ type Target = (&'static str, fn(&[u8]));
 
 #[test]
 fn every_fuzz_corpus_and_crash_input_passes_its_check() {
-    let targets: [Target; 9] = [
+    let targets: [Target; 10] = [
         ("pem_intake", checks::pem_intake),
         ("der_certificate", checks::der_certificate),
         ("layer_scan", checks::layer_scan),
@@ -22,6 +22,7 @@ fn every_fuzz_corpus_and_crash_input_passes_its_check() {
         ("edk2", checks::edk2),
         ("certifi_bundle", checks::certifi_bundle),
         ("docker_manifest", checks::docker_manifest),
+        ("registry_answers", checks::registry_answers),
     ];
     for (target, check) in targets {
         let mut seen = 0;

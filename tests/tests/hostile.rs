@@ -1000,6 +1000,36 @@ fn directories_implied_by_paths_exist() {
 }
 
 #[test]
+fn an_index_of_indexes_is_named_as_such() {
+    let work = scratch("hostile-nested-index");
+    let dir = work.join("base");
+    let manifest = custom_layout(&dir, &enterprise_blobs(), |_, _| {});
+    let index_of = |entry: Value| {
+        let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry] });
+        let (digest, size) = put_blob(&dir, &serde_json::to_vec(&index).unwrap());
+        json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": size })
+    };
+    // index -> index -> index -> manifest, and an inner index mislabelled as a manifest.
+    let inner = index_of(manifest);
+    let mut mislabelled = inner.clone();
+    mislabelled["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
+    for (entries, depth) in [(vec![index_of(inner)], 3), (vec![mislabelled], 2)] {
+        tag_index(&dir, entries);
+        let (out, _) = run(&[
+            "bake",
+            "--from",
+            &format!("oci:{}:t", dir.display()),
+            "--to",
+            &format!("oci:{}:x", work.join("out").display()),
+            "--ca",
+            &ca(),
+        ]);
+        refused(&out, 1, &format!("is an image index, nested {depth} deep"));
+        assert!(!work.join("out").exists());
+    }
+}
+
+#[test]
 fn an_index_without_a_runnable_platform_is_refused() {
     let work = scratch("hostile-no-platform");
     let dir = work.join("base");

@@ -605,3 +605,74 @@ fn challenges_and_failures_for_ever_end_in_bounded_time() {
     held(&run, &registry, None);
     failed(&run, &registry, "refused", "500", Duration::from_secs(60));
 }
+
+/// The tag list of `anchore/enterprise` on `main`, through the library (`sync` will page it).
+fn tags(work: &Path, registry: &Hostile) -> Result<Vec<String>, String> {
+    use trustbake_image::registry::{Access, CredentialSource, Credentials, Session, list_tags};
+    let access = Access {
+        credentials: CredentialSource::Given(Credentials::new(USER, SECRET)),
+        cert_dir: Some(cert_dir(work)),
+        ..Access::default()
+    };
+    let session = Session::new(access, Access::default());
+    let reference = match trustbake_image::ImageRef::parse(&format!(
+        "docker://{}/anchore/enterprise",
+        registry.host("main")
+    ))
+    .unwrap()
+    {
+        trustbake_image::ImageRef::Registry(r) => r,
+        other => panic!("{other:?}"),
+    };
+    list_tags(&session, &reference).map_err(|e| e.to_string())
+}
+
+#[test]
+fn tag_lists_are_paged_within_bounds_and_links_elsewhere_get_no_credentials() {
+    let work = scratch("lying-tags");
+    let registry = hostile(&work, basic(), json!([]));
+    assert_eq!(tags(&work, &registry).unwrap(), ["5.1.0"]);
+    drop(registry);
+    // A Link that pages for ever: bounded.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([{ "path": "/tags/list", "tags_forever": true }]),
+    );
+    let started = Instant::now();
+    let err = tags(&work, &registry).unwrap_err();
+    assert!(err.contains("pages"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(120));
+    drop(registry);
+    // A Link to another origin: followed without credentials; refused when it asks for them.
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([{ "origin": "main", "path": "/tags/list", "link": "other", "times": 1 }]),
+    );
+    assert_eq!(tags(&work, &registry).unwrap(), ["5.1.0", "5.1.0"]);
+    let run = Run {
+        code: Some(0),
+        stdout: String::new(),
+        stderr: String::new(),
+        rss_mib: 0,
+        took: Duration::ZERO,
+    };
+    held(&run, &registry, None);
+    assert!(registry.requests().iter().any(|r| r["origin"] == "other"));
+    drop(registry);
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([
+            { "origin": "main", "path": "/tags/list", "link": "other" },
+            { "origin": "other", "path": "/tags/list", "status": 401, "headers": { "WWW-Authenticate": "Basic realm=\"x\"" } }
+        ]),
+    );
+    let err = tags(&work, &registry).unwrap_err();
+    assert!(
+        err.contains("asks for credentials") && err.contains(&registry.host("other")),
+        "{err}"
+    );
+    held(&run, &registry, None);
+}

@@ -226,7 +226,7 @@ fn the_yaml_forms_parse_and_the_secret_round_trips() {
     let config = work.join("config.yaml");
     std::fs::write(
         &config,
-        "services:\n  apiext:\n    enabled: true\n    endpoint_hostname: ${ANCHORE_API_HOST}\n    port: 8228\n  catalog:\n    enabled: true\n    endpoint_hostname: anchore-catalog\n    port: 8082\n  analyzer:\n    enabled: false\n    endpoint_hostname: anchore-analyzer\n    port: 8084\n",
+        "host_id: \"${ANCHORE_HOST_ID}\"\ncredentials:\n  database:\n    db_pass: ${ANCHORE_DB_PASSWORD}\nservices:\n  apiext:\n    enabled: true\n    endpoint_hostname: ${ANCHORE_API_HOST}\n    port: 8228\n  catalog:\n    enabled: true\n    endpoint_hostname: anchore-catalog\n    port: 8082\n  analyzer:\n    enabled: false\n    endpoint_hostname: anchore-analyzer\n    port: 8084\n",
     )
     .unwrap();
     let run = |format: &str| {
@@ -258,6 +258,22 @@ fn the_yaml_forms_parse_and_the_secret_round_trips() {
     assert!(
         env.contains("https_proxy=http://svc:F%40oBar%21@proxy.corp:3128\n"),
         "{env}"
+    );
+    // host_id and the database password are unset: not this command's to resolve. An unset
+    // variable in an enabled endpoint is, and is named.
+    let out = trustbake()
+        .args(["proxy-env", "--proxy", "http://proxy.corp:3128", "--config"])
+        .arg(&config)
+        .env_remove("ANCHORE_API_HOST")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(
+            "services.apiext.endpoint_hostname uses ${ANCHORE_API_HOST}, which is not set"
+        ) && err.contains("--env-file"),
+        "{err}"
     );
     assert!(
         env.contains("no_proxy=localhost,127.0.0.1,anchore-api,anchore-api:8228,anchore-catalog,anchore-catalog:8082,registry.corp,.svc.cluster.local\n"),

@@ -28,6 +28,7 @@ const TARGETS: &[&str] = &[
     "edk2",
     "certifi_bundle",
     "docker_manifest",
+    "registry_answers",
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<()> {

@@ -580,6 +580,11 @@ pub(crate) struct HelmValuesArgs {
     /// What the image is: enterprise (every service but the UI), ui, or engine.
     #[arg(long, value_name = "COMPONENT", default_value = "enterprise")]
     pub(crate) component: String,
+
+    /// The chart: enterprise (anchore/enterprise, Enterprise 4.x and later) or engine
+    /// (anchore/anchore-engine); default: the one the image's tag names.
+    #[arg(long, value_name = "CHART")]
+    pub(crate) chart: Option<String>,
 }
 
 #[derive(Debug, Args)]

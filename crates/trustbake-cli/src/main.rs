@@ -530,7 +530,8 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
 
 fn helm_values(args: HelmValuesArgs) -> Result<()> {
     let component: trustbake::Component = args.component.parse()?;
-    let text = trustbake::helm_values(&args.image, component)?;
+    let chart: Option<trustbake::Chart> = args.chart.as_deref().map(str::parse).transpose()?;
+    let text = trustbake::helm_values(&args.image, component, chart)?;
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("writing to stdout")

@@ -112,6 +112,19 @@ pub enum ImageError {
         /// Where it was found.
         what: String,
     },
+    /// An index entry that is itself an index (an index of indexes): baked images are an
+    /// index of manifests, or one manifest.
+    #[error(
+        "index {index}: entry {entry} is an image index, nested {depth} deep; trustbake follows one level (an index of manifests): name the inner index (@{entry}) or a platform's manifest"
+    )]
+    NestedIndex {
+        /// The index read.
+        index: String,
+        /// The entry that is an index.
+        entry: String,
+        /// How many indexes deep the chain goes (at least 2).
+        depth: usize,
+    },
     /// A tag that is not in the layout or archive.
     #[error("{image}: no image tagged '{tag}' (tags: {available})")]
     NoSuchTag {

@@ -359,6 +359,9 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             }
         };
         let root = scan(&image, scanned_platform, &wanted, tee.as_ref(), Some(cache))?;
+        let remove = removals_through_replaced(&request.remove, replaced.is_some(), &root, || {
+            scan(&image, platform, &wanted, None, Some(cache))
+        })?;
         let base_created = platform
             .config
             .value()
@@ -373,7 +376,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
             include_vendored: request.include_vendored,
             env,
-            remove: request.remove.clone(),
+            remove,
         };
         let (plan, report) =
             trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
@@ -711,4 +714,46 @@ pub fn inspect_with(
         source: source.to_owned(),
         platforms,
     })
+}
+
+/// The removals for a plan made below trustbake's own top layer: a fingerprint of a CA that
+/// only that layer added is not in the layers below, so its certificate is read from the whole
+/// image (`full`) — and the removal then blocklists it (RHEL) or disables it (Debian), so that
+/// a later copy of it into the anchors stays distrusted.
+fn removals_through_replaced(
+    removals: &[trustbake_store::Removal],
+    replacing: bool,
+    below: &LayeredRoot,
+    full: impl FnOnce() -> Result<LayeredRoot, Error>,
+) -> Result<Vec<trustbake_store::Removal>, Error> {
+    use trustbake_store::Removal;
+    let fingerprints: Vec<Removal> = removals
+        .iter()
+        .filter(|r| matches!(r, Removal::Fingerprint(_)))
+        .cloned()
+        .collect();
+    if !replacing || fingerprints.is_empty() {
+        return Ok(removals.to_vec());
+    }
+    let (in_base, _) = trustbake_store::find_removals(&ImageRoot(below), &fingerprints)?;
+    let missing: Vec<Removal> = fingerprints
+        .into_iter()
+        .filter(|r| !in_base.iter().any(|f| f.certificate.sha256() == r.sha256()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(removals.to_vec());
+    }
+    let whole = full()?;
+    let (found, _) = trustbake_store::find_removals(&ImageRoot(&whole), &missing)?;
+    Ok(removals
+        .iter()
+        .map(
+            |r| match found.iter().find(|f| f.certificate.sha256() == r.sha256()) {
+                Some(f) if matches!(r, Removal::Fingerprint(_)) => {
+                    Removal::Certificate(Box::new(f.certificate.clone()))
+                }
+                _ => r.clone(),
+            },
+        )
+        .collect())
 }

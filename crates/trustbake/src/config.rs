@@ -170,6 +170,21 @@ fn unset_variable(value: &Yaml) -> Option<String> {
 /// Reads an Anchore config as Anchore does: `${NAME}` replaced by `vars` in the text, then YAML;
 /// an unset `${ANCHORE…}` left in a value, no `services` mapping, or bad YAML is an error.
 pub(crate) fn load(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml, Error> {
+    let doc = parse(path, vars)?;
+    if let Some(var) = unset_variable(&doc) {
+        return Err(Error::Config {
+            path: path.display().to_string(),
+            reason: format!(
+                "{var} is not set (Anchore refuses a config with an unset variable): set it in the environment or give --env-file"
+            ),
+        });
+    }
+    Ok(doc)
+}
+
+/// [`load`] without the check for unset variables: for a command that reads a few values
+/// only, and checks those itself ([`endpoint_variables`]).
+pub(crate) fn parse(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml, Error> {
     let config_error = |reason: String| Error::Config {
         path: path.display().to_string(),
         reason,
@@ -193,11 +208,6 @@ pub(crate) fn load(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml,
     if doc.as_hash().is_none() {
         return Err(config_error("not a mapping at the top level".to_owned()));
     }
-    if let Some(var) = unset_variable(&doc) {
-        return Err(config_error(format!(
-            "{var} is not set (Anchore refuses a config with an unset variable): set it in the environment or give --env-file"
-        )));
-    }
     if doc["services"].as_hash().is_none() {
         return Err(config_error("no 'services' mapping".to_owned()));
     }
@@ -208,6 +218,26 @@ pub(crate) fn load(path: &Path, vars: &BTreeMap<String, String>) -> Result<Yaml,
 pub(crate) fn bare_host(endpoint: &str) -> &str {
     let rest = endpoint.rsplit("://").next().unwrap_or(endpoint);
     rest.split(['/', ':']).next().unwrap_or(rest)
+}
+
+/// The first unset `${ANCHORE…}` in what decides the endpoints — each service's `enabled`,
+/// and an enabled service's `endpoint_hostname` and `port` — with the service's name.
+pub(crate) fn endpoint_variables(doc: &Yaml) -> Option<(String, String)> {
+    let services = doc["services"].as_hash()?;
+    for (name, svc) in services {
+        let name = scalar(name).unwrap_or_default();
+        if let Some(var) = unset_variable(&svc["enabled"]) {
+            return Some((format!("services.{name}.enabled"), var));
+        }
+        if boolean(&svc["enabled"]).unwrap_or(false) {
+            for key in ["endpoint_hostname", "port"] {
+                if let Some(var) = unset_variable(&svc[key]) {
+                    return Some((format!("services.{name}.{key}"), var));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Every enabled service of a loaded config: (name, endpoint_hostname, port).

@@ -34,43 +34,114 @@ impl std::str::FromStr for Component {
     }
 }
 
+/// Which Helm chart the values are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    /// `anchore/enterprise` (Enterprise 4.x and later).
+    Enterprise,
+    /// `anchore/anchore-engine` (Engine, and Enterprise before 4.x).
+    Engine,
+}
+
+impl std::str::FromStr for Chart {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "enterprise" => Ok(Chart::Enterprise),
+            "engine" | "anchore-engine" => Ok(Chart::Engine),
+            other => Err(Error::BadArgument {
+                what: "--chart".into(),
+                reason: format!("'{other}' is not one of enterprise, engine"),
+            }),
+        }
+    }
+}
+
 /// The chart values that deploy `image` (a registry reference, `docker://` optional; a tag or
-/// a digest) as `component`: for the `anchore/enterprise` chart (Enterprise 4.x and later) and
-/// for the older `anchore-engine` chart, each a YAML document.
-pub fn helm_values(image: &str, component: Component) -> Result<String, Error> {
+/// a digest) as `component`: one YAML document (`helm -f` reads the first document only), for
+/// `chart` — or, when `None`, the chart the image's tag names (Engine → `anchore-engine`;
+/// Enterprise and its UI 4.x and later → `anchore/enterprise`, earlier → `anchore-engine`; a
+/// tag that names no version needs the chart given).
+pub fn helm_values(
+    image: &str,
+    component: Component,
+    chart: Option<Chart>,
+) -> Result<String, Error> {
+    let not_registry = || Error::BadArgument {
+        what: "--image".into(),
+        reason: format!(
+            "'{image}' is not a registry image: the charts pull from a registry (push it with bake --to docker://…, then name it here)"
+        ),
+    };
+    if ["oci:", "oci-archive:", "docker-archive:"]
+        .iter()
+        .any(|t| image.starts_with(t))
+    {
+        return Err(not_registry());
+    }
     let reference = if image.starts_with("docker://") {
         image.to_owned()
     } else {
         format!("docker://{image}")
     };
-    let parsed = ImageRef::parse(&reference)?;
-    let ImageRef::Registry(r) = parsed else {
-        return Err(Error::BadArgument {
-            what: "--image".into(),
-            reason: format!("'{image}' is not a registry image: the charts pull from a registry"),
-        });
+    let ImageRef::Registry(r) = ImageRef::parse(&reference)? else {
+        return Err(not_registry());
     };
     let value = r.name();
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# Helm values deploying {value}\n# chart anchore/enterprise (Enterprise 4.x and later)\n"
-    ));
-    match component {
-        Component::Enterprise => out.push_str(&format!("image: {value}\n")),
-        Component::Ui => out.push_str(&format!("ui:\n  image: {value}\n")),
-        Component::Engine => out.push_str(
-            "# (the enterprise chart deploys no Engine image: use the anchore-engine chart below)\n",
-        ),
-    }
-    out.push_str("---\n# chart anchore/anchore-engine (Engine, and Enterprise before 4.x)\n");
-    match component {
-        Component::Enterprise => {
-            out.push_str(&format!("anchoreEnterpriseGlobal:\n  image: {value}\n"))
+    let chart = match (chart, component) {
+        (Some(chart), _) => chart,
+        (None, Component::Engine) => Chart::Engine,
+        (None, _) => match r.tag.as_deref().and_then(tag_major) {
+            Some(major) if major >= 4 => Chart::Enterprise,
+            Some(_) => Chart::Engine,
+            None => {
+                return Err(Error::BadArgument {
+                    what: "--chart".into(),
+                    reason: format!(
+                        "the image's {} names no version, so the chart cannot be chosen: give --chart enterprise (Enterprise 4.x and later) or --chart engine",
+                        r.tag
+                            .as_deref()
+                            .map_or_else(|| "digest".to_owned(), |t| format!("tag '{t}'"))
+                    ),
+                });
+            }
+        },
+    };
+    let body = match (chart, component) {
+        (Chart::Enterprise, Component::Enterprise) => format!("image: {value}\n"),
+        (Chart::Enterprise, Component::Ui) => format!("ui:\n  image: {value}\n"),
+        (Chart::Enterprise, Component::Engine) => {
+            return Err(Error::BadArgument {
+                what: "--chart".into(),
+                reason: "the anchore/enterprise chart deploys no Engine image: use --chart engine"
+                    .into(),
+            });
         }
-        Component::Ui => out.push_str(&format!("anchoreEnterpriseUi:\n  image: {value}\n")),
-        Component::Engine => out.push_str(&format!("anchoreGlobal:\n  image: {value}\n")),
+        (Chart::Engine, Component::Enterprise) => {
+            format!("anchoreEnterpriseGlobal:\n  image: {value}\n")
+        }
+        (Chart::Engine, Component::Ui) => format!("anchoreEnterpriseUi:\n  image: {value}\n"),
+        (Chart::Engine, Component::Engine) => format!("anchoreGlobal:\n  image: {value}\n"),
+    };
+    let name = match chart {
+        Chart::Enterprise => "anchore/enterprise (Enterprise 4.x and later)",
+        Chart::Engine => "anchore/anchore-engine (Engine, and Enterprise before 4.x)",
+    };
+    Ok(format!(
+        "# Helm values deploying {value}\n# chart {name}\n{body}"
+    ))
+}
+
+/// The major version a tag names (`v5.1.0`, `5.23.0`, `4.9`, `5.17.0-amd64`).
+fn tag_major(tag: &str) -> Option<u64> {
+    let t = tag.strip_prefix('v').unwrap_or(tag);
+    let (major, rest) = t.split_once('.')?;
+    let minor: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if minor.is_empty() {
+        return None;
     }
-    Ok(out)
+    major.parse().ok()
 }
 
 /// A Kubernetes Secret for the charts' `certStoreSecretName` holding the CAs (one PEM file

@@ -86,7 +86,7 @@ mod verify;
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, LABEL_CAS, LABEL_REMOVED, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
-pub use deploy::{Component, ca_secret, helm_values};
+pub use deploy::{Chart, Component, ca_secret, helm_values};
 pub use dockerfile::{DockerfileBase, DockerfileOutcome, dockerfile};
 pub use load::{load_cas, load_removals};
 pub use outcome::*;

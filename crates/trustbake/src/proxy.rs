@@ -232,7 +232,17 @@ pub fn proxy_env(request: &ProxyEnvRequest) -> Result<ProxyEnv, Error> {
     push("localhost");
     push("127.0.0.1");
     if let Some(config) = &request.config {
-        let doc = crate::config::load(config, &request.vars)?;
+        // Only the endpoints feed no_proxy: a variable elsewhere (host_id, a password) is not
+        // this command's to resolve.
+        let doc = crate::config::parse(config, &request.vars)?;
+        if let Some((key, var)) = crate::config::endpoint_variables(&doc) {
+            return Err(Error::Config {
+                path: config.display().to_string(),
+                reason: format!(
+                    "{key} uses {var}, which is not set: set it in the environment or give --env-file"
+                ),
+            });
+        }
         for (_, host, port) in crate::config::enabled_endpoints(&doc) {
             let Some(host) = host else { continue };
             let bare = crate::config::bare_host(&host).to_owned();

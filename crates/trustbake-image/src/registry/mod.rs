@@ -1563,6 +1563,124 @@ impl Client {
     }
 }
 
+/// The most tags a listing gathers, and the most pages it reads for them.
+const MAX_TAGS: usize = 100_000;
+const MAX_TAG_PAGES: usize = 1_000;
+
+impl Client {
+    /// Every tag of `repository` (`GET /v2/REPO/tags/list`, paged by `Link` as the
+    /// distribution spec says), each page a document under the origin rule: at most
+    /// [`MAX_TAGS`] tags over [`MAX_TAG_PAGES`] pages.
+    pub(crate) fn tags(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let what = format!("listing the tags of {repository}");
+        let scopes = [pull_scope(repository)];
+        let mut url = self.url(&format!("/v2/{repository}/tags/list"));
+        let mut tags = Vec::new();
+        for _ in 0..MAX_TAG_PAGES {
+            let mut response = self.send(
+                "GET",
+                &url,
+                &[("Accept", "application/json")],
+                Body::Empty,
+                &scopes,
+                &what,
+            )?;
+            if !response.status().is_success() {
+                return Err(self.failure(
+                    response,
+                    &what,
+                    &format!("{}/{repository}", self.registry),
+                ));
+            }
+            let link = response
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| net::next_link(&url, v));
+            let bytes = response
+                .body_mut()
+                .with_config()
+                .limit(crate::source::MAX_DOCUMENT)
+                .read_to_vec()
+                .map_err(|e| self.protocol(&what, transport_detail(&e)))?;
+            let page: Page = serde_json::from_slice(&bytes).map_err(|e| {
+                self.protocol(
+                    &what,
+                    format!("not a tag list (line {} column {})", e.line(), e.column()),
+                )
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+            if tags.len() > MAX_TAGS {
+                return Err(self.protocol(&what, format!("more than {MAX_TAGS} tags")));
+            }
+            match link {
+                Some(next) => url = next,
+                None => return Ok(tags),
+            }
+        }
+        Err(self.protocol(
+            &what,
+            format!("more than {MAX_TAG_PAGES} pages (the registry's Link never ends)"),
+        ))
+    }
+}
+
+/// Every tag of the repository `reference` names, read through `session` (source access).
+pub fn list_tags(session: &Session, reference: &RegistryRef) -> Result<Vec<String>, RegistryError> {
+    session
+        .client(reference, Role::Source)?
+        .tags(&reference.repository)
+}
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of what a registry answers. Not a
+/// stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// A `WWW-Authenticate` challenge: `Some(realm)` for Bearer, `Some("")` for Basic.
+    pub fn challenge(header: &str) -> Option<String> {
+        match super::parse_challenge(header)? {
+            super::Challenge::Bearer { realm, .. } => Some(realm),
+            super::Challenge::Basic => Some(String::new()),
+            super::Challenge::None => None,
+        }
+    }
+
+    /// A token server's answer: the token and its lifetime in seconds.
+    pub fn token(body: &str) -> Option<(String, u64)> {
+        super::parse_token(body).ok().map(|(t, d)| (t, d.as_secs()))
+    }
+
+    /// A `Location` resolved against the request's URL.
+    pub fn location(base: &str, location: &str) -> Option<String> {
+        super::net::resolve(base, location)
+    }
+
+    /// A `Link` header's next page.
+    pub fn next_link(base: &str, header: &str) -> Option<String> {
+        super::net::next_link(base, header)
+    }
+
+    /// A `Content-Range` header.
+    pub fn content_range(header: &str) -> Option<(u64, u64)> {
+        super::net::content_range(header)
+    }
+
+    /// A URL as messages show it.
+    pub fn shown_url(url: &str) -> String {
+        super::shown_url(url)
+    }
+
+    /// Whether `url` is an http(s) URL with a host, and its origin as text.
+    pub fn origin(url: &str) -> Option<String> {
+        super::Origin::of(url).map(|o| o.to_string())
+    }
+}
+
 /// A settings file (auth file, certificate, key), read within [`crate::MAX_DOCUMENT`]: a
 /// path that names something else (a device, a huge file) cannot hold trustbake.
 pub(crate) fn read_setting(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
@@ -1812,6 +1930,19 @@ impl BlobReader {
         }
         if self.size.is_none() && status == 200 {
             self.size = response.body().content_length();
+        }
+        if resumed {
+            let range = response
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(net::content_range);
+            if range.is_none_or(|(start, _)| start != self.offset) {
+                return Err(std::io::Error::other(format!(
+                    "{what}: a resumed download answered 206 for another range than bytes={}-",
+                    self.offset
+                )));
+            }
         }
         let mut reader = response
             .into_body()

@@ -98,6 +98,46 @@ pub(crate) fn resolve(base: &str, location: &str) -> Option<String> {
     Some(format!("{}://{authority}{dir}{location}", origin.scheme))
 }
 
+/// The `rel="next"` target of a `Link` header (RFC 8288, as registries page tag lists:
+/// `</v2/x/tags/list?n=100&last=t>; rel="next"`), resolved against `base`.
+pub(crate) fn next_link(base: &str, header: &str) -> Option<String> {
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let close = after.find('>')?;
+        let target = &after[..close];
+        let params_end = after[close..].find(',').map_or(after.len(), |i| close + i);
+        let params = &after[close + 1..params_end];
+        let next = params.split(';').any(|p| {
+            let p = p.trim();
+            p.strip_prefix("rel=")
+                .map(|v| v.trim_matches('"'))
+                .is_some_and(|v| v.split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
+        });
+        if next {
+            return resolve(base, target);
+        }
+        rest = &after[params_end.min(after.len())..];
+    }
+    None
+}
+
+/// `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`): START and END, when well formed
+/// (START ≤ END, END < TOTAL).
+pub(crate) fn content_range(header: &str) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes ")?;
+    let (range, total) = spec.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    if start > end {
+        return None;
+    }
+    match total.trim() {
+        "*" => Some((start, end)),
+        t => (end < t.parse::<u64>().ok()?).then_some((start, end)),
+    }
+}
+
 fn bracket(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
@@ -264,6 +304,30 @@ mod tests {
         assert_eq!(resolve(base, ""), None);
         assert_eq!(resolve(base, "/a\r\nX: y"), None);
         assert_eq!(resolve(base, "gopher://x/"), None);
+    }
+
+    #[test]
+    fn next_links_and_content_ranges_parse() {
+        let base = "https://r:5000/v2/a/tags/list";
+        assert_eq!(
+            next_link(base, r#"</v2/a/tags/list?n=2&last=b>; rel="next""#).unwrap(),
+            "https://r:5000/v2/a/tags/list?n=2&last=b"
+        );
+        assert_eq!(
+            next_link(
+                base,
+                r#"<https://x/p>; rel="prev", <https://y/q>; rel=next"#
+            )
+            .unwrap(),
+            "https://y/q"
+        );
+        assert_eq!(next_link(base, r#"<https://x/p>; rel="prev""#), None);
+        assert_eq!(next_link(base, "garbage <"), None);
+        assert_eq!(content_range("bytes 10-19/20"), Some((10, 19)));
+        assert_eq!(content_range("bytes 10-19/*"), Some((10, 19)));
+        assert_eq!(content_range("bytes 10-19/19"), None);
+        assert_eq!(content_range("bytes 19-10/30"), None);
+        assert_eq!(content_range("items 1-2/3"), None);
     }
 
     #[test]

@@ -271,7 +271,15 @@ impl Image {
                         limit: MAX_PLATFORMS,
                     });
                 }
-                let manifest = read_document(source.as_ref(), entry, "manifest")?;
+                let bytes = read_blob(source.as_ref(), entry, "manifest")?;
+                if media_type::is_index(&entry.media_type) || is_index_document(&bytes) {
+                    return Err(ImageError::NestedIndex {
+                        index: top.digest.to_string(),
+                        entry: entry.digest.to_string(),
+                        depth: 1 + nesting(source.as_ref(), &bytes, MAX_NESTING),
+                    });
+                }
+                let manifest = Document::parse(bytes, &format!("manifest {}", entry.digest))?;
                 platforms.push(platform_image(
                     source.as_ref(),
                     entry,
@@ -351,6 +359,39 @@ impl Image {
     /// A reader over a layer's blob as stored.
     pub(crate) fn open_layer(&self, layer: &Layer) -> Result<Box<dyn Read + Send>, ImageError> {
         self.source.open_blob(&layer.blob)
+    }
+}
+
+/// How deep a chain of indexes is looked into for the message (never read further).
+const MAX_NESTING: usize = 8;
+
+/// Whether a document holds `manifests` and no `config`: an index, whatever its descriptor says.
+fn is_index_document(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        manifests: Option<serde::de::IgnoredAny>,
+        config: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .is_ok_and(|p| p.manifests.is_some() && p.config.is_none())
+}
+
+/// How many indexes deep the index `bytes` goes (1 when its first entry is a manifest),
+/// following first entries, at most `left` more levels.
+fn nesting(source: &dyn ImageSource, bytes: &[u8], left: usize) -> usize {
+    if left == 0 {
+        return 1;
+    }
+    let first = serde_json::from_slice::<Index>(bytes)
+        .ok()
+        .and_then(|i| i.manifests.into_iter().next());
+    match first.map(|d| (read_blob(source, &d, "manifest"), d)) {
+        Some((Ok(child), d))
+            if media_type::is_index(&d.media_type) || is_index_document(&child) =>
+        {
+            1 + nesting(source, &child, left - 1)
+        }
+        _ => 1,
     }
 }
 
