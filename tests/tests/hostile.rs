@@ -1000,33 +1000,109 @@ fn directories_implied_by_paths_exist() {
 }
 
 #[test]
-fn an_index_of_indexes_is_named_as_such() {
+fn indexes_of_indexes_are_baked_three_deep_and_refused_deeper() {
     let work = scratch("hostile-nested-index");
     let dir = work.join("base");
     let manifest = custom_layout(&dir, &enterprise_blobs(), |_, _| {});
-    let index_of = |entry: Value| {
-        let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry] });
+    let index_of = |entries: Vec<Value>| {
+        let index = json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries });
         let (digest, size) = put_blob(&dir, &serde_json::to_vec(&index).unwrap());
         json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": size })
     };
-    // index -> index -> index -> manifest, and an inner index mislabelled as a manifest.
-    let inner = index_of(manifest);
-    let mut mislabelled = inner.clone();
-    mislabelled["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
-    for (entries, depth) in [(vec![index_of(inner)], 3), (vec![mislabelled], 2)] {
-        tag_index(&dir, entries);
-        let (out, _) = run(&[
-            "bake",
-            "--from",
-            &format!("oci:{}:t", dir.display()),
-            "--to",
-            &format!("oci:{}:x", work.join("out").display()),
-            "--ca",
-            &ca(),
-        ]);
-        refused(&out, 1, &format!("is an image index, nested {depth} deep"));
-        assert!(!work.join("out").exists());
-    }
+    // An attestation-like entry: another manifest (the same config, no layers).
+    let mut other: Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.join("blobs/sha256").join(
+                manifest["digest"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:"),
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    other["layers"] = json!([]);
+    let (digest, size) = put_blob(&dir, &serde_json::to_vec(&other).unwrap());
+    let attestation = json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size,
+        "platform": { "os": "unknown", "architecture": "unknown" }
+    });
+    // index -> index -> index -> manifest (and an attestation beside it): baked, every level
+    // rewritten, the attestation carried.
+    let inner = index_of(vec![manifest.clone(), attestation]);
+    let middle = index_of(vec![inner.clone()]);
+    tag_index(&dir, vec![middle]);
+    let out_dir = work.join("out");
+    let to = format!("oci:{}:x", out_dir.display());
+    let (out, _) = run(&[
+        "bake",
+        "--from",
+        &format!("oci:{}:t", dir.display()),
+        "--to",
+        &to,
+        "--ca",
+        &ca(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    trustbake_image::validate(&trustbake_image::ImageRef::parse(&to).unwrap()).unwrap();
+    let read = |digest: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                out_dir
+                    .join("blobs/sha256")
+                    .join(digest.trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("index.json")).unwrap()).unwrap();
+    let top = read(index["manifests"][0]["digest"].as_str().unwrap());
+    let middle = read(top["manifests"][0]["digest"].as_str().unwrap());
+    let inner_new = read(middle["manifests"][0]["digest"].as_str().unwrap());
+    let entries = inner_new["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_ne!(
+        entries[0]["digest"], manifest["digest"],
+        "the manifest was not baked"
+    );
+    let baked = read(entries[0]["digest"].as_str().unwrap());
+    assert_eq!(baked["layers"].as_array().unwrap().len(), 4);
+    // The attestation is carried, unchanged.
+    assert_eq!(entries[1]["digest"], json!(digest));
+    assert!(
+        out_dir
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+            .is_file()
+    );
+
+    // Four deep: refused, with the depth and the limit.
+    let deeper = index_of(vec![index_of(vec![index_of(vec![manifest.clone()])])]);
+    tag_index(&dir, vec![deeper]);
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let (out, _) = run(&[
+        "bake",
+        "--from",
+        &format!("oci:{}:t", dir.display()),
+        "--to",
+        &to,
+        "--ca",
+        &ca(),
+    ]);
+    refused(
+        &out,
+        1,
+        "is an image index, nested 4 deep; trustbake follows at most 3 levels",
+    );
+    assert!(!out_dir.exists());
 }
 
 #[test]

@@ -115,15 +115,17 @@ pub enum ImageError {
     /// An index entry that is itself an index (an index of indexes): baked images are an
     /// index of manifests, or one manifest.
     #[error(
-        "index {index}: entry {entry} is an image index, nested {depth} deep; trustbake follows one level (an index of manifests): name the inner index (@{entry}) or a platform's manifest"
+        "index {index}: entry {entry} is an image index, nested {depth} deep; trustbake follows at most {limit} levels of indexes: name an inner index (@DIGEST) or a platform's manifest"
     )]
     NestedIndex {
         /// The index read.
         index: String,
         /// The entry that is an index.
         entry: String,
-        /// How many indexes deep the chain goes (at least 2).
+        /// How many indexes deep the chain goes.
         depth: usize,
+        /// The most levels read.
+        limit: usize,
     },
     /// A tag that is not in the layout or archive.
     #[error("{image}: no image tagged '{tag}' (tags: {available})")]

@@ -339,18 +339,29 @@ impl Image {
     }
 }
 
-/// The base index with each appended platform's entry pointing at its new manifest.
+/// The base index with each appended platform's entry pointing at its new manifest, and each
+/// nested index's entry at its own new version (made first, the same way).
 fn new_index(base: &IndexImage, platforms: &[NewPlatform<'_>]) -> Result<IndexImage, ImageError> {
+    let children = base
+        .children
+        .iter()
+        .map(|child| new_index(child, platforms))
+        .collect::<Result<Vec<_>, _>>()?;
     let document = base.document.edit(|index| {
-        for p in platforms {
-            // Every entry naming the base manifest (an index may repeat one) names the new one.
-            for entry in index
-                .manifests
-                .iter_mut()
-                .filter(|e| e.digest == p.base_digest)
-            {
-                entry.digest = p.descriptor.digest;
-                entry.size = p.descriptor.size;
+        let moved = platforms
+            .iter()
+            .map(|p| (p.base_digest, &p.descriptor))
+            .chain(
+                base.children
+                    .iter()
+                    .zip(&children)
+                    .map(|(old, new)| (old.descriptor.digest, &new.descriptor)),
+            );
+        for (from, to) in moved {
+            // Every entry naming the base document (an index may repeat one) names the new one.
+            for entry in index.manifests.iter_mut().filter(|e| e.digest == from) {
+                entry.digest = to.digest;
+                entry.size = to.size;
             }
         }
     })?;
@@ -360,6 +371,7 @@ fn new_index(base: &IndexImage, platforms: &[NewPlatform<'_>]) -> Result<IndexIm
     Ok(IndexImage {
         descriptor,
         document,
+        children,
     })
 }
 
@@ -386,16 +398,40 @@ impl NewImage<'_> {
     /// Entries of the base index that were not appended to (other platforms, attestations):
     /// carried into the destination as they are.
     pub fn carried(&self) -> Vec<&Descriptor> {
-        let Some(index) = &self.base.index else {
-            return Vec::new();
-        };
-        index
-            .document
-            .value()
-            .manifests
-            .iter()
-            .filter(|e| !self.platforms.iter().any(|p| p.base_digest == e.digest))
-            .collect()
+        let mut out = Vec::new();
+        if let Some(index) = &self.base.index {
+            self.carried_from(index, &mut out);
+        }
+        out
+    }
+
+    fn carried_from<'s>(&self, index: &'s IndexImage, out: &mut Vec<&'s Descriptor>) {
+        out.extend(index.document.value().manifests.iter().filter(|e| {
+            !self.platforms.iter().any(|p| p.base_digest == e.digest)
+                && !index
+                    .children
+                    .iter()
+                    .any(|c| c.descriptor.digest == e.digest)
+        }));
+        for child in &index.children {
+            self.carried_from(child, out);
+        }
+    }
+
+    /// The nested indexes of the new index, innermost first (each written before the index
+    /// that names it).
+    pub(crate) fn nested_indexes(&self) -> Vec<&IndexImage> {
+        fn walk<'s>(index: &'s IndexImage, out: &mut Vec<&'s IndexImage>) {
+            for child in &index.children {
+                walk(child, out);
+                out.push(child);
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(index) = &self.index {
+            walk(index, &mut out);
+        }
+        out
     }
 }
 

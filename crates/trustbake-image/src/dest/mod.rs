@@ -168,6 +168,9 @@ pub fn write_to(
             for entry in image.carried() {
                 copy_tree(source, entry, dest.as_mut(), 0)?;
             }
+            for nested in image.nested_indexes() {
+                dest.put_manifest(&nested.descriptor, nested.document.bytes())?;
+            }
             dest.put_manifest(&index.descriptor, index.document.bytes())?;
             index.descriptor.clone()
         }

@@ -169,7 +169,13 @@ pub struct IndexImage {
     pub descriptor: Descriptor,
     /// The index.
     pub document: Document<Index>,
+    /// The indexes among its entries (an index of indexes), each read as this one is, in
+    /// entry order; at most three indexes deep in all.
+    pub children: Vec<IndexImage>,
 }
+
+/// How many indexes deep an image is read (an index of indexes of manifests: 2).
+pub(crate) const MAX_INDEX_DEPTH: usize = 3;
 
 /// One platform's image: manifest, config, layers.
 #[derive(Debug, Clone)]
@@ -256,42 +262,12 @@ impl Image {
             let document: Document<Index> =
                 Document::parse(resolved.bytes, &format!("index {}", top.digest))?;
             let mut seen = std::collections::HashSet::new();
-            for entry in &document.value().manifests {
-                if entry.platform.as_ref().is_some_and(Platform::is_unknown) {
-                    continue; // attestations and other non-runnable entries are carried as they are
-                }
-                // An entry repeating a manifest is the same image: read (and baked) once.
-                if !seen.insert(entry.digest) {
-                    continue;
-                }
-                if seen.len() > MAX_PLATFORMS {
-                    return Err(ImageError::TooMany {
-                        what: format!("index {}", top.digest),
-                        items: "platforms",
-                        limit: MAX_PLATFORMS,
-                    });
-                }
-                let bytes = read_blob(source.as_ref(), entry, "manifest")?;
-                if media_type::is_index(&entry.media_type) || is_index_document(&bytes) {
-                    return Err(ImageError::NestedIndex {
-                        index: top.digest.to_string(),
-                        entry: entry.digest.to_string(),
-                        depth: 1 + nesting(source.as_ref(), &bytes, MAX_NESTING),
-                    });
-                }
-                let manifest = Document::parse(bytes, &format!("manifest {}", entry.digest))?;
-                platforms.push(platform_image(
-                    source.as_ref(),
-                    entry,
-                    manifest,
-                    None,
-                    &name,
-                )?);
-            }
-            index = Some(IndexImage {
-                descriptor: top,
-                document,
-            });
+            let reader = IndexReader {
+                source: source.as_ref(),
+                name: &name,
+                top: top.digest,
+            };
+            index = Some(reader.read(top, document, 1, &mut seen, &mut platforms)?);
         } else if media_type::is_manifest(&top.media_type) {
             let manifest = Document::parse(resolved.bytes, &format!("manifest {}", top.digest))?;
             platforms.push(platform_image(
@@ -359,6 +335,83 @@ impl Image {
     /// A reader over a layer's blob as stored.
     pub(crate) fn open_layer(&self, layer: &Layer) -> Result<Box<dyn Read + Send>, ImageError> {
         self.source.open_blob(&layer.blob)
+    }
+}
+
+/// Reads an index and, below it, its manifests and nested indexes.
+struct IndexReader<'a> {
+    source: &'a dyn ImageSource,
+    name: &'a str,
+    /// The index the reference names (for messages).
+    top: Digest,
+}
+
+impl IndexReader<'_> {
+    /// `document` (at `depth`, the top being 1): its runnable manifests into `platforms`
+    /// (each manifest once, whichever index names it), its nested indexes read the same way.
+    fn read(
+        &self,
+        descriptor: Descriptor,
+        document: Document<Index>,
+        depth: usize,
+        seen: &mut std::collections::HashSet<Digest>,
+        platforms: &mut Vec<PlatformImage>,
+    ) -> Result<IndexImage, ImageError> {
+        let mut children = Vec::new();
+        for entry in &document.value().manifests {
+            if entry.platform.as_ref().is_some_and(Platform::is_unknown) {
+                continue; // attestations and other non-runnable entries are carried as they are
+            }
+            // An entry repeating a manifest is the same image: read (and baked) once.
+            if !seen.insert(entry.digest) {
+                continue;
+            }
+            if seen.len() > MAX_PLATFORMS {
+                return Err(ImageError::TooMany {
+                    what: format!("index {}", self.top),
+                    items: "platforms",
+                    limit: MAX_PLATFORMS,
+                });
+            }
+            let bytes = read_blob(self.source, entry, "manifest")?;
+            if media_type::is_index(&entry.media_type) || is_index_document(&bytes) {
+                if depth + 1 > MAX_INDEX_DEPTH {
+                    return Err(ImageError::NestedIndex {
+                        index: self.top.to_string(),
+                        entry: entry.digest.to_string(),
+                        depth: depth + nesting(self.source, &bytes, MAX_NESTING),
+                        limit: MAX_INDEX_DEPTH,
+                    });
+                }
+                let child: Document<Index> =
+                    Document::parse(bytes, &format!("index {}", entry.digest))?;
+                let mut child_descriptor = entry.clone();
+                if !media_type::is_index(&child_descriptor.media_type) {
+                    // Named as a manifest, it is an index: what it is decides.
+                    child_descriptor.media_type = child
+                        .value()
+                        .media_type
+                        .clone()
+                        .filter(|m| media_type::is_index(m))
+                        .unwrap_or_else(|| media_type::OCI_INDEX.to_owned());
+                }
+                children.push(self.read(child_descriptor, child, depth + 1, seen, platforms)?);
+                continue;
+            }
+            let manifest = Document::parse(bytes, &format!("manifest {}", entry.digest))?;
+            platforms.push(platform_image(
+                self.source,
+                entry,
+                manifest,
+                None,
+                self.name,
+            )?);
+        }
+        Ok(IndexImage {
+            descriptor,
+            document,
+            children,
+        })
     }
 }
 
