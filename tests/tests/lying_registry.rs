@@ -53,6 +53,11 @@ fn hostile(work: &Path, auth: Value, rules: Value) -> Hostile {
 /// Runs `trustbake ARGS` under GNU time with no host credentials, proxies or CA variables,
 /// killing it after `limit` (a hang fails the test, never CI).
 fn trustbake(work: &Path, args: &[String], limit: Duration) -> Run {
+    trustbake_env(work, args, limit, &[])
+}
+
+/// [`trustbake`] with `vars` set.
+fn trustbake_env(work: &Path, args: &[String], limit: Duration, vars: &[(&str, &str)]) -> Run {
     let _ = tool("time", "time");
     let bin = root().join("target/debug/trustbake");
     let mut cmd = Command::new("/usr/bin/time");
@@ -62,6 +67,9 @@ fn trustbake(work: &Path, args: &[String], limit: Duration) -> Run {
     cmd.env("HOME", work)
         .env("XDG_CACHE_HOME", work.join("cache"))
         .env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
     for var in [
         "REGISTRY_AUTH_FILE",
         "XDG_RUNTIME_DIR",
@@ -675,4 +683,159 @@ fn tag_lists_are_paged_within_bounds_and_links_elsewhere_get_no_credentials() {
         "{err}"
     );
     held(&run, &registry, None);
+}
+
+/// `bake` from the hostile registry with `HOME` holding a Docker config (`config.json`) and
+/// `PATH` led by `bin` (fake credential helpers).
+fn bake_with_config(work: &Path, registry: &Hostile, config: &str, bin: &Path) -> Run {
+    let docker = work.join(".docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(docker.join("config.json"), config).unwrap();
+    let certs = cert_dir(work);
+    let host = registry.host("main");
+    let args: Vec<String> = vec![
+        "bake".into(),
+        "--from".into(),
+        format!("docker://{host}/anchore/enterprise:5.1.0"),
+        "--to".into(),
+        format!("oci:{}:x", work.join("out").display()),
+        "--ca".into(),
+        fixture("root-rsa.pem").display().to_string(),
+        "--no-cache".into(),
+        format!("--src-cert-dir={}", certs.display()),
+        "-vvv".into(),
+    ];
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    trustbake_env(work, &args, Duration::from_secs(90), &[("PATH", &path)])
+}
+
+/// A fake `docker-credential-NAME` running `script`.
+fn helper(bin: &Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(bin).unwrap();
+    let file = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&file, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn credential_helpers_are_bounded_and_never_quoted() {
+    let work = scratch("lying-helpers");
+    let registry = hostile(&work, basic(), json!([]));
+    let bin = work.join("bin");
+    let host = registry.host("main");
+    // A helper that fails printing the secret on both streams: the status only.
+    helper(
+        &bin,
+        "leaky",
+        &format!(
+            "echo '{{\"Username\":\"{USER}\",\"Secret\":\"{SECRET}\"}}'; echo 'Secret={SECRET}' >&2; exit 3"
+        ),
+    );
+    let run = bake_with_config(
+        &work,
+        &registry,
+        &format!(r#"{{"credHelpers":{{"{host}":"leaky"}}}}"#),
+        &bin,
+    );
+    held(&run, &registry, None);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr
+            .contains("docker-credential-leaky: failed (exit status: 3)"),
+        "{}",
+        run.stderr
+    );
+    // A helper that never answers: killed after the deadline, said so.
+    helper(&bin, "sleepy", "sleep 300");
+    let run = bake_with_config(
+        &work,
+        &registry,
+        &format!(r#"{{"credHelpers":{{"{host}":"sleepy"}}}}"#),
+        &bin,
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("killed after 30 s"), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(60), "{:?}", run.took);
+    // A helper that floods: killed at 64 KiB, memory bounded.
+    helper(
+        &bin,
+        "flood",
+        "yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -c 400000000",
+    );
+    let run = bake_with_config(
+        &work,
+        &registry,
+        &format!(r#"{{"credHelpers":{{"{host}":"flood"}}}}"#),
+        &bin,
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("more than 65536 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.rss_mib < 100, "{} MiB", run.rss_mib);
+    // credsStore "" is no store (Docker's reading): anonymous, refused by the registry, no
+    // program named `docker-credential-` run.
+    helper(&bin, "", "echo ran > \"$0.ran\"; exit 1");
+    let run = bake_with_config(&work, &registry, r#"{"credsStore":""}"#, &bin);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!bin.join("docker-credential-.ran").exists());
+    // An auth file with a string where an entry belongs: its position, never its text.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{SECRET}"));
+    let run = bake_with_config(
+        &work,
+        &registry,
+        &format!(r#"{{"auths":{{"{host}":"{b64}"}}}}"#),
+        &bin,
+    );
+    held(&run, &registry, None);
+    assert!(
+        run.stderr.contains("JSON error at line 1 column"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn hosts_are_names_or_addresses_and_urls_lose_their_userinfo() {
+    let work = scratch("lying-names");
+    for reference in ["docker://../x", "docker://a..b/x", "docker://[::1x]:5000/x"] {
+        let run = trustbake(
+            &work,
+            &["inspect".into(), reference.into()],
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, Some(2), "{reference}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("bad registry host name"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = trustbake(
+        &work,
+        &[
+            "verify".into(),
+            "/nonexistent".into(),
+            "--url".into(),
+            format!("https://alice:{SECRET}@127.0.0.1:1/"),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        !run.stderr.contains(SECRET) && !run.stdout.contains(SECRET),
+        "{}",
+        run.stderr
+    );
 }

@@ -621,7 +621,16 @@ fn access(
         trustbake::CredentialSource::Anonymous
     } else if let Some(creds) = creds {
         let (user, password) = match creds.split_once(':') {
-            Some((user, password)) => (user.to_owned(), password.to_owned()),
+            Some((user, password)) => {
+                static NOTED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "note: a password on the command line is visible in the process list; give USER alone with a password file (or stdin) to keep it out"
+                    );
+                }
+                (user.to_owned(), password.to_owned())
+            }
             None => (creds.to_owned(), read_password(password_file)?),
         };
         anyhow::ensure!(!user.is_empty(), "credentials without a user name");

@@ -141,12 +141,24 @@ fn check_host(host: &str) -> Result<(), &'static str> {
     {
         return Err("bad registry port");
     }
+    // Inside brackets only an IPv6 literal; otherwise labels of letters, digits and `-`,
+    // none empty (no `.` or `..` labels: the name becomes a path under certs.d).
+    let ipv6 = |inner: &str| inner.parse::<std::net::Ipv6Addr>().is_ok();
+    let labels_ok = |name: &str| {
+        name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    };
     let ok = !name.is_empty()
         && name.len() <= 253
-        && (name.starts_with('[') && name.ends_with(']')
-            || name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')));
+        && match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+            Some(inner) => ipv6(inner),
+            None => labels_ok(name),
+        };
     if ok {
         Ok(())
     } else {
@@ -433,6 +445,12 @@ mod tests {
             "docker://x@sha256:short",
             "docker://a//b",
             "docker://a/../b",
+            "docker://../x",
+            "docker://a..b/x",
+            "docker://.host/x",
+            "docker://host./x",
+            "docker://[not-ipv6]/x",
+            "docker://[::1]x/y",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad}");
         }

@@ -52,7 +52,7 @@ impl VerifyRequest {
         VerifyRequest {
             source: source.to_owned(),
             chain,
-            chain_from: chain_from.to_owned(),
+            chain_from: redacted(chain_from),
             hostname: None,
             at,
             platform: None,
@@ -133,10 +133,24 @@ pub fn load_runtime_certs(dir: &Path) -> Result<Vec<Certificate>, Error> {
     Ok(certs)
 }
 
+/// `url` as messages show it: userinfo (`user:password@`) replaced by `***@`.
+pub(crate) fn redacted(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
 /// A `https://HOST[:PORT][/…]` URL or `HOST:PORT`, split; the port defaults to 443.
 pub fn parse_url(url: &str) -> Result<(String, u16), Error> {
     let bad = |reason: &str| Error::ChainInput {
-        from: url.to_owned(),
+        from: redacted(url),
         reason: reason.to_owned(),
     };
     let rest = match url.split_once("://") {
@@ -239,7 +253,7 @@ impl ServerCertVerifier for Capture {
 pub fn fetch_chain(url: &str, sni: Option<&str>) -> Result<Chain, Error> {
     let (host, port) = parse_url(url)?;
     let fail = |reason: String| Error::Fetch {
-        url: url.to_owned(),
+        url: redacted(url),
         reason,
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());

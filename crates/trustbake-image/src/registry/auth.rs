@@ -214,19 +214,35 @@ fn from_file(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
     };
+    // serde's messages quote the offending value (here: a base64 `user:password`): only the
+    // position is reported.
+    let at = |e: serde_json::Error| {
+        bad(format!(
+            "not an auth file (JSON error at line {} column {}: {})",
+            e.line(),
+            e.column(),
+            match e.classify() {
+                serde_json::error::Category::Io => "unreadable",
+                serde_json::error::Category::Syntax => "not JSON",
+                serde_json::error::Category::Data => "a value of the wrong type",
+                serde_json::error::Category::Eof => "it ends early",
+            }
+        ))
+    };
     let parsed: AuthFile = if file.file_name().is_some_and(|n| n == ".dockercfg") {
         // The legacy format: the `auths` map at the top level.
         AuthFile {
-            auths: serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?,
+            auths: serde_json::from_slice(&bytes).map_err(at)?,
             ..AuthFile::default()
         }
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?
+        serde_json::from_slice(&bytes).map_err(at)?
     };
+    // An empty helper name is none, as Docker reads it.
     if let Some((_, helper)) = parsed
         .cred_helpers
         .iter()
-        .find(|(key, _)| normalise_key(key) == registry)
+        .find(|(key, helper)| normalise_key(key) == registry && !helper.is_empty())
     {
         return helper_get(helper, registry);
     }
@@ -242,7 +258,7 @@ fn from_file(
             }
         }
     }
-    if let Some(store) = &parsed.creds_store {
+    if let Some(store) = parsed.creds_store.as_deref().filter(|s| !s.is_empty()) {
         return helper_get(store, registry);
     }
     Ok(None)
@@ -269,6 +285,95 @@ fn entry_credentials(entry: &AuthEntry) -> Result<Option<Credentials>, String> {
     }
 }
 
+/// The most a credential helper may print (on each stream), and how long it may take.
+const HELPER_OUTPUT: u64 = 64 * 1024;
+const HELPER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A line that looks like it may hold a secret: JSON, a key=value or key: value pair, or a
+/// long run of token characters.
+fn secret_shaped(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    ["secret", "password", "token", "username", "auth"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || line.contains('{')
+        || line
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "+/=_-.".contains(c)))
+            .any(|w| w.len() >= 20)
+}
+
+/// Waits for `child`, reading at most `limit` bytes of each of its outputs, killing it after
+/// `deadline` (or when it prints more): a helper that hangs or floods cannot hold trustbake.
+fn bounded_output(
+    mut child: std::process::Child,
+    limit: u64,
+    deadline: std::time::Duration,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut over = false;
+            if let Some(pipe) = pipe {
+                let mut limited = pipe.take(limit + 1);
+                let _ = limited.read_to_end(&mut out);
+                over = out.len() as u64 > limit;
+                out.truncate(limit as usize);
+            }
+            (out, over)
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        let flooding = stdout.is_finished() || stderr.is_finished();
+        if started.elapsed() > deadline || flooding {
+            // Still running with an output closed or past its bound, or too slow: ended.
+            if flooding && started.elapsed() < std::time::Duration::from_millis(500) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                if started.elapsed() > deadline {
+                    format!("killed after {} s without an answer", deadline.as_secs())
+                } else {
+                    format!("killed: it printed more than {limit} bytes")
+                },
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (stdout, over_out) = stdout.join().unwrap_or_default();
+    let (stderr, over_err) = stderr.join().unwrap_or_default();
+    if over_out || over_err {
+        return Err(std::io::Error::other(format!(
+            "it printed more than {limit} bytes"
+        )));
+    }
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// `docker-credential-NAME get` with the registry on stdin.
 fn helper_get(helper: &str, registry: &str) -> Result<Option<Credentials>, RegistryError> {
     let program = format!("docker-credential-{helper}");
@@ -288,6 +393,9 @@ fn helper_get(helper: &str, registry: &str) -> Result<Option<Credentials>, Regis
     } else {
         registry
     };
+    if server.chars().any(char::is_control) {
+        return Err(bad("the registry name holds control characters".into()));
+    }
     let mut child = Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
@@ -296,19 +404,30 @@ fn helper_get(helper: &str, registry: &str) -> Result<Option<Credentials>, Regis
         .spawn()
         .map_err(|e| bad(format!("cannot run it: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(server.as_bytes())
-            .map_err(|e| bad(e.to_string()))?;
+        // A helper that exits without reading is not an error here: its status says.
+        let _ = stdin.write_all(server.as_bytes());
     }
-    let out = child.wait_with_output().map_err(|e| bad(e.to_string()))?;
+    let out =
+        bounded_output(child, HELPER_OUTPUT, HELPER_DEADLINE).map_err(|e| bad(e.to_string()))?;
     if !out.status.success() {
-        let said = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        if said.contains("credentials not found") {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stderr.contains("credentials not found") || stdout.contains("credentials not found") {
             return Ok(None);
         }
-        // What a helper prints on failure is its own message, never a secret.
-        return Err(bad(said.trim().chars().take(300).collect()));
+        // Its output is never repeated (a helper may print the secret it failed on): the
+        // status, and a first stderr line with nothing secret-shaped in it.
+        let said = stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .filter(|l| !secret_shaped(l))
+            .map(|l| {
+                let l: String = l.chars().filter(|c| !c.is_control()).take(200).collect();
+                format!(": {l}")
+            })
+            .unwrap_or_default();
+        return Err(bad(format!("failed ({}){said}", out.status)));
     }
     #[derive(Deserialize)]
     struct HelperOutput {

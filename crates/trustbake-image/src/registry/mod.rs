@@ -6,6 +6,7 @@
 
 mod auth;
 mod net;
+mod proxy;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};
@@ -473,6 +474,8 @@ fn agent(tls: ureq::tls::TlsConfig, limits: &Limits) -> ureq::Agent {
         .timeout_per_write(Some(limits.speed_time))
         // Redirects are followed by `Client::send`, under the origin rule.
         .max_redirects(0)
+        // The proxy is chosen per request, for its target (`route_proxy`).
+        .proxy(None)
         .build();
     ureq::Agent::new_with_config(config)
 }
@@ -510,10 +513,7 @@ impl Client {
                 .header("Accept", "application/json")
                 .body(())
                 .map_err(|e| ureq::Error::BadUri(e.to_string()))?;
-            let request = own
-                .configure_request(request)
-                .timeout_global(Some(limits.request_timeout))
-                .build();
+            let request = configure(&own, request, Kind::Document, &limits);
             transfer.requests.fetch_add(1, Ordering::Relaxed);
             let mut response = own.run(request)?;
             // Only the status and the challenge matter: the body is read within bounds.
@@ -768,6 +768,7 @@ impl Client {
                         .post(realm)
                         .config()
                         .timeout_global(deadline)
+                        .proxy(route_proxy(&realm_origin))
                         .build()
                         .send_form(form)
                 }
@@ -777,6 +778,7 @@ impl Client {
                     .header("Authorization", c.basic())
                     .config()
                     .timeout_global(deadline)
+                    .proxy(route_proxy(&realm_origin))
                     .build()
                     .call(),
                 None => agent
@@ -784,6 +786,7 @@ impl Client {
                     .query_pairs(query.iter().copied())
                     .config()
                     .timeout_global(deadline)
+                    .proxy(route_proxy(&realm_origin))
                     .build()
                     .call(),
             };
@@ -1462,6 +1465,7 @@ impl Client {
         let request = builder
             .body(ureq::SendBody::from_reader(&mut counting))
             .map_err(|e| self.protocol(&what, e.to_string()))?;
+        let request = configure(agent, request, Kind::Blob, &self.limits);
         self.transfer.requests.fetch_add(1, Ordering::Relaxed);
         let response = match agent.run(request) {
             Ok(r) if r.status().as_u16() == 401 && target != self.origin => {
@@ -1743,19 +1747,37 @@ enum Attempt {
     Transport(String),
 }
 
-/// `request` with the deadlines of its kind.
+/// `request` with the deadlines of its kind and the proxy for where it goes.
 fn configure<S: ureq::AsSendBody>(
     agent: &ureq::Agent,
     request: http::Request<S>,
     kind: Kind,
     limits: &Limits,
 ) -> http::Request<S> {
+    let proxy = Origin::of(&request.uri().to_string()).and_then(|o| route_proxy(&o));
+    let config = agent.configure_request(request).proxy(proxy);
     match kind {
-        Kind::Document => agent
-            .configure_request(request)
-            .timeout_global(Some(limits.request_timeout))
-            .build(),
-        Kind::Blob => request,
+        Kind::Document => config.timeout_global(Some(limits.request_timeout)).build(),
+        Kind::Blob => config.build(),
+    }
+}
+
+/// The proxy for a request to `origin`, from the environment (see `proxy.rs`); one that is
+/// not a proxy URL is said and not used.
+fn route_proxy(origin: &Origin) -> Option<ureq::Proxy> {
+    let url = proxy::for_target(&origin.scheme, &origin.host, origin.port)?;
+    match ureq::Proxy::new(&url) {
+        Ok(proxy) => {
+            tracing::info!("{origin}: through the proxy {}", shown_url(&url));
+            Some(proxy)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "the proxy {} is not usable ({e}): not used",
+                shown_url(&url)
+            );
+            None
+        }
     }
 }
 
