@@ -1360,3 +1360,64 @@ fn an_existing_layout_whose_blobs_lead_elsewhere_is_refused() {
         "nothing written where the link leads"
     );
 }
+
+#[test]
+fn a_scan_cache_others_can_write_or_entries_from_elsewhere_are_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = scratch("hostile-cache");
+    let base = work.join("base");
+    tests::images::enterprise_layout(&base, "5.1.0", 1);
+    let bake = |cache: &Path, n: usize| -> Value {
+        let (out, _) = run(&[
+            "bake",
+            "--from",
+            &format!("oci:{}:5.1.0", base.display()),
+            "--to",
+            &format!("oci:{}:x", work.join(format!("out{n}")).display()),
+            "--ca",
+            &ca(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let cache = work.join("cache");
+    let cold = bake(&cache, 1);
+    assert_eq!(cold["cached_layers"], 0);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let warm = bake(&cache, 2);
+    assert_eq!(warm["scanned_layers"], 0, "{warm}");
+    // The same entries under another key (copied into another cache): scanned again.
+    let other = work.join("other-cache");
+    output(Command::new("cp").arg("-a").arg(&cache).arg(&other));
+    std::fs::remove_file(other.join("key")).unwrap();
+    let copied = bake(&other, 3);
+    assert_eq!(copied["cached_layers"], 0, "{copied}");
+    assert_eq!(copied["scanned_layers"], cold["scanned_layers"]);
+    // A directory others can write: not used, said so.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let refused = bake(&cache, 4);
+    assert_eq!(refused["cached_layers"], 0, "{refused}");
+    assert!(
+        refused["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("can be written by others")),
+        "{refused}"
+    );
+    // The images are the same whatever the cache did.
+    for n in [2, 3, 4] {
+        let outcome = [&warm, &copied, &refused][n - 2];
+        assert_eq!(outcome["digest"], cold["digest"]);
+    }
+}

@@ -738,7 +738,12 @@ fn a_warm_local_bake_reads_no_layer_and_a_damaged_cache_entry_is_scanned_again()
     // image is the same.
     let mut entries = Vec::new();
     for sub in std::fs::read_dir(&cache).unwrap() {
-        for e in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+        // Entries live in subdirectories; the cache's key beside them.
+        let sub = sub.unwrap().path();
+        if !sub.is_dir() {
+            continue;
+        }
+        for e in std::fs::read_dir(sub).unwrap() {
             entries.push(e.unwrap().path());
         }
     }

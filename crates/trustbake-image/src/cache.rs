@@ -9,6 +9,14 @@
 //! diff ID the image expects: a corrupt or truncated entry is a miss, removed, and the layer is
 //! scanned again. Only verified scans are stored. The directory is bounded: past its size, the
 //! least recently used entries go.
+//!
+//! Whoever can write the directory could forge a scan — and a scan's file bodies become part
+//! of the baked layer. So a directory is used only when it, and every directory trustbake made
+//! in it, is a real directory owned by the user running trustbake that no one else can write;
+//! and entries are authenticated with a key kept beside them (`key`, 32 random bytes, readable
+//! by that user only): HMAC-SHA-256 over the entry, so an entry copied in from elsewhere, or
+//! edited and re-hashed, is not trusted. Otherwise the disk cache is not used (a warning says
+//! why) and the run scans what it needs.
 
 use std::collections::HashMap;
 use std::fs;
@@ -24,7 +32,7 @@ use crate::layers::{Changes, Entry, Node, NodeKind, ScannedLayer};
 use crate::source::Layer;
 
 /// The entry format; a change to it (or to what a scan keeps) changes every key.
-const FORMAT: &[u8] = b"trustbake-scan-cache-v1";
+const FORMAT: &[u8] = b"trustbake-scan-cache-v2";
 
 /// The default bound on the directory's size.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -32,6 +40,10 @@ pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 /// Layer scans by digest, for one run and (with a directory) across runs.
 pub struct ScanCache {
     dir: Option<PathBuf>,
+    /// The key authenticating the directory's entries.
+    key: [u8; 32],
+    /// Why the directory given is not used.
+    refused: Option<String>,
     salt: Vec<u8>,
     max_bytes: u64,
     memory: Mutex<HashMap<[u8; 32], Arc<Changes>>>,
@@ -54,6 +66,8 @@ impl ScanCache {
     pub fn in_memory(salt: &[u8]) -> Self {
         ScanCache {
             dir: None,
+            key: [0; 32],
+            refused: None,
             salt: salt.to_vec(),
             max_bytes: DEFAULT_MAX_BYTES,
             memory: Mutex::new(HashMap::new()),
@@ -62,13 +76,30 @@ impl ScanCache {
         }
     }
 
-    /// A cache kept in `dir` (created when missing), at most `max_bytes` large.
+    /// A cache kept in `dir` (created when missing, for its user only), at most `max_bytes`
+    /// large — or, when `dir` is not safe to trust (see the module documentation), for this
+    /// run only, with the reason in [`ScanCache::refused`].
     pub fn on_disk(dir: &Path, salt: &[u8], max_bytes: u64) -> Self {
-        ScanCache {
-            dir: Some(dir.to_path_buf()),
-            max_bytes,
-            ..Self::in_memory(salt)
+        match open_dir(dir) {
+            Ok(key) => ScanCache {
+                dir: Some(dir.to_path_buf()),
+                key,
+                max_bytes,
+                ..Self::in_memory(salt)
+            },
+            Err(why) => ScanCache {
+                refused: Some(format!(
+                    "the scan cache {} is not used: {why}",
+                    dir.display()
+                )),
+                ..Self::in_memory(salt)
+            },
         }
+    }
+
+    /// Why the directory given to [`ScanCache::on_disk`] is not used, if it is not.
+    pub fn refused(&self) -> Option<&str> {
+        self.refused.as_deref()
     }
 
     /// Layers whose scan came from the cache (memory or disk) so far.
@@ -117,8 +148,10 @@ impl ScanCache {
             return Some(found);
         }
         let path = self.path(&key)?;
-        let bytes = fs::read(&path).ok()?;
-        let changes = match decode(&bytes) {
+        // The entry's directory must still be ours alone (it may have been changed since).
+        secure_dir(path.parent()?).ok()?;
+        let bytes = read_regular(&path)?;
+        let changes = match decode(&bytes, &self.key) {
             Some(c) if matches(&c.scanned, layer) => c,
             _ => {
                 // Corrupt, truncated or not this layer's: scanned again, and replaced.
@@ -144,7 +177,7 @@ impl ScanCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let key = self.key(layer);
         if let Some(path) = self.path(&key) {
-            let bytes = encode(&changes);
+            let bytes = encode(&changes, &self.key);
             // A failure to write only loses the saving: the bake goes on.
             if write_atomically(&path, &bytes).is_ok() {
                 self.prune();
@@ -194,9 +227,122 @@ fn matches(scanned: &ScannedLayer, layer: &Layer) -> bool {
         }
 }
 
+/// Checks that `dir` is a directory (not a link) owned by this user that no one else can
+/// write.
+fn secure_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !md.file_type().is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if md.uid() != me {
+        return Err(format!(
+            "{} belongs to uid {}, not to the user running trustbake (uid {me})",
+            dir.display(),
+            md.uid()
+        ));
+    }
+    if md.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} can be written by others (mode {:o}): chmod go-w it",
+            dir.display(),
+            md.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// A regular file (not a link), read within a bound.
+fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(crate::source::MAX_DOCUMENT.saturating_mul(64))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
+}
+
+/// Makes (for this user only) or checks the cache directory; returns its key.
+fn open_dir(dir: &Path) -> Result<[u8; 32], String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    if fs::symlink_metadata(dir).is_err() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create it: {e}"))?;
+    }
+    secure_dir(dir)?;
+    let path = dir.join("key");
+    if fs::symlink_metadata(&path).is_err() {
+        let mut key = [0u8; 32];
+        use std::io::Read;
+        fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut key))
+            .map_err(|e| format!("no randomness for its key: {e}"))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".key-")
+            .tempfile_in(dir)
+            .map_err(|e| format!("cannot write its key: {e}"))?;
+        temp.write_all(&key)
+            .and_then(|()| temp.as_file().sync_data())
+            .map_err(|e| format!("cannot write its key: {e}"))?;
+        // Another run may have made one meanwhile: the first one stays.
+        let _ = temp.persist_noclobber(&path);
+    }
+    let file = fs::File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&path)
+        .map_err(|e| format!("its key {}: {e}", path.display()))?;
+    let md = file
+        .metadata()
+        .map_err(|e| format!("its key {}: {e}", path.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    if !md.is_file() || md.uid() != me || md.mode() & 0o077 != 0 || md.len() != 32 {
+        return Err(format!(
+            "its key {} is not a 32-byte file of this user's that only they can read",
+            path.display()
+        ));
+    }
+    let mut key = [0u8; 32];
+    use std::io::Read;
+    (&file)
+        .read_exact(&mut key)
+        .map_err(|e| format!("its key {}: {e}", path.display()))?;
+    Ok(key)
+}
+
+/// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
+fn hmac(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut inner = Sha256::new();
+    let mut outer = Sha256::new();
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(message);
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    if fs::symlink_metadata(dir).is_err() {
+        fs::DirBuilder::new().mode(0o700).create(dir)?;
+    }
+    secure_dir(dir).map_err(std::io::Error::other)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".entry-")
         .tempfile_in(dir)?;
@@ -227,7 +373,7 @@ impl Encoder {
     }
 }
 
-fn encode(c: &Changes) -> Vec<u8> {
+fn encode(c: &Changes, key: &[u8; 32]) -> Vec<u8> {
     let mut e = Encoder(Vec::new());
     e.0.extend(FORMAT);
     e.0.extend(c.scanned.digest.0);
@@ -284,7 +430,7 @@ fn encode(c: &Changes) -> Vec<u8> {
             e.bytes(p.as_bytes());
         }
     }
-    let sum: [u8; 32] = Sha256::digest(&e.0).into();
+    let sum = hmac(key, &e.0);
     e.0.extend(sum);
     e.0
 }
@@ -335,9 +481,11 @@ impl Decoder<'_> {
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<Changes> {
+fn decode(bytes: &[u8], key: &[u8; 32]) -> Option<Changes> {
     let (body, sum) = bytes.split_at(bytes.len().checked_sub(32)?);
-    if Sha256::digest(body).as_slice() != sum {
+    // Compared in constant time: the entry's bytes are not secret, the key is.
+    let mac = hmac(key, body);
+    if mac.iter().zip(sum).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
         return None;
     }
     let mut d = Decoder(body);
@@ -465,16 +613,59 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_any_damage_is_a_miss() {
-        let bytes = encode(&sample());
-        let back = decode(&bytes).unwrap();
-        assert_eq!(encode(&back), bytes);
+        let key = [7u8; 32];
+        let bytes = encode(&sample(), &key);
+        let back = decode(&bytes, &key).unwrap();
+        assert_eq!(encode(&back, &key), bytes);
         for cut in [0, 1, 31, 32, bytes.len() / 2, bytes.len() - 1] {
-            assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
+            assert!(decode(&bytes[..cut], &key).is_none(), "cut at {cut}");
         }
         for i in (0..bytes.len()).step_by(7) {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;
-            assert!(decode(&bad).is_none(), "flipped byte {i}");
+            assert!(decode(&bad, &key).is_none(), "flipped byte {i}");
         }
+        // Under another key (another cache's entry), or re-hashed after an edit: not trusted.
+        assert!(decode(&bytes, &[8u8; 32]).is_none());
+        let body = &bytes[..bytes.len() - 32];
+        let mut forged = body.to_vec();
+        forged.extend(Sha256::digest(body));
+        assert!(decode(&forged, &key).is_none());
+    }
+
+    #[test]
+    fn hmac_matches_openssl() {
+        // The value `openssl dgst -sha256 -mac HMAC -macopt hexkey:0b0b…` (32 bytes) gives.
+        let key = [0x0bu8; 32];
+        let mac = hmac(&key, b"Hi There");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7"
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("cache");
+        let cache = ScanCache::on_disk(&dir, b"salt", DEFAULT_MAX_BYTES);
+        assert!(cache.refused().is_none(), "{:?}", cache.refused());
+        let key = fs::metadata(dir.join("key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let cache = ScanCache::on_disk(&dir, b"salt", DEFAULT_MAX_BYTES);
+        assert!(
+            cache
+                .refused()
+                .is_some_and(|r| r.contains("can be written by others")),
+            "{:?}",
+            cache.refused()
+        );
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(dir.join("key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let cache = ScanCache::on_disk(&dir, b"salt", DEFAULT_MAX_BYTES);
+        assert!(cache.refused().is_some_and(|r| r.contains("key")));
     }
 }

@@ -502,7 +502,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             replaced,
         })
         .collect();
-    let (notes, warnings) = outcome::intake_notes(request.cas);
+    let (notes, mut warnings) = outcome::intake_notes(request.cas);
+    warnings.extend(cache.refused().map(str::to_owned));
     Ok(BakeOutcome {
         schema_version: SCHEMA_VERSION,
         from: from.to_string(),
