@@ -507,6 +507,76 @@ fn apply_writes_everything_or_nothing() {
     );
 }
 
+#[test]
+fn apply_stays_in_its_root_while_the_root_changes_under_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let work = scratch("hostile-apply-race");
+    let rootfs = unpacked(&work);
+    let outside = work.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // A directory apply writes into, and a link to the outside beside it: a thread swaps the
+    // two (renameat2 RENAME_EXCHANGE) as fast as it can while apply runs again and again.
+    let real = rootfs.join("etc/pki/ca-trust/extracted/pem");
+    let link = rootfs.join("etc/pki/ca-trust/extracted/pem.swap");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let swapper = {
+        let (stop, swaps, real, link) = (stop.clone(), swaps.clone(), real.clone(), link.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    &real,
+                    rustix::fs::CWD,
+                    &link,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let root = rootfs.to_str().unwrap().to_owned();
+    let runs = 150;
+    let mut written = 0;
+    for i in 0..runs {
+        // Adding and removing in turn: every run writes.
+        let flag = if i % 2 == 0 { "--ca" } else { "--remove" };
+        let out = trustbake()
+            .args(["apply", "--root", &root, flag, &ca()])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            written += 1;
+        } else {
+            // The root changed while it was read or written: refused, one error line.
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.starts_with("error: "), "run {i}: {err}");
+        }
+        let escaped: Vec<_> = std::fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            escaped.is_empty(),
+            "run {i} wrote outside the root: {escaped:?}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(
+        swaps.load(Ordering::Relaxed) > runs,
+        "the swapper hardly ran"
+    );
+    eprintln!(
+        "apply race: {written} of {runs} runs wrote, {} swaps",
+        swaps.load(Ordering::Relaxed)
+    );
+    assert!(written > 0, "no run got through");
+}
+
 /// Runs `script` in a private mount namespace where `dir` is a tmpfs of `size`.
 fn in_small_tmpfs(dir: &Path, size: &str, script: &str) -> Output {
     let _ = tool("unshare", "util-linux");
