@@ -333,6 +333,15 @@ fn an_upload_location_on_another_origin_gets_no_credentials() {
     let run = bake(&work, &registry, "moved", &[]);
     held(&run, &registry, None);
     succeeded(&run, &registry, "moved");
+    // The password typed on the command line is noted, once for both sides.
+    assert_eq!(
+        run.stderr
+            .matches("note: a password on the command line is visible in the process list")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
     assert!(
         registry
             .requests()
@@ -838,4 +847,86 @@ fn hosts_are_names_or_addresses_and_urls_lose_their_userinfo() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn mutual_tls_without_verification_still_shows_the_client_certificate_to_its_registry_only() {
+    let work = scratch("lying-mtls");
+    // A client certificate issued by the test root (the registry asks for one, trusting it).
+    let (key, csr, cert, ext) = (
+        work.join("client.key"),
+        work.join("client.csr"),
+        work.join("client.cert"),
+        work.join("client.ext"),
+    );
+    std::fs::write(&ext, "extendedKeyUsage=clientAuth\n").unwrap();
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        tests::output(tool("openssl", "openssl").args(args));
+    };
+    openssl(&[
+        "req".as_ref(),
+        "-newkey".as_ref(),
+        "rsa:2048".as_ref(),
+        "-nodes".as_ref(),
+        "-subj".as_ref(),
+        "/CN=trustbake test client".as_ref(),
+        "-keyout".as_ref(),
+        key.as_os_str(),
+        "-out".as_ref(),
+        csr.as_os_str(),
+    ]);
+    let (root, root_key) = (fixture("root-rsa.pem"), fixture("root-rsa.key"));
+    openssl(&[
+        "x509".as_ref(),
+        "-req".as_ref(),
+        "-days".as_ref(),
+        "2".as_ref(),
+        "-in".as_ref(),
+        csr.as_os_str(),
+        "-CA".as_ref(),
+        root.as_os_str(),
+        "-CAkey".as_ref(),
+        root_key.as_os_str(),
+        "-CAcreateserial".as_ref(),
+        "-extfile".as_ref(),
+        ext.as_os_str(),
+        "-out".as_ref(),
+        cert.as_os_str(),
+    ]);
+    let dir = work.join("client-only");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&cert, dir.join("client.cert")).unwrap();
+    std::fs::copy(&key, dir.join("client.key")).unwrap();
+    // Blobs redirected to another origin: the certificate goes to the registry, not there.
+    let layers = layers(&work);
+    let registry = hostile(
+        &work,
+        basic(),
+        json!([{ "method": "GET", "path": format!("/blobs/{}", layers[0]), "redirect": "other" }]),
+    );
+    let host = registry.host("main");
+    let args: Vec<String> = vec![
+        "bake".into(),
+        "--from".into(),
+        format!("docker://{host}/anchore/enterprise:5.1.0"),
+        "--to".into(),
+        format!("oci:{}:x", work.join("out").display()),
+        "--ca".into(),
+        fixture("root-rsa.pem").display().to_string(),
+        "--no-cache".into(),
+        format!("--src-creds={USER}:{SECRET}"),
+        format!("--src-cert-dir={}", dir.display()),
+        "--src-tls-verify=false".into(),
+    ];
+    let run = trustbake(&work, &args, Duration::from_secs(90));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    held(&run, &registry, None);
+    let requests = registry.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["origin"] == "main" && r["client_cert"] == true),
+        "no client certificate reached the registry: {requests:?}"
+    );
+    assert!(requests.iter().any(|r| r["origin"] == "other"));
 }
