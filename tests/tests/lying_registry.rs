@@ -537,6 +537,13 @@ fn bodies_that_end_early_never_end_or_crawl_are_bounded() {
         let run = bake(&work, &registry, &tag, &limits);
         held(&run, &registry, None);
         failed(&run, &registry, &tag, needle, Duration::from_secs(60));
+        if needle == "timed out" {
+            assert!(
+                run.stderr.contains("hint: on a slow link, raise --request-timeout"),
+                "{}",
+                run.stderr
+            );
+        }
     }
 }
 

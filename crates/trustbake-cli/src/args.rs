@@ -215,7 +215,8 @@ pub(crate) struct BakeArgs {
     #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
     pub(crate) remove: Vec<String>,
 
-    /// A recipe (images/NAME.toml) with from, to, cas and optionally product, version, platform.
+    /// A recipe (images/NAME.toml) with from, to, cas and optionally remove, product, version,
+    /// platform.
     #[arg(short = 'f', long = "file", value_name = "RECIPE")]
     pub(crate) file: Option<PathBuf>,
 

@@ -117,6 +117,19 @@ fn registry_hints(err: &trustbake::RegistryError) -> Vec<&'static str> {
         R::CredentialsOverHttp { .. } => vec![
             "serve the registry over HTTPS, or use --src-no-creds / --dest-no-creds for anonymous access",
         ],
+        R::CrossOrigin { .. } => vec![
+            "credentials go only to the registry's own origin: configure the registry to serve that request itself (or without credentials there)",
+        ],
+        R::Connect { detail, .. } | R::Protocol { detail, .. }
+            if detail.contains("timed out") || detail.contains("bytes/s") =>
+        {
+            vec![
+                "on a slow link, raise --request-timeout SECS (documents) or lower --speed-limit BYTES / raise --speed-time SECS (blobs)",
+            ]
+        }
+        R::Connect { detail, .. } if detail.contains("retry budget") => {
+            vec!["--retry-times N allows more retries in one run"]
+        }
         _ => Vec::new(),
     }
 }
