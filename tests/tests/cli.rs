@@ -516,3 +516,70 @@ fn json_output_matches_the_readme_both_ways() {
         }
     }
 }
+
+#[test]
+fn skopeo_and_crane_habits_are_steered_to_the_right_spelling() {
+    let work = scratch("cli-habits");
+    let base = enterprise_base(&work);
+    // A second tag in the layout: a reference naming none must name one.
+    output(trustbake().args([
+        "bake",
+        "--from",
+        &format!("oci:{}:5.1.0", base.display()),
+        "--to",
+        &format!("oci:{}:5.1.0-corp", base.display()),
+        "--ca",
+        fixture("demo-root.pem").to_str().unwrap(),
+    ]));
+    let missing = work.join("missing");
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["bake".into(), "docker://a/b:c".into(), "oci:./x".into()],
+            "trustbake bake --from docker://a/b:c --to oci:./x --ca FILE".into(),
+        ),
+        (
+            vec![
+                "inspect".into(),
+                "docker.io/anchore/enterprise:v5.1.0".into(),
+            ],
+            "did you mean docker://docker.io/anchore/enterprise:v5.1.0?".into(),
+        ),
+        (
+            vec!["inspect".into(), "oci://dir:t".into()],
+            "did you mean oci:dir:t?".into(),
+        ),
+        (
+            vec!["inspect".into(), missing.display().to_string()],
+            "no such file or directory".into(),
+        ),
+        (
+            vec![
+                "bake".into(),
+                "--from".into(),
+                base.display().to_string(),
+                "--to".into(),
+                "oci:./x".into(),
+                "--ca".into(),
+                fixture("demo-root.pem").display().to_string(),
+            ],
+            format!("did you mean oci:{}?", base.display()),
+        ),
+        (
+            vec!["inspect".into(), format!("oci:{}", base.display())],
+            format!(
+                "holds 2 images: name one, as oci:{}:TAG (tags: 5.1.0, 5.1.0-corp)",
+                base.display()
+            ),
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = trustbake().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(!err.contains("no transport"), "{err}");
+    }
+}

@@ -539,7 +539,8 @@ fn bodies_that_end_early_never_end_or_crawl_are_bounded() {
         failed(&run, &registry, &tag, needle, Duration::from_secs(60));
         if needle == "timed out" {
             assert!(
-                run.stderr.contains("hint: on a slow link, raise --request-timeout"),
+                run.stderr
+                    .contains("hint: on a slow link, raise --request-timeout"),
                 "{}",
                 run.stderr
             );

@@ -200,12 +200,16 @@ pub(crate) struct PlanArgs {
 pub(crate) struct BakeArgs {
     /// The base image: docker://[HOST/]REPO[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG] or
     /// docker-archive:FILE[:REPO:TAG].
-    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    #[arg(long, value_name = "IMAGE", required_unless_present_any = ["file", "stray"])]
     pub(crate) from: Option<String>,
 
     /// The new image, same syntax (an existing OCI layout keeps its other tags).
-    #[arg(long, value_name = "IMAGE", required_unless_present = "file")]
+    #[arg(long, value_name = "IMAGE", required_unless_present_any = ["file", "stray"])]
     pub(crate) to: Option<String>,
+
+    /// Images given as `bake SRC DST` (skopeo copy's habit): refused, with the way to say it.
+    #[arg(hide = true, num_args = 0.., value_name = "IMAGE")]
+    pub(crate) stray: Vec<String>,
 
     #[command(flatten)]
     pub(crate) ca: CaArgs,

@@ -255,6 +255,20 @@ fn apply(args: ApplyArgs) -> Result<()> {
 }
 
 fn bake(mut args: BakeArgs) -> Result<()> {
+    if !args.stray.is_empty() {
+        let (from, to) = match args.stray.as_slice() {
+            [from, to] => (from.as_str(), to.as_str()),
+            [from] => (from.as_str(), "DST"),
+            _ => ("SRC", "DST"),
+        };
+        return Err(trustbake::Error::BadArgument {
+            what: "images".into(),
+            reason: format!(
+                "bake names its images with options, not in place (as skopeo copy SRC DST does): trustbake bake --from {from} --to {to} --ca FILE"
+            ),
+        }
+        .into());
+    }
     if let Some(file) = args.file.clone() {
         read_recipe(&file, &mut args)?;
     }

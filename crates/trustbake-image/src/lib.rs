@@ -62,6 +62,34 @@ pub enum ImageError {
         /// Why.
         reason: &'static str,
     },
+    /// Not an image reference, but close to one (a skopeo or crane habit).
+    #[error("'{input}' is not an image reference: {why}; did you mean {suggestion}?")]
+    DidYouMean {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        why: &'static str,
+        /// The reference it most likely means.
+        suggestion: String,
+    },
+    /// A local image named by a path alone that does not exist.
+    #[error(
+        "{input}: no such file or directory (an image is named oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE)"
+    )]
+    NoSuchPath {
+        /// The path.
+        input: String,
+    },
+    /// A layout or archive holding several images, none named.
+    #[error("{image} holds {count} images: name one, as {image}:TAG (tags: {tags})")]
+    NameOne {
+        /// The image as given.
+        image: String,
+        /// How many images it holds.
+        count: usize,
+        /// Their tags.
+        tags: String,
+    },
     /// A file could not be read or written (the cause follows in the error's source).
     #[error("{path}: {what}")]
     Io {

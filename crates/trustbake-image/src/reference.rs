@@ -212,6 +212,50 @@ impl ImageRef {
                 .map(ImageRef::Registry)
                 .map_err(bad);
         }
+        for transport in ["oci", "oci-archive", "docker-archive"] {
+            if let Some(rest) = input.strip_prefix(&format!("{transport}://")) {
+                return Err(ImageError::DidYouMean {
+                    input: input.to_owned(),
+                    why: "a local transport takes no '//'",
+                    suggestion: format!("{transport}:{rest}"),
+                });
+            }
+        }
+        let known = ["oci", "oci-archive", "docker-archive"];
+        let transport = input.split_once(':').map(|(t, _)| t);
+        if transport.is_none_or(|t| !known.contains(&t)) {
+            let path = std::path::Path::new(input);
+            if input.starts_with(['.', '/', '~']) || path.exists() {
+                if !path.exists() {
+                    return Err(ImageError::NoSuchPath {
+                        input: input.to_owned(),
+                    });
+                }
+                let suggestion = if path.join("oci-layout").is_file() {
+                    format!("oci:{input}")
+                } else if path.is_dir() {
+                    return Err(bad(
+                        "a directory is an image only as an OCI layout: oci:DIR",
+                    ));
+                } else {
+                    format!(
+                        "docker-archive:{input} (what docker save writes) or oci-archive:{input}"
+                    )
+                };
+                return Err(ImageError::DidYouMean {
+                    input: input.to_owned(),
+                    why: "a path needs its transport",
+                    suggestion,
+                });
+            }
+            if RegistryRef::parse(input).is_ok() {
+                return Err(ImageError::DidYouMean {
+                    input: input.to_owned(),
+                    why: "a registry image is named with docker://, as skopeo names it",
+                    suggestion: format!("docker://{input}"),
+                });
+            }
+        }
         let (transport, rest) = input.split_once(':').ok_or_else(|| bad("no transport"))?;
         if rest.is_empty() {
             return Err(bad("no path"));

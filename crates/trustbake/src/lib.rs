@@ -198,7 +198,13 @@ impl Error {
             {
                 2
             }
-            Error::Image(ImageError::BadReference { .. } | ImageError::BadPlatform { .. }) => 2,
+            Error::Image(
+                ImageError::BadReference { .. }
+                | ImageError::BadPlatform { .. }
+                | ImageError::DidYouMean { .. }
+                | ImageError::NoSuchPath { .. }
+                | ImageError::NameOne { .. },
+            ) => 2,
             _ => 1,
         }
     }

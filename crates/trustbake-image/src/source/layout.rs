@@ -106,6 +106,17 @@ impl ImageSource for LayoutSource {
         };
         let Some(chosen) = chosen.cloned() else {
             let tags: Vec<String> = entries.iter().filter_map(tag_of).collect();
+            if self.tag.is_none() {
+                return Err(ImageError::NameOne {
+                    image: self.name(),
+                    count: entries.len(),
+                    tags: if tags.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        tags.join(", ")
+                    },
+                });
+            }
             return Err(ImageError::NoSuchTag {
                 image: self.name(),
                 tag: self
