@@ -938,3 +938,46 @@ fn mutual_tls_without_verification_still_shows_the_client_certificate_to_its_reg
     );
     assert!(requests.iter().any(|r| r["origin"] == "other"));
 }
+
+#[test]
+fn hints_name_the_flags_of_the_command_at_hand() {
+    let work = scratch("lying-hints");
+    let registry = hostile(&work, basic(), json!([]));
+    let host = registry.host("main");
+    // inspect reaches one registry: --cert-dir and --tls-verify, never --src-….
+    let run = trustbake(
+        &work,
+        &[
+            "inspect".into(),
+            format!("docker://{host}/anchore/enterprise:5.1.0"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr
+            .contains("hint: give the registry's CA with --cert-dir DIR"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--tls-verify=false"), "{}", run.stderr);
+    assert!(!run.stderr.contains("--src-"), "{}", run.stderr);
+    // bake names the side: the destination's flags for the destination.
+    let run = trustbake(
+        &work,
+        &[
+            "bake".into(),
+            "--from".into(),
+            format!("docker://{host}/anchore/enterprise:5.1.0"),
+            "--to".into(),
+            format!("docker://{host}/corp/enterprise:x"),
+            "--ca".into(),
+            fixture("root-rsa.pem").display().to_string(),
+            format!("--src-cert-dir={}", cert_dir(&work).display()),
+            format!("--src-creds={USER}:{SECRET}"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("--dest-cert-dir DIR"), "{}", run.stderr);
+}

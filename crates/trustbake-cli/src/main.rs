@@ -23,6 +23,9 @@ use args::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // bake names a registry side in its flags (--src-…, --dest-…); the other commands reach
+    // one registry (--cert-dir, --tls-verify, --creds).
+    let sided = matches!(cli.command, Command::Bake(_));
     init_logging(cli.verbose);
     remove_temporaries_on_signals();
     match run(cli) {
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
                 .chain()
                 .find_map(|e| e.downcast_ref::<trustbake::Error>());
             eprintln!("error: {err:#}");
-            for hint in library.map(hints).unwrap_or_default() {
+            for hint in library.map(|e| hints(e, sided)).unwrap_or_default() {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(library.map_or(1, trustbake::Error::exit_code))
@@ -57,16 +60,16 @@ fn remove_temporaries_on_signals() {
 }
 
 /// What the command line adds to a library error: the flags that fix it.
-fn hints(err: &trustbake::Error) -> Vec<&'static str> {
+fn hints(err: &trustbake::Error, sided: bool) -> Vec<String> {
     use trustbake::Refusal;
     match err {
         trustbake::Error::NoCa => {
-            vec!["pass --ca FILE (a PEM or DER file, a directory, or - for stdin)"]
+            vec!["pass --ca FILE (a PEM or DER file, a directory, or - for stdin)".into()]
         }
         trustbake::Error::Image(trustbake::ImageError::SinglePlatform { .. }) => {
-            vec!["choose the platform with --platform os/arch[/variant]"]
+            vec!["choose the platform with --platform os/arch[/variant]".into()]
         }
-        trustbake::Error::Image(trustbake::ImageError::Registry(e)) => registry_hints(e),
+        trustbake::Error::Image(trustbake::ImageError::Registry(e)) => registry_hints(e, sided),
         trustbake::Error::Intake(intake) => {
             let mut hints = Vec::new();
             let refusals = intake.refusals();
@@ -74,13 +77,15 @@ fn hints(err: &trustbake::Error) -> Vec<&'static str> {
                 .iter()
                 .any(|r| matches!(r, Refusal::NotAuthority { .. }))
             {
-                hints.push("--allow-non-ca adds a certificate that is not an authority anyway");
+                hints.push(
+                    "--allow-non-ca adds a certificate that is not an authority anyway".into(),
+                );
             }
             if refusals
                 .iter()
                 .any(|r| matches!(r, Refusal::Expired { .. } | Refusal::NotYetValid { .. }))
             {
-                hints.push("--allow-expired adds a certificate outside its validity anyway");
+                hints.push("--allow-expired adds a certificate outside its validity anyway".into());
             }
             hints
         }
@@ -88,47 +93,68 @@ fn hints(err: &trustbake::Error) -> Vec<&'static str> {
     }
 }
 
-/// The flags that fix a registry failure, for the side it happened on.
-fn registry_hints(err: &trustbake::RegistryError) -> Vec<&'static str> {
+/// The flags that fix a registry failure, named as the command spells them: `--src-…` or
+/// `--dest-…` for the side it happened on (bake), plain `--…` for a one-registry command.
+fn registry_hints(err: &trustbake::RegistryError, sided: bool) -> Vec<String> {
     use trustbake::RegistryError as R;
     use trustbake::RegistryRole as Role;
-    match err {
-        R::Tls {
-            role: Role::Source, ..
-        } => vec![
-            "give the registry's CA with --src-cert-dir DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
-            "--registry-trust-ca trusts the CAs being baked; --src-tls-verify=false skips verification",
-        ],
-        R::Tls { .. } => vec![
-            "give the registry's CA with --dest-cert-dir DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
-            "--registry-trust-ca trusts the CAs being baked; --dest-tls-verify=false skips verification",
-        ],
-        R::PlainHttp {
-            role: Role::Source, ..
-        } => {
-            vec![
-                "for a plain-HTTP registry, pass --src-tls-verify=false (inspect: --tls-verify=false)",
-            ]
+    let flag = |role: Role, name: &str| match (sided, role) {
+        (false, _) => format!("--{name}"),
+        (true, Role::Source) => format!("--src-{name}"),
+        (true, Role::Destination) => format!("--dest-{name}"),
+    };
+    let both = |name: &str, value: &str| {
+        if sided {
+            format!("--src-{name}{value} / --dest-{name}{value}")
+        } else {
+            format!("--{name}{value}")
         }
-        R::PlainHttp { .. } => vec!["for a plain-HTTP registry, pass --dest-tls-verify=false"],
-        R::Unauthorized { .. } | R::Denied { .. } => vec![
-            "log in with `skopeo login` / `podman login`, or give --src-creds / --dest-creds USER[:PASSWORD] or --authfile FILE",
+    };
+    match err {
+        R::Tls { role, .. } => vec![
+            format!(
+                "give the registry's CA with {} DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
+                flag(*role, "cert-dir")
+            ),
+            if sided {
+                format!(
+                    "--registry-trust-ca trusts the CAs being baked; {}=false skips verification",
+                    flag(*role, "tls-verify")
+                )
+            } else {
+                format!("{}=false skips verification", flag(*role, "tls-verify"))
+            },
         ],
-        R::CredentialsOverHttp { .. } => vec![
-            "serve the registry over HTTPS, or use --src-no-creds / --dest-no-creds for anonymous access",
-        ],
+        R::PlainHttp { role, .. } => {
+            let mut hint = format!(
+                "for a plain-HTTP registry, pass {}=false",
+                flag(*role, "tls-verify")
+            );
+            if sided && *role == Role::Source {
+                hint.push_str(" (and --dest-tls-verify=false when the destination is that registry too)");
+            }
+            vec![hint]
+        }
+        R::Unauthorized { .. } | R::Denied { .. } => vec![format!(
+            "log in with `skopeo login` / `podman login`, or give {} or --authfile FILE",
+            both("creds", " USER[:PASSWORD]")
+        )],
+        R::CredentialsOverHttp { .. } => vec![format!(
+            "serve the registry over HTTPS, or use {} for anonymous access",
+            both("no-creds", "")
+        )],
         R::CrossOrigin { .. } => vec![
-            "credentials go only to the registry's own origin: configure the registry to serve that request itself (or without credentials there)",
+            "credentials go only to the registry's own origin: configure the registry to serve that request itself (or without credentials there)".into(),
         ],
         R::Connect { detail, .. } | R::Protocol { detail, .. }
             if detail.contains("timed out") || detail.contains("bytes/s") =>
         {
             vec![
-                "on a slow link, raise --request-timeout SECS (documents) or lower --speed-limit BYTES / raise --speed-time SECS (blobs)",
+                "on a slow link, raise --request-timeout SECS (documents) or lower --speed-limit BYTES / raise --speed-time SECS (blobs)".into(),
             ]
         }
         R::Connect { detail, .. } if detail.contains("retry budget") => {
-            vec!["--retry-times N allows more retries in one run"]
+            vec!["--retry-times N allows more retries in one run".into()]
         }
         _ => Vec::new(),
     }
