@@ -139,6 +139,11 @@ fn same_stores_as_bake(work: &Path, base: &str, name: &str) {
             .arg(&context),
     );
     assert!(written.contains("Containerfile"), "{written}");
+    if base.starts_with("oci:") {
+        // A local base: the Containerfile says how docker build can use it.
+        let text = std::fs::read_to_string(context.join("Containerfile")).unwrap();
+        assert!(text.contains("docker-daemon:NAME:TAG"), "{text}");
+    }
     let built = work.join(format!("built-{name}"));
     build(&context, base, name, &built);
     let baked = work.join(format!("baked-{name}"));

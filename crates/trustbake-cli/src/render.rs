@@ -251,9 +251,9 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         if let Some(r) = &p.replaced {
             let _ = writeln!(
                 out,
-                "  replaces trustbake's earlier layer {} ({} CAs added{}): the new layer goes on the layers below it, and CAs not given again are gone from every store",
+                "  replaces trustbake's earlier layer {} ({} added{}): the new layer goes on the layers below it, and CAs not given again are gone from every store",
                 r.layer,
-                r.cas.len(),
+                counted(r.cas.len(), "CA", "CAs"),
                 if r.removed.is_empty() {
                     String::new()
                 } else {
@@ -421,9 +421,9 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
         if let Some(t) = &p.trustbake {
             let _ = writeln!(
                 out,
-                "  top layer {} is trustbake's: {} CAs added{} (a new bake replaces it)",
+                "  top layer {} is trustbake's: {} added{} (a new bake replaces it)",
                 t.layer,
-                t.cas.len(),
+                counted(t.cas.len(), "CA", "CAs"),
                 if t.removed.is_empty() {
                     String::new()
                 } else {
@@ -626,6 +626,11 @@ pub(crate) fn check_config(outcome: &CheckConfigOutcome) -> String {
     }
     for f in &outcome.findings {
         let _ = writeln!(out, "{}: {}", f.severity, f.message);
+        match f.severity.as_str() {
+            "warning" | "warn" => warned += 1,
+            "error" | "fail" => failed += 1,
+            _ => {}
+        }
     }
     let tls = outcome
         .services
@@ -634,8 +639,15 @@ pub(crate) fn check_config(outcome: &CheckConfigOutcome) -> String {
         .count();
     let _ = writeln!(
         out,
-        "{} services, {tls} with TLS: {failed} check(s) failed, {warned} warning(s)",
-        outcome.services.len()
+        "{}, {tls} with TLS: {} failed, {}",
+        counted(outcome.services.len(), "service", "services"),
+        counted(failed, "check", "checks"),
+        counted(warned, "warning", "warnings")
     );
     out
+}
+
+/// `n` and the noun in its number: "1 CA", "2 CAs".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -281,6 +281,21 @@ pub fn dockerfile(
         env!("CARGO_PKG_VERSION"),
         layout.described
     ));
+    if let Some((transport, path)) =
+        ["oci:", "oci-archive:", "docker-archive:"]
+            .iter()
+            .find_map(|t| {
+                layout
+                    .from
+                    .strip_prefix(t)
+                    .map(|p| (t.trim_end_matches(':'), p))
+            })
+    {
+        // A local image: buildah and podman read a transport in FROM; docker build does not.
+        text.push_str(&format!(
+            "# BASE is a local image ({transport}): buildah and podman build read it as it is. For docker\n# build, load it first (skopeo copy {transport}:{path} docker-daemon:NAME:TAG) and build with\n# --build-arg BASE=NAME:TAG.\n"
+        ));
+    }
     text.push_str(&format!(
         "ARG BASE={}\nFROM ${{BASE}}\nUSER root\n",
         layout.from
