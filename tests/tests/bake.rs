@@ -652,6 +652,42 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     assert_eq!(inspected.platforms[0].local_cas.len(), 1);
     let top = inspected.platforms[0].trustbake.as_ref().unwrap();
     assert_eq!(top.cas, [format!("sha256:{ec}")]);
+    // The CA the replaced layer added and this bake does not give again is named.
+    let rsa_label = old.cas()[0].certificate.label().to_owned();
+    assert!(
+        rotated
+            .notes
+            .iter()
+            .any(|n| n.starts_with(&format!("drops {rsa_label} (sha256:{rsa})"))),
+        "{:?}",
+        rotated.notes
+    );
+    // --keep-baked-cas adds instead: the same image as a bake of both CAs on the base.
+    let kept = trustbake::bake(
+        &trustbake::BakeRequest::new(
+            &one,
+            &format!("oci:{}:x", work.join("kept").display()),
+            &new,
+        )
+        .unwrap()
+        .source_date_epoch(epoch)
+        .keep_baked_cas(),
+    )
+    .unwrap();
+    let both = bake(
+        &from,
+        &format!("oci:{}:x", work.join("both").display()),
+        &cas(&["root-rsa.pem", "root-ec.pem"]),
+        epoch,
+        None,
+    )
+    .unwrap();
+    assert_eq!(kept.digest, both.digest);
+    assert!(
+        kept.notes.iter().all(|n| !n.starts_with("drops ")),
+        "{:?}",
+        kept.notes
+    );
     // Rotated again with the same CA: the image is what it was.
     let again = bake(
         &two,

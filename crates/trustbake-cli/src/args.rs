@@ -207,6 +207,11 @@ pub(crate) struct BakeArgs {
     #[arg(long, value_name = "IMAGE", required_unless_present_any = ["file", "stray"])]
     pub(crate) to: Option<String>,
 
+    /// On an image trustbake baked, keep the CAs its layer added (the new layer holds them
+    /// and the --ca ones): add a CA instead of replacing the set.
+    #[arg(long)]
+    pub(crate) keep_baked_cas: bool,
+
     /// Images given as `bake SRC DST` (skopeo copy's habit): refused, with the way to say it.
     #[arg(hide = true, num_args = 0.., value_name = "IMAGE")]
     pub(crate) stray: Vec<String>,

@@ -305,6 +305,9 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     let mut request = trustbake::BakeRequest::new(from, to, &cas)?
         .source_date_epoch(trustbake::source_date_epoch())
         .remove(removals);
+    if args.keep_baked_cas {
+        request = request.keep_baked_cas();
+    }
     if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
         request = request.target(target);
     }

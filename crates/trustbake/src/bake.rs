@@ -106,6 +106,7 @@ pub struct BakeRequest<'a> {
     platform: Option<Platform>,
     include_vendored: bool,
     remove: Vec<trustbake_store::Removal>,
+    keep_baked_cas: bool,
     source_date_epoch: Option<i64>,
     progress: Option<&'a (dyn Fn(&str) + Sync)>,
     source_access: Access,
@@ -141,6 +142,7 @@ impl<'a> BakeRequest<'a> {
             platform: None,
             include_vendored: false,
             remove: Vec::new(),
+            keep_baked_cas: false,
             source_date_epoch: None,
             progress: None,
             source_access: Access::default(),
@@ -189,6 +191,14 @@ impl<'a> BakeRequest<'a> {
     /// Only this platform of a multi-platform image.
     pub fn platform(mut self, platform: Platform) -> Self {
         self.platform = Some(platform);
+        self
+    }
+
+    /// On an image whose top layer trustbake wrote, keeps the CAs that layer added (the new
+    /// layer holds them and the CAs given): adding one CA to a baked image, rather than
+    /// replacing its set.
+    pub fn keep_baked_cas(mut self) -> Self {
+        self.keep_baked_cas = true;
         self
     }
 
@@ -290,12 +300,15 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         Some(target) => Some(target.resolve(map)?),
         None => None,
     };
-    let certs: Vec<Certificate> = request
+    let mut certs: Vec<Certificate> = request
         .cas
         .cas()
         .iter()
         .map(|ca| ca.certificate.clone())
         .collect();
+    // The CAs trustbake's own top layer added (which a bake replaces): kept with
+    // --keep-baked-cas, else each one that is not given again is named as dropped.
+    let baked_notes = keep_or_name_baked(request, &image, &selected, &cache, &mut certs)?;
     let mut appends = Vec::new();
     let mut details = Vec::new();
     let tell = |message: String| {
@@ -502,7 +515,8 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             replaced,
         })
         .collect();
-    let (notes, mut warnings) = outcome::intake_notes(request.cas);
+    let (mut notes, mut warnings) = outcome::intake_notes(request.cas);
+    notes.extend(baked_notes);
     warnings.extend(cache.refused().map(str::to_owned));
     Ok(BakeOutcome {
         schema_version: SCHEMA_VERSION,
@@ -757,4 +771,61 @@ fn removals_through_replaced(
             },
         )
         .collect())
+}
+
+/// The CAs the replaced trustbake layer of the first such platform added, found in the image:
+/// with `keep_baked_cas` added to `certs` (unless given or removed), else each named in a
+/// note. Returns the notes.
+fn keep_or_name_baked(
+    request: &BakeRequest<'_>,
+    image: &trustbake_image::Image,
+    selected: &[&PlatformImage],
+    cache: &ScanCache,
+    certs: &mut Vec<Certificate>,
+) -> Result<Vec<String>, Error> {
+    let Some((platform, replaced)) = selected
+        .iter()
+        .find_map(|p| trustbake_layer(p).map(|r| (*p, r)))
+    else {
+        return Ok(Vec::new());
+    };
+    if replaced.cas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fingerprints = crate::load::load_removals(&replaced.cas)?;
+    // The same bodies the bake keeps (so the scan cache answers), or no cache when the image's
+    // environment adds paths of its own.
+    let extra = trustbake_store::env_reads(&config_env(platform));
+    let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
+    let whole = scan(
+        image,
+        platform,
+        &wanted,
+        None,
+        extra.is_empty().then_some(cache),
+    )?;
+    let (found, _) = trustbake_store::find_removals(&ImageRoot(&whole), &fingerprints)?;
+    let removed: std::collections::BTreeSet<_> = request
+        .remove
+        .iter()
+        .map(trustbake_store::Removal::sha256)
+        .collect();
+    let mut notes = Vec::new();
+    for f in found {
+        let cert = f.certificate;
+        let sha = cert.sha256();
+        if certs.iter().any(|c| c.sha256() == sha) || removed.contains(&sha) {
+            continue;
+        }
+        if request.keep_baked_cas {
+            certs.push(cert);
+        } else {
+            notes.push(format!(
+                "drops {} (sha256:{}), which trustbake's replaced layer added: not given again (--keep-baked-cas keeps it)",
+                cert.label(),
+                sha.hex()
+            ));
+        }
+    }
+    Ok(notes)
 }
