@@ -532,6 +532,17 @@ fn skopeo_and_crane_habits_are_steered_to_the_right_spelling() {
         fixture("demo-root.pem").to_str().unwrap(),
     ]));
     let missing = work.join("missing");
+    // A chain that is not there reads as a CA input that is not there.
+    let out = trustbake()
+        .args(["verify", base.to_str().unwrap(), "--chain"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing: cannot be read: no such file or directory"),
+        "{err}"
+    );
     let cases: Vec<(Vec<String>, String)> = vec![
         (
             vec!["bake".into(), "docker://a/b:c".into(), "oci:./x".into()],

@@ -231,6 +231,17 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         "wrote"
     };
     let _ = writeln!(out, "{verb} {} {}", outcome.to, outcome.digest);
+    if outcome.to.starts_with("docker-archive:")
+        && let Some(p) = outcome.platforms.first()
+    {
+        // A docker archive stores no manifest: what users look up after docker load is the
+        // image ID, the config's digest.
+        let _ = writeln!(
+            out,
+            "  (a docker archive keeps no manifest: that is the manifest's digest; docker load names the image by its ID {}, the config's digest)",
+            p.config
+        );
+    }
     if outcome.nothing_to_add {
         let _ = writeln!(
             out,

@@ -159,7 +159,15 @@ fn name_of(file: &Result<PathBuf, Refusal>) -> String {
 }
 
 fn unreadable(path: &Path, err: &std::io::Error) -> Refusal {
-    let reason = match err.kind() {
+    Refusal::Unreadable {
+        input: path.display().to_string(),
+        reason: io_reason(path, err),
+    }
+}
+
+/// Why a file cannot be read, in the words every input of trustbake uses.
+pub(crate) fn io_reason(path: &Path, err: &std::io::Error) -> String {
+    match err.kind() {
         std::io::ErrorKind::NotFound if fs::symlink_metadata(path).is_ok() => {
             "a symbolic link that leads nowhere".to_owned()
         }
@@ -167,10 +175,6 @@ fn unreadable(path: &Path, err: &std::io::Error) -> Refusal {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         _ if err.raw_os_error() == Some(40) => "a loop of symbolic links".to_owned(),
         _ => err.to_string(),
-    };
-    Refusal::Unreadable {
-        input: path.display().to_string(),
-        reason,
     }
 }
 
@@ -180,7 +184,8 @@ pub(crate) fn read_limited(
     path: &Path,
     limit: u64,
 ) -> Result<(Vec<u8>, std::fs::Metadata), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot be read: {}", io_reason(path, &e)))?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
