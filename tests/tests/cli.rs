@@ -594,3 +594,53 @@ fn skopeo_and_crane_habits_are_steered_to_the_right_spelling() {
         assert!(!err.contains("no transport"), "{err}");
     }
 }
+
+#[test]
+fn digests_do_not_depend_on_how_a_local_source_is_spelled() {
+    let work = scratch("cli-spellings");
+    let base = enterprise_base(&work);
+    let mut digests = Vec::new();
+    for (i, from) in [
+        "oci:./base:5.1.0".to_owned(),
+        "oci:base:5.1.0".to_owned(),
+        format!("oci:{}:5.1.0", base.display()),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out: Value = serde_json::from_str(&output(
+            trustbake()
+                .current_dir(&work)
+                .env("SOURCE_DATE_EPOCH", "1700000000")
+                .args([
+                    "bake",
+                    "--from",
+                    from,
+                    "--to",
+                    &format!("oci:out{i}:x"),
+                    "--ca",
+                ])
+                .arg(fixture("demo-root.pem"))
+                .arg("--json"),
+        ))
+        .unwrap();
+        digests.push(out["digest"].as_str().unwrap().to_owned());
+        // No path of this machine in the image.
+        let manifest = out["platforms"][0]["manifest"].as_str().unwrap().to_owned();
+        let bytes = std::fs::read(
+            work.join(format!("out{i}/blobs/sha256"))
+                .join(manifest.trim_start_matches("sha256:")),
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("base.name") && !text.contains("base:5.1.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("org.opencontainers.image.base.digest"),
+            "{text}"
+        );
+    }
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+}

@@ -304,7 +304,15 @@ impl Image {
                     .is_some_and(|a| a.contains_key(BASE_DIGEST));
             if oci && adds && !named {
                 let annotations = m.annotations.get_or_insert_with(Default::default);
-                annotations.insert(BASE_NAME.to_owned(), base_name);
+                match base_name {
+                    Some(name) => {
+                        annotations.insert(BASE_NAME.to_owned(), name);
+                    }
+                    // A local base: no name, and none left from an earlier registry bake.
+                    None => {
+                        annotations.shift_remove(BASE_NAME);
+                    }
+                }
                 annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
             }
             // Replaced by nothing: the manifest is its base's again, naming no base.

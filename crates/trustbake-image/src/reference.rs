@@ -315,11 +315,14 @@ impl ImageRef {
     }
 
     /// The name the `org.opencontainers.image.base.name` annotation gives the base: a
-    /// registry image's `HOST/REPO:TAG` (or `@DIGEST`, when pinned), else the reference.
-    pub fn base_name(&self) -> String {
+    /// registry image's `HOST/REPO:TAG` (or `@DIGEST`, when pinned). A local image has none:
+    /// the annotation is a fully qualified image reference, and a path of the build machine
+    /// is neither that nor the same on any other machine (the digests would depend on how
+    /// the path was typed); `base.digest` still names the base.
+    pub fn base_name(&self) -> Option<String> {
         match self {
-            ImageRef::Registry(r) => r.name(),
-            other => other.to_string(),
+            ImageRef::Registry(r) => Some(r.name()),
+            _ => None,
         }
     }
 
@@ -458,9 +461,12 @@ mod tests {
         assert_eq!(r.tag, None);
         assert!(r.manifest_reference().starts_with("sha256:1111"));
         assert_eq!(
-            pinned.base_name(),
-            "harbor.corp/anchore/enterprise@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+            pinned.base_name().as_deref(),
+            Some(
+                "harbor.corp/anchore/enterprise@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+            )
         );
+        assert_eq!(ImageRef::parse("oci:./x:t").unwrap().base_name(), None);
     }
 
     #[test]

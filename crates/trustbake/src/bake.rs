@@ -773,9 +773,9 @@ fn removals_through_replaced(
         .collect())
 }
 
-/// The CAs the replaced trustbake layer of the first such platform added, found in the image:
-/// with `keep_baked_cas` added to `certs` (unless given or removed), else each named in a
-/// note. Returns the notes.
+/// The CAs the replaced trustbake layer of the first such platform added: with
+/// `keep_baked_cas`, read from the image and added to `certs` (unless given or removed); else
+/// each one not given again named in a note, from the layer's label. Returns the notes.
 fn keep_or_name_baked(
     request: &BakeRequest<'_>,
     image: &trustbake_image::Image,
@@ -793,6 +793,26 @@ fn keep_or_name_baked(
         return Ok(Vec::new());
     }
     let fingerprints = crate::load::load_removals(&replaced.cas)?;
+    let removed: std::collections::BTreeSet<_> = request
+        .remove
+        .iter()
+        .map(trustbake_store::Removal::sha256)
+        .collect();
+    if !request.keep_baked_cas {
+        // Named from the layer's label: the layer itself is not read (through a registry it is
+        // never downloaded: it is being replaced).
+        return Ok(fingerprints
+            .iter()
+            .map(trustbake_store::Removal::sha256)
+            .filter(|sha| !certs.iter().any(|c| c.sha256() == *sha) && !removed.contains(sha))
+            .map(|sha| {
+                format!(
+                    "drops sha256:{}, a CA trustbake's replaced layer added: not given again (--keep-baked-cas keeps it)",
+                    sha.hex()
+                )
+            })
+            .collect());
+    }
     // The same bodies the bake keeps (so the scan cache answers), or no cache when the image's
     // environment adds paths of its own.
     let extra = trustbake_store::env_reads(&config_env(platform));
@@ -804,27 +824,13 @@ fn keep_or_name_baked(
         None,
         extra.is_empty().then_some(cache),
     )?;
-    let (found, _) = trustbake_store::find_removals(&ImageRoot(&whole), &fingerprints)?;
-    let removed: std::collections::BTreeSet<_> = request
-        .remove
-        .iter()
-        .map(trustbake_store::Removal::sha256)
-        .collect();
-    let mut notes = Vec::new();
+    // A CA of the label no store holds any more cannot be kept: the notes say so.
+    let (found, notes) = trustbake_store::find_removals(&ImageRoot(&whole), &fingerprints)?;
     for f in found {
         let cert = f.certificate;
         let sha = cert.sha256();
-        if certs.iter().any(|c| c.sha256() == sha) || removed.contains(&sha) {
-            continue;
-        }
-        if request.keep_baked_cas {
+        if !certs.iter().any(|c| c.sha256() == sha) && !removed.contains(&sha) {
             certs.push(cert);
-        } else {
-            notes.push(format!(
-                "drops {} (sha256:{}), which trustbake's replaced layer added: not given again (--keep-baked-cas keeps it)",
-                cert.label(),
-                sha.hex()
-            ));
         }
     }
     Ok(notes)
