@@ -204,7 +204,10 @@ pub fn enterprise_layout(layout: &Path, tag: &str, platforms: usize) {
     ));
     let layers: Vec<_> = enterprise_layers(&build)
         .iter()
-        .map(|l| build_layer(l).unwrap())
+        .map(|l| {
+            crate::synthetic::no_repeated_path(l);
+            build_layer(l).unwrap()
+        })
         .collect();
     let mut manifests = Vec::new();
     for arch in ["amd64", "arm64"].iter().take(platforms.max(1)) {

@@ -644,3 +644,49 @@ fn digests_do_not_depend_on_how_a_local_source_is_spelled() {
     }
     assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
 }
+
+#[test]
+fn the_demo_result_loads_in_podman() {
+    // What `cargo xtask demo` does (images/demo.toml: the synthetic Enterprise 5.1 base and
+    // the demo CA), then containers-storage — which refuses a layer naming a path twice —
+    // takes the result, and the exported file system holds the CA in the bundle.
+    let work = scratch("cli-demo-podman");
+    let base = enterprise_base(&work);
+    let out = work.join("demo");
+    output(trustbake().args([
+        "bake",
+        "--from",
+        &format!("oci:{}:5.1.0", base.display()),
+        "--to",
+        &format!("oci:{}:5.1.0-corp", out.display()),
+        "--ca",
+        fixture("demo-root.pem").to_str().unwrap(),
+    ]));
+    let id = tests::podman::load(&out, "5.1.0-corp");
+    let container = output(tests::podman::podman().args(["create", &id, "/none"]));
+    let container = container.trim();
+    let tar = work.join("rootfs.tar");
+    output(
+        tests::podman::podman()
+            .args(["export", "-o"])
+            .arg(&tar)
+            .arg(container),
+    );
+    let _ = tests::podman::podman().args(["rm", container]).output();
+    let listing = output(
+        tool("tar", "tar")
+            .arg("-xOf")
+            .arg(&tar)
+            .arg("etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"),
+    );
+    let demo = std::fs::read_to_string(fixture("demo-root.pem")).unwrap();
+    let body: String = demo
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .take(3)
+        .collect();
+    assert!(
+        listing.replace('\n', "").contains(&body),
+        "the demo CA is not in the bundle podman sees"
+    );
+}
