@@ -930,19 +930,8 @@ fn ca_input_is_bounded() {
 
 #[test]
 fn fifty_thousand_cas_are_taken_in_one_pass() {
-    // Distinct certificates: one real CA with its 20-byte serial varied (intake parses, it
-    // does not verify signatures).
-    let pem = std::fs::read_to_string(fixture("multi-rdn.pem")).unwrap();
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64_decode(&body);
-    let serial = [0x74u8, 0x41, 0x44, 0xB6, 0xC9, 0xBD, 0x2D, 0xA2];
-    let at = der.windows(serial.len()).position(|w| w == serial).unwrap() + 17;
-    let mut all = String::new();
-    for i in 0..50_000u32 {
-        let mut d = der.clone();
-        d[at..at + 3].copy_from_slice(&i.to_be_bytes()[1..]);
-        all.push_str(&pem_of(&d));
-    }
+    // Distinct certificates: one real CA with its serial varied.
+    let all = tests::many_cas_pem(50_000);
     let work = scratch("hostile-many-cas");
     let file = work.join("many.pem");
     std::fs::write(&file, all).unwrap();
@@ -963,53 +952,6 @@ fn fifty_thousand_cas_are_taken_in_one_pass() {
     );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["cas"].as_array().unwrap().len(), 50_000);
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|b| *b != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, c)| n | (u32::from(value(*c)) << (18 - 6 * i)));
-        out.extend(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
-}
-
-fn pem_of(der: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut text = String::new();
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                text.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                text.push('=');
-            }
-        }
-    }
-    let lines: Vec<&str> = text
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
 }
 
 // ---- 3. no silently wrong result ------------------------------------------------------------

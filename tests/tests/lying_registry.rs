@@ -376,74 +376,55 @@ fn an_upload_location_on_another_origin_gets_no_credentials() {
 fn redirects_are_followed_without_credentials_and_never_to_plain_http() {
     let work = scratch("lying-redirects");
     let layers = layers(&work);
+    let blob = format!("/blobs/{}", layers[0]);
     // A blob redirected to another origin (as to an object store): followed, no credentials.
     let registry = hostile(
         &work,
         bearer(),
-        json!([{ "method": "GET", "path": format!("/blobs/{}", layers[0]), "redirect": "other" }]),
+        json!([{ "method": "GET", "path": blob, "redirect": "other" }]),
     );
     let run = bake(&work, &registry, "redirected", &[]);
     held(&run, &registry, None);
     succeeded(&run, &registry, "redirected");
     drop(registry);
-    // From HTTPS to plain HTTP: refused.
-    let registry = hostile(
-        &work,
-        bearer(),
-        json!([{ "method": "GET", "path": format!("/blobs/{}", layers[0]), "redirect": "plain" }]),
-    );
-    let run = bake(&work, &registry, "downgraded", &[]);
-    held(&run, &registry, None);
-    failed(
-        &run,
-        &registry,
-        "downgraded",
-        "plain HTTP",
-        Duration::from_secs(60),
-    );
+    // From HTTPS to plain HTTP: refused, and nothing went over plain HTTP.
+    let downgraded = json!([{ "method": "GET", "path": blob, "redirect": "plain" }]);
+    let registry = refused_case(&work, bearer(), downgraded, "plain HTTP", &[]);
     assert!(
         !registry.requests().iter().any(|r| r["origin"] == "plain"),
         "a request went over plain HTTP"
     );
-    drop(registry);
-    // A manifest redirected to another origin that then asks for credentials.
-    let registry = hostile(
-        &work,
-        basic(),
-        json!([
-            { "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
-            { "origin": "other", "path": "/manifests/", "status": 401,
-              "headers": { "WWW-Authenticate": "Basic realm=\"x\"" } }
-        ]),
-    );
-    let run = bake(&work, &registry, "manifest", &[]);
+    // A manifest redirected to another origin that then asks for credentials; a redirect
+    // loop.
+    for (rules, needle) in [
+        (
+            json!([
+                { "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
+                { "origin": "other", "path": "/manifests/", "status": 401,
+                  "headers": { "WWW-Authenticate": "Basic realm=\"x\"" } }
+            ]),
+            "asks for credentials",
+        ),
+        (
+            json!([
+                { "origin": "main", "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
+                { "origin": "other", "method": "GET", "path": "/manifests/sha256:", "redirect": "main" }
+            ]),
+            "redirects",
+        ),
+    ] {
+        refused_case(&work, basic(), rules, needle, &[]);
+    }
+}
+
+/// A bake against a hostile registry with `auth` and `rules` that must fail with `needle` in
+/// its one error line, within a minute, holding every invariant ([`held`], [`failed`]).
+fn refused_case(work: &Path, auth: Value, rules: Value, needle: &str, extra: &[&str]) -> Hostile {
+    let registry = hostile(work, auth, rules);
+    let run = bake(work, &registry, "refused", extra);
     held(&run, &registry, None);
-    failed(
-        &run,
-        &registry,
-        "manifest",
-        "asks for credentials",
-        Duration::from_secs(60),
-    );
-    drop(registry);
-    // A redirect loop ends.
-    let registry = hostile(
-        &work,
-        basic(),
-        json!([
-            { "origin": "main", "method": "GET", "path": "/manifests/sha256:", "redirect": "other" },
-            { "origin": "other", "method": "GET", "path": "/manifests/sha256:", "redirect": "main" }
-        ]),
-    );
-    let run = bake(&work, &registry, "loop", &[]);
-    held(&run, &registry, None);
-    failed(
-        &run,
-        &registry,
-        "loop",
-        "redirects",
-        Duration::from_secs(60),
-    );
+    failed(&run, &registry, "refused", needle, Duration::from_secs(60));
+    registry
 }
 
 #[test]

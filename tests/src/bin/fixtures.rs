@@ -120,28 +120,9 @@ fn count_proxy(args: &[String]) {
 }
 
 fn many_cas(args: &[String]) {
-    use base64::Engine as _;
     let [n, file] = args else {
         panic!("usage: fixtures --many-cas N FILE");
     };
     let n: u32 = n.parse().expect("N is a number");
-    let pem = std::fs::read_to_string(tests::fixture("multi-rdn.pem")).unwrap();
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let der = b64.decode(body).unwrap();
-    let serial = [0x74u8, 0x41, 0x44, 0xB6, 0xC9, 0xBD, 0x2D, 0xA2];
-    let at = der.windows(serial.len()).position(|w| w == serial).unwrap() + 17;
-    let mut all = String::new();
-    for i in 0..n {
-        let mut d = der.clone();
-        d[at..at + 3].copy_from_slice(&i.to_be_bytes()[1..]);
-        all.push_str("-----BEGIN CERTIFICATE-----\n");
-        let text = b64.encode(&d);
-        for chunk in text.as_bytes().chunks(64) {
-            all.push_str(std::str::from_utf8(chunk).unwrap());
-            all.push('\n');
-        }
-        all.push_str("-----END CERTIFICATE-----\n");
-    }
-    std::fs::write(file, all).unwrap();
+    std::fs::write(file, tests::many_cas_pem(n)).unwrap();
 }

@@ -437,6 +437,22 @@ pub(crate) enum Kind {
     Blob,
 }
 
+/// One request as the client sends it (under the origin rule, with retries).
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    /// Its deadline kind.
+    pub(crate) kind: Kind,
+    pub(crate) method: &'a str,
+    /// An API path (`/v2/…`) or an absolute URL (a `Location`).
+    pub(crate) path: &'a str,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+    pub(crate) body: Body<'a>,
+    /// The token scopes it needs at the registry's origin.
+    pub(crate) scopes: &'a [String],
+    /// What it is for, in messages.
+    pub(crate) what: &'a str,
+}
+
 /// A transport failure, as one line (ureq's own error, with its TLS cause).
 fn transport_detail(e: &ureq::Error) -> String {
     match e {
@@ -871,26 +887,25 @@ impl Client {
         scopes: &[String],
         what: &str,
     ) -> Result<Response<ureq::Body>, RegistryError> {
-        self.send_as(Kind::Document, method, path, headers, body, scopes, what)
+        self.call(Call {
+            kind: Kind::Document,
+            method,
+            path,
+            headers,
+            body,
+            scopes,
+            what,
+        })
     }
 
-    /// [`Client::send`] for a request of `kind`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send_as(
-        &self,
-        kind: Kind,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Body<'_>,
-        scopes: &[String],
-        what: &str,
-    ) -> Result<Response<ureq::Body>, RegistryError> {
+    /// [`Client::send`] for any [`Call`].
+    pub(crate) fn call(&self, call: Call<'_>) -> Result<Response<ureq::Body>, RegistryError> {
+        let what = call.what;
         let mut fresh = false;
         let last;
         let mut attempt = 0;
         loop {
-            match self.send_once(kind, method, path, headers, body, scopes, what, fresh) {
+            match self.call_once(&call, fresh) {
                 Ok((response, own)) => {
                     let status = response.status().as_u16();
                     if status == 401
@@ -930,18 +945,20 @@ impl Client {
 
     /// One attempt: the request and the redirects it is sent on, each hop under the origin
     /// rule. Returns the answer and whether it came from the registry's own origin.
-    #[allow(clippy::too_many_arguments)]
-    fn send_once(
+    fn call_once(
         &self,
-        kind: Kind,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Body<'_>,
-        scopes: &[String],
-        what: &str,
+        call: &Call<'_>,
         fresh: bool,
     ) -> Result<(Response<ureq::Body>, bool), Attempt> {
+        let Call {
+            kind,
+            method,
+            path,
+            headers,
+            body,
+            scopes,
+            what,
+        } = *call;
         let mut url = self.url(path);
         let mut method = method.to_owned();
         let mut body = body;
@@ -1332,15 +1349,15 @@ impl Client {
         let what = format!("uploading blob {}", blob.digest);
         let location = self.start_upload(repository, &what)?;
         let url = with_digest(&location, &blob.digest);
-        let response = self.send_as(
-            Kind::Blob,
-            "PUT",
-            &url,
-            &[],
-            Body::Bytes(bytes, "application/octet-stream"),
-            &[push_scope(repository)],
-            &what,
-        );
+        let response = self.call(Call {
+            kind: Kind::Blob,
+            method: "PUT",
+            path: &url,
+            headers: &[],
+            body: Body::Bytes(bytes, "application/octet-stream"),
+            scopes: &[push_scope(repository)],
+            what: &what,
+        });
         match self.finish_upload(repository, &location, response, blob, &what) {
             Err(RegistryError::RestartInChunks { .. }) => {
                 self.upload_chunked(repository, blob, &mut &bytes[..])
@@ -1385,15 +1402,15 @@ impl Client {
                 break;
             }
             let range = format!("{offset}-{}", offset + n as u64 - 1);
-            let response = self.send_as(
-                Kind::Blob,
-                "PATCH",
-                &location,
-                &[("Content-Range", &range)],
-                Body::Bytes(&buf[..n], "application/octet-stream"),
-                &scopes,
-                &what,
-            );
+            let response = self.call(Call {
+                kind: Kind::Blob,
+                method: "PATCH",
+                path: &location,
+                headers: &[("Content-Range", &range)],
+                body: Body::Bytes(&buf[..n], "application/octet-stream"),
+                scopes: &scopes,
+                what: &what,
+            });
             let response = match response {
                 Ok(r) if r.status().as_u16() == 202 => r,
                 other => {
@@ -1932,15 +1949,15 @@ impl BlobReader {
         let what = format!("downloading blob {}", self.digest);
         let response = self
             .client
-            .send_as(
-                Kind::Blob,
-                "GET",
-                &self.path,
-                &headers,
-                Body::Empty,
-                &self.scopes,
-                &what,
-            )
+            .call(Call {
+                kind: Kind::Blob,
+                method: "GET",
+                path: &self.path,
+                headers: &headers,
+                body: Body::Empty,
+                scopes: &self.scopes,
+                what: &what,
+            })
             .map_err(std::io::Error::other)?;
         let status = response.status().as_u16();
         let resumed = status == 206;
