@@ -575,6 +575,56 @@ fn writing_a_new_tag_into_an_existing_layout_keeps_its_other_tags() {
     }
 }
 
+#[test]
+fn writing_a_new_tag_into_an_existing_oci_archive_keeps_its_other_tags() {
+    let work = scratch("bake-existing-archive");
+    let base = work.join("base");
+    enterprise_layout(&base, "v5.1.0", 1);
+    let from = format!("oci:{}:v5.1.0", base.display());
+    let archive = work.join("images.tar");
+    for (tag, ca) in [
+        ("one", "demo-root.pem"),
+        ("two", "root-ec.pem"),
+        ("one", "root-rsa.pem"),
+    ] {
+        bake(
+            &from,
+            &format!("oci-archive:{}:{tag}", archive.display()),
+            &cas(&[ca]),
+            None,
+            None,
+        )
+        .unwrap();
+    }
+    // Both tags are there (the first one moved to its last image), each a valid image.
+    for tag in ["one", "two"] {
+        validate(&ImageRef::parse(&format!("oci-archive:{}:{tag}", archive.display())).unwrap())
+            .unwrap();
+    }
+    let unpacked = work.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    output(
+        tool("tar", "tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&unpacked),
+    );
+    let index = json_file(&unpacked.join("index.json"));
+    let mut tags: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["one", "two"]);
+}
+
 /// The SHA-256s of every certificate in every regular file under `dir` (outside `skip`).
 fn certificates_under(dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Vec<PathBuf>>) {
     for entry in std::fs::read_dir(dir).unwrap() {

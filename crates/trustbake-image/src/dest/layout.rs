@@ -15,6 +15,7 @@ use super::{ImageDestination, check_file_destination, parent_dir, temp_file, tem
 use crate::cleanup::Registered;
 use crate::digest::{Digest, HashingReader};
 use crate::model::{Descriptor, media_type};
+use crate::reference::ImageRef;
 use crate::source::layout::REF_NAME;
 use crate::{ImageError, io_err};
 
@@ -33,6 +34,8 @@ pub(crate) struct LayoutDestination {
     tag: Option<String>,
     /// Blobs written by this run: trusted without reading them back.
     written: HashSet<Digest>,
+    /// The entries a staged index starts with (an existing archive's other images).
+    seed: Vec<Value>,
 }
 
 impl LayoutDestination {
@@ -67,6 +70,7 @@ impl LayoutDestination {
                     target: None,
                     tag,
                     written: HashSet::new(),
+                    seed: Vec::new(),
                 })
             }
             Ok(_) => Err(ImageError::BadDestination {
@@ -114,6 +118,7 @@ impl LayoutDestination {
             target: None,
             tag,
             written: HashSet::new(),
+            seed: Vec::new(),
         })
     }
 
@@ -154,7 +159,7 @@ impl LayoutDestination {
                 detail: e.to_string(),
             })?
         } else {
-            json!({ "schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": [] })
+            json!({ "schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": self.seed })
         };
         let entry = index_entry(top, self.tag.as_deref())?;
         let entries = index
@@ -329,14 +334,46 @@ impl crate::tee::BlobSink for LayoutSink {
 pub(crate) struct OciArchiveDestination {
     layout: LayoutDestination,
     file: PathBuf,
+    /// An archive already there: its other images are carried into the new one (as an
+    /// existing layout keeps its other tags).
+    previous: Option<(crate::source::layout::LayoutSource, Vec<Descriptor>)>,
 }
 
 impl OciArchiveDestination {
     pub(crate) fn create(file: &Path, tag: Option<String>) -> Result<Self, ImageError> {
         check_file_destination(file)?;
+        let mut layout = LayoutDestination::staged(file, tag.clone())?;
+        let previous = if fs::symlink_metadata(file).is_ok_and(|m| m.is_file()) {
+            // Not an OCI archive (any other file): replaced, as before.
+            match crate::source::layout::LayoutSource::open(&ImageRef::OciArchive {
+                file: file.to_path_buf(),
+                tag: None,
+            }) {
+                Ok(source) => {
+                    let entries = source.index_entries()?;
+                    let mut kept = Vec::new();
+                    for (descriptor, value) in entries {
+                        let name = value
+                            .pointer("/annotations/org.opencontainers.image.ref.name")
+                            .and_then(Value::as_str);
+                        // The tag moves to the new image; every other entry stays.
+                        if tag.is_some() && name == tag.as_deref() {
+                            continue;
+                        }
+                        layout.seed.push(value);
+                        kept.push(descriptor);
+                    }
+                    Some((source, kept))
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         Ok(OciArchiveDestination {
-            layout: LayoutDestination::staged(file, tag)?,
+            layout,
             file: file.to_path_buf(),
+            previous,
         })
     }
 }
@@ -370,7 +407,12 @@ impl ImageDestination for OciArchiveDestination {
         self.layout.put_manifest(manifest, bytes)
     }
 
-    fn commit(self: Box<Self>, top: &Descriptor) -> Result<(), ImageError> {
+    fn commit(mut self: Box<Self>, top: &Descriptor) -> Result<(), ImageError> {
+        if let Some((source, kept)) = self.previous.take() {
+            for entry in &kept {
+                super::copy_tree(&source, entry, &mut self.layout, 0)?;
+            }
+        }
         self.layout.write_index(top)?;
         tar_dir(&self.layout.root, &self.file)
         // The staging directory goes with `self.layout`.

@@ -72,6 +72,32 @@ impl LayoutSource {
         })
     }
 
+    /// Every entry of `index.json`: its descriptor, and the entry as written (annotations
+    /// and all).
+    pub(crate) fn index_entries(&self) -> Result<Vec<(Descriptor, serde_json::Value)>, ImageError> {
+        let (reader, _) = self.member("index.json")?;
+        let path = self.store.path().join("index.json");
+        let bytes = read_small(reader, &path)?;
+        let bad = |detail: String| ImageError::BadJson {
+            what: path.display().to_string(),
+            detail,
+        };
+        let index: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let entries = index
+            .get("manifests")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| bad("no manifests".into()))?;
+        entries
+            .iter()
+            .map(|value| {
+                serde_json::from_value::<Descriptor>(value.clone())
+                    .map(|d| (d, value.clone()))
+                    .map_err(|e| bad(e.to_string()))
+            })
+            .collect()
+    }
+
     fn member(&self, name: &str) -> Result<Member, ImageError> {
         self.store
             .open(name)?
