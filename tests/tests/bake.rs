@@ -703,9 +703,11 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     let top = inspected.platforms[0].trustbake.as_ref().unwrap();
     assert_eq!(top.cas, [format!("sha256:{ec}")]);
     // The CA the replaced layer added and this bake does not give again is named.
+    // (A local image: by subject and fingerprint.)
+    let rsa_subject = old.cas()[0].certificate.subject().to_owned();
     assert!(
         rotated.notes.iter().any(|n| n.starts_with(&format!(
-            "drops sha256:{rsa}, a CA trustbake's replaced layer added"
+            "drops {rsa_subject} (sha256:{rsa}), a CA trustbake's replaced layer added"
         ))),
         "{:?}",
         rotated.notes

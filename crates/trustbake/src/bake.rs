@@ -798,13 +798,17 @@ fn keep_or_name_baked(
         .iter()
         .map(trustbake_store::Removal::sha256)
         .collect();
-    if !request.keep_baked_cas {
-        // Named from the layer's label: the layer itself is not read (through a registry it is
-        // never downloaded: it is being replaced).
-        return Ok(fingerprints
+    let dropped: Vec<_> = fingerprints
+        .iter()
+        .map(trustbake_store::Removal::sha256)
+        .filter(|sha| !certs.iter().any(|c| c.sha256() == *sha) && !removed.contains(sha))
+        .collect();
+    let local = image.source().registry().is_none();
+    if !request.keep_baked_cas && (dropped.is_empty() || !local) {
+        // Named from the layer's label: through a registry the layer being replaced is never
+        // downloaded, so its certificates (their subjects) are not read.
+        return Ok(dropped
             .iter()
-            .map(trustbake_store::Removal::sha256)
-            .filter(|sha| !certs.iter().any(|c| c.sha256() == *sha) && !removed.contains(sha))
             .map(|sha| {
                 format!(
                     "drops sha256:{}, a CA trustbake's replaced layer added: not given again (--keep-baked-cas keeps it)",
@@ -826,6 +830,22 @@ fn keep_or_name_baked(
     )?;
     // A CA of the label no store holds any more cannot be kept: the notes say so.
     let (found, notes) = trustbake_store::find_removals(&ImageRoot(&whole), &fingerprints)?;
+    if !request.keep_baked_cas {
+        // A local image: the layer is at hand, so each dropped CA is named by its subject too.
+        return Ok(dropped
+            .iter()
+            .map(|sha| {
+                let subject = found
+                    .iter()
+                    .find(|f| f.certificate.sha256() == *sha)
+                    .map(|f| format!("{} (sha256:{})", f.certificate.subject(), sha.hex()))
+                    .unwrap_or_else(|| format!("sha256:{}", sha.hex()));
+                format!(
+                    "drops {subject}, a CA trustbake's replaced layer added: not given again (--keep-baked-cas keeps it)"
+                )
+            })
+            .collect());
+    }
     for f in found {
         let cert = f.certificate;
         let sha = cert.sha256();
