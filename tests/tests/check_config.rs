@@ -295,7 +295,10 @@ fn configs_anchore_would_refuse_are_refused() {
         &[],
     );
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("missing.pem: No such file"), "{text}");
+    assert!(
+        text.contains("missing.pem: cannot be read: no such file or directory"),
+        "{text}"
+    );
     let (code, text) = run(
         "services:\n  apiext:\n    enabled: true\n    endpoint_hostname: api\n    port: 8228\n    ssl_enable: true\n    ssl_cert: /config/missing.pem\n",
         &[],

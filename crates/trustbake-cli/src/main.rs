@@ -30,6 +30,14 @@ fn main() -> ExitCode {
     remove_temporaries_on_signals();
     match run(cli) {
         Ok(code) => code,
+        Err(_) if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) => {
+            // A signal is being handled: its handler removes the temporaries and exits with
+            // 128 + the signal. This error is most likely its doing (a temporary removed under
+            // the writer): the handler's exit is the one to give.
+            loop {
+                std::thread::park();
+            }
+        }
         Err(err) => {
             let library = err
                 .chain()
@@ -43,6 +51,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Set when a termination signal arrived (its handler is removing the temporaries).
+static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// On SIGINT, SIGTERM or SIGHUP, removes what trustbake was staging (a layout, an archive,
 /// blobs, `apply`'s files) and exits with 128 + the signal, as a shell reports it.
 fn remove_temporaries_on_signals() {
@@ -53,6 +64,7 @@ fn remove_temporaries_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            SIGNALLED.store(true, std::sync::atomic::Ordering::SeqCst);
             trustbake::remove_temporaries();
             std::process::exit(128 + signal);
         }
