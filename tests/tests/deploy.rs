@@ -242,3 +242,240 @@ fn the_secret_is_valid_kubernetes_and_round_trips_to_the_ca_set() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The keys of a committed copy of Big Bang's values (`tests/fixtures/charts/bigbang/`), an
+/// empty mapping (the umbrella's `values: {}`) counted as a key.
+fn bigbang_keys(name: &str) -> BTreeSet<String> {
+    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        if let Value::Object(map) = value {
+            if map.is_empty() {
+                out.insert(prefix.to_owned());
+            }
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                walk(v, &path, out);
+            }
+        } else {
+            out.insert(prefix.to_owned());
+        }
+    }
+    let file = root().join("tests/fixtures/charts/bigbang").join(name);
+    let mut keys = BTreeSet::new();
+    walk(
+        &yaml(&std::fs::read_to_string(file).unwrap())[0],
+        "",
+        &mut keys,
+    );
+    keys
+}
+
+#[test]
+fn big_bang_values_are_one_mapping_in_the_umbrella_and_package_shape() {
+    let enterprise = "harbor.corp/ironbank/anchore/enterprise/enterprise:5.23.0-corp";
+    let ui = "harbor.corp/ironbank/anchore/enterpriseui/enterpriseui:5.23.0-corp";
+    let old_ui = "harbor.corp/ironbank/anchore/enterprise/enterpriseui:5.8.0-corp";
+    // (the release option, the umbrella copy, the package copy, the addon key, the package's
+    // keys the two images and the Secret name must land on)
+    for (option, umbrella, package, addon, want) in [
+        (
+            vec![],
+            "umbrella-3.30.0.yaml",
+            "package-3.19.2-bb.0.yaml",
+            "anchoreEnterprise",
+            [
+                "upstream.image",
+                "upstream.ui.image",
+                "upstream.certStoreSecretName",
+            ],
+        ),
+        (
+            vec!["--bigbang-version", "3.18.0"],
+            "umbrella-3.30.0.yaml",
+            "package-3.19.2-bb.0.yaml",
+            "anchoreEnterprise",
+            [
+                "upstream.image",
+                "upstream.ui.image",
+                "upstream.certStoreSecretName",
+            ],
+        ),
+        (
+            vec!["--package-version", "3.14.2-bb.4"],
+            "umbrella-3.30.0.yaml",
+            "package-3.14.2-bb.4.yaml",
+            "anchoreEnterprise",
+            ["image", "ui.image", "certStoreSecretName"],
+        ),
+        (
+            vec!["--bigbang-version", "2.53.0"],
+            "umbrella-2.53.0.yaml",
+            "package-3.14.2-bb.4.yaml",
+            "anchore",
+            ["image", "ui.image", "certStoreSecretName"],
+        ),
+        (
+            vec!["--bigbang-version", "2.18.0"],
+            "umbrella-2.53.0.yaml",
+            "package-1.27.4-bb.7.yaml",
+            "anchore",
+            [
+                "anchoreEnterpriseGlobal.image",
+                "anchoreEnterpriseUi.image",
+                "anchoreGlobal.certStoreSecretName",
+            ],
+        ),
+    ] {
+        let umbrella = bigbang_keys(umbrella);
+        let package = bigbang_keys(package);
+        let text = output(
+            trustbake()
+                .args(["helm-values", "--chart", "bigbang", "--image", enterprise])
+                .args(["--image", ui, "--cert-store-secret", "anchore-certs"])
+                .args(&option),
+        );
+        let docs = yaml(&text);
+        assert_eq!(docs.len(), 1, "{option:?}: {text}");
+        let doc = &docs[0];
+        let addons = doc["addons"].as_object().unwrap();
+        assert_eq!(addons.len(), 1, "{text}");
+        let addon_values = &addons[addon];
+        assert_eq!(addon_values["enabled"], true, "{text}");
+        assert!(
+            umbrella.contains(&format!("addons.{addon}.enabled")),
+            "{text}"
+        );
+        assert!(
+            umbrella.contains(&format!("addons.{addon}.values")),
+            "{text}"
+        );
+        let mut set = BTreeSet::new();
+        leaves(&addon_values["values"], "", &mut set);
+        let wanted: BTreeSet<String> = want.iter().map(|k| (*k).to_owned()).collect();
+        assert_eq!(set, wanted, "{option:?}: {text}");
+        assert!(set.is_subset(&package), "{option:?}: {set:?} ⊄ {package:?}");
+        let at = |key: &str| key.split('.').fold(&addon_values["values"], |v, k| &v[k]);
+        assert_eq!(at(want[0]), enterprise, "{text}");
+        assert_eq!(at(want[1]), ui, "{text}");
+        assert_eq!(at(want[2]), "anchore-certs", "{text}");
+    }
+    // Iron Bank's earlier UI path, alone, names the UI; --component overrides a name.
+    let text = output(trustbake().args(["helm-values", "--chart", "bigbang", "--image", old_ui]));
+    assert_eq!(
+        yaml(&text)[0]["addons"]["anchoreEnterprise"]["values"]["upstream"]["ui"]["image"],
+        old_ui
+    );
+    // Refused, as usage errors naming what to give: an ambiguous package, a release option
+    // without the chart, two images for one key, --component with two images, the CLI.
+    for (args, needle) in [
+        (
+            vec![
+                "--chart",
+                "bigbang",
+                "--package-version",
+                "3.7.0-bb.0",
+                "--image",
+                enterprise,
+            ],
+            "--bigbang-version",
+        ),
+        (
+            vec!["--bigbang-version", "3.18.0", "--image", enterprise],
+            "--chart bigbang",
+        ),
+        (
+            vec![
+                "--chart", "bigbang", "--image", enterprise, "--image", enterprise,
+            ],
+            "two images",
+        ),
+        (
+            vec![
+                "--chart",
+                "bigbang",
+                "--image",
+                enterprise,
+                "--image",
+                ui,
+                "--component",
+                "ui",
+            ],
+            "--component",
+        ),
+        (
+            vec![
+                "--chart",
+                "bigbang",
+                "--image",
+                "registry1.dso.mil/ironbank/anchore/cli/cli:0.9.4",
+            ],
+            "CLI",
+        ),
+        (
+            vec![
+                "--chart",
+                "bigbang",
+                "--package-version",
+                "3.19",
+                "--image",
+                ui,
+            ],
+            "3.19",
+        ),
+        (
+            vec![
+                "--chart",
+                "bigbang",
+                "--bigbang-version",
+                "0.9.0",
+                "--image",
+                ui,
+            ],
+            "1.1.0",
+        ),
+    ] {
+        let out = trustbake().arg("helm-values").args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn the_big_bang_secret_names_its_values_key_and_namespace() {
+    let text = output(
+        trustbake()
+            .args(["secret", "--chart", "bigbang", "--ca"])
+            .arg(fixture("root-rsa.pem")),
+    );
+    assert!(
+        text.contains(
+            "addons.anchoreEnterprise.values.upstream.certStoreSecretName: anchore-certs"
+        ),
+        "{text}"
+    );
+    let doc = &yaml(&text)[0];
+    assert_eq!(doc["metadata"]["namespace"], "anchore", "{text}");
+    let text = output(
+        trustbake()
+            .args([
+                "secret",
+                "--chart",
+                "bigbang",
+                "--bigbang-version",
+                "2.20.0",
+                "--namespace",
+                "sec",
+            ])
+            .arg("--ca")
+            .arg(fixture("root-rsa.pem")),
+    );
+    assert!(
+        text.contains("addons.anchore.values.anchoreGlobal.certStoreSecretName: anchore-certs"),
+        "{text}"
+    );
+    assert_eq!(yaml(&text)[0]["metadata"]["namespace"], "sec", "{text}");
+}

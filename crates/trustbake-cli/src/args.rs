@@ -117,12 +117,17 @@ const HELM_VALUES_EXAMPLES: &str = "\
 Examples:
   trustbake helm-values --image harbor.corp/anchore/enterprise:v5.1.0-corp
   trustbake helm-values --image harbor.corp/anchore/enterprise@sha256:0f3c… > corp-values.yaml
-  trustbake helm-values --image harbor.corp/anchore/enterprise-ui:v5.1.0-corp --component ui";
+  trustbake helm-values --image harbor.corp/anchore/enterprise-ui:v5.1.0-corp --component ui
+  trustbake helm-values --chart bigbang \
+      --image harbor.corp/ironbank/anchore/enterprise/enterprise:5.23.0-corp \
+      --image harbor.corp/ironbank/anchore/enterpriseui/enterpriseui:5.23.0-corp > bigbang-anchore.yaml
+  trustbake helm-values --chart bigbang --bigbang-version 2.53.0 --image harbor.corp/anchore/enterprise:v5.3.0-corp";
 
 const SECRET_EXAMPLES: &str = "\
 Examples:
   trustbake secret --ca corp-root.pem --name anchore-certs --namespace anchore | kubectl apply -f -
   trustbake secret --ca certs/ --name anchore-certs
+  trustbake secret --ca corp-root.pem --chart bigbang | kubectl apply -f -
 
 The same strict CA intake as bake. The Secret reaches requests and Go only, through the image's
 entrypoint; a baked image reaches every store.";
@@ -177,7 +182,7 @@ pub(crate) struct CaArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     /// The Anchore product.
-    #[arg(long, value_parser = ["engine", "enterprise"], required_unless_present = "all", requires = "version")]
+    #[arg(long, value_parser = ["engine", "enterprise"], required_unless_present_any = ["all", "image"], requires = "version")]
     pub(crate) product: Option<String>,
 
     /// The product version: 5.1, 5.1.0, v5.1.0 or 5.1.0-rc1.
@@ -187,6 +192,12 @@ pub(crate) struct PlanArgs {
     /// Every release line of both products, as one table.
     #[arg(long, conflicts_with_all = ["product", "version"])]
     pub(crate) all: bool,
+
+    /// The product and version an image's name gives, in Docker Hub's naming
+    /// (anchore/enterprise:v5.23.0) or Iron Bank's
+    /// (registry1.dso.mil/ironbank/anchore/enterprise/enterprise:5.23.0). Nothing is fetched.
+    #[arg(long, value_name = "IMAGE", conflicts_with_all = ["product", "version", "all"])]
+    pub(crate) image: Option<String>,
 
     #[command(flatten)]
     pub(crate) ca: CaArgs,
@@ -583,18 +594,35 @@ pub(crate) struct DockerfileArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct HelmValuesArgs {
-    /// The baked image in its registry (a tag or a digest; docker:// optional).
-    #[arg(long, value_name = "IMAGE")]
-    pub(crate) image: String,
+    /// A baked image in its registry (a tag or a digest; docker:// optional); repeat it for the
+    /// Enterprise image and the UI's, each placed as its name (Docker Hub's or Iron Bank's)
+    /// says.
+    #[arg(long, value_name = "IMAGE", required = true)]
+    pub(crate) image: Vec<String>,
 
-    /// What the image is: enterprise (every service but the UI), ui, or engine.
-    #[arg(long, value_name = "COMPONENT", default_value = "enterprise")]
-    pub(crate) component: String,
+    /// What the one image is, whatever its name says: enterprise (every service but the UI),
+    /// ui, or engine. Default: what its name says, else enterprise.
+    #[arg(long, value_name = "COMPONENT")]
+    pub(crate) component: Option<String>,
 
-    /// The chart: enterprise (anchore/enterprise, Enterprise 4.x and later) or engine
-    /// (anchore/anchore-engine); default: the one the image's tag names.
+    /// The chart: enterprise (anchore/enterprise, Enterprise 4.x and later), engine
+    /// (anchore/anchore-engine) or bigbang (Big Bang's umbrella, addons.…values); default: the
+    /// one the image's tag names.
     #[arg(long, value_name = "CHART")]
     pub(crate) chart: Option<String>,
+
+    /// With --chart bigbang: the Big Bang release the values are for (its Anchore package and
+    /// addon key from Big Bang's history). Default: the newest form (Big Bang 3.30.0).
+    #[arg(long, value_name = "VERSION", conflicts_with = "package_version")]
+    pub(crate) bigbang_version: Option<String>,
+
+    /// With --chart bigbang: the Anchore package's version (3.25.1-bb.1) instead.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) package_version: Option<String>,
+
+    /// Also set the chart's certStoreSecretName to this Secret (trustbake secret makes it).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cert_store_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -606,9 +634,21 @@ pub(crate) struct SecretArgs {
     #[arg(long, value_name = "NAME", default_value = "anchore-certs")]
     pub(crate) name: String,
 
-    /// The namespace.
+    /// The namespace (with --chart bigbang: anchore, where Big Bang deploys it).
     #[arg(long, value_name = "NS")]
     pub(crate) namespace: Option<String>,
+
+    /// Name the values key that points this chart at the Secret: enterprise, engine or bigbang.
+    #[arg(long, value_name = "CHART")]
+    pub(crate) chart: Option<String>,
+
+    /// With --chart bigbang: the Big Bang release (as helm-values).
+    #[arg(long, value_name = "VERSION", conflicts_with = "package_version")]
+    pub(crate) bigbang_version: Option<String>,
+
+    /// With --chart bigbang: the Anchore package's version (as helm-values).
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) package_version: Option<String>,
 }
 
 /// An image recipe (`images/NAME.toml`).

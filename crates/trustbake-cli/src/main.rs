@@ -251,6 +251,11 @@ fn plan(args: PlanArgs) -> Result<()> {
         let plans = trustbake::plan_all(cas.as_ref());
         return print(&plans, args.json, |p| render::plan_table(&p.lines));
     }
+    if let Some(image) = &args.image {
+        let plan = trustbake::plan_image(image, cas.as_ref())
+            .with_context(|| format!("no plan for {image}"))?;
+        return print(&plan, args.json, render::plan);
+    }
     let (product, version) = (args.product.as_deref(), args.version.as_deref());
     let context = || {
         format!(
@@ -596,10 +601,54 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
         .context("writing to stdout")
 }
 
+/// The Big Bang release or package `--bigbang-version`/`--package-version` name.
+fn bigbang(release: Option<&String>, package: Option<&String>) -> trustbake::BigBang {
+    match (release, package) {
+        (Some(r), _) => trustbake::BigBang::Release(r.clone()),
+        (None, Some(p)) => trustbake::BigBang::Package(p.clone()),
+        (None, None) => trustbake::BigBang::Current,
+    }
+}
+
+/// `--bigbang-version`/`--package-version` without `--chart bigbang`: refused.
+fn bigbang_only(chart: Option<trustbake::Chart>, release: bool, package: bool) -> Result<()> {
+    if chart != Some(trustbake::Chart::BigBang) && (release || package) {
+        return Err(trustbake::Error::BadArgument {
+            what: if release {
+                "--bigbang-version"
+            } else {
+                "--package-version"
+            }
+            .into(),
+            reason: "it applies to --chart bigbang only".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn helm_values(args: HelmValuesArgs) -> Result<()> {
-    let component: trustbake::Component = args.component.parse()?;
     let chart: Option<trustbake::Chart> = args.chart.as_deref().map(str::parse).transpose()?;
-    let text = trustbake::helm_values(&args.image, component, chart)?;
+    bigbang_only(
+        chart,
+        args.bigbang_version.is_some(),
+        args.package_version.is_some(),
+    )?;
+    let mut request = trustbake::HelmValuesRequest::new(args.image.clone()).bigbang(bigbang(
+        args.bigbang_version.as_ref(),
+        args.package_version.as_ref(),
+    ));
+    if let Some(component) = &args.component {
+        let component: trustbake::Component = component.parse().map_err(trustbake::Error::from)?;
+        request = request.component(component);
+    }
+    if let Some(chart) = chart {
+        request = request.chart(chart);
+    }
+    if let Some(name) = &args.cert_store_secret {
+        request = request.cert_store_secret(name);
+    }
+    let text = trustbake::helm_values(&request)?;
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("writing to stdout")
@@ -607,7 +656,19 @@ fn helm_values(args: HelmValuesArgs) -> Result<()> {
 
 fn secret(args: SecretArgs) -> Result<()> {
     let cas = load(&args.ca)?;
-    let text = trustbake::ca_secret(&cas, &args.name, args.namespace.as_deref())?;
+    let chart: Option<trustbake::Chart> = args.chart.as_deref().map(str::parse).transpose()?;
+    bigbang_only(
+        chart,
+        args.bigbang_version.is_some(),
+        args.package_version.is_some(),
+    )?;
+    let release = bigbang(args.bigbang_version.as_ref(), args.package_version.as_ref());
+    let text = trustbake::ca_secret(
+        &cas,
+        &args.name,
+        args.namespace.as_deref(),
+        chart.map(|c| (c, &release)),
+    )?;
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("writing to stdout")

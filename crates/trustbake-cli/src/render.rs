@@ -22,6 +22,16 @@ fn write_plan(f: &mut String, p: &PlanOutcome) -> fmt::Result {
             "{} {}  →  line {} ({}, {} family), {}",
             p.product, p.version, p.line, p.base, p.os_family, p.confidence
         )?;
+        if let Some(image) = &p.image {
+            writeln!(
+                f,
+                "  image         {}  ({} {}, {} naming)",
+                image.reference,
+                image.name.component,
+                image.name.version.as_deref().unwrap_or("?"),
+                image.name.naming
+            )?;
+        }
         writeln!(
             f,
             "  OS store      {}/  then `{}`",
@@ -231,6 +241,15 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         "wrote"
     };
     let _ = writeln!(out, "{verb} {} {}", outcome.to, outcome.digest);
+    if let Some(name) = &outcome.anchore {
+        let _ = writeln!(
+            out,
+            "  base: Anchore {} {} ({} naming)",
+            name.component,
+            name.version.as_deref().unwrap_or("(no version in the tag)"),
+            name.naming
+        );
+    }
     if outcome.to.starts_with("docker-archive:")
         && let Some(p) = outcome.platforms.first()
     {

@@ -9,6 +9,9 @@
 //! refused rather than guessed. The truth inside an image is found by the
 //! trust-store engine (`trustbake-store`), which wins where it disagrees with this map.
 //!
+//! [`ImageName::recognize`] reads the product, component and version an image's name gives, in
+//! Docker Hub's naming and in Iron Bank's (Registry1) — a hint, never the judge of a layout.
+//!
 //! This crate knows nothing about certificates and does no I/O.
 //!
 //! ```
@@ -21,10 +24,12 @@
 //! ```
 
 mod map;
+mod names;
 mod version;
 
 pub use map::{
     Base, BaseInfo, CertifiPath, Confidence, OsFamily, Product, ReleaseLine, Resolved, TargetError,
     VersionMap,
 };
+pub use names::{Component, ImageName, Naming};
 pub use version::{Version, VersionError};

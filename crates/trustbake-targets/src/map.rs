@@ -240,6 +240,12 @@ pub enum TargetError {
         /// What was given.
         input: String,
     },
+    /// Not one of Anchore's images.
+    #[error("unknown component '{input}'; use enterprise, ui, engine or cli")]
+    UnknownComponent {
+        /// What was given.
+        input: String,
+    },
     /// Older than the first line the map knows.
     #[error(
         "{product} {version} is not in the version map (its first known line is {first_line}, from {first}); trustbake does not guess: bake detects the layout from the image itself"

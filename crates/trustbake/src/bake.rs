@@ -13,6 +13,7 @@ use trustbake_image::{ScanCache, cache};
 use trustbake_store::{Content, Entry, Env, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
+use crate::names::NamedImage;
 use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
     RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
@@ -296,7 +297,13 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         _ => None,
     };
     let map = VersionMap::builtin();
-    let resolved = match &request.target {
+    // Without a target given, the one the base's name gives (never failing the bake).
+    let name = crate::names::name_of(from);
+    let (named_target, name_note) = match (&request.target, &name) {
+        (None, Some(name)) => crate::names::target_of(name),
+        _ => (None, None),
+    };
+    let resolved = match request.target.as_ref().or(named_target.as_ref()) {
         Some(target) => Some(target.resolve(map)?),
         None => None,
     };
@@ -517,11 +524,13 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .collect();
     let (mut notes, mut warnings) = outcome::intake_notes(request.cas);
     notes.extend(baked_notes);
+    notes.extend(name_note);
     warnings.extend(cache.refused().map(str::to_owned));
     Ok(BakeOutcome {
         schema_version: SCHEMA_VERSION,
         from: from.to_string(),
         to: to.to_string(),
+        anchore: name.as_ref().map(NamedImage::from),
         dry_run: !write,
         digest: top.digest.to_string(),
         nothing_to_add: !new.changed(),
@@ -703,12 +712,15 @@ pub fn inspect_with(
 ) -> Result<InspectOutcome, Error> {
     let dir = std::path::Path::new(source);
     let mut platforms = Vec::new();
+    let mut name = None;
     if !source.contains(':') && dir.is_dir() {
         let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir), &Env::new())?;
         platforms.push(outcome::inspect_platform(None, &found));
     } else {
         let session = Session::new(access.clone(), Access::default());
-        let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
+        let reference = ImageRef::parse(source)?;
+        name = crate::names::name_of(&reference);
+        let image = trustbake_image::open_in(&reference, &session)?;
         for p in image.select(platform)? {
             let env = config_env(p);
             let extra = trustbake_store::env_reads(&env);
@@ -727,6 +739,7 @@ pub fn inspect_with(
     Ok(InspectOutcome {
         schema_version: SCHEMA_VERSION,
         source: source.to_owned(),
+        anchore: name.as_ref().map(crate::names::NamedImage::from),
         platforms,
     })
 }

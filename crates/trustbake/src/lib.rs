@@ -77,6 +77,7 @@ mod config;
 mod deploy;
 mod dockerfile;
 mod load;
+mod names;
 mod outcome;
 mod plan;
 mod proxy;
@@ -86,11 +87,14 @@ mod verify;
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, LABEL_CAS, LABEL_REMOVED, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
-pub use deploy::{Chart, Component, ca_secret, helm_values};
+pub use deploy::{BigBang, Chart, HelmValuesRequest, ca_secret, helm_values};
 pub use dockerfile::{DockerfileBase, DockerfileOutcome, dockerfile};
 pub use load::{load_cas, load_removals};
+pub use names::{NamedImage, image_name};
 pub use outcome::*;
-pub use plan::{CaPlan, PlanAllOutcome, PlanOutcome, Target, plan, plan_all};
+pub use plan::{
+    CaPlan, PlanAllOutcome, PlanOutcome, PlannedImage, Target, plan, plan_all, plan_image,
+};
 pub use proxy::{
     ProxyEnv, ProxyEnvRequest, ProxyFormat, decode_userinfo, encode_userinfo, proxy_env,
 };
@@ -104,7 +108,7 @@ pub use trustbake_image::registry::{
 };
 pub use trustbake_image::{ImageError, ImageRef, Platform};
 pub use trustbake_store::{ConsumerKind, Env, Removal, StoreKind};
-pub use trustbake_targets::{Product, Version};
+pub use trustbake_targets::{Component, ImageName, Naming, Product, Version};
 pub use verify::{VerifyRequest, fetch_chain, load_chain, load_runtime_certs, parse_url, verify};
 
 /// Everything that can go wrong; [`Error::exit_code`] is the command line's status for it.
@@ -194,7 +198,11 @@ impl Error {
             Error::Intake(_) | Error::ChainInput { .. } | Error::Config { .. } => 3,
             Error::NoCa | Error::Version(_) | Error::BadArgument { .. } => 2,
             Error::Target(e)
-                if matches!(**e, trustbake_targets::TargetError::UnknownProduct { .. }) =>
+                if matches!(
+                    **e,
+                    trustbake_targets::TargetError::UnknownProduct { .. }
+                        | trustbake_targets::TargetError::UnknownComponent { .. }
+                ) =>
             {
                 2
             }

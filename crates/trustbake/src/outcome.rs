@@ -47,6 +47,10 @@ pub struct BakeOutcome {
     pub from: String,
     /// The destination image.
     pub to: String,
+    /// What the source's name says (product, component, version, Docker Hub or Iron Bank
+    /// naming); `null` when it names none of Anchore's images. Without `--product`/`--version`,
+    /// its product and version are the version map's target.
+    pub anchore: Option<crate::names::NamedImage>,
     /// Whether nothing was written.
     pub dry_run: bool,
     /// The digest of what the destination names: the index, or the one manifest.
@@ -173,6 +177,9 @@ pub struct InspectOutcome {
     pub schema_version: u32,
     /// The image reference or directory inspected.
     pub source: String,
+    /// What the reference's name says (see `bake`'s `anchore`); `null` for a directory or a
+    /// name that is none of Anchore's images.
+    pub anchore: Option<crate::names::NamedImage>,
     /// Per platform (one, with `platform: null`, for a directory or a single-platform image
     /// without a platform).
     pub platforms: Vec<InspectPlatform>,

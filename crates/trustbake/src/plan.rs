@@ -8,6 +8,7 @@ use trustbake_certs::{Intake, format_timestamp};
 use trustbake_targets::{Product, Resolved, Version, VersionMap};
 
 use crate::Error;
+use crate::names::{NamedImage, image_name};
 use crate::outcome::SCHEMA_VERSION;
 
 /// A product and version, as the version map knows them.
@@ -39,6 +40,38 @@ impl Target {
     }
 }
 
+/// The plan for the image `reference` names (`registry1.dso.mil/ironbank/anchore/enterprise/
+/// enterprise:5.23.0`, `anchore/enterprise-ui:v5.1.0`): its product and version read from the
+/// repository path and tag, in Docker Hub's naming or Iron Bank's. Nothing is fetched.
+pub fn plan_image(reference: &str, cas: Option<&Intake>) -> Result<PlanOutcome, Error> {
+    let bad = |reason: String| Error::BadArgument {
+        what: "--image".into(),
+        reason,
+    };
+    let name = image_name(reference).ok_or_else(|| {
+        bad(format!(
+            "'{reference}' names none of Anchore's images (anchore/enterprise, anchore/enterprise-ui, anchore/anchore-engine, or Iron Bank's ironbank/anchore/enterprise/enterprise, …/enterpriseui/enterpriseui, …/engine/engine): give --product and --version"
+        ))
+    })?;
+    let product = name.product().ok_or_else(|| {
+        bad(format!(
+            "'{reference}' is the Anchore CLI, which the version map does not cover: bake detects its layout from the image"
+        ))
+    })?;
+    let version = name.version.clone().ok_or_else(|| {
+        bad(format!(
+            "the tag of '{reference}' names no version: give --product and --version"
+        ))
+    })?;
+    let target = Target::new(product, version);
+    let mut outcome = plan(&target, cas)?;
+    outcome.image = Some(PlannedImage {
+        reference: reference.to_owned(),
+        name: NamedImage::from(&name),
+    });
+    Ok(outcome)
+}
+
 /// Every release line of both products (`trustbake plan --all`).
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -57,6 +90,9 @@ pub struct PlanOutcome {
     pub schema_version: u32,
     /// `engine` or `enterprise`.
     pub product: String,
+    /// With `plan --image`: the image and what its name says; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PlannedImage>,
     /// The version as asked (for `plan_all`, the line's first version).
     pub version: String,
     /// The release line, e.g. `5.1.x+`.
@@ -92,6 +128,17 @@ pub struct PlanOutcome {
     /// present only when CAs were given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
+}
+
+/// The image a plan was asked for by name.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlannedImage {
+    /// The reference as given.
+    pub reference: String,
+    /// What its name says.
+    #[serde(flatten)]
+    pub name: NamedImage,
 }
 
 /// One CA in a plan.
@@ -181,6 +228,7 @@ fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -
     PlanOutcome {
         schema_version: SCHEMA_VERSION,
         product: line.product.to_string(),
+        image: None,
         version: asked,
         line: line.line.clone(),
         first_version: line.first.to_string(),
