@@ -7,6 +7,7 @@
 
 pub mod bench_images;
 pub mod images;
+pub mod ironbank;
 pub mod node;
 pub mod pki;
 pub mod podman;

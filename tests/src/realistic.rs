@@ -58,12 +58,29 @@ pub fn realistic_enterprise() -> PathBuf {
 }
 
 fn build_rootfs(dir: &Path, rootfs: &Path) {
+    build_rhel_shaped(dir, rootfs, &[], &[]);
+}
+
+/// The realistic root file system in `rootfs` (see the module's documentation), with Debian's
+/// `packages` added and the certificates `anchors` (PEM files) in
+/// `/etc/pki/ca-trust/source/anchors/` before the image's `update-ca-trust` runs.
+pub(crate) fn build_rhel_shaped(dir: &Path, rootfs: &Path, packages: &[&str], anchors: &[&Path]) {
     let _ = std::fs::remove_dir_all(rootfs);
     std::fs::create_dir_all(dir).unwrap();
     let mirror = crate::debian_mirror();
+    let include = ["ca-certificates,python3,python3-venv,curl,openssl,p11-kit,p11-kit-modules"]
+        .iter()
+        .chain(packages)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
     output(
         tool("debootstrap", "debootstrap")
-            .args(["--variant=minbase", "--include=ca-certificates,python3,python3-venv,curl,openssl,p11-kit,p11-kit-modules", "bookworm"])
+            .args([
+                "--variant=minbase",
+                &format!("--include={include}"),
+                "bookworm",
+            ])
             .arg(rootfs)
             .arg(&mirror),
     );
@@ -136,7 +153,11 @@ fn build_rootfs(dir: &Path, rootfs: &Path) {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), source.join(entry.file_name())).unwrap();
     }
-    std::fs::create_dir_all(rootfs.join("etc/pki/ca-trust/source/anchors")).unwrap();
+    let local = rootfs.join("etc/pki/ca-trust/source/anchors");
+    std::fs::create_dir_all(&local).unwrap();
+    for anchor in anchors {
+        std::fs::copy(anchor, local.join(anchor.file_name().unwrap())).unwrap();
+    }
     let module = rootfs.join("usr/share/p11-kit/modules/p11-kit-trust.module");
     let text = std::fs::read_to_string(&module).unwrap();
     let text: String = text

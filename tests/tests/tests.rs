@@ -13,6 +13,7 @@ mod fuzz_replay;
 mod golden;
 mod hash;
 mod hostile;
+mod ironbank;
 mod lines;
 mod lying_registry;
 mod node;

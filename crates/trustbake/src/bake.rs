@@ -391,6 +391,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         let mtime = request
             .source_date_epoch
             .unwrap_or_else(|| parse_rfc3339(&base_created));
+        let base_only = base_only_notes(&ImageRoot(&root), &env, &certs, &remove);
         let options = trustbake_store::Options {
             mtime,
             jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
@@ -398,8 +399,9 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
             env,
             remove,
         };
-        let (plan, report) =
+        let (plan, mut report) =
             trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
+        report.notes.extend(base_only);
         let entries = layer_entries(&plan);
         let layer = if entries.is_empty() {
             None
@@ -696,6 +698,35 @@ impl RootView for ImageRoot<'_> {
     fn list(&self, path: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.0.list(path))
     }
+}
+
+/// Notes on the CAs the base added to its OS store that another of its stores lacks (Iron
+/// Bank's DoD roots are in the OS store, not in certifi): a bake adds only the CAs given, so
+/// each is named with the way to bake it everywhere. Never fails the bake.
+fn base_only_notes(
+    view: &dyn RootView,
+    env: &Env,
+    certs: &[Certificate],
+    remove: &[trustbake_store::Removal],
+) -> Vec<String> {
+    let Ok(found) = trustbake_store::inspect(view, env) else {
+        return Vec::new();
+    };
+    found
+        .local_cas
+        .iter()
+        .filter(|ca| !ca.missing_from.is_empty())
+        .filter(|ca| !certs.iter().any(|c| c.sha256().hex() == ca.sha256))
+        .filter(|ca| !remove.iter().any(|r| r.sha256().hex() == ca.sha256))
+        .map(|ca| {
+            format!(
+                "the base trusts '{}' ({}) in its OS store but not in {}: give it with --ca to bake it into every store",
+                ca.label,
+                ca.source,
+                ca.missing_from.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// What each platform of an image trusts: `source` is an image reference, or a directory
