@@ -140,6 +140,11 @@ fn the_iron_bank_enterprise_image_bakes_from_a_recipe_naming_only_registry1_path
     let corp = format!("docker://{host}/{repo}:{VERSION}-corp");
     let inspected = json(trustbake().args(["inspect", &corp, "--tls-verify=false", "--json"]));
     assert_eq!(inspected["anchore"]["naming"], "iron-bank");
+    let text = output(trustbake().args(["inspect", &corp, "--tls-verify=false"]));
+    assert!(
+        text.contains("Anchore enterprise 5.23.0 (iron-bank naming)"),
+        "{text}"
+    );
     let local: BTreeSet<String> = inspected["platforms"][0]["local_cas"]
         .as_array()
         .unwrap()

@@ -441,6 +441,16 @@ pub(crate) fn apply(outcome: &ApplyOutcome) -> String {
 /// stores it is missing from.
 pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
     let mut out = String::new();
+    if let Some(name) = &outcome.anchore {
+        let _ = writeln!(
+            out,
+            "{}: Anchore {} {} ({} naming)",
+            outcome.source,
+            name.component,
+            name.version.as_deref().unwrap_or("(no version in the tag)"),
+            name.naming
+        );
+    }
     for p in &outcome.platforms {
         let _ = writeln!(
             out,
