@@ -300,7 +300,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     // Without a target given, the one the base's name gives (never failing the bake).
     let name = crate::names::name_of(from);
     let (named_target, name_note) = match (&request.target, &name) {
-        (None, Some(name)) => crate::names::target_of(name),
+        (None, Some(name)) => crate::plan::target_of(name),
         _ => (None, None),
     };
     let resolved = match request.target.as_ref().or(named_target.as_ref()) {

@@ -1,12 +1,11 @@
 //! What an image reference's name says: the Anchore product, component and version, in Docker
 //! Hub's naming or Iron Bank's (Registry1). A hint for the version map, the recipes and the
-//! chart values; the image itself stays the judge of its layout.
+//! chart values; the image itself stays the judge of its layout ([`crate::plan`] turns a name
+//! into the version map's target).
 
 use serde::Serialize;
 use trustbake_image::ImageRef;
-use trustbake_targets::{ImageName, VersionMap};
-
-use crate::plan::Target;
+use trustbake_targets::ImageName;
 
 /// What an image's name says, as the JSON outcomes carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,23 +66,4 @@ fn has_transport(reference: &str) -> bool {
     ["oci:", "oci-archive:", "docker-archive:", "dir:"]
         .iter()
         .any(|t| reference.starts_with(t))
-}
-
-/// The version-map target `name` gives (product and version both known), with a note when the
-/// map has no line for it — a name never fails a bake.
-pub(crate) fn target_of(name: &ImageName) -> (Option<Target>, Option<String>) {
-    let (Some(product), Some(version)) = (name.product(), name.version.clone()) else {
-        return (None, None);
-    };
-    let target = Target::new(product, version);
-    match target.resolve(VersionMap::builtin()) {
-        Ok(_) => (Some(target), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "the image's name says {product} {}, which the version map cannot place ({e}): the layout is detected from the image alone",
-                target.version
-            )),
-        ),
-    }
 }

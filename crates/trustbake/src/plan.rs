@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use trustbake_certs::{Intake, format_timestamp};
-use trustbake_targets::{Product, Resolved, Version, VersionMap};
+use trustbake_targets::{ImageName, Product, Resolved, Version, VersionMap};
 
 use crate::Error;
 use crate::names::{NamedImage, image_name};
@@ -245,5 +245,24 @@ fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -
         notes,
         cas: ca_plans,
         warnings: cas.map(|intake| intake.warnings().to_vec()),
+    }
+}
+
+/// The version-map target `name` gives (product and version both known), with a note when the
+/// map has no line for it — a name never fails a bake.
+pub(crate) fn target_of(name: &ImageName) -> (Option<Target>, Option<String>) {
+    let (Some(product), Some(version)) = (name.product(), name.version.clone()) else {
+        return (None, None);
+    };
+    let target = Target::new(product, version);
+    match target.resolve(VersionMap::builtin()) {
+        Ok(_) => (Some(target), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "the image's name says {product} {}, which the version map cannot place ({e}): the layout is detected from the image alone",
+                target.version
+            )),
+        ),
     }
 }
