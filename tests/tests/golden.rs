@@ -183,3 +183,165 @@ fn bakes_keep_their_golden_digests() {
         );
     }
 }
+
+/// Runs trustbake in `work` and returns its stdout (the JSON), failing loudly.
+fn json_of(work: &Path, args: &[&str]) -> String {
+    let out = trustbake()
+        .current_dir(work)
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() || out.status.code() == Some(1),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The JSON contracts pinned: `plan --all` and `plan --image`; for every synthetic release line
+/// `bake`, a removal preview on the result, `inspect` of it and `verify` of a chain against it;
+/// `helm-values` in three shapes. A refactor keeps every byte of them; a change that means to
+/// move them updates `tests/golden/json.txt` (`TRUSTBAKE_BLESS=1`) and says why.
+#[test]
+fn json_outcomes_keep_their_snapshots() {
+    let work = scratch("golden-json");
+    let bases = work.join("bases");
+    let names = write_all(&bases);
+    // Relative paths: nothing in the outcomes depends on where the repository is.
+    std::fs::copy(fixture("root-rsa.pem"), work.join("root-rsa.pem")).unwrap();
+    std::fs::copy(fixture("root-ec.pem"), work.join("root-ec.pem")).unwrap();
+    let (ca, ec) = ("root-rsa.pem", "root-ec.pem");
+    let chain = work.join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
+            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
+    )
+    .unwrap();
+    let mut got = String::new();
+    let mut section = |label: &str, text: String| {
+        let _ = writeln!(got, "[{label}]\n{}", text.trim_end());
+    };
+    section(
+        "plan --all",
+        json_of(&work, &["plan", "--all", "--ca", ca, "--json"]),
+    );
+    section(
+        "plan --image",
+        json_of(
+            &work,
+            &[
+                "plan",
+                "--image",
+                "registry1.dso.mil/ironbank/anchore/enterprise/enterprise:5.23.0",
+                "--json",
+            ],
+        ),
+    );
+    for name in &names {
+        let index = std::fs::read_to_string(bases.join(name).join("index.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&index).unwrap();
+        let tag = v["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let from = format!("oci:bases/{name}:{tag}");
+        let to = format!("oci:out/{name}:corp");
+        section(
+            &format!("bake {name}"),
+            json_of(
+                &work,
+                &[
+                    "bake", "--from", &from, "--to", &to, "--ca", ca, "--ca", ec, "--json",
+                ],
+            ),
+        );
+        section(
+            &format!("bake --remove {name}"),
+            json_of(
+                &work,
+                &[
+                    "bake",
+                    "--dry-run",
+                    "--from",
+                    &to,
+                    "--to",
+                    "oci:out/x:y",
+                    "--remove",
+                    ec,
+                    "--json",
+                ],
+            ),
+        );
+        section(
+            &format!("inspect {name}"),
+            json_of(&work, &["inspect", &to, "--json"]),
+        );
+        section(
+            &format!("verify {name}"),
+            json_of(
+                &work,
+                &[
+                    "verify",
+                    &to,
+                    "--chain",
+                    "chain.pem",
+                    "--hostname",
+                    "localhost",
+                    "--at",
+                    "2030-01-01T00:00:00Z",
+                    "--json",
+                ],
+            ),
+        );
+    }
+    for args in [
+        vec!["--image", "harbor.corp/anchore/enterprise:v5.1.0-corp"],
+        vec![
+            "--chart",
+            "bigbang",
+            "--image",
+            "h/ironbank/anchore/enterprise/enterprise:5.23.0",
+            "--image",
+            "h/ironbank/anchore/enterpriseui/enterpriseui:5.23.0",
+            "--cert-store-secret",
+            "certs",
+        ],
+        vec![
+            "--chart",
+            "bigbang",
+            "--bigbang-version",
+            "2.20.0",
+            "--image",
+            "h/anchore/enterprise:v4.9.0",
+        ],
+    ] {
+        let mut full = vec!["helm-values"];
+        full.extend(&args);
+        section(&full.join(" "), json_of(&work, &full));
+    }
+
+    let golden = root().join("tests/golden/json.txt");
+    if std::env::var_os("TRUSTBAKE_BLESS").is_some() {
+        std::fs::write(&golden, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    if want != got {
+        let diff: Vec<String> = want
+            .lines()
+            .zip(got.lines())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .take(20)
+            .map(|(i, (a, b))| format!("{}: - {a}\n{}: + {b}", i + 1, i + 1))
+            .collect();
+        panic!(
+            "JSON outcomes moved from tests/golden/json.txt ({} vs {} lines):\n{}\n(TRUSTBAKE_BLESS=1 accepts them, for a change that means to)",
+            want.lines().count(),
+            got.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
