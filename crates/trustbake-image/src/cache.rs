@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::{DiffId, Digest};
-use crate::layers::{Changes, Entry, Node, NodeKind, ScannedLayer};
 use crate::source::Layer;
+use crate::tree::{Changes, Entry, Node, NodeKind, ScannedLayer};
 
 /// The entry format; a change to it (or to what a scan keeps) changes every key.
 const FORMAT: &[u8] = b"trustbake-scan-cache-v2";
@@ -266,7 +266,7 @@ fn read_regular(path: &Path) -> Option<Vec<u8>> {
         return None;
     }
     let mut bytes = Vec::new();
-    file.take(crate::source::MAX_DOCUMENT.saturating_mul(64))
+    file.take(crate::limits::MAX_DOCUMENT.saturating_mul(64))
         .read_to_end(&mut bytes)
         .ok()?;
     Some(bytes)

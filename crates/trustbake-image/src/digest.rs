@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::ImageError;
+use crate::error::ImageError;
 
 /// A `sha256:` digest of a blob.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

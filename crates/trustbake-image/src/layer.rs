@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use crate::ImageError;
 use crate::digest::{DiffId, Digest, HashingWriter};
+use crate::error::ImageError;
 
 /// One entry of a new layer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::ImageError;
 use crate::digest::{DiffId, Digest, HashingReader};
+use crate::error::ImageError;
 use crate::source::{Image, Layer, PlatformImage};
+use crate::tree::{Changes, Entry, Node, NodeKind, ScannedLayer};
 
 /// What a scan keeps.
 pub struct ScanOptions<'a> {
@@ -32,65 +33,6 @@ pub struct ScanOptions<'a> {
     pub cache: Option<&'a crate::cache::ScanCache>,
 }
 
-/// One entry of the merged root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    /// What it is.
-    pub kind: NodeKind,
-    /// Permission bits.
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Modification time, Unix seconds.
-    pub mtime: i64,
-    /// Size in bytes (regular files).
-    pub size: u64,
-    /// The body, when wanted.
-    pub body: Option<Arc<Vec<u8>>>,
-}
-
-impl Node {
-    /// A directory no entry describes (the root, a parent implied by a path): root-owned 0755,
-    /// as extracting a layer makes it.
-    fn implied_dir() -> Node {
-        Node {
-            kind: NodeKind::Dir,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-            mtime: 0,
-            size: 0,
-            body: None,
-        }
-    }
-}
-
-/// The type of a node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeKind {
-    /// A regular file (hard links are resolved to one).
-    File,
-    /// A directory.
-    Dir,
-    /// A symbolic link with its target.
-    Symlink(String),
-    /// A device, FIFO or socket.
-    Other,
-}
-
-/// A layer as scanned: its blob digest and size, and its uncompressed digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScannedLayer {
-    /// The blob's digest.
-    pub digest: Digest,
-    /// The blob's size.
-    pub size: u64,
-    /// The uncompressed tar's digest.
-    pub diff_id: DiffId,
-}
-
 /// The merged root of an image's layers.
 #[derive(Debug, Clone, Default)]
 pub struct LayeredRoot {
@@ -99,27 +41,6 @@ pub struct LayeredRoot {
     origin: BTreeMap<String, usize>,
     /// Each layer as scanned, bottom first.
     pub layers: Vec<ScannedLayer>,
-}
-
-/// What one layer changes.
-#[derive(Debug, Clone)]
-pub(crate) struct Changes {
-    pub(crate) entries: Vec<(String, Entry)>,
-    pub(crate) whiteouts: Vec<String>,
-    pub(crate) opaque: Vec<String>,
-    pub(crate) scanned: ScannedLayer,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Entry {
-    Node(Node),
-    Hardlink {
-        target: String,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-        mtime: i64,
-    },
 }
 
 /// One layer's scan, filled by a worker thread.
@@ -312,8 +233,8 @@ impl LayeredRoot {
 #[doc(hidden)]
 pub mod fuzzing {
     use super::{LayeredRoot, ScanOptions, scan_opened};
-    use crate::ImageError;
     use crate::digest::{DiffId, Digest};
+    use crate::error::ImageError;
     use crate::source::{BlobRef, Layer};
 
     /// Scans `blob` as one layer of `media_type`, every body wanted; the diff ID the scan finds
@@ -879,9 +800,9 @@ mod tests {
 
     #[test]
     fn a_layer_inflating_past_its_bound_is_refused() {
-        let bomb = crate::build_layer(&[crate::LayerEntry {
+        let bomb = crate::layer::build_layer(&[crate::layer::LayerEntry {
             path: "/zeros".into(),
-            kind: crate::LayerEntryKind::File(vec![0; 2 << 20]),
+            kind: crate::layer::LayerEntryKind::File(vec![0; 2 << 20]),
             mode: 0o644,
             uid: 0,
             gid: 0,

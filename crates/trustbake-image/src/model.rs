@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ImageError;
 use crate::digest::{DiffId, Digest};
+use crate::error::ImageError;
 
 /// Media types trustbake reads and writes.
 pub mod media_type {
@@ -454,6 +454,15 @@ fn follow(new: Value, shape: &Value) -> Value {
         ),
         (new, _) => new,
     }
+}
+
+/// A family of media types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// OCI media types.
+    Oci,
+    /// Docker media types.
+    Docker,
 }
 
 #[cfg(test)]

@@ -3,14 +3,14 @@
 //! writes as it is. Base layers are carried by digest, never decompressed or recompressed;
 //! documents that do not change keep their bytes.
 
-use crate::ImageError;
 use crate::digest::Digest;
+use crate::error::ImageError;
 use crate::layer::NewLayer;
-use crate::layers::ScannedLayer;
 use crate::model::{
-    Config, ContainerConfig, Descriptor, Document, History, Manifest, Platform, media_type,
+    Config, ContainerConfig, Descriptor, Document, Family, History, Manifest, Platform, media_type,
 };
 use crate::source::{Image, IndexImage, Layer, PlatformImage};
+use crate::tree::ScannedLayer;
 
 /// The annotation naming the base image of a new manifest.
 pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
@@ -58,15 +58,6 @@ pub struct AppendOptions {
     pub comment: String,
     /// Labels set on the config, in this order.
     pub labels: Vec<(String, String)>,
-}
-
-/// A family of media types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// OCI media types.
-    Oci,
-    /// Docker media types.
-    Docker,
 }
 
 /// A new image: the base with its new documents, ready to be written.
@@ -448,8 +439,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::{ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, ScanOptions, build_layer};
-    use crate::{open, testing};
+    use crate::layer::{LayerEntry, LayerEntryKind, build_layer};
+    use crate::layers::{LayeredRoot, ScanOptions};
+    use crate::reference::ImageRef;
+    use crate::source::open;
+    use crate::testing;
 
     fn image(dir: &std::path::Path) -> Image {
         testing::layout(dir, "t");

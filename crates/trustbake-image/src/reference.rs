@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::ImageError;
+use crate::error::ImageError;
 
 /// Where an image is read from or written to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct RegistryRef {
     /// The tag (`latest` when neither tag nor digest is given).
     pub tag: Option<String>,
     /// The manifest digest, when pinned.
-    pub digest: Option<crate::Digest>,
+    pub digest: Option<crate::digest::Digest>,
 }
 
 impl RegistryRef {
@@ -56,7 +56,10 @@ impl RegistryRef {
         let (name, digest) = match input.split_once('@') {
             Some((name, digest)) => (
                 name,
-                Some(crate::Digest::parse(digest).map_err(|_| "bad digest after '@' (sha256:…)")?),
+                Some(
+                    crate::digest::Digest::parse(digest)
+                        .map_err(|_| "bad digest after '@' (sha256:…)")?,
+                ),
             ),
             None => (input, None),
         };
@@ -307,10 +310,10 @@ impl ImageRef {
     }
 
     /// The media-type family the transport itself uses (for a manifest made up by a source).
-    pub fn family(&self) -> crate::Family {
+    pub fn family(&self) -> crate::model::Family {
         match self {
-            ImageRef::OciLayout { .. } | ImageRef::OciArchive { .. } => crate::Family::Oci,
-            ImageRef::DockerArchive { .. } | ImageRef::Registry(_) => crate::Family::Docker,
+            ImageRef::OciLayout { .. } | ImageRef::OciArchive { .. } => crate::model::Family::Oci,
+            ImageRef::DockerArchive { .. } | ImageRef::Registry(_) => crate::model::Family::Docker,
         }
     }
 

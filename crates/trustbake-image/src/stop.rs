@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::ImageError;
+use crate::error::ImageError;
 
 /// A stop flag shared by a group of threads, and the group's first error.
 #[derive(Debug, Default)]

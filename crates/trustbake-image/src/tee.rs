@@ -9,8 +9,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::ImageError;
 use crate::digest::{Digest, VerifyingReader};
+use crate::error::ImageError;
 use crate::model::Descriptor;
 use crate::source::Layer;
 

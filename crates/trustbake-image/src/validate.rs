@@ -2,7 +2,7 @@
 //! digest and size, each layer's diff ID, one non-empty history entry per layer, and one
 //! media-type family per manifest.
 
-use crate::ImageError;
+use crate::error::ImageError;
 use crate::layers::{LayeredRoot, ScanOptions};
 use crate::reference::ImageRef;
 use crate::source::open;

@@ -15,15 +15,13 @@ use trustbake_image::registry::Access;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::Error;
+use crate::load::MAX_FILE;
 use crate::load::read_limited;
 use crate::outcome::{
     CheckConfigOutcome, CheckOutcome, ConfigFinding, PathOutcome, SCHEMA_VERSION, ServiceOutcome,
     rfc3339,
 };
 use crate::verify::{PlatformConsumers, consumer_verdict, image_consumers};
-
-/// The largest config, certificate or key file read.
-pub(crate) const MAX_FILE: u64 = 4 * 1024 * 1024;
 
 /// What to check. Build with [`CheckConfigRequest::new`].
 #[derive(Debug, Clone)]

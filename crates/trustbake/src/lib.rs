@@ -256,7 +256,7 @@ pub fn read_certificates(
     path: &std::path::Path,
 ) -> Result<Vec<trustbake_certs::Certificate>, Error> {
     let (bytes, _) =
-        load::read_limited(path, config::MAX_FILE).map_err(|reason| Error::ChainInput {
+        load::read_limited(path, load::MAX_FILE).map_err(|reason| Error::ChainInput {
             from: path.display().to_string(),
             reason,
         })?;

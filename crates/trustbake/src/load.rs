@@ -8,6 +8,9 @@ use trustbake_certs::{Intake, IntakeError, Policy, Refusal, Source, intake};
 
 use crate::Error;
 
+/// The largest config, certificate, key or chain file read.
+pub(crate) const MAX_FILE: u64 = 4 * 1024 * 1024;
+
 /// The file extensions taken from a directory given as CA input.
 const CERT_EXTENSIONS: &[&str] = &["pem", "crt", "cer", "der"];
 

@@ -20,7 +20,7 @@ use trustbake_store::{Env, RootView, consumer_reads};
 
 use crate::Error;
 use crate::bake::ImageRoot;
-use crate::config::MAX_FILE;
+use crate::load::MAX_FILE;
 use crate::load::read_limited;
 use crate::outcome::{
     ChainCert, ConsumerVerdict, SCHEMA_VERSION, SourceOutcome, VerifyOutcome, VerifyPlatform,

@@ -12,9 +12,9 @@ use tempfile::NamedTempFile;
 use super::{ImageDestination, check_file_destination, is_config, parent_dir, temp_file};
 use crate::cleanup::Registered;
 use crate::digest::Digest;
+use crate::error::{ImageError, io_err};
 use crate::model::{Descriptor, Manifest};
 use crate::source::docker::ArchiveEntry;
-use crate::{ImageError, io_err};
 
 /// A docker archive being written.
 pub(crate) struct DockerArchiveDestination {

@@ -14,10 +14,10 @@ use tempfile::TempDir;
 use super::{ImageDestination, check_file_destination, parent_dir, temp_file, temp_prefix};
 use crate::cleanup::Registered;
 use crate::digest::{Digest, HashingReader};
+use crate::error::{ImageError, io_err};
 use crate::model::{Descriptor, media_type};
 use crate::reference::ImageRef;
 use crate::source::layout::REF_NAME;
-use crate::{ImageError, io_err};
 
 /// The layout marker every layout holds.
 const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -153,7 +153,7 @@ impl LayoutDestination {
                 });
             }
             let file = fs::File::open(&path).map_err(io_err(&path, "reading"))?;
-            let bytes = crate::source::read_small(file, &path)?;
+            let bytes = crate::limits::read_small(file, &path)?;
             serde_json::from_slice(&bytes).map_err(|e| ImageError::BadJson {
                 what: path.display().to_string(),
                 detail: e.to_string(),
@@ -461,7 +461,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::{Family, ImageRef, open, testing, validate, write};
+    use crate::dest::write;
+    use crate::model::Family;
+    use crate::reference::ImageRef;
+    use crate::source::open;
+    use crate::testing;
+    use crate::validate::validate;
 
     /// Opens `from`, appends nothing, and writes it to `to`.
     fn copy(from: &str, to: &str) -> Result<Descriptor, ImageError> {
@@ -469,12 +474,12 @@ mod tests {
         let appends = image
             .platforms
             .iter()
-            .map(|p| crate::Append {
+            .map(|p| crate::mutate::Append {
                 base: p,
-                scanned: crate::LayeredRoot::scan(
+                scanned: crate::layers::LayeredRoot::scan(
                     &image,
                     p,
-                    &crate::ScanOptions {
+                    &crate::layers::ScanOptions {
                         wanted: &|_| false,
                         max_body: 0,
                         max_inflated: u64::MAX,
@@ -556,9 +561,9 @@ mod tests {
         // The layer disappears between reading the image and writing it.
         let layer = image.platforms[0].layers[0].digest.unwrap();
         fs::remove_file(base.join("blobs/sha256").join(layer.hex())).unwrap();
-        let appends = vec![crate::Append {
+        let appends = vec![crate::mutate::Append {
             base: &image.platforms[0],
-            scanned: vec![crate::ScannedLayer {
+            scanned: vec![crate::tree::ScannedLayer {
                 digest: layer,
                 size: image.platforms[0].layers[0].size,
                 diff_id: image.platforms[0].layers[0].diff_id,

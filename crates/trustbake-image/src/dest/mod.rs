@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::digest::VerifyingReader;
+use crate::error::{ImageError, io_err};
 use crate::model::{Descriptor, media_type};
 use crate::mutate::{LayerBlob, NewImage};
 use crate::reference::ImageRef;
 use crate::source::{BlobRef, ImageSource, read_blob};
-use crate::{ImageError, io_err};
 
 /// A place images are written to: one implementation per transport.
 pub trait ImageDestination {
@@ -62,7 +62,7 @@ pub trait ImageDestination {
     }
 
     /// Notes that a blob was stored through [`ImageDestination::sink`].
-    fn mark_present(&mut self, _digest: crate::Digest) {}
+    fn mark_present(&mut self, _digest: crate::digest::Digest) {}
 
     /// Stores a manifest or index, after every blob it references.
     fn put_manifest(&mut self, manifest: &Descriptor, bytes: &[u8]) -> Result<(), ImageError>;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::ImageDestination;
-use crate::ImageError;
 use crate::digest::Digest;
+use crate::error::ImageError;
 use crate::model::{Descriptor, media_type};
 use crate::reference::RegistryRef;
 use crate::registry::{Action, Client};

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::RegistryError;
+use super::error::RegistryError;
 
 /// A user name and its secret. The secret never appears in `Debug` output, messages or logs.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,9 +7,10 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Member, Store};
-use super::{BlobRef, ImageSource, MemberLayer, Resolved, read_small};
-use crate::ImageError;
+use super::{BlobRef, ImageSource, MemberLayer, Resolved};
 use crate::digest::Digest;
+use crate::error::ImageError;
+use crate::limits::read_small;
 use crate::model::{Descriptor, Document, Manifest, media_type};
 use crate::reference::ImageRef;
 
@@ -121,7 +122,7 @@ impl ImageSource for DockerArchiveSource {
             let mut magic = [0u8; 2];
             let n = reader
                 .read(&mut magic)
-                .map_err(crate::io_err(self.store.path(), "reading a layer"))?;
+                .map_err(crate::error::io_err(self.store.path(), "reading a layer"))?;
             let media_type = if n == 2 && magic == [0x1f, 0x8b] {
                 media_type::DOCKER_LAYER_GZIP
             } else {

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::store::{Member, Store};
-use super::{BlobRef, ImageSource, Resolved, read_blob, read_small};
-use crate::ImageError;
+use super::{BlobRef, ImageSource, Resolved, read_blob};
+use crate::error::ImageError;
+use crate::limits::read_small;
 use crate::model::Descriptor;
 use crate::reference::ImageRef;
 

@@ -13,18 +13,10 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::digest::{DiffId, Digest, VerifyingReader};
+use crate::error::ImageError;
+use crate::limits::{MAX_DOCUMENT, MAX_LAYERS, MAX_PLATFORMS};
 use crate::model::{Config, Descriptor, Document, Index, Manifest, Platform, media_type};
 use crate::reference::ImageRef;
-use crate::{ImageError, io_err};
-
-/// The largest JSON document (index, manifest, config) read from any source.
-pub const MAX_DOCUMENT: u64 = 8 * 1024 * 1024;
-
-/// The most platforms an index may name (distinct manifests; repeated entries count once).
-pub const MAX_PLATFORMS: usize = 256;
-
-/// The most layers a manifest may have (Docker's own limit is 127; the overlay driver's 500).
-pub const MAX_LAYERS: usize = 1024;
 
 /// Where a source finds a blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -543,28 +535,6 @@ fn platform_image(
         layers,
         synthesized,
     })
-}
-
-/// Reads a small member (index.json, manifest.json) whole, refusing one over
-/// [`MAX_DOCUMENT`].
-pub(crate) fn read_small(
-    mut reader: impl Read,
-    path: impl Into<PathBuf>,
-) -> Result<Vec<u8>, ImageError> {
-    let path = path.into();
-    let mut bytes = Vec::new();
-    (&mut reader)
-        .take(MAX_DOCUMENT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err(&path, "reading"))?;
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(ImageError::TooLarge {
-            what: path.display().to_string(),
-            size: bytes.len() as u64,
-            limit: MAX_DOCUMENT,
-        });
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use super::{BlobRef, ImageSource, Resolved};
-use crate::ImageError;
+use crate::error::ImageError;
 use crate::model::Descriptor;
 use crate::reference::RegistryRef;
 use crate::registry::Client;

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::{ImageError, io_err};
+use crate::error::{ImageError, io_err};
 
 /// An open member and its size.
 pub(crate) type Member = (Box<dyn Read + Send>, u64);
