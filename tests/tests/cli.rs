@@ -363,7 +363,8 @@ fn json_output_matches_the_readme_both_ways() {
         false,
         tests::registry::Auth::None,
     );
-    let pushed = format!("docker://{}/corp/enterprise:5.1.0-corp", registry.host());
+    // Pushed under Anchore's Docker Hub name: its `anchore` object is printed.
+    let pushed = format!("docker://{}/anchore/enterprise:5.1.0-corp", registry.host());
     outputs.push((
         "bake",
         run(&[
@@ -380,6 +381,18 @@ fn json_output_matches_the_readme_both_ways() {
         .concat()),
     ));
     outputs.push(("inspect", run(&["inspect", &to])));
+    outputs.push((
+        "inspect",
+        run(&["inspect", &pushed, "--tls-verify=false"]),
+    ));
+    outputs.push((
+        "plan",
+        run(&[
+            "plan",
+            "--image",
+            "registry1.dso.mil/ironbank/anchore/enterprise/enterprise:5.23.0",
+        ]),
+    ));
     // A second bake onto the first replaces its layer; a CA removed.
     let rotated = format!("oci:{}:rotated", work.join("out").display());
     let (rsa, ec) = (fixture("root-rsa.pem"), fixture("root-ec.pem"));
@@ -499,7 +512,7 @@ fn json_output_matches_the_readme_both_ways() {
             );
         }
     }
-    for object in ["detected", "store", "entry"] {
+    for object in ["anchore", "detected", "store", "entry"] {
         for path in shared(object) {
             let rest = &path[object.len()..];
             let found = docs.iter().any(|(command, rows)| {
