@@ -15,7 +15,7 @@ pub struct BundleContents {
 
 impl BundleContents {
     /// The SHA-256 of every certificate found.
-    pub fn shas(&self) -> std::collections::BTreeSet<crate::Sha256Fingerprint> {
+    pub fn shas(&self) -> std::collections::BTreeSet<crate::fingerprint::Sha256Fingerprint> {
         self.certificates.iter().map(Certificate::sha256).collect()
     }
 }

@@ -4,8 +4,8 @@
 use std::fmt;
 
 use crate::certificate::Certificate;
-use crate::format_timestamp;
 use crate::pem::{self, Block};
+use crate::time::format_timestamp;
 
 /// One input: a display name (the path, or `<stdin>`) and its bytes.
 #[derive(Debug, Clone)]
@@ -301,7 +301,7 @@ pub fn intake(sources: &[Source], policy: &Policy) -> Result<Intake, IntakeError
     let mut out = Intake::default();
     let mut refusals = Vec::new();
     // Where each certificate is in `out.cas`: duplicates are found in log n, not by a scan.
-    let mut seen: std::collections::BTreeMap<crate::Sha256Fingerprint, usize> =
+    let mut seen: std::collections::BTreeMap<crate::fingerprint::Sha256Fingerprint, usize> =
         std::collections::BTreeMap::new();
     for source in sources {
         for (cert, origin) in read_source(source, &mut refusals, &mut out.notes) {
@@ -483,7 +483,7 @@ fn check(
             });
         }
     }
-    if cert.key().algorithm == crate::KeyAlgorithm::Rsa && cert.key().bits < 2048 {
+    if cert.key().algorithm == crate::certificate::KeyAlgorithm::Rsa && cert.key().bits < 2048 {
         warnings.push(format!(
             "{origin}: '{label}' has a weak RSA key of {} bits (below 2048)",
             cert.key().bits

@@ -33,6 +33,7 @@ mod hash;
 mod intake;
 mod name;
 mod pem;
+mod time;
 mod verify;
 
 pub use bundle::{
@@ -44,18 +45,8 @@ pub use hash::{subject_hash, subject_hash_old, subject_hash_p11_kit};
 pub use intake::{Ca, Intake, IntakeError, Origin, Policy, Refusal, Source, intake};
 pub use name::python_unicode_escape;
 pub use pem::render_pem;
+pub use time::{format_timestamp, parse_timestamp};
 pub use verify::{
     Chain, ChainError, Check, Failure, Verdict, name_failure, server_auth_failure,
     signature_verifies, subject_alt_names, verify,
 };
-
-/// Formats a Unix timestamp as RFC 3339 in UTC (`2034-01-01T00:00:00Z`), as used in reports.
-pub fn format_timestamp(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{unix}"))
-}

@@ -301,13 +301,7 @@ impl fmt::Display for Failure {
 
 /// An RFC 3339 date for messages.
 fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    crate::time::format_timestamp(unix)
 }
 
 /// Validates `chain` against `anchors` (a store's certificates) as a TLS client would.

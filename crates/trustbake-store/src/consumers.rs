@@ -16,8 +16,9 @@ use serde::Serialize;
 use trustbake_certs::{BundleContents, Certificate, read_bundle, read_pem_certificates};
 use trustbake_targets::OsFamily;
 
-use crate::StoreError;
 use crate::detect::{CertifiStatus, Layout, list_dir};
+use crate::env::{Env, path_dirs, program, var};
+use crate::error::StoreError;
 use crate::formats::jks;
 use crate::paths::{MAX_READ, reads};
 use crate::view::{Entry, Meta, RootView, file_name, parent, read_resolved, resolve};
@@ -31,9 +32,6 @@ pub const TRUST_ENV: &[&str] = &[
     "NODE_EXTRA_CA_CERTS",
     "NODE_OPTIONS",
 ];
-
-/// `PATH` when the image sets none (Docker's default).
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Where shared libraries are looked for.
 const LIB_DIRS: &[&str] = &[
@@ -128,9 +126,6 @@ pub struct Consumer {
     #[serde(skip)]
     pub anchors: Vec<Certificate>,
 }
-
-/// The environment of the image's processes (its config's `Env`).
-pub type Env = BTreeMap<String, String>;
 
 /// Whether a scan must keep the body of `path` for [`consumers`] with `env`: everything the
 /// engine reads, the files the trust variables name (and what is below them), the shared
@@ -345,11 +340,6 @@ fn consumer(
         ),
         anchors,
     }
-}
-
-/// A non-empty variable of `env`.
-pub(crate) fn var<'e>(env: &'e Env, key: &str) -> Option<&'e str> {
-    env.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 /// The directories `SSL_CERT_DIR` lists (colon-separated), with the variable as their origin.
@@ -786,31 +776,6 @@ fn node_consumer(
         reads,
         notes,
     ))
-}
-
-/// The absolute directories of `PATH` (a shell's default when it is not set).
-pub(crate) fn path_dirs(env: &Env) -> Vec<String> {
-    env.get("PATH")
-        .map_or(DEFAULT_PATH, String::as_str)
-        .split(':')
-        .filter(|d| d.starts_with('/'))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The first `name` in `PATH` that is a file.
-pub(crate) fn program(
-    view: &dyn RootView,
-    path_dirs: &[String],
-    name: &str,
-) -> Result<Option<String>, StoreError> {
-    for dir in path_dirs {
-        let path = format!("{}/{name}", dir.trim_end_matches('/'));
-        if matches!(resolve(view, &path)?.1, Some(Entry::File { .. })) {
-            return Ok(Some(path));
-        }
-    }
-    Ok(None)
 }
 
 /// A view with files laid over another: what the entrypoint writes at run time.

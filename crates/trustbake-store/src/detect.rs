@@ -4,12 +4,13 @@
 use serde::Serialize;
 use trustbake_targets::OsFamily;
 
+use crate::error::StoreError;
+use crate::kind::StoreKind;
 use crate::paths::{
     ANCHORE_VENV_CFG, CERTIFI_SEARCH, DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA,
     DEBIAN_SHARE, MAX_READ, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
 };
 use crate::view::{Entry, RootView, parent, read_resolved, resolve};
-use crate::{StoreError, StoreKind};
 
 /// An extracted output of the RHEL family that the base has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,14 +7,15 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use crate::consumers::{Env, path_dirs, program, var};
 use crate::detect::{CertifiStatus, Layout, detect, list_dir, shas_in_dir};
 use crate::engine::NODE_VARIABLE;
+use crate::env::{Env, path_dirs, program, var};
+use crate::error::StoreError;
 use crate::formats::{self, jks};
+use crate::kind::StoreKind;
 use crate::paths;
 use crate::paths::{DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::view::{Entry, RootView, read_resolved, resolve};
-use crate::{StoreError, StoreKind};
 
 /// One store and what it holds.
 #[derive(Debug, Clone, Serialize)]

@@ -17,64 +17,27 @@
 mod consumers;
 mod detect;
 mod engine;
+mod env;
+mod error;
 pub mod formats;
 mod inspect;
 mod kind;
 pub mod paths;
+mod plan;
 mod view;
 
 pub use consumers::{
-    Consumer, ConsumerKind, ENTRYPOINT, Env, GO_DIRS, GO_FILES, Overlay, RUNTIME_CERTS, TRUST_ENV,
+    Consumer, ConsumerKind, ENTRYPOINT, GO_DIRS, GO_FILES, Overlay, RUNTIME_CERTS, TRUST_ENV,
     TrustSource, consumer_reads, consumers, runtime_overlay,
 };
 pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
 pub use engine::{
-    CaRef, Content, Found, NodeExtra, Options, Plan, PlanItem, Removal, Report, Skipped,
-    StoreReport, blocklist_dir, env_reads, find_removals, node_extra, plan,
+    CaRef, Found, NodeExtra, Options, Removal, Report, Skipped, StoreReport, blocklist_dir,
+    env_reads, find_removals, node_extra, plan,
 };
+pub use env::Env;
+pub use error::StoreError;
 pub use inspect::{Inspection, LocalCa, StoreContents, inspect};
 pub use kind::StoreKind;
+pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};
-
-/// Everything that can stop the engine.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// A symlink chain on a path does not end.
-    #[error("{path}: symlink loop (more than 40 links followed inside the root)")]
-    SymlinkLoop {
-        /// The path being resolved.
-        path: String,
-    },
-    /// A path could not be read from the view.
-    #[error("{path}: cannot be read: {reason}")]
-    Read {
-        /// The path inside the root.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// A file larger than any trust store or Python metadata file the engine reads.
-    #[error("{path}: {size} bytes, more than the {limit} bytes trustbake reads from one file")]
-    TooLarge {
-        /// The path inside the root.
-        path: String,
-        /// Its size.
-        size: u64,
-        /// [`paths::MAX_READ`].
-        limit: u64,
-    },
-    /// The root has neither trust-store layout.
-    #[error(
-        "no trust store found in the root: looked for /etc/pki/ca-trust/extracted (update-ca-trust) and /etc/ssl/certs with /etc/ca-certificates.conf or /usr/share/ca-certificates (update-ca-certificates)"
-    )]
-    NoTrustStore,
-    /// A path that must be a directory is something else.
-    #[error("{path}: expected a directory, found {found}")]
-    NotADirectory {
-        /// The path inside the root.
-        path: String,
-        /// What is there.
-        found: &'static str,
-    },
-}

@@ -88,6 +88,10 @@ pub fn reads(path: &str) -> bool {
         || (path.ends_with("/RECORD") && path.contains(".dist-info/"))
 }
 
+/// `PATH` when the image sets none (Docker's default).
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +109,7 @@ mod tests {
         ] {
             assert!(reads(&format!("{path}/x")) || reads(path), "{path}");
         }
-        for kind in crate::StoreKind::RHEL_OUTPUTS {
+        for kind in crate::kind::StoreKind::RHEL_OUTPUTS {
             assert!(reads(kind.0), "{}", kind.0);
         }
         assert!(reads(

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// Owner, mode and time of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -253,24 +253,10 @@ impl MemRoot {
         }
     }
 
-    /// Applies a plan in memory, as `apply` would on disk.
-    pub fn apply(&mut self, plan: &crate::Plan) {
-        for item in &plan.items {
-            match &item.content {
-                crate::Content::File(bytes) => {
-                    self.file(&item.path, bytes.clone(), item.meta);
-                }
-                crate::Content::Symlink(target) => {
-                    self.symlink(&item.path, target);
-                }
-                crate::Content::Dir => {
-                    self.dir(&item.path, item.meta);
-                }
-                crate::Content::Remove => {
-                    self.entries.remove(&item.path);
-                }
-            }
-        }
+    /// Removes the entry at `path` (a whiteout).
+    pub fn remove(&mut self, path: &str) -> &mut Self {
+        self.entries.remove(path);
+        self
     }
 
     /// Every path, sorted (for tests).

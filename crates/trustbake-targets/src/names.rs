@@ -11,7 +11,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::{Product, TargetError, Version};
+use crate::map::{Product, TargetError};
+use crate::version::Version;
 
 /// Which Anchore image an image is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use trustbake_certs::{Certificate, Intake};
 use trustbake_targets::VersionMap;
 
-use crate::Error;
+use crate::error::Error;
 use crate::outcome::{self, ApplyOutcome, Detected, EntryOutcome, SCHEMA_VERSION};
 use crate::plan::Target;
 use crate::root::{DirRoot, apply_to_dir};

@@ -13,13 +13,14 @@ use trustbake_image::{ScanCache, cache};
 use trustbake_store::{Content, Entry, Env, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
+use crate::error::Error;
 use crate::names::NamedImage;
 use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
     RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
 };
 use crate::plan::Target;
-use crate::{Error, ImageError};
+use trustbake_image::ImageError;
 
 /// The label naming the CAs trustbake added, comma-separated `sha256:…`.
 pub const LABEL_CAS: &str = "dev.trustbake.ca-certificates.sha256";
@@ -625,9 +626,7 @@ pub(crate) fn config_env(platform: &PlatformImage) -> Env {
 }
 
 fn parse_rfc3339(text: &str) -> i64 {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
+    trustbake_certs::parse_timestamp(text).unwrap_or(0)
 }
 
 fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {

@@ -14,9 +14,8 @@ use trustbake_image::Platform;
 use trustbake_image::registry::Access;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::Error;
-use crate::load::MAX_FILE;
-use crate::load::read_limited;
+use crate::error::Error;
+use crate::load::{MAX_FILE, read_limited};
 use crate::outcome::{
     CheckConfigOutcome, CheckOutcome, ConfigFinding, PathOutcome, SCHEMA_VERSION, ServiceOutcome,
     rfc3339,
@@ -294,7 +293,7 @@ pub fn check_config(request: &CheckConfigRequest) -> Result<CheckConfigOutcome, 
             image,
             request.platform.as_ref(),
             &request.access,
-            &crate::Env::new(),
+            &trustbake_store::Env::new(),
             None,
         )?,
         None => Vec::new(),

@@ -6,7 +6,7 @@ use trustbake_certs::Intake;
 use trustbake_image::ImageRef;
 use trustbake_targets::Component;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Which Helm chart the values are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use trustbake_image::{ImageRef, Platform};
 use trustbake_store::{CertifiStatus, Removal};
 use trustbake_targets::{OsFamily, VersionMap};
 
-use crate::Error;
 use crate::bake::ImageRoot;
+use crate::error::Error;
 use crate::plan::Target;
 
 /// Where the layout comes from. (Built once per command: the size of a variant costs nothing.)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use trustbake_certs::{Intake, IntakeError, Policy, Refusal, Source, intake};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The largest config, certificate, key or chain file read.
 pub(crate) const MAX_FILE: u64 = 4 * 1024 * 1024;
@@ -263,6 +263,18 @@ pub fn load_removals(inputs: &[impl AsRef<str>]) -> Result<Vec<trustbake_store::
         );
     }
     Ok(out)
+}
+
+/// Every certificate of a PEM bundle or DER file (at most 4 MiB), read leniently: for CAs a
+/// check is given, not CAs to bake (those pass [`load_cas`]).
+pub fn read_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<trustbake_certs::Certificate>, Error> {
+    let (bytes, _) = read_limited(path, MAX_FILE).map_err(|reason| Error::ChainInput {
+        from: path.display().to_string(),
+        reason,
+    })?;
+    Ok(trustbake_certs::read_bundle(&bytes).certificates)
 }
 
 #[cfg(test)]

@@ -528,13 +528,7 @@ pub(crate) fn intake_notes(cas: &Intake) -> (Vec<String>, Vec<String>) {
 
 /// An RFC 3339 time (UTC) for outcomes.
 pub(crate) fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    trustbake_certs::format_timestamp(unix)
 }
 
 /// What `verify` found: per platform, per consumer, whether it trusts the chain.

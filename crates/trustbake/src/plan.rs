@@ -7,7 +7,7 @@ use serde::Serialize;
 use trustbake_certs::{Intake, format_timestamp};
 use trustbake_targets::{ImageName, Product, Resolved, Version, VersionMap};
 
-use crate::Error;
+use crate::error::Error;
 use crate::names::{NamedImage, image_name};
 use crate::outcome::SCHEMA_VERSION;
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,10 +18,9 @@ use trustbake_image::registry::{Access, Session};
 use trustbake_image::{ImageRef, Platform};
 use trustbake_store::{Env, RootView, consumer_reads};
 
-use crate::Error;
 use crate::bake::ImageRoot;
-use crate::load::MAX_FILE;
-use crate::load::read_limited;
+use crate::error::Error;
+use crate::load::{MAX_FILE, read_limited};
 use crate::outcome::{
     ChainCert, ConsumerVerdict, SCHEMA_VERSION, SourceOutcome, VerifyOutcome, VerifyPlatform,
 };

@@ -3,11 +3,13 @@
 
 use trustbake_certs::{Certificate, read_bundle};
 
-use super::{Content, Engine, StoreReport, ca_ref};
+use super::{Engine, StoreReport, ca_ref};
 use crate::detect::{CertifiStatus, Layout};
+use crate::error::StoreError;
 use crate::formats;
+use crate::kind::StoreKind;
+use crate::plan::Content;
 use crate::view::read_resolved;
-use crate::{StoreError, StoreKind};
 
 impl Engine<'_> {
     pub(super) fn certifi(

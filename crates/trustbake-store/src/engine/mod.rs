@@ -19,10 +19,12 @@ use serde::Serialize;
 use trustbake_certs::Certificate;
 use trustbake_targets::{OsFamily, Resolved};
 
-use crate::consumers::Env;
 use crate::detect::{CertifiStatus, Layout, detect};
+use crate::env::Env;
+use crate::error::StoreError;
+use crate::kind::StoreKind;
+use crate::plan::{Content, Plan, PlanItem};
 use crate::view::{Entry, Meta, RootView, parent, read_resolved, resolve};
-use crate::{StoreError, StoreKind};
 
 /// Choices that are not facts of the image.
 #[derive(Debug, Clone)]
@@ -39,52 +41,6 @@ pub struct Options {
     pub env: Env,
     /// CAs to distrust in every store (the base's own as well as added ones).
     pub remove: Vec<Removal>,
-}
-
-/// What to write: entries in path order, each with its owner, mode and content.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    /// The entries, sorted by path (parents before children).
-    pub items: Vec<PlanItem>,
-    /// Variables the image's environment must set (`NODE_EXTRA_CA_CERTS`), in name order: a
-    /// bake sets them in the config's `Env`; for a directory they are the operator's to set.
-    pub env: Vec<(String, String)>,
-}
-
-impl Plan {
-    /// Nothing to write and nothing to set.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty() && self.env.is_empty()
-    }
-}
-
-/// One entry to write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlanItem {
-    /// Absolute path inside the root, free of symlinks.
-    pub path: String,
-    /// Owner, mode and mtime.
-    pub meta: Meta,
-    /// What to write.
-    pub content: Content,
-}
-
-/// The content of a planned entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase", tag = "kind", content = "value")]
-pub enum Content {
-    /// A regular file with these bytes.
-    File(#[serde(serialize_with = "ser_len")] Vec<u8>),
-    /// A symbolic link to this target.
-    Symlink(String),
-    /// A directory.
-    Dir,
-    /// Nothing: a file or link of the root removed (a whiteout in a layer).
-    Remove,
-}
-
-fn ser_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(bytes.len() as u64)
 }
 
 /// A CA as the report names it.
@@ -377,7 +333,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::MemRoot;
+    use crate::view::MemRoot;
 
     /// A RHEL root with an empty anchors directory and one extracted bundle.
     fn rhel_root() -> MemRoot {

@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 
 use trustbake_certs::{Certificate, read_bundle, render_pem};
 
-use super::{Content, Engine, StoreReport, ca_ref};
-use crate::consumers::{Env, path_dirs, program, var};
+use super::{Engine, StoreReport, ca_ref};
+use crate::env::{Env, path_dirs, program, var};
+use crate::error::StoreError;
+use crate::kind::StoreKind;
 use crate::paths;
+use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, parent, resolve};
-use crate::{StoreError, StoreKind};
 
 /// The variable Node reads.
 pub(crate) const VARIABLE: &str = "NODE_EXTRA_CA_CERTS";

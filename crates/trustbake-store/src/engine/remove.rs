@@ -8,15 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use super::{Content, Engine, StoreReport, ca_ref};
+use super::{Engine, StoreReport, ca_ref};
 use crate::detect::{CertifiStatus, Layout, list_dir, shas_in_dir};
+use crate::error::StoreError;
 use crate::formats::{self, jks};
+use crate::kind::StoreKind;
 use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH,
 };
+use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, file_name, read_resolved, resolve};
-use crate::{StoreError, StoreKind};
 
 /// A CA to distrust.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,7 @@ pub fn find_removals(
         mtime: 0,
         jks_timestamp_ms: None,
         include_vendored: false,
-        env: crate::consumers::Env::new(),
+        env: crate::env::Env::new(),
         remove: removals.to_vec(),
     };
     let mut eng = Engine::new(view, &options);

@@ -6,12 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use super::{Content, Engine, StoreReport, ca_ref};
+use super::{Engine, StoreReport, ca_ref};
 use crate::detect::{Layout, shas_in_dir};
+use crate::error::StoreError;
 use crate::formats::{self, jks};
+use crate::kind::StoreKind;
 use crate::paths::{RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
+use crate::plan::Content;
 use crate::view::{Entry, Meta, read_resolved, resolve};
-use crate::{StoreError, StoreKind};
 
 /// Why a non-authority stays out of a `ca-anchors` output.
 const NOT_AN_AUTHORITY: &str =
