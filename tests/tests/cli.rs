@@ -381,10 +381,7 @@ fn json_output_matches_the_readme_both_ways() {
         .concat()),
     ));
     outputs.push(("inspect", run(&["inspect", &to])));
-    outputs.push((
-        "inspect",
-        run(&["inspect", &pushed, "--tls-verify=false"]),
-    ));
+    outputs.push(("inspect", run(&["inspect", &pushed, "--tls-verify=false"])));
     outputs.push((
         "plan",
         run(&[

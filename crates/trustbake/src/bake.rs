@@ -255,14 +255,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     }
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
-    let new_cache = |salt: &str| match &request.cache_dir {
-        Some(dir) => ScanCache::on_disk(dir, salt.as_bytes(), cache::DEFAULT_MAX_BYTES),
-        None => ScanCache::in_memory(salt.as_bytes()),
-    };
-    let cache = new_cache(CACHE_SALT);
-    // A platform whose environment names a file the engine reads beyond its own paths
-    // (NODE_EXTRA_CA_CERTS) keeps more: its scans are cached apart, salted with that path.
-    let mut other_caches: Vec<(String, ScanCache)> = Vec::new();
+    let mut caches = Caches::new(request.cache_dir.as_deref());
     // Written: the destination is opened first, so that a registry base layer it lacks (and
     // cannot mount) is stored while it is scanned — downloaded once for both.
     // (Only then: a local destination is staged once the scan is done, so a signal during the
@@ -273,31 +266,9 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         None
     };
     let tee = match dest.as_mut() {
-        Some(dest) if image.source().registry().is_some() => {
-            let mut wanted: Vec<trustbake_image::Descriptor> = Vec::new();
-            for platform in &selected {
-                let kept = platform.layers.len() - usize::from(trustbake_top(platform).is_some());
-                for layer in &platform.layers[..kept] {
-                    let Some(d) = &layer.descriptor else { continue };
-                    if wanted.iter().any(|w| w.digest == d.digest)
-                        || dest.has_blob(d)?
-                        || dest.mount_blob(d, image.source())?
-                    {
-                        continue;
-                    }
-                    wanted.push(d.clone());
-                }
-            }
-            match dest.sink() {
-                Some(sink) if !wanted.is_empty() => {
-                    Some(trustbake_image::TeeUploads::new(sink, wanted))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
+        Some(dest) => tee_uploads(dest.as_mut(), &image, &selected)?,
+        None => None,
     };
-    let map = VersionMap::builtin();
     // Without a target given, the one the base's name gives (never failing the bake).
     let name = crate::names::name_of(from);
     let (named_target, name_note) = match (&request.target, &name) {
@@ -305,7 +276,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         _ => (None, None),
     };
     let resolved = match request.target.as_ref().or(named_target.as_ref()) {
-        Some(target) => Some(target.resolve(map)?),
+        Some(target) => Some(target.resolve(VersionMap::builtin())?),
         None => None,
     };
     let mut certs: Vec<Certificate> = request
@@ -316,17 +287,167 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .collect();
     // The CAs trustbake's own top layer added (which a bake replaces): kept with
     // --keep-baked-cas, else each one that is not given again is named as dropped.
-    let baked_notes = keep_or_name_baked(request, &image, &selected, &cache, &mut certs)?;
+    let baked_notes = keep_or_name_baked(request, &image, &selected, &caches.main, &mut certs)?;
     let mut appends = Vec::new();
     let mut details = Vec::new();
-    let tell = |message: String| {
-        if let Some(progress) = request.progress {
-            progress(&message);
-        }
-    };
     for platform in selected {
-        let bytes: u64 = platform.layers.iter().map(|l| l.size).sum();
-        tell(format!(
+        let planned = plan_platform(
+            request,
+            &image,
+            platform,
+            &mut caches,
+            tee.as_ref(),
+            &certs,
+            resolved.as_ref(),
+        )?;
+        appends.push(planned.append);
+        details.push((planned.plan, planned.report, planned.replaced));
+    }
+    let (options, removed) = append_options(&certs, &request.remove);
+    let new = image.append(appends, &options, to.family())?;
+    let top = write_new(request, &new, dest, tee, write, &session)?;
+    let platforms = new
+        .platforms
+        .iter()
+        .zip(details)
+        .map(|(p, (plan, report, replaced))| bake_platform(p, &plan, &report, replaced, &removed))
+        .collect();
+    let (mut notes, mut warnings) = outcome::intake_notes(request.cas);
+    notes.extend(baked_notes);
+    notes.extend(name_note);
+    warnings.extend(caches.main.refused().map(str::to_owned));
+    Ok(BakeOutcome {
+        schema_version: SCHEMA_VERSION,
+        from: from.to_string(),
+        to: to.to_string(),
+        anchore: name.as_ref().map(NamedImage::from),
+        dry_run: !write,
+        digest: top.digest.to_string(),
+        nothing_to_add: !new.changed(),
+        platforms,
+        notes,
+        warnings,
+        scanned_layers: caches.misses(),
+        cached_layers: caches.hits(),
+        registries: session
+            .transfers()
+            .iter()
+            .map(|(registry, t)| RegistryTransfer::from(registry, t))
+            .collect(),
+    })
+}
+
+/// Tells the request's progress callback, if any.
+fn tell(request: &BakeRequest<'_>, message: String) {
+    if let Some(progress) = request.progress {
+        progress(&message);
+    }
+}
+
+/// The scan caches of one bake: the main one, and one per set of extra paths a platform's
+/// environment names (`NODE_EXTRA_CA_CERTS`): those platforms keep more, so their scans are
+/// cached apart, salted with the paths.
+struct Caches<'d> {
+    dir: Option<&'d std::path::Path>,
+    main: ScanCache,
+    others: Vec<(String, ScanCache)>,
+}
+
+impl<'d> Caches<'d> {
+    fn new(dir: Option<&'d std::path::Path>) -> Self {
+        Caches {
+            dir,
+            main: Self::open(dir, CACHE_SALT),
+            others: Vec::new(),
+        }
+    }
+
+    fn open(dir: Option<&std::path::Path>, salt: &str) -> ScanCache {
+        match dir {
+            Some(dir) => ScanCache::on_disk(dir, salt.as_bytes(), cache::DEFAULT_MAX_BYTES),
+            None => ScanCache::in_memory(salt.as_bytes()),
+        }
+    }
+
+    /// The cache for a platform that also keeps `extra`.
+    fn for_extra(&mut self, extra: &std::collections::BTreeSet<String>) -> &ScanCache {
+        if extra.is_empty() {
+            return &self.main;
+        }
+        let salt = format!(
+            "{CACHE_SALT}; also: {}",
+            extra.iter().cloned().collect::<Vec<_>>().join(":")
+        );
+        let at = match self.others.iter().position(|(s, _)| *s == salt) {
+            Some(at) => at,
+            None => {
+                let made = Self::open(self.dir, &salt);
+                self.others.push((salt, made));
+                self.others.len() - 1
+            }
+        };
+        &self.others[at].1
+    }
+
+    fn misses(&self) -> u64 {
+        self.main.misses() + self.others.iter().map(|(_, c)| c.misses()).sum::<u64>()
+    }
+
+    fn hits(&self) -> u64 {
+        self.main.hits() + self.others.iter().map(|(_, c)| c.hits()).sum::<u64>()
+    }
+}
+
+/// For a registry source and an opened destination: the base layers the destination lacks and
+/// cannot mount, stored while they are scanned (downloaded once for both).
+fn tee_uploads(
+    dest: &mut dyn trustbake_image::ImageDestination,
+    image: &trustbake_image::Image,
+    selected: &[&PlatformImage],
+) -> Result<Option<trustbake_image::TeeUploads>, Error> {
+    let mut wanted: Vec<trustbake_image::Descriptor> = Vec::new();
+    for platform in selected {
+        let kept = platform.layers.len() - usize::from(trustbake_top(platform).is_some());
+        for layer in &platform.layers[..kept] {
+            let Some(d) = &layer.descriptor else { continue };
+            if wanted.iter().any(|w| w.digest == d.digest)
+                || dest.has_blob(d)?
+                || dest.mount_blob(d, image.source())?
+            {
+                continue;
+            }
+            wanted.push(d.clone());
+        }
+    }
+    Ok(match dest.sink() {
+        Some(sink) if !wanted.is_empty() => Some(trustbake_image::TeeUploads::new(sink, wanted)),
+        _ => None,
+    })
+}
+
+/// One platform planned: what to append to it, and what its outcome reports.
+struct Planned<'i> {
+    append: Append<'i>,
+    plan: Plan,
+    report: trustbake_store::Report,
+    replaced: Option<ReplacedOutcome>,
+}
+
+/// Scans one platform (below trustbake's own top layer, which the new layer replaces) and plans
+/// the CAs into it.
+fn plan_platform<'i>(
+    request: &BakeRequest<'_>,
+    image: &trustbake_image::Image,
+    platform: &'i PlatformImage,
+    caches: &mut Caches<'_>,
+    tee: Option<&trustbake_image::TeeUploads>,
+    certs: &[Certificate],
+    resolved: Option<&trustbake_targets::Resolved<'_>>,
+) -> Result<Planned<'i>, Error> {
+    let bytes: u64 = platform.layers.iter().map(|l| l.size).sum();
+    tell(
+        request,
+        format!(
             "scanning {}: {} layers, {:.1} MB",
             platform
                 .platform
@@ -335,111 +456,104 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
                 .unwrap_or_else(|| "image".into()),
             platform.layers.len(),
             bytes as f64 / 1e6
-        ));
-        let mut env = config_env(platform);
-        // An image whose top layer trustbake wrote: that layer is replaced, so the plan is
-        // made on the layers below it, without what its bake set (trustbake sets
-        // NODE_EXTRA_CA_CERTS only ever to its own file).
-        let replaced = trustbake_top(platform);
-        let mut replaced_settings = trustbake_image::ReplacedSettings::default();
-        if replaced.is_some() {
-            replaced_settings.labels = vec![LABEL_CAS.to_owned(), LABEL_REMOVED.to_owned()];
-            let node = "NODE_EXTRA_CA_CERTS";
-            if env.get(node).map(String::as_str)
-                == Some(trustbake_store::paths::NODE_EXTRA_CA_CERTS)
-            {
-                env.remove(node);
-                replaced_settings.env.push(node.to_owned());
-            }
+        ),
+    );
+    let mut env = config_env(platform);
+    // An image whose top layer trustbake wrote: that layer is replaced, so the plan is
+    // made on the layers below it, without what its bake set (trustbake sets
+    // NODE_EXTRA_CA_CERTS only ever to its own file).
+    let replaced = trustbake_top(platform);
+    let mut replaced_settings = trustbake_image::ReplacedSettings::default();
+    if replaced.is_some() {
+        replaced_settings.labels = vec![LABEL_CAS.to_owned(), LABEL_REMOVED.to_owned()];
+        let node = "NODE_EXTRA_CA_CERTS";
+        if env.get(node).map(String::as_str) == Some(trustbake_store::paths::NODE_EXTRA_CA_CERTS) {
+            env.remove(node);
+            replaced_settings.env.push(node.to_owned());
         }
-        let extra = trustbake_store::env_reads(&env);
-        let lower;
-        let scanned_platform = if replaced.is_some() {
-            let mut below = platform.clone();
-            below.layers.pop();
-            lower = below;
-            &lower
-        } else {
-            platform
-        };
-        let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
-        let cache = if extra.is_empty() {
-            &cache
-        } else {
-            let salt = format!(
-                "{CACHE_SALT}; also: {}",
-                extra.iter().cloned().collect::<Vec<_>>().join(":")
-            );
-            match other_caches.iter().position(|(s, _)| *s == salt) {
-                Some(i) => &other_caches[i].1,
-                None => {
-                    let made = new_cache(&salt);
-                    other_caches.push((salt, made));
-                    &other_caches[other_caches.len() - 1].1
-                }
-            }
-        };
-        let root = scan(&image, scanned_platform, &wanted, tee.as_ref(), Some(cache))?;
-        let remove = removals_through_replaced(&request.remove, replaced.is_some(), &root, || {
-            scan(&image, platform, &wanted, None, Some(cache))
-        })?;
-        let base_created = platform
-            .config
-            .value()
-            .created
-            .clone()
-            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
-        let mtime = request
-            .source_date_epoch
-            .unwrap_or_else(|| parse_rfc3339(&base_created));
-        let base_only = base_only_notes(&ImageRoot(&root), &env, &certs, &remove);
-        let options = trustbake_store::Options {
-            mtime,
-            jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
-            include_vendored: request.include_vendored,
-            env,
-            remove,
-        };
-        let (plan, mut report) =
-            trustbake_store::plan(&ImageRoot(&root), &certs, resolved.as_ref(), &options)?;
-        report.notes.extend(base_only);
-        let entries = layer_entries(&plan);
-        let layer = if entries.is_empty() {
-            None
-        } else {
-            Some(trustbake_image::build_layer(&entries)?)
-        };
-        let created = match request.source_date_epoch {
-            Some(epoch) => trustbake_certs::format_timestamp(epoch),
-            None => base_created,
-        };
-        // A made-up manifest (a docker archive's) knows its layers only by their scan: the
-        // replaced one is scanned too, to carry it when its replacement is the same.
-        let scanned = if replaced.is_some() && platform.synthesized {
-            scan(&image, platform, &wanted, None, Some(cache))?.layers
-        } else {
-            root.layers.clone()
-        };
-        appends.push(Append {
-            base: platform,
-            scanned,
-            layer,
-            env: plan.env.clone(),
-            replace_top: replaced.is_some(),
-            replaced_settings,
-            created,
-        });
-        let replaced = replaced.and_then(|_| trustbake_layer(platform));
-        details.push((plan, report, replaced));
     }
-    // Sorted, so the order of the CAs never changes a digest.
+    let extra = trustbake_store::env_reads(&env);
+    let lower;
+    let scanned_platform = if replaced.is_some() {
+        let mut below = platform.clone();
+        below.layers.pop();
+        lower = below;
+        &lower
+    } else {
+        platform
+    };
+    let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
+    let cache = caches.for_extra(&extra);
+    let root = scan(image, scanned_platform, &wanted, tee, Some(cache))?;
+    let remove = removals_through_replaced(&request.remove, replaced.is_some(), &root, || {
+        scan(image, platform, &wanted, None, Some(cache))
+    })?;
+    let base_created = platform
+        .config
+        .value()
+        .created
+        .clone()
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+    let mtime = request
+        .source_date_epoch
+        .unwrap_or_else(|| parse_rfc3339(&base_created));
+    let base_only = base_only_notes(&ImageRoot(&root), &env, certs, &remove);
+    let options = trustbake_store::Options {
+        mtime,
+        jks_timestamp_ms: Some(mtime.saturating_mul(1000)),
+        include_vendored: request.include_vendored,
+        env,
+        remove,
+    };
+    let (plan, mut report) = trustbake_store::plan(&ImageRoot(&root), certs, resolved, &options)?;
+    report.notes.extend(base_only);
+    let entries = layer_entries(&plan);
+    let layer = if entries.is_empty() {
+        None
+    } else {
+        Some(trustbake_image::build_layer(&entries)?)
+    };
+    let created = match request.source_date_epoch {
+        Some(epoch) => trustbake_certs::format_timestamp(epoch),
+        None => base_created,
+    };
+    // A made-up manifest (a docker archive's) knows its layers only by their scan: the
+    // replaced one is scanned too, to carry it when its replacement is the same.
+    let scanned = if replaced.is_some() && platform.synthesized {
+        scan(image, platform, &wanted, None, Some(cache))?.layers
+    } else {
+        root.layers.clone()
+    };
+    let append = Append {
+        base: platform,
+        scanned,
+        layer,
+        env: plan.env.clone(),
+        replace_top: replaced.is_some(),
+        replaced_settings,
+        created,
+    };
+    let replaced = replaced.and_then(|_| trustbake_layer(platform));
+    Ok(Planned {
+        append,
+        plan,
+        report,
+        replaced,
+    })
+}
+
+/// The new layer's history entry, comment and labels (the CAs added and distrusted, sorted so
+/// that their order never changes a digest), and the distrusted fingerprints.
+fn append_options(
+    certs: &[Certificate],
+    remove: &[trustbake_store::Removal],
+) -> (AppendOptions, Vec<String>) {
     let mut fingerprints: Vec<String> = certs
         .iter()
         .map(|c| format!("sha256:{}", c.sha256().hex()))
         .collect();
     fingerprints.sort();
-    let mut removed: Vec<String> = request
-        .remove
+    let mut removed: Vec<String> = remove
         .iter()
         .map(|r| format!("sha256:{}", r.sha256().hex()))
         .collect();
@@ -468,86 +582,82 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         .to_owned(),
         labels,
     };
-    let new = image.append(appends, &options, to.family())?;
+    (options, removed)
+}
+
+/// Writes the new image to its destination (opened now when the scan did not need it) and
+/// returns what the destination names; previewed, the would-be top descriptor.
+fn write_new(
+    request: &BakeRequest<'_>,
+    new: &trustbake_image::NewImage<'_>,
+    dest: Option<Box<dyn trustbake_image::ImageDestination>>,
+    tee: Option<trustbake_image::TeeUploads>,
+    write: bool,
+    session: &Session,
+) -> Result<trustbake_image::Descriptor, Error> {
+    let (from, to) = (&request.from, &request.to);
     let stored = tee
         .map(trustbake_image::TeeUploads::finish)
         .unwrap_or_default();
     let dest = match dest {
         Some(dest) => Some(dest),
-        None if write => Some(trustbake_image::destination_in(to, from, &session)?),
+        None if write => Some(trustbake_image::destination_in(to, from, session)?),
         None => None,
     };
-    let top = if let Some(mut dest) = dest {
+    Ok(if let Some(mut dest) = dest {
         for digest in stored {
             dest.mark_present(digest);
         }
-        tell(format!("writing {to}"));
-        trustbake_image::write_to(&new, dest)?
+        tell(request, format!("writing {to}"));
+        trustbake_image::write_to(new, dest)?
     } else {
         new.top().cloned().ok_or(ImageError::SinglePlatform {
             destination: to.to_string(),
             platforms: 0,
         })?
-    };
-    let platforms = new
-        .platforms
-        .iter()
-        .zip(details)
-        .map(|(p, (plan, report, replaced))| BakePlatform {
-            platform: p.platform.as_ref().map(ToString::to_string),
-            manifest: p.descriptor.digest.to_string(),
-            config: p.config.digest().to_string(),
-            layer: p.layer.as_ref().map(|l| LayerOutcome {
-                digest: l.digest.to_string(),
-                size: l.blob.len() as u64,
-                diff_id: l.diff_id.to_string(),
-            }),
-            detected: Detected::from(&report.detected),
-            stores: outcome::stores(&report),
-            notes: report
-                .notes
-                .iter()
-                .cloned()
-                .chain(replaced.iter().flat_map(|r| {
-                    r.removed
-                        .iter()
-                        .filter(|f| !removed.contains(f))
-                        .map(|f| {
-                            format!(
-                                "the replaced layer distrusted {f}; this bake does not (give --remove {f} to keep it out)"
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                }))
-                .collect(),
-            entries: plan.items.iter().map(EntryOutcome::from).collect(),
-            env: plan.env.iter().cloned().collect(),
-            replaced,
-        })
-        .collect();
-    let (mut notes, mut warnings) = outcome::intake_notes(request.cas);
-    notes.extend(baked_notes);
-    notes.extend(name_note);
-    warnings.extend(cache.refused().map(str::to_owned));
-    Ok(BakeOutcome {
-        schema_version: SCHEMA_VERSION,
-        from: from.to_string(),
-        to: to.to_string(),
-        anchore: name.as_ref().map(NamedImage::from),
-        dry_run: !write,
-        digest: top.digest.to_string(),
-        nothing_to_add: !new.changed(),
-        platforms,
-        notes,
-        warnings,
-        scanned_layers: cache.misses() + other_caches.iter().map(|(_, c)| c.misses()).sum::<u64>(),
-        cached_layers: cache.hits() + other_caches.iter().map(|(_, c)| c.hits()).sum::<u64>(),
-        registries: session
-            .transfers()
-            .iter()
-            .map(|(registry, t)| RegistryTransfer::from(registry, t))
-            .collect(),
     })
+}
+
+/// One platform of the outcome: the new documents, what was detected and done, and what the
+/// replaced layer distrusted that this bake does not.
+fn bake_platform(
+    p: &trustbake_image::NewPlatform<'_>,
+    plan: &Plan,
+    report: &trustbake_store::Report,
+    replaced: Option<ReplacedOutcome>,
+    removed: &[String],
+) -> BakePlatform {
+    BakePlatform {
+        platform: p.platform.as_ref().map(ToString::to_string),
+        manifest: p.descriptor.digest.to_string(),
+        config: p.config.digest().to_string(),
+        layer: p.layer.as_ref().map(|l| LayerOutcome {
+            digest: l.digest.to_string(),
+            size: l.blob.len() as u64,
+            diff_id: l.diff_id.to_string(),
+        }),
+        detected: Detected::from(&report.detected),
+        stores: outcome::stores(report),
+        notes: report
+            .notes
+            .iter()
+            .cloned()
+            .chain(replaced.iter().flat_map(|r| {
+                r.removed
+                    .iter()
+                    .filter(|f| !removed.contains(f))
+                    .map(|f| {
+                        format!(
+                            "the replaced layer distrusted {f}; this bake does not (give --remove {f} to keep it out)"
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }))
+            .collect(),
+        entries: plan.items.iter().map(EntryOutcome::from).collect(),
+        env: plan.env.iter().cloned().collect(),
+        replaced,
+    }
 }
 
 /// The layer of `p` that wrote the file at `path`: its position, digest and history entry.
