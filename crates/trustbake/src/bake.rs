@@ -458,20 +458,7 @@ fn plan_platform<'i>(
             bytes as f64 / 1e6
         ),
     );
-    let mut env = config_env(platform);
-    // An image whose top layer trustbake wrote: that layer is replaced, so the plan is
-    // made on the layers below it, without what its bake set (trustbake sets
-    // NODE_EXTRA_CA_CERTS only ever to its own file).
-    let replaced = trustbake_top(platform);
-    let mut replaced_settings = trustbake_image::ReplacedSettings::default();
-    if replaced.is_some() {
-        replaced_settings.labels = vec![LABEL_CAS.to_owned(), LABEL_REMOVED.to_owned()];
-        let node = "NODE_EXTRA_CA_CERTS";
-        if env.get(node).map(String::as_str) == Some(trustbake_store::paths::NODE_EXTRA_CA_CERTS) {
-            env.remove(node);
-            replaced_settings.env.push(node.to_owned());
-        }
-    }
+    let (env, replaced, replaced_settings) = below_trustbake(platform);
     let extra = trustbake_store::env_reads(&env);
     let lower;
     let scanned_platform = if replaced.is_some() {
@@ -540,6 +527,26 @@ fn plan_platform<'i>(
         report,
         replaced,
     })
+}
+
+/// The platform's environment, and the top layer trustbake wrote (if it did) with the settings
+/// its bake made: that layer is replaced, so the plan is made on the layers below it, without
+/// what its bake set (trustbake sets `NODE_EXTRA_CA_CERTS` only ever to its own file).
+fn below_trustbake(
+    platform: &PlatformImage,
+) -> (Env, Option<String>, trustbake_image::ReplacedSettings) {
+    let mut env = config_env(platform);
+    let replaced = trustbake_top(platform);
+    let mut replaced_settings = trustbake_image::ReplacedSettings::default();
+    if replaced.is_some() {
+        replaced_settings.labels = vec![LABEL_CAS.to_owned(), LABEL_REMOVED.to_owned()];
+        let node = "NODE_EXTRA_CA_CERTS";
+        if env.get(node).map(String::as_str) == Some(trustbake_store::paths::NODE_EXTRA_CA_CERTS) {
+            env.remove(node);
+            replaced_settings.env.push(node.to_owned());
+        }
+    }
+    (env, replaced, replaced_settings)
 }
 
 /// The new layer's history entry, comment and labels (the CAs added and distrusted, sorted so
