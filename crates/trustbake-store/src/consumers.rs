@@ -16,12 +16,13 @@ use serde::Serialize;
 use trustbake_certs::{BundleContents, Certificate, read_bundle, read_pem_certificates};
 use trustbake_targets::OsFamily;
 
-use crate::detect::{CertifiStatus, Layout, list_dir};
+use crate::layout::{CertifiStatus, Layout};
+
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
 use crate::formats::jks;
 use crate::paths::{MAX_READ, reads};
-use crate::view::{Entry, Meta, RootView, file_name, parent, read_resolved, resolve};
+use crate::view::{Entry, Meta, RootView, file_name, list_dir, parent, read_resolved, resolve};
 
 /// The environment variables that move where a consumer reads its CAs.
 pub const TRUST_ENV: &[&str] = &[

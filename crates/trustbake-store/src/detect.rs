@@ -1,93 +1,16 @@
 //! Detection inside the root: the OS, which trust layout is present, which outputs the base
 //! has, every certifi bundle, and the Python version. The image wins over the version map.
 
-use serde::Serialize;
 use trustbake_targets::OsFamily;
 
 use crate::error::StoreError;
 use crate::kind::StoreKind;
+use crate::layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput};
 use crate::paths::{
     ANCHORE_VENV_CFG, CERTIFI_SEARCH, DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA,
     DEBIAN_SHARE, MAX_READ, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
 };
-use crate::view::{Entry, RootView, parent, read_resolved, resolve};
-
-/// An extracted output of the RHEL family that the base has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RhelOutput {
-    /// Its logical path.
-    pub path: String,
-    /// Its format.
-    pub kind: StoreKind,
-}
-
-/// What `/etc/os-release` says.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct OsRelease {
-    /// `ID`.
-    pub id: String,
-    /// `ID_LIKE`.
-    pub id_like: String,
-    /// `VERSION_ID`.
-    pub version_id: String,
-}
-
-/// One certifi bundle found in the root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertifiBundle {
-    /// `…/certifi/cacert.pem` as found.
-    pub path: String,
-    /// The real path after resolving links (where a patch is written).
-    pub real_path: String,
-    /// What trustbake does with it.
-    pub status: CertifiStatus,
-    /// The wheel's `RECORD` that lists `certifi/cacert.pem`, if any.
-    pub record: Option<String>,
-}
-
-/// How a certifi bundle is treated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum CertifiStatus {
-    /// A pip-installed certifi with its own `cacert.pem`: patched.
-    Own,
-    /// `cacert.pem` is a link into the OS store: the OS store covers it, left alone.
-    LinkedToOs {
-        /// Where it points.
-        target: String,
-    },
-    /// A distribution build patched to use the system bundle: left alone.
-    DistroPatched,
-    /// pip's vendored copy: listed, left alone unless asked.
-    Vendored,
-    /// Not a bundle that can be patched (a link that leads nowhere, a link to something that is
-    /// not a CA bundle, a file too large to be one): left alone, and said why.
-    Unusable {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// Everything detected in a root.
-#[derive(Debug, Clone, Serialize)]
-pub struct Layout {
-    /// `/etc/os-release`.
-    pub os: OsRelease,
-    /// The family of the OS store that will be written (RHEL when `/etc/pki/ca-trust` is there).
-    pub family: OsFamily,
-    /// The RHEL extracted outputs the base has.
-    pub rhel_outputs: Vec<RhelOutput>,
-    /// Whether the base has `pem/directory-hash/`.
-    pub rhel_directory_hash: bool,
-    /// Whether a Debian store (`/etc/ssl/certs` as a real directory with its sources) is there.
-    pub debian: bool,
-    /// Whether the Debian store has Java's keystore.
-    pub debian_java: bool,
-    /// Every certifi bundle, primary (the Anchore venv, then system site-packages) first.
-    pub certifi: Vec<CertifiBundle>,
-    /// The Python version of the primary interpreter (`3.11`), if known.
-    pub python: Option<String>,
-}
+use crate::view::{Entry, RootView, list_dir, parent, read_resolved, resolve};
 
 /// Detects the trust layout of the root; a root with no trust store is an error.
 pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
@@ -231,30 +154,6 @@ fn walk_for_packages(
         }
     }
     Ok(())
-}
-
-/// The SHA-256 of every certificate in the files of the directory `path` whose names `keep`
-/// accepts (links followed; an absent directory holds none).
-pub(crate) fn shas_in_dir(
-    view: &dyn RootView,
-    path: &str,
-    keep: impl Fn(&str) -> bool,
-) -> Result<std::collections::BTreeSet<trustbake_certs::Sha256Fingerprint>, StoreError> {
-    let mut out = std::collections::BTreeSet::new();
-    for name in list_dir(view, path)?.iter().filter(|n| keep(n)) {
-        if let Some((_, _, bytes)) = crate::view::read_resolved(view, &format!("{path}/{name}"))? {
-            out.extend(trustbake_certs::read_bundle(&bytes).shas());
-        }
-    }
-    Ok(out)
-}
-
-/// The names in a directory (following links to it); empty when absent or not a directory.
-pub(crate) fn list_dir(view: &dyn RootView, path: &str) -> Result<Vec<String>, StoreError> {
-    match resolve(view, path)? {
-        (real, Some(Entry::Dir { .. })) => view.list(&real),
-        _ => Ok(Vec::new()),
-    }
 }
 
 fn certifi_bundles(view: &dyn RootView) -> Result<Vec<CertifiBundle>, StoreError> {

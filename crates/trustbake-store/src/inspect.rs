@@ -7,32 +7,16 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use crate::detect::{CertifiStatus, Layout, detect, list_dir, shas_in_dir};
+use crate::detect::detect;
 use crate::engine::NODE_VARIABLE;
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
+use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::paths;
 use crate::paths::{DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
-use crate::view::{Entry, RootView, read_resolved, resolve};
-
-/// One store and what it holds.
-#[derive(Debug, Clone, Serialize)]
-pub struct StoreContents {
-    /// Its path.
-    pub path: String,
-    /// Its kind.
-    pub kind: StoreKind,
-    /// For a certifi bundle, how trustbake treats it.
-    pub certifi: Option<CertifiStatus>,
-    /// Certificates read.
-    pub certificates: usize,
-    /// Blocks or entries that could not be read.
-    pub unreadable: usize,
-    #[serde(skip)]
-    shas: BTreeSet<Sha256Fingerprint>,
-}
+use crate::view::{Entry, RootView, list_dir, read_resolved, resolve, shas_in_dir};
 
 /// A locally added CA and where it is.
 #[derive(Debug, Clone, Serialize)]

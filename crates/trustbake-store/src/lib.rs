@@ -22,6 +22,7 @@ mod error;
 pub mod formats;
 mod inspect;
 mod kind;
+mod layout;
 pub mod paths;
 mod plan;
 mod view;
@@ -30,14 +31,15 @@ pub use consumers::{
     Consumer, ConsumerKind, ENTRYPOINT, GO_DIRS, GO_FILES, Overlay, RUNTIME_CERTS, TRUST_ENV,
     TrustSource, consumer_reads, consumers, runtime_overlay,
 };
-pub use detect::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, detect};
+pub use detect::detect;
 pub use engine::{
     CaRef, Found, NodeExtra, Options, Removal, Report, Skipped, StoreReport, blocklist_dir,
     env_reads, find_removals, node_extra, plan,
 };
 pub use env::Env;
 pub use error::StoreError;
-pub use inspect::{Inspection, LocalCa, StoreContents, inspect};
+pub use inspect::{Inspection, LocalCa, inspect};
 pub use kind::StoreKind;
+pub use layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents};
 pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};

@@ -297,6 +297,30 @@ impl RootView for MemRoot {
     }
 }
 
+/// The SHA-256 of every certificate in the files of the directory `path` whose names `keep`
+/// accepts (links followed; an absent directory holds none).
+pub(crate) fn shas_in_dir(
+    view: &dyn RootView,
+    path: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<std::collections::BTreeSet<trustbake_certs::Sha256Fingerprint>, StoreError> {
+    let mut out = std::collections::BTreeSet::new();
+    for name in list_dir(view, path)?.iter().filter(|n| keep(n)) {
+        if let Some((_, _, bytes)) = read_resolved(view, &format!("{path}/{name}"))? {
+            out.extend(trustbake_certs::read_bundle(&bytes).shas());
+        }
+    }
+    Ok(out)
+}
+
+/// The names in a directory (following links to it); empty when absent or not a directory.
+pub(crate) fn list_dir(view: &dyn RootView, path: &str) -> Result<Vec<String>, StoreError> {
+    match resolve(view, path)? {
+        (real, Some(Entry::Dir { .. })) => view.list(&real),
+        _ => Ok(Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

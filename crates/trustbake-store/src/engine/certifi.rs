@@ -4,10 +4,10 @@
 use trustbake_certs::{Certificate, read_bundle};
 
 use super::{Engine, StoreReport, ca_ref};
-use crate::detect::{CertifiStatus, Layout};
 use crate::error::StoreError;
 use crate::formats;
 use crate::kind::StoreKind;
+use crate::layout::{CertifiStatus, Layout};
 use crate::plan::Content;
 use crate::view::read_resolved;
 

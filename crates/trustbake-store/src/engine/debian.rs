@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::{Engine, StoreReport, ca_ref};
-use crate::detect::{Layout, list_dir};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
+use crate::layout::Layout;
 use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
 };
 use crate::plan::Content;
+use crate::view::list_dir;
 use crate::view::{Entry, Meta, file_name, parent, read_resolved, resolve};
 
 impl Engine<'_> {

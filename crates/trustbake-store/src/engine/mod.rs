@@ -19,7 +19,9 @@ use serde::Serialize;
 use trustbake_certs::Certificate;
 use trustbake_targets::{OsFamily, Resolved};
 
-use crate::detect::{CertifiStatus, Layout, detect};
+use crate::layout::{CertifiStatus, Layout};
+
+use crate::detect::detect;
 use crate::env::Env;
 use crate::error::StoreError;
 use crate::kind::StoreKind;

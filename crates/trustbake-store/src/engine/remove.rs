@@ -9,16 +9,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::{Engine, StoreReport, ca_ref};
-use crate::detect::{CertifiStatus, Layout, list_dir, shas_in_dir};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
+use crate::layout::{CertifiStatus, Layout};
 use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH,
 };
 use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, file_name, read_resolved, resolve};
+use crate::view::{list_dir, shas_in_dir};
 
 /// A CA to distrust.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,13 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::{Engine, StoreReport, ca_ref};
-use crate::detect::{Layout, shas_in_dir};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
+use crate::layout::Layout;
 use crate::paths::{RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::plan::Content;
-use crate::view::{Entry, Meta, read_resolved, resolve};
+use crate::view::{Entry, Meta, read_resolved, resolve, shas_in_dir};
 
 /// Why a non-authority stays out of a `ca-anchors` output.
 const NOT_AN_AUTHORITY: &str =
