@@ -26,6 +26,7 @@ mod layout;
 pub mod paths;
 mod plan;
 mod view;
+mod writer;
 
 pub use consumers::{
     Consumer, ConsumerKind, ENTRYPOINT, GO_DIRS, GO_FILES, Overlay, RUNTIME_CERTS, TRUST_ENV,
@@ -33,8 +34,7 @@ pub use consumers::{
 };
 pub use detect::detect;
 pub use engine::{
-    CaRef, Found, NodeExtra, Options, Removal, Report, Skipped, StoreReport, blocklist_dir,
-    env_reads, find_removals, node_extra, plan,
+    Found, NodeExtra, Report, blocklist_dir, env_reads, find_removals, node_extra, plan,
 };
 pub use env::Env;
 pub use error::StoreError;
@@ -43,3 +43,4 @@ pub use kind::StoreKind;
 pub use layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents};
 pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};
+pub use writer::{CaRef, Options, Removal, Skipped, StoreReport};

@@ -3,15 +3,15 @@
 
 use trustbake_certs::{Certificate, read_bundle};
 
-use super::{Engine, StoreReport, ca_ref};
 use crate::error::StoreError;
 use crate::formats;
 use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout};
 use crate::plan::Content;
 use crate::view::read_resolved;
+use crate::writer::{StoreReport, Writer, ca_ref};
 
-impl Engine<'_> {
+impl Writer<'_> {
     pub(super) fn certifi(
         &mut self,
         layout: &Layout,

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use super::{Engine, StoreReport, ca_ref};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
@@ -14,10 +13,10 @@ use crate::paths::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
 };
 use crate::plan::Content;
-use crate::view::list_dir;
-use crate::view::{Entry, Meta, file_name, parent, read_resolved, resolve};
+use crate::view::{Entry, Meta, file_name, list_dir, parent, read_resolved, resolve};
+use crate::writer::{StoreReport, Writer, ca_ref};
 
-impl Engine<'_> {
+impl Writer<'_> {
     pub(super) fn debian(
         &mut self,
         layout: &Layout,

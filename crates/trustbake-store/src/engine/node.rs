@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 
 use trustbake_certs::{Certificate, read_bundle, render_pem};
 
-use super::{Engine, StoreReport, ca_ref};
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
 use crate::kind::StoreKind;
 use crate::paths;
 use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, parent, resolve};
+use crate::writer::{StoreReport, Writer, ca_ref};
 
 /// The variable Node reads.
 pub(crate) const VARIABLE: &str = "NODE_EXTRA_CA_CERTS";
@@ -51,7 +51,7 @@ pub fn node_extra(view: &dyn RootView, env: &Env) -> Result<Option<NodeExtra>, S
     Ok(Some(NodeExtra { program, path, set }))
 }
 
-impl Engine<'_> {
+impl Writer<'_> {
     pub(super) fn node(&mut self, cas: &[&Certificate]) -> Result<(), StoreError> {
         let Some(NodeExtra {
             program: node,

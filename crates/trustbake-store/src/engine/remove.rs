@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use super::{Engine, StoreReport, ca_ref};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
@@ -18,28 +17,10 @@ use crate::paths::{
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH,
 };
 use crate::plan::Content;
-use crate::view::{Entry, Meta, RootView, file_name, read_resolved, resolve};
-use crate::view::{list_dir, shas_in_dir};
-
-/// A CA to distrust.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removal {
-    /// A certificate (from a file): also blocklisted where the image does not hold it, so a
-    /// later `update-ca-trust` keeps it out.
-    Certificate(Box<Certificate>),
-    /// A SHA-256 fingerprint: the certificate is looked for in the image's stores.
-    Fingerprint(Sha256Fingerprint),
-}
-
-impl Removal {
-    /// The fingerprint.
-    pub fn sha256(&self) -> Sha256Fingerprint {
-        match self {
-            Removal::Certificate(c) => c.sha256(),
-            Removal::Fingerprint(f) => *f,
-        }
-    }
-}
+use crate::view::{
+    Entry, Meta, RootView, file_name, list_dir, read_resolved, resolve, shas_in_dir,
+};
+use crate::writer::{Removal, StoreReport, Writer, ca_ref};
 
 /// A CA to remove as found in a root: its certificate (given, or read from the root for a
 /// fingerprint), the files of the local stores that hold it (RHEL `source/anchors/`, Debian's
@@ -62,14 +43,14 @@ pub fn find_removals(
     removals: &[Removal],
 ) -> Result<(Vec<Found>, Vec<String>), StoreError> {
     let layout = crate::detect::detect(view)?;
-    let options = super::Options {
+    let options = crate::writer::Options {
         mtime: 0,
         jks_timestamp_ms: None,
         include_vendored: false,
         env: crate::env::Env::new(),
         remove: removals.to_vec(),
     };
-    let mut eng = Engine::new(view, &options);
+    let mut eng = Writer::new(view, &options);
     let certs = eng.removals(&layout)?;
     let mut local: Vec<String> = list_dir(view, RHEL_ANCHORS)?
         .into_iter()
@@ -116,7 +97,7 @@ pub fn find_removals(
     Ok((out, eng.notes))
 }
 
-impl Engine<'_> {
+impl Writer<'_> {
     /// The certificates to remove: those given, and those found in the image for a fingerprint
     /// (a fingerprint found nowhere is a note).
     pub(super) fn removals(&mut self, layout: &Layout) -> Result<Vec<Certificate>, StoreError> {
@@ -585,7 +566,7 @@ pub fn blocklist_dir(view: &dyn RootView, layout: &Layout) -> Result<&'static st
 /// After files of a hashed directory are gone: the links to them go, and under each hash the
 /// links left are numbered from 0 again in their old order.
 fn relink(
-    eng: &mut Engine<'_>,
+    eng: &mut Writer<'_>,
     dir: &str,
     names: &[String],
     gone: &BTreeSet<String>,

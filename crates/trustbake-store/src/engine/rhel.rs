@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
-use super::{Engine, StoreReport, ca_ref};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
@@ -14,12 +13,13 @@ use crate::layout::Layout;
 use crate::paths::{RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
 use crate::plan::Content;
 use crate::view::{Entry, Meta, read_resolved, resolve, shas_in_dir};
+use crate::writer::{StoreReport, Writer, ca_ref};
 
 /// Why a non-authority stays out of a `ca-anchors` output.
 const NOT_AN_AUTHORITY: &str =
     "not a certificate authority: p11-kit leaves it out of the ca-anchors outputs";
 
-impl Engine<'_> {
+impl Writer<'_> {
     pub(super) fn rhel(&mut self, layout: &Layout, cas: &[&Certificate]) -> Result<(), StoreError> {
         // 1. source/anchors/<stem>.pem, so a later update-ca-trust in the image keeps the CA.
         let anchors = self.ensure_dir(RHEL_ANCHORS, 0o755)?;
