@@ -4,63 +4,36 @@
 use trustbake_targets::OsFamily;
 
 use crate::error::StoreError;
-use crate::kind::StoreKind;
-use crate::layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput};
-use crate::paths::{
-    ANCHORE_VENV_CFG, CERTIFI_SEARCH, DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA,
-    DEBIAN_SHARE, MAX_READ, OS_RELEASE, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
-};
+use crate::family::FAMILIES;
+use crate::layout::{CertifiBundle, CertifiStatus, Layout, OsRelease};
+use crate::paths::{ANCHORE_VENV_CFG, CERTIFI_SEARCH, MAX_READ, OS_RELEASE};
 use crate::view::{Entry, RootView, list_dir, parent, read_resolved, resolve};
 
 /// Detects the trust layout of the root; a root with no trust store is an error.
 pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
     let os = os_release(view)?;
-    let is_dir = |path: &str| -> Result<bool, StoreError> {
-        Ok(matches!(resolve(view, path)?.1, Some(Entry::Dir { .. })))
+    let mut layout = Layout {
+        os,
+        family: OsFamily::Rhel,
+        rhel_outputs: Vec::new(),
+        rhel_directory_hash: false,
+        debian: false,
+        debian_java: false,
+        certifi: Vec::new(),
+        python: None,
     };
-    let rhel = is_dir(RHEL_EXTRACTED)?;
-    let mut rhel_outputs = Vec::new();
-    if rhel {
-        for &(path, kind) in StoreKind::RHEL_OUTPUTS {
-            if matches!(resolve(view, path)?.1, Some(Entry::File { .. })) {
-                rhel_outputs.push(RhelOutput {
-                    path: path.to_owned(),
-                    kind,
-                });
-            }
+    let mut found = None;
+    for family in FAMILIES {
+        if family.detect(view, &mut layout)? && found.is_none() {
+            found = Some(family.family());
         }
     }
-    let rhel_directory_hash = rhel && is_dir(RHEL_DIRECTORY_HASH)?;
-    // On RHEL /etc/ssl/certs is a link into /etc/pki: that is not a Debian store.
-    let certs_real = resolve(view, DEBIAN_CERTS)?;
-    // Nor is a ca-certificates.crt that links into it: rebuilding it would overwrite RHEL's bundle.
-    let bundle_real = resolve(view, DEBIAN_BUNDLE)?.0;
-    let debian = matches!(certs_real.1, Some(Entry::Dir { .. }))
-        && !certs_real.0.starts_with("/etc/pki/")
-        && !bundle_real.starts_with("/etc/pki/")
-        && (matches!(resolve(view, DEBIAN_CONF)?.1, Some(Entry::File { .. }))
-            || is_dir(DEBIAN_SHARE)?);
-    if !rhel && !debian {
-        return Err(StoreError::NoTrustStore);
-    }
-    let debian_java = debian && matches!(resolve(view, DEBIAN_JAVA)?.1, Some(Entry::File { .. }));
-    let family = if rhel {
-        OsFamily::Rhel
-    } else {
-        OsFamily::Debian
-    };
+    layout.family = found.ok_or(StoreError::NoTrustStore)?;
     let certifi = certifi_bundles(view)?;
     let python = python_version(view, &certifi)?;
-    Ok(Layout {
-        os,
-        family,
-        rhel_outputs,
-        rhel_directory_hash,
-        debian,
-        debian_java,
-        certifi,
-        python,
-    })
+    layout.certifi = certifi;
+    layout.python = python;
+    Ok(layout)
 }
 
 fn os_release(view: &dyn RootView) -> Result<OsRelease, StoreError> {

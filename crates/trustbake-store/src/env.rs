@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::StoreError;
-use crate::paths::DEFAULT_PATH;
 use crate::view::{Entry, RootView, resolve};
+
+/// `PATH` when the image sets none (Docker's default).
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The environment of the image's processes (its config's `Env`).
 pub type Env = BTreeMap<String, String>;

@@ -1,22 +1,21 @@
 //! Inspection: every trust store and certifi bundle of a root with its certificate count, and
-//! for each locally added CA (RHEL anchors, Debian local certificates) the stores that hold it
+//! for each locally added CA (each OS family's local certificates) the stores that hold it
 //! and those that lack it — so an image whose stores disagree shows at a glance.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
+use trustbake_certs::{Certificate, Sha256Fingerprint};
 
 use crate::detect::detect;
 use crate::engine::NODE_VARIABLE;
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
-use crate::formats::{self, jks};
+use crate::family::{FAMILIES, bundle};
 use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::paths;
-use crate::paths::{DEBIAN_BUNDLE, DEBIAN_JAVA, DEBIAN_LOCAL, RHEL_ANCHORS, RHEL_DIRECTORY_HASH};
-use crate::view::{Entry, RootView, list_dir, read_resolved, resolve, shas_in_dir};
+use crate::view::{Entry, RootView, resolve};
 
 /// A locally added CA and where it is.
 #[derive(Debug, Clone, Serialize)]
@@ -86,89 +85,8 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
     let detected = detect(view)?;
     let mut stores = Vec::new();
     let mut local: Vec<(Certificate, String)> = Vec::new();
-    let bundle = |path: &str,
-                  kind: StoreKind,
-                  certifi: Option<CertifiStatus>,
-                  stores: &mut Vec<StoreContents>|
-     -> Result<(), StoreError> {
-        if let Some((_, _, bytes)) = read_resolved(view, path)? {
-            let found = read_bundle(&bytes);
-            stores.push(StoreContents {
-                path: path.to_owned(),
-                kind,
-                certifi,
-                certificates: found.certificates.len(),
-                unreadable: found.skipped,
-                shas: found.shas(),
-            });
-        }
-        Ok(())
-    };
-    for output in &detected.rhel_outputs {
-        let path = &output.path;
-        match output.kind {
-            StoreKind::JavaCacerts => keystore(view, path, &mut stores)?,
-            StoreKind::Edk2 => {
-                if let Some((_, _, bytes)) = read_resolved(view, path)? {
-                    let ders = formats::edk2_certificates(&bytes).unwrap_or_default();
-                    stores.push(StoreContents {
-                        path: path.clone(),
-                        kind: StoreKind::Edk2,
-                        certifi: None,
-                        certificates: ders.len(),
-                        unreadable: 0,
-                        shas: ders.iter().map(|d| Sha256Fingerprint::of(d)).collect(),
-                    });
-                }
-            }
-            kind => bundle(path, kind, None, &mut stores)?,
-        }
-    }
-    if detected.rhel_directory_hash {
-        let shas = shas_in_dir(view, RHEL_DIRECTORY_HASH, |n| n.ends_with(".pem"))?;
-        stores.push(StoreContents {
-            path: RHEL_DIRECTORY_HASH.into(),
-            kind: StoreKind::DirectoryHash,
-            certifi: None,
-            certificates: shas.len(),
-            unreadable: 0,
-            shas,
-        });
-    }
-    if detected.family == trustbake_targets::OsFamily::Rhel {
-        // The distrusted: what update-ca-trust keeps out of every ca-anchors output.
-        for dir in [paths::RHEL_BLOCKLIST, paths::RHEL_BLACKLIST] {
-            if !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
-                continue;
-            }
-            let shas = shas_in_dir(view, dir, |_| true)?;
-            stores.push(StoreContents {
-                path: dir.to_owned(),
-                kind: StoreKind::Blocklist,
-                certifi: None,
-                certificates: shas.len(),
-                unreadable: 0,
-                shas,
-            });
-        }
-        for name in list_dir(view, RHEL_ANCHORS)? {
-            let path = format!("{RHEL_ANCHORS}/{name}");
-            if let Some((_, _, bytes)) = read_resolved(view, &path)? {
-                local.extend(
-                    read_bundle(&bytes)
-                        .certificates
-                        .into_iter()
-                        .map(|c| (c, path.clone())),
-                );
-            }
-        }
-    }
-    if detected.debian {
-        bundle(DEBIAN_BUNDLE, StoreKind::DebianBundle, None, &mut stores)?;
-        if detected.debian_java {
-            keystore(view, DEBIAN_JAVA, &mut stores)?;
-        }
-        local_crts(view, DEBIAN_LOCAL, 8, &mut local)?;
+    for family in FAMILIES {
+        family.inspect(view, &detected, &mut stores, &mut local)?;
     }
     for b in &detected.certifi {
         if let CertifiStatus::Unusable { .. } = b.status {
@@ -184,6 +102,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             continue;
         }
         bundle(
+            view,
             &b.path,
             StoreKind::Certifi,
             Some(b.status.clone()),
@@ -203,7 +122,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         });
         match path {
             Some(path) if path.starts_with('/') => {
-                bundle(path, StoreKind::NodeExtra, None, &mut stores)?;
+                bundle(view, path, StoreKind::NodeExtra, None, &mut stores)?;
                 if !stores.iter().any(|s| s.path == path) {
                     warnings.push(format!(
                         "{NODE_VARIABLE}={path}: no such file — {node} starts with a warning and trusts only its built-in roots"
@@ -281,58 +200,4 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         local_cas,
         warnings,
     })
-}
-
-fn keystore(
-    view: &dyn RootView,
-    path: &str,
-    stores: &mut Vec<StoreContents>,
-) -> Result<(), StoreError> {
-    if let Some((_, _, bytes)) = read_resolved(view, path)? {
-        let (count, unreadable, shas) = match jks::Keystore::parse(&bytes) {
-            Ok(ks) => {
-                let shas: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
-                (shas.len(), 0, shas)
-            }
-            Err(_) => (0, 1, BTreeSet::new()),
-        };
-        stores.push(StoreContents {
-            path: path.to_owned(),
-            kind: StoreKind::JavaCacerts,
-            certifi: None,
-            certificates: count,
-            unreadable,
-            shas,
-        });
-    }
-    Ok(())
-}
-
-fn local_crts(
-    view: &dyn RootView,
-    dir: &str,
-    depth: usize,
-    out: &mut Vec<(Certificate, String)>,
-) -> Result<(), StoreError> {
-    if depth == 0 {
-        return Ok(());
-    }
-    for name in list_dir(view, dir)? {
-        let path = format!("{dir}/{name}");
-        match resolve(view, &path)?.1 {
-            Some(Entry::Dir { .. }) => local_crts(view, &path, depth - 1, out)?,
-            Some(Entry::File { .. }) if name.ends_with(".crt") => {
-                if let Some((_, _, bytes)) = read_resolved(view, &path)? {
-                    out.extend(
-                        read_bundle(&bytes)
-                            .certificates
-                            .into_iter()
-                            .map(|c| (c, path.clone())),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }

@@ -19,6 +19,7 @@ mod detect;
 mod engine;
 mod env;
 mod error;
+mod family;
 pub mod formats;
 mod inspect;
 mod kind;
@@ -33,11 +34,10 @@ pub use consumers::{
     TrustSource, consumer_reads, consumers, runtime_overlay,
 };
 pub use detect::detect;
-pub use engine::{
-    Found, NodeExtra, Report, blocklist_dir, env_reads, find_removals, node_extra, plan,
-};
+pub use engine::{Found, NodeExtra, Report, env_reads, find_removals, node_extra, plan};
 pub use env::Env;
 pub use error::StoreError;
+pub use family::rhel::blocklist_dir;
 pub use inspect::{Inspection, LocalCa, inspect};
 pub use kind::StoreKind;
 pub use layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents};

@@ -1,5 +1,5 @@
-//! Every path the engine knows, in one place: the stores of each OS family, where certifi is
-//! searched for, and — for a caller that must choose which file bodies to keep before the
+//! Every path the engine knows, in one place: the stores of each OS family (defined in the
+//! family's module, named here too), where certifi is searched for, and — for a caller that must choose which file bodies to keep before the
 //! engine runs (an image scan) — [`reads`], the paths whose content the engine may read.
 
 /// The largest file the engine reads (a bundle of every public root is a quarter of a
@@ -9,28 +9,12 @@ pub const MAX_READ: u64 = 16 * 1024 * 1024;
 /// The OS release files, first found wins.
 pub const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 
-/// RHEL family: `update-ca-trust`'s local anchors.
-pub const RHEL_ANCHORS: &str = "/etc/pki/ca-trust/source/anchors";
-/// RHEL family: the CAs `update-ca-trust` distrusts (EL9 and later).
-pub const RHEL_BLOCKLIST: &str = "/etc/pki/ca-trust/source/blocklist";
-/// RHEL family: the same on EL7 and EL8.
-pub const RHEL_BLACKLIST: &str = "/etc/pki/ca-trust/source/blacklist";
-/// RHEL family: the extracted outputs' root, whose presence marks the layout.
-pub const RHEL_EXTRACTED: &str = "/etc/pki/ca-trust/extracted";
-/// RHEL family: the hashed directory (EL9's `pem/directory-hash`).
-pub const RHEL_DIRECTORY_HASH: &str = "/etc/pki/ca-trust/extracted/pem/directory-hash";
-/// Debian family: `/etc/ssl/certs` (links and the bundle).
-pub const DEBIAN_CERTS: &str = "/etc/ssl/certs";
-/// Debian family: the administrator's local certificates.
-pub const DEBIAN_LOCAL: &str = "/usr/local/share/ca-certificates";
-/// Debian family: the packaged certificates.
-pub const DEBIAN_SHARE: &str = "/usr/share/ca-certificates";
-/// Debian family: which packaged certificates are enabled.
-pub const DEBIAN_CONF: &str = "/etc/ca-certificates.conf";
-/// Debian family: the bundle `update-ca-certificates` rebuilds.
-pub const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Debian family: Java's keystore.
-pub const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
+pub use crate::family::debian::{
+    DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
+};
+pub use crate::family::rhel::{
+    RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
+};
 
 /// Node.js: the file trustbake writes the added CAs to and names in `NODE_EXTRA_CA_CERTS`,
 /// when the image does not name one already.
@@ -87,10 +71,6 @@ pub fn reads(path: &str) -> bool {
         || path.ends_with("/pyvenv.cfg")
         || (path.ends_with("/RECORD") && path.contains(".dist-info/"))
 }
-
-/// `PATH` when the image sets none (Docker's default).
-pub(crate) const DEFAULT_PATH: &str =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[cfg(test)]
 mod tests {

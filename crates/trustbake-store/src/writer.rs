@@ -3,13 +3,14 @@
 //! the report of every store. The engine, each OS family and the consumer stores write through
 //! it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use trustbake_certs::{Certificate, Sha256Fingerprint};
+use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use crate::env::Env;
 use crate::error::StoreError;
+use crate::formats;
 use crate::kind::StoreKind;
 use crate::plan::{Content, PlanItem};
 use crate::view::{Entry, Meta, RootView, parent, read_resolved, resolve};
@@ -240,6 +241,37 @@ impl<'a> Writer<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Records that `cert` was removed from the store `store`.
+    pub(crate) fn removed(&mut self, store: &str, kind: StoreKind, cert: &Certificate) {
+        let r = ca_ref(cert);
+        let report = self.report(store, kind);
+        if !report.removed.contains(&r) {
+            report.removed.push(r);
+        }
+    }
+
+    /// Writes `path` (resolved) without the entries of `certs`; records what was removed.
+    pub(crate) fn remove_from_text(
+        &mut self,
+        path: &str,
+        kind: StoreKind,
+        certs: &[Certificate],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some((real, meta, bytes)) = self.current_file(path)? else {
+            return Ok(None);
+        };
+        let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
+        let held = read_bundle(&bytes).shas();
+        let Some(new) = formats::remove_entries(&bytes, |c| shas.contains(&c.sha256())) else {
+            return Ok(None);
+        };
+        for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
+            self.removed(path, kind, cert);
+        }
+        self.put(&real, meta, Content::File(new.clone()));
+        Ok(Some(new))
     }
 }
 

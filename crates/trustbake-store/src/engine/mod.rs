@@ -1,27 +1,26 @@
 //! The engine: from a view of a root and validated CAs to a [`Plan`] and a [`Report`]. What
-//! each family's tool would write lives in its own module: [`rhel`] (`update-ca-trust`),
-//! [`debian`] (`update-ca-certificates`), [`certifi`] (the append to every `cacert.pem`),
-//! [`node`] (the file `NODE_EXTRA_CA_CERTS` names, and the variable).
+//! each OS family's tool would write lives in its family's module (`crate::family`); the
+//! consumer stores any family can hold in their own: [`certifi`] (the append to every
+//! `cacert.pem`), [`node`] (the file `NODE_EXTRA_CA_CERTS` names, and the variable); distrusting
+//! in [`remove`].
 
 mod certifi;
-mod debian;
 mod node;
 mod remove;
 
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
-mod rhel;
-
-pub use remove::{Found, blocklist_dir, find_removals};
+pub use remove::{Found, find_removals};
 
 use serde::Serialize;
 use trustbake_certs::Certificate;
-use trustbake_targets::{OsFamily, Resolved};
+use trustbake_targets::Resolved;
 
 use crate::layout::{CertifiStatus, Layout};
 
 use crate::detect::detect;
 use crate::error::StoreError;
+use crate::family::FAMILIES;
 use crate::plan::Plan;
 use crate::view::RootView;
 use crate::writer::{Options, StoreReport, Writer};
@@ -53,11 +52,8 @@ pub fn plan(
     if let Some(target) = target {
         eng.compare(&layout, target);
     }
-    if layout.family == OsFamily::Rhel {
-        eng.rhel(&layout, &cas)?;
-    }
-    if layout.debian {
-        eng.debian(&layout, &cas)?;
+    for family in FAMILIES.iter().filter(|f| f.present(&layout)) {
+        family.add(&mut eng, &layout, &cas)?;
     }
     eng.certifi(&layout, &cas)?;
     eng.node(&cas)?;

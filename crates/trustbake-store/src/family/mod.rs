@@ -1,0 +1,26 @@
+//! An OS family: the trust store one update tool keeps (`update-ca-trust`,
+//! `update-ca-certificates`), behind one interface — is this root's store mine and which outputs
+//! does it have, what would the tool write for new CAs and without distrusted ones, what does
+//! each store hold. Each family is one module with its paths inside it; [`FAMILIES`] is the
+//! list the engine, detection and inspection go through. Adding a family is one new module and
+//! one entry in that list (see ARCHITECTURE.md, "How to add an OS family").
+
+pub(crate) mod debian;
+pub(crate) mod rhel;
+mod store;
+
+use trustbake_targets::OsFamily;
+
+pub(crate) use store::{OsStore, bundle};
+
+/// Every OS family, in the order a root's own family is chosen when it holds two.
+pub(crate) const FAMILIES: [&dyn OsStore; 2] = [&rhel::Rhel, &debian::Debian];
+
+/// The family named `family`.
+pub(crate) fn family_of(family: OsFamily) -> &'static dyn OsStore {
+    FAMILIES
+        .iter()
+        .copied()
+        .find(|f| f.family() == family)
+        .unwrap_or(FAMILIES[0])
+}
