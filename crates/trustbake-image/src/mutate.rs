@@ -157,17 +157,14 @@ impl Image {
         let mut descriptors = Vec::new();
         let mut blobs = Vec::new();
         for (layer, scanned) in kept.iter().zip(&append.scanned) {
-            let descriptor = match (&layer.descriptor, base.synthesized) {
-                (Some(d), false) => d.clone(),
-                _ => {
-                    let media_type = match (to_oci, layer.media_type.as_str()) {
-                        (true, media_type::DOCKER_LAYER_GZIP) => media_type::OCI_LAYER_GZIP,
-                        (true, _) => media_type::OCI_LAYER,
-                        (false, other) => other,
-                    };
-                    Descriptor::new(media_type, scanned.size, scanned.digest)
-                }
-            };
+            // Scanned: a descriptor is always there.
+            let descriptor =
+                carried(layer, Some(scanned), base.synthesized, to_oci).ok_or_else(|| {
+                    ImageError::BadLayer {
+                        layer: base.descriptor.digest.to_string(),
+                        detail: "a layer with neither a descriptor nor a scan".to_owned(),
+                    }
+                })?;
             descriptors.push(descriptor);
             blobs.push(LayerBlob::Base(layer));
         }
@@ -175,87 +172,13 @@ impl Image {
         let config = if !adds && !append.replace_top {
             base.config.clone()
         } else {
-            base.config.edit(|config| {
-                if append.replace_top {
-                    config.rootfs.diff_ids.pop();
-                    if let Some(history) = config.history.as_mut() {
-                        history.pop();
-                    }
-                    // Its settings go with it.
-                    if let Some(runtime) = config.config.as_mut() {
-                        if let Some(labels) = runtime.labels.as_mut() {
-                            for k in &append.replaced_settings.labels {
-                                labels.shift_remove(k);
-                            }
-                            if labels.is_empty() {
-                                runtime.labels = None;
-                            }
-                        }
-                        if let Some(env) = runtime.env.as_mut() {
-                            env.retain(|e| {
-                                let name = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
-                                !append.replaced_settings.env.iter().any(|v| v == name)
-                            });
-                            if env.is_empty() {
-                                runtime.env = None;
-                            }
-                        }
-                    }
-                    if !adds {
-                        return;
-                    }
-                }
-                if let Some(layer) = &append.layer {
-                    config.rootfs.diff_ids.push(layer.diff_id);
-                }
-                config.created = Some(append.created.clone());
-                config.history.get_or_insert_with(Vec::new).push(History {
-                    created: Some(append.created.clone()),
-                    created_by: Some(options.created_by.clone()),
-                    comment: Some(options.comment.clone()),
-                    empty_layer: append.layer.is_none().then_some(true),
-                    rest: serde_json::Map::new(),
-                });
-                let runtime = config.config.get_or_insert_with(|| ContainerConfig {
-                    user: None,
-                    env: None,
-                    labels: None,
-                    rest: serde_json::Map::new(),
-                });
-                if !append.env.is_empty() {
-                    let env = runtime.env.get_or_insert_with(Vec::new);
-                    for (name, value) in &append.env {
-                        let entry = format!("{name}={value}");
-                        let same =
-                            |e: &String| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == name;
-                        match env.iter_mut().find(|e| same(e)) {
-                            Some(existing) => *existing = entry,
-                            None => env.push(entry),
-                        }
-                    }
-                }
-                let labels = runtime.labels.get_or_insert_with(Default::default);
-                for (k, v) in &options.labels {
-                    labels.insert(k.clone(), v.clone());
-                }
-            })?
+            base.config
+                .edit(|config| edit_config(config, &append, options, adds))?
         };
         // A replacement identical to the replaced layer, byte for byte: the platform is the
         // base's, its top layer carried like the others.
         let top = base.layers.last().and_then(|t| {
-            let descriptor = match (&t.descriptor, base.synthesized) {
-                (Some(d), false) => d.clone(),
-                _ => {
-                    let scanned = top_scanned?;
-                    let media_type = match (to_oci, t.media_type.as_str()) {
-                        (true, media_type::DOCKER_LAYER_GZIP) => media_type::OCI_LAYER_GZIP,
-                        (true, _) => media_type::OCI_LAYER,
-                        (false, other) => other,
-                    };
-                    Descriptor::new(media_type, scanned.size, scanned.digest)
-                }
-            };
-            Some((t, descriptor))
+            carried(t, top_scanned.as_ref(), base.synthesized, to_oci).map(|d| (t, d))
         });
         let identical = append.replace_top && config.digest() == base.config.digest();
         let (config, new_layer, adds) = match top {
@@ -281,41 +204,20 @@ impl Image {
         }
         let base_name = self.reference.base_name();
         let manifest = base.manifest.edit(|m| {
-            if base.synthesized && to_oci {
-                m.media_type = Some(media_type::OCI_MANIFEST.to_owned());
-                m.config.media_type = media_type::OCI_CONFIG.to_owned();
-            }
-            m.config.digest = config.digest();
-            m.config.size = config.bytes().len() as u64;
-            m.layers = descriptors;
-            // A replaced layer's manifest already names the image it was baked on.
-            let named = append.replace_top
-                && m.annotations
-                    .as_ref()
-                    .is_some_and(|a| a.contains_key(BASE_DIGEST));
-            if oci && adds && !named {
-                let annotations = m.annotations.get_or_insert_with(Default::default);
-                match base_name {
-                    Some(name) => {
-                        annotations.insert(BASE_NAME.to_owned(), name);
-                    }
-                    // A local base: no name, and none left from an earlier registry bake.
-                    None => {
-                        annotations.shift_remove(BASE_NAME);
-                    }
-                }
-                annotations.insert(BASE_DIGEST.to_owned(), base.descriptor.digest.to_string());
-            }
-            // Replaced by nothing: the manifest is its base's again, naming no base.
-            if append.replace_top && !adds && !identical {
-                if let Some(annotations) = m.annotations.as_mut() {
-                    annotations.shift_remove(BASE_NAME);
-                    annotations.shift_remove(BASE_DIGEST);
-                    if annotations.is_empty() {
-                        m.annotations = None;
-                    }
-                }
-            }
+            edit_manifest(
+                m,
+                &ManifestEdit {
+                    config: &config,
+                    descriptors,
+                    base_name,
+                    base_digest: base.descriptor.digest,
+                    to_oci: base.synthesized && to_oci,
+                    oci,
+                    adds,
+                    replace_top: append.replace_top,
+                    identical,
+                },
+            );
         })?;
         let manifest_type = manifest
             .value()
@@ -335,6 +237,150 @@ impl Image {
             changed,
             blobs,
         })
+    }
+}
+
+/// A base layer's descriptor in the new manifest: its own, or — for a made-up manifest (a
+/// docker archive's) — one from its scan, in the destination's media-type family (`None` when
+/// such a layer was not scanned).
+fn carried(
+    layer: &Layer,
+    scanned: Option<&ScannedLayer>,
+    synthesized: bool,
+    to_oci: bool,
+) -> Option<Descriptor> {
+    match (&layer.descriptor, synthesized) {
+        (Some(d), false) => Some(d.clone()),
+        _ => {
+            let scanned = scanned?;
+            let media_type = match (to_oci, layer.media_type.as_str()) {
+                (true, media_type::DOCKER_LAYER_GZIP) => media_type::OCI_LAYER_GZIP,
+                (true, _) => media_type::OCI_LAYER,
+                (false, other) => other,
+            };
+            Some(Descriptor::new(media_type, scanned.size, scanned.digest))
+        }
+    }
+}
+
+/// The new config: without the replaced top layer and what its bake set, then (when the append
+/// adds a layer or variables) with the new diff ID, history entry, variables and labels.
+fn edit_config(config: &mut Config, append: &Append<'_>, options: &AppendOptions, adds: bool) {
+    if append.replace_top {
+        config.rootfs.diff_ids.pop();
+        if let Some(history) = config.history.as_mut() {
+            history.pop();
+        }
+        // Its settings go with it.
+        if let Some(runtime) = config.config.as_mut() {
+            if let Some(labels) = runtime.labels.as_mut() {
+                for k in &append.replaced_settings.labels {
+                    labels.shift_remove(k);
+                }
+                if labels.is_empty() {
+                    runtime.labels = None;
+                }
+            }
+            if let Some(env) = runtime.env.as_mut() {
+                env.retain(|e| {
+                    let name = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+                    !append.replaced_settings.env.iter().any(|v| v == name)
+                });
+                if env.is_empty() {
+                    runtime.env = None;
+                }
+            }
+        }
+        if !adds {
+            return;
+        }
+    }
+    if let Some(layer) = &append.layer {
+        config.rootfs.diff_ids.push(layer.diff_id);
+    }
+    config.created = Some(append.created.clone());
+    config.history.get_or_insert_with(Vec::new).push(History {
+        created: Some(append.created.clone()),
+        created_by: Some(options.created_by.clone()),
+        comment: Some(options.comment.clone()),
+        empty_layer: append.layer.is_none().then_some(true),
+        rest: serde_json::Map::new(),
+    });
+    let runtime = config.config.get_or_insert_with(|| ContainerConfig {
+        user: None,
+        env: None,
+        labels: None,
+        rest: serde_json::Map::new(),
+    });
+    if !append.env.is_empty() {
+        let env = runtime.env.get_or_insert_with(Vec::new);
+        for (name, value) in &append.env {
+            let entry = format!("{name}={value}");
+            let same = |e: &String| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == name;
+            match env.iter_mut().find(|e| same(e)) {
+                Some(existing) => *existing = entry,
+                None => env.push(entry),
+            }
+        }
+    }
+    let labels = runtime.labels.get_or_insert_with(Default::default);
+    for (k, v) in &options.labels {
+        labels.insert(k.clone(), v.clone());
+    }
+}
+
+/// What the new manifest is made of.
+struct ManifestEdit<'c> {
+    config: &'c Document<Config>,
+    descriptors: Vec<Descriptor>,
+    base_name: Option<String>,
+    base_digest: Digest,
+    /// A made-up manifest written with OCI media types.
+    to_oci: bool,
+    /// The manifest is OCI (annotations are its own).
+    oci: bool,
+    adds: bool,
+    replace_top: bool,
+    identical: bool,
+}
+
+/// The new manifest: the new config and layers, the base annotations of a bake (or none, when
+/// a replaced layer is replaced by nothing).
+fn edit_manifest(m: &mut Manifest, edit: &ManifestEdit<'_>) {
+    if edit.to_oci {
+        m.media_type = Some(media_type::OCI_MANIFEST.to_owned());
+        m.config.media_type = media_type::OCI_CONFIG.to_owned();
+    }
+    m.config.digest = edit.config.digest();
+    m.config.size = edit.config.bytes().len() as u64;
+    m.layers = edit.descriptors.clone();
+    // A replaced layer's manifest already names the image it was baked on.
+    let named = edit.replace_top
+        && m.annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(BASE_DIGEST));
+    if edit.oci && edit.adds && !named {
+        let annotations = m.annotations.get_or_insert_with(Default::default);
+        match &edit.base_name {
+            Some(name) => {
+                annotations.insert(BASE_NAME.to_owned(), name.clone());
+            }
+            // A local base: no name, and none left from an earlier registry bake.
+            None => {
+                annotations.shift_remove(BASE_NAME);
+            }
+        }
+        annotations.insert(BASE_DIGEST.to_owned(), edit.base_digest.to_string());
+    }
+    // Replaced by nothing: the manifest is its base's again, naming no base.
+    if edit.replace_top && !edit.adds && !edit.identical {
+        if let Some(annotations) = m.annotations.as_mut() {
+            annotations.shift_remove(BASE_NAME);
+            annotations.shift_remove(BASE_DIGEST);
+            if annotations.is_empty() {
+                m.annotations = None;
+            }
+        }
     }
 }
 
