@@ -388,51 +388,11 @@ fn scan_layer_once(
     };
     let blob = crate::tee::TeeRead { inner: blob, out };
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
-    let mut hashing = SharedHashing {
+    let hashing = SharedHashing {
         inner: blob,
         state: Arc::clone(&state),
     };
-    // The first four bytes, however few each read brings (a slow registry sends one at a time).
-    let mut magic = Vec::with_capacity(4);
-    (&mut hashing)
-        .take(4)
-        .read_to_end(&mut magic)
-        .map_err(|e| bad(format!("reading: {e}")))?;
-    let buffered = BufReader::with_capacity(
-        256 * 1024,
-        std::io::Cursor::new(magic.clone()).chain(hashing),
-    );
-    let gzip = magic.starts_with(&[0x1f, 0x8b]);
-    let zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    // The bytes must be what the media type says: a registry, a runtime or umoci trusts the
-    // media type, so a mismatch would make an image others cannot read.
-    let declared = if layer.media_type.ends_with("+zstd") {
-        "zstd"
-    } else if layer.media_type.ends_with("+gzip") || layer.media_type.ends_with(".gzip") {
-        "gzip"
-    } else {
-        "uncompressed tar"
-    };
-    let found = if gzip {
-        "gzip"
-    } else if zstd {
-        "zstd"
-    } else {
-        "uncompressed tar"
-    };
-    if declared != found {
-        return Err(bad(format!(
-            "its media type {} says {declared}, its bytes are {found}",
-            layer.media_type
-        )));
-    }
-    let decoder: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(buffered))
-    } else if zstd {
-        Box::new(ZstdFrames::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
+    let decoder = decompressing(hashing, layer, &bad)?;
     // A large buffer between tar (which skips entry data in small reads) and the inflater:
     // the decoder and the diff-ID hash then work in 1 MiB steps.
     let limit = options.max_inflated;
@@ -479,110 +439,8 @@ fn scan_layer_once(
             });
             continue;
         }
-        let header = entry.header();
-        // An empty numeric field (all NUL or spaces) is 0, as GNU tar and Python's tarfile read
-        // it; anything else that does not parse is an error.
-        let field =
-            |what: &str, raw: &[u8], value: std::io::Result<u64>| -> Result<u64, ImageError> {
-                if raw.iter().all(|b| *b == 0 || *b == b' ') {
-                    return Ok(0);
-                }
-                value.map_err(|e| bad(format!("entry {path}: unreadable {what}: {e}")))
-            };
-        let old = header.as_old();
-        let small = |what: &str, value: u64| -> Result<u32, ImageError> {
-            u32::try_from(value)
-                .map_err(|_| bad(format!("entry {path}: {what} {value} is too large")))
-        };
-        let mode = field("mode", &old.mode, header.mode().map(u64::from))? as u32 & 0o7777;
-        let uid = small("uid", field("uid", &old.uid, header.uid())?)?;
-        let gid = small("gid", field("gid", &old.gid, header.gid())?)?;
-        let mtime = field("mtime", &old.mtime, header.mtime())?;
-        let mtime = i64::try_from(mtime)
-            .map_err(|_| bad(format!("entry {path}: mtime {mtime} is too large")))?;
-        let link_target = |entry: &tar::Entry<'_, _>| -> Result<String, ImageError> {
-            match entry.link_name_bytes() {
-                Some(target) => Ok(String::from_utf8_lossy(&target).into_owned()),
-                None => Err(bad(format!("entry {path}: a link without a target"))),
-            }
-        };
-        let size = entry.size();
-        let kind = header.entry_type();
-        let node = if kind.is_dir() {
-            Entry::Node(Node {
-                kind: NodeKind::Dir,
-                mode,
-                uid,
-                gid,
-                mtime,
-                size: 0,
-                body: None,
-            })
-        } else if kind.is_symlink() {
-            let target = link_target(&entry)?;
-            Entry::Node(Node {
-                kind: NodeKind::Symlink(target),
-                mode,
-                uid,
-                gid,
-                mtime,
-                size: 0,
-                body: None,
-            })
-        } else if kind.is_hard_link() {
-            let target = link_target(&entry)?;
-            let target =
-                normalize(&target)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| ImageError::EscapingEntry {
-                        layer: name.clone(),
-                        path: one_line(&target),
-                    })?;
-            Entry::Hardlink {
-                target,
-                mode,
-                uid,
-                gid,
-                mtime,
-            }
-        } else if kind.is_file() || kind == tar::EntryType::Continuous {
-            let body = if ((options.wanted)(&path) || also_wanted.contains(&path))
-                && size <= options.max_body
-            {
-                let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| bad(format!("reading {path}: {e}")))?;
-                Some(Arc::new(bytes))
-            } else {
-                None
-            };
-            Entry::Node(Node {
-                kind: NodeKind::File,
-                mode,
-                uid,
-                gid,
-                mtime,
-                size,
-                body,
-            })
-        } else if kind.is_pax_global_extensions()
-            || kind.is_pax_local_extensions()
-            || kind.is_gnu_longname()
-            || kind.is_gnu_longlink()
-        {
+        let Some(node) = entry_of(&mut entry, &path, options, also_wanted, &bad, &name)? else {
             continue;
-        } else {
-            Entry::Node(Node {
-                kind: NodeKind::Other,
-                mode,
-                uid,
-                gid,
-                mtime,
-                size: 0,
-                body: None,
-            })
         };
         changes.entries.push((path, node));
     }
@@ -599,6 +457,214 @@ fn scan_layer_once(
             .map_err(|_| bad("hash state poisoned".into()))?;
         (Digest(s.0.clone().finalize().into()), s.1)
     };
+    check_digests(layer, &name, digest, size, diff_id)?;
+    changes.scanned = ScannedLayer {
+        digest,
+        size,
+        diff_id: DiffId(diff_id),
+    };
+    Ok(changes)
+}
+
+/// The layer's tar stream from its blob: the first bytes sniffed (gzip, zstd or plain tar), which
+/// must be what the media type says — a registry, a runtime or umoci trusts the media type, so a
+/// mismatch would make an image others cannot read.
+fn decompressing<'r>(
+    mut blob: impl Read + 'r,
+    layer: &Layer,
+    bad: &dyn Fn(String) -> ImageError,
+) -> Result<Box<dyn Read + 'r>, ImageError> {
+    // The first four bytes, however few each read brings (a slow registry sends one at a time).
+    let mut magic = Vec::with_capacity(4);
+    (&mut blob)
+        .take(4)
+        .read_to_end(&mut magic)
+        .map_err(|e| bad(format!("reading: {e}")))?;
+    let buffered =
+        BufReader::with_capacity(256 * 1024, std::io::Cursor::new(magic.clone()).chain(blob));
+    let gzip = magic.starts_with(&[0x1f, 0x8b]);
+    let zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    // The bytes must be what the media type says: a registry, a runtime or umoci trusts the
+    // media type, so a mismatch would make an image others cannot read.
+    let declared = if layer.media_type.ends_with("+zstd") {
+        "zstd"
+    } else if layer.media_type.ends_with("+gzip") || layer.media_type.ends_with(".gzip") {
+        "gzip"
+    } else {
+        "uncompressed tar"
+    };
+    let found = if gzip {
+        "gzip"
+    } else if zstd {
+        "zstd"
+    } else {
+        "uncompressed tar"
+    };
+    if declared != found {
+        return Err(bad(format!(
+            "its media type {} says {declared}, its bytes are {found}",
+            layer.media_type
+        )));
+    }
+    Ok(if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else if zstd {
+        Box::new(ZstdFrames::new(buffered))
+    } else {
+        Box::new(buffered)
+    })
+}
+
+/// An entry's permission bits, owner, group and mtime.
+struct Stat {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: i64,
+}
+
+/// The [`Stat`] of a tar header. An empty numeric field (all NUL or spaces) is 0, as GNU tar and
+/// Python's tarfile read it; anything else that does not parse is an error.
+fn stat_of(
+    header: &tar::Header,
+    path: &str,
+    bad: &dyn Fn(String) -> ImageError,
+) -> Result<Stat, ImageError> {
+    let field = |what: &str, raw: &[u8], value: std::io::Result<u64>| -> Result<u64, ImageError> {
+        if raw.iter().all(|b| *b == 0 || *b == b' ') {
+            return Ok(0);
+        }
+        value.map_err(|e| bad(format!("entry {path}: unreadable {what}: {e}")))
+    };
+    let old = header.as_old();
+    let small = |what: &str, value: u64| -> Result<u32, ImageError> {
+        u32::try_from(value).map_err(|_| bad(format!("entry {path}: {what} {value} is too large")))
+    };
+    let mode = field("mode", &old.mode, header.mode().map(u64::from))? as u32 & 0o7777;
+    let uid = small("uid", field("uid", &old.uid, header.uid())?)?;
+    let gid = small("gid", field("gid", &old.gid, header.gid())?)?;
+    let mtime = field("mtime", &old.mtime, header.mtime())?;
+    let mtime = i64::try_from(mtime)
+        .map_err(|_| bad(format!("entry {path}: mtime {mtime} is too large")))?;
+    Ok(Stat {
+        mode,
+        uid,
+        gid,
+        mtime,
+    })
+}
+
+/// One tar entry as the scan keeps it (`None` for pax and GNU extension headers): its kind,
+/// owner, mode and mtime, and its body when `wanted` names it and it is small enough.
+fn entry_of<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: &str,
+    options: &ScanOptions<'_>,
+    also_wanted: &std::collections::HashSet<String>,
+    bad: &dyn Fn(String) -> ImageError,
+    name: &str,
+) -> Result<Option<Entry>, ImageError> {
+    let Stat {
+        mode,
+        uid,
+        gid,
+        mtime,
+    } = stat_of(entry.header(), path, bad)?;
+    let link_target = |entry: &tar::Entry<'_, _>| -> Result<String, ImageError> {
+        match entry.link_name_bytes() {
+            Some(target) => Ok(String::from_utf8_lossy(&target).into_owned()),
+            None => Err(bad(format!("entry {path}: a link without a target"))),
+        }
+    };
+    let size = entry.size();
+    let kind = entry.header().entry_type();
+    let node = if kind.is_dir() {
+        Entry::Node(Node {
+            kind: NodeKind::Dir,
+            mode,
+            uid,
+            gid,
+            mtime,
+            size: 0,
+            body: None,
+        })
+    } else if kind.is_symlink() {
+        let target = link_target(entry)?;
+        Entry::Node(Node {
+            kind: NodeKind::Symlink(target),
+            mode,
+            uid,
+            gid,
+            mtime,
+            size: 0,
+            body: None,
+        })
+    } else if kind.is_hard_link() {
+        let target = link_target(entry)?;
+        let target =
+            normalize(&target)
+                .ok()
+                .flatten()
+                .ok_or_else(|| ImageError::EscapingEntry {
+                    layer: name.to_owned(),
+                    path: one_line(&target),
+                })?;
+        Entry::Hardlink {
+            target,
+            mode,
+            uid,
+            gid,
+            mtime,
+        }
+    } else if kind.is_file() || kind == tar::EntryType::Continuous {
+        let body =
+            if ((options.wanted)(path) || also_wanted.contains(path)) && size <= options.max_body {
+                let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| bad(format!("reading {path}: {e}")))?;
+                Some(Arc::new(bytes))
+            } else {
+                None
+            };
+        Entry::Node(Node {
+            kind: NodeKind::File,
+            mode,
+            uid,
+            gid,
+            mtime,
+            size,
+            body,
+        })
+    } else if kind.is_pax_global_extensions()
+        || kind.is_pax_local_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink()
+    {
+        return Ok(None);
+    } else {
+        Entry::Node(Node {
+            kind: NodeKind::Other,
+            mode,
+            uid,
+            gid,
+            mtime,
+            size: 0,
+            body: None,
+        })
+    };
+    Ok(Some(node))
+}
+
+/// The blob's digest and size as its descriptor says, and the tar's digest as the config's
+/// diff ID says.
+fn check_digests(
+    layer: &Layer,
+    name: &str,
+    digest: Digest,
+    size: u64,
+    diff_id: Digest,
+) -> Result<(), ImageError> {
     if let Some(expected) = layer.digest {
         if expected != digest {
             return Err(ImageError::BlobMismatch {
@@ -619,18 +685,13 @@ fn scan_layer_once(
     }
     if diff_id != layer.diff_id.0 {
         return Err(ImageError::BlobMismatch {
-            digest: name,
+            digest: name.to_owned(),
             what: "diff ID",
             expected: layer.diff_id.to_string(),
             found: diff_id.to_string(),
         });
     }
-    changes.scanned = ScannedLayer {
-        digest,
-        size,
-        diff_id: DiffId(diff_id),
-    };
-    Ok(changes)
+    Ok(())
 }
 
 /// A decoder that fails once it has given `left` bytes and would give more: the bound on how
