@@ -109,6 +109,41 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             &mut stores,
         )?;
     }
+    let mut warnings = node_store(view, env, !local.is_empty(), &mut stores)?;
+    let local_cas = local_cas(local, &stores);
+    for ca in &local_cas {
+        let sha = Sha256Fingerprint::from_hex(&ca.sha256);
+        if let Some(list) = stores
+            .iter()
+            .find(|s| s.kind == StoreKind::Blocklist && sha.is_some_and(|f| s.shas.contains(&f)))
+        {
+            warnings.push(format!(
+                "{} ({}) is an anchor and in {}: update-ca-trust distrusts it",
+                ca.label, ca.source, list.path
+            ));
+        }
+    }
+    for store in &stores {
+        if let Some(w) = unreadable_by_others(view, &store.path)? {
+            warnings.push(w);
+        }
+    }
+    Ok(Inspection {
+        detected,
+        stores,
+        local_cas,
+        warnings,
+    })
+}
+
+/// Node's extra file (the one `env` names, else trustbake's when present) as a store, and the
+/// warnings about it: a missing or relative file, or none while CAs were added locally.
+fn node_store(
+    view: &dyn RootView,
+    env: &Env,
+    local_added: bool,
+    stores: &mut Vec<StoreContents>,
+) -> Result<Vec<String>, StoreError> {
     let mut warnings = Vec::new();
     if let Some(node) = program(view, &path_dirs(env), "node")? {
         let named = var(env, NODE_VARIABLE);
@@ -122,7 +157,7 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
         });
         match path {
             Some(path) if path.starts_with('/') => {
-                bundle(view, path, StoreKind::NodeExtra, None, &mut stores)?;
+                bundle(view, path, StoreKind::NodeExtra, None, stores)?;
                 if !stores.iter().any(|s| s.path == path) {
                     warnings.push(format!(
                         "{NODE_VARIABLE}={path}: no such file — {node} starts with a warning and trusts only its built-in roots"
@@ -132,14 +167,19 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             Some(path) => warnings.push(format!(
                 "{NODE_VARIABLE}={path} is relative: what {node} reads depends on its working directory"
             )),
-            None if !local.is_empty() => warnings.push(format!(
+            None if local_added => warnings.push(format!(
                 "{node} trusts only its built-in roots ({NODE_VARIABLE} is not set): the locally added CAs do not reach it"
             )),
             None => {}
         }
     }
+    Ok(warnings)
+}
+
+/// Each locally added CA (once) with the stores that hold it and those that should and do not.
+fn local_cas(local: Vec<(Certificate, String)>, stores: &[StoreContents]) -> Vec<LocalCa> {
     let mut seen = BTreeSet::new();
-    let local_cas: Vec<LocalCa> = local
+    local
         .into_iter()
         .filter(|(c, _)| seen.insert(c.sha256()))
         .map(|(cert, source)| {
@@ -176,28 +216,5 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
                     .collect(),
             }
         })
-        .collect();
-    for ca in &local_cas {
-        let sha = Sha256Fingerprint::from_hex(&ca.sha256);
-        if let Some(list) = stores
-            .iter()
-            .find(|s| s.kind == StoreKind::Blocklist && sha.is_some_and(|f| s.shas.contains(&f)))
-        {
-            warnings.push(format!(
-                "{} ({}) is an anchor and in {}: update-ca-trust distrusts it",
-                ca.label, ca.source, list.path
-            ));
-        }
-    }
-    for store in &stores {
-        if let Some(w) = unreadable_by_others(view, &store.path)? {
-            warnings.push(w);
-        }
-    }
-    Ok(Inspection {
-        detected,
-        stores,
-        local_cas,
-        warnings,
-    })
+        .collect()
 }
