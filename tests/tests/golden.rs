@@ -221,8 +221,15 @@ fn json_outcomes_keep_their_snapshots() {
     )
     .unwrap();
     let mut got = String::new();
+    // The scan counters depend on which of two parallel scans of a layer finishes first: they
+    // are left out (the cache's own tests pin them).
     let mut section = |label: &str, text: String| {
-        let _ = writeln!(got, "[{label}]\n{}", text.trim_end());
+        let kept: Vec<&str> = text
+            .trim_end()
+            .lines()
+            .filter(|l| !l.contains("\"scanned_layers\":") && !l.contains("\"cached_layers\":"))
+            .collect();
+        let _ = writeln!(got, "[{label}]\n{}", kept.join("\n"));
     };
     section(
         "plan --all",

@@ -403,8 +403,40 @@ impl Writer<'_> {
         let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
         let (certs_dir, _) = resolve(self.view, DEBIAN_CERTS)?;
         let mut gone_links: BTreeSet<String> = BTreeSet::new();
+        let local = self.local_remove(&shas, certs, &certs_dir, &mut gone_links)?;
+        let packaged = self.conf_disable(certs, &certs_dir, &mut gone_links)?;
+        let changed = local || packaged;
+        if !changed {
+            return Ok(());
+        }
+        // 3. What update-ca-certificates then rebuilds: the bundle, the hash links, Java's store.
+        let before = read_resolved(self.view, DEBIAN_BUNDLE)?;
+        let held = before
+            .as_ref()
+            .map(|(_, _, b)| read_bundle(b).shas())
+            .unwrap_or_default();
+        self.debian_bundle(before.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
+        for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
+            self.removed(DEBIAN_BUNDLE, StoreKind::DebianBundle, cert);
+        }
+        let removed: Vec<&Certificate> = certs.iter().collect();
+        self.debian_rehash(&certs_dir, &[], &removed, &gone_links)?;
+        if layout.debian_java {
+            self.jks_remove(DEBIAN_JAVA, certs)?;
+        }
+        Ok(())
+    }
+
+    /// The administrator's own: the `.crt` goes (a file of several loses the entries), and the
+    /// link that then dangles. Whether anything changed.
+    fn local_remove(
+        &mut self,
+        shas: &BTreeSet<Sha256Fingerprint>,
+        certs: &[Certificate],
+        certs_dir: &str,
+        gone_links: &mut BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
         let mut changed = false;
-        // 1. The administrator's own: the .crt goes (a file of several loses the entries).
         let mut local = Vec::new();
         self.local_crts(DEBIAN_LOCAL, 8, &mut local)?;
         for path in local {
@@ -447,7 +479,18 @@ impl Writer<'_> {
                 }
             }
         }
-        // 2. The packaged ones: disabled in ca-certificates.conf, as dpkg-reconfigure writes it.
+        Ok(changed)
+    }
+
+    /// The packaged ones: disabled in `ca-certificates.conf`, as `dpkg-reconfigure` writes it,
+    /// and their links gone. Whether anything changed.
+    fn conf_disable(
+        &mut self,
+        certs: &[Certificate],
+        certs_dir: &str,
+        gone_links: &mut BTreeSet<String>,
+    ) -> Result<bool, StoreError> {
+        let mut changed = false;
         if let Some((conf_real, conf_meta, _)) = read_resolved(self.view, DEBIAN_CONF)? {
             let text = self
                 .current(&conf_real)?
@@ -496,25 +539,7 @@ impl Writer<'_> {
                 self.put(&conf_real, meta, Content::File(out.into_bytes()));
             }
         }
-        if !changed {
-            return Ok(());
-        }
-        // 3. What update-ca-certificates then rebuilds: the bundle, the hash links, Java's store.
-        let before = read_resolved(self.view, DEBIAN_BUNDLE)?;
-        let held = before
-            .as_ref()
-            .map(|(_, _, b)| read_bundle(b).shas())
-            .unwrap_or_default();
-        self.debian_bundle(before.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
-        for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
-            self.removed(DEBIAN_BUNDLE, StoreKind::DebianBundle, cert);
-        }
-        let removed: Vec<&Certificate> = certs.iter().collect();
-        self.debian_rehash(&certs_dir, &[], &removed, &gone_links)?;
-        if layout.debian_java {
-            self.jks_remove(DEBIAN_JAVA, certs)?;
-        }
-        Ok(())
+        Ok(changed)
     }
 }
 

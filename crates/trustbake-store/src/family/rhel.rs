@@ -372,7 +372,24 @@ impl Writer<'_> {
 
     fn rhel_remove(&mut self, layout: &Layout, certs: &[Certificate]) -> Result<(), StoreError> {
         let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
-        // 1. Out of source/anchors: a file of only these CAs goes, a bundle loses their entries.
+        let in_etc_anchors = self.anchors_remove(&shas, certs)?;
+        self.blocklist_add(layout, certs)?;
+        for output in &layout.rhel_outputs {
+            self.output_remove(output, &shas, &in_etc_anchors, certs)?;
+        }
+        if layout.rhel_directory_hash {
+            self.directory_hash_remove(&shas, certs)?;
+        }
+        Ok(())
+    }
+
+    /// Out of `source/anchors`: a file of only these CAs goes, a bundle loses their entries.
+    /// Returns every CA the anchors held before.
+    fn anchors_remove(
+        &mut self,
+        shas: &BTreeSet<Sha256Fingerprint>,
+        certs: &[Certificate],
+    ) -> Result<BTreeSet<Sha256Fingerprint>, StoreError> {
         let (anchors, _) = resolve(self.view, RHEL_ANCHORS)?;
         let mut in_etc_anchors = BTreeSet::new();
         for name in list_dir(self.view, RHEL_ANCHORS)? {
@@ -407,7 +424,11 @@ impl Writer<'_> {
                 }
             }
         }
-        // 2. Into the blocklist, so that a later update-ca-trust keeps them out.
+        Ok(in_etc_anchors)
+    }
+
+    /// Into the blocklist, so that a later `update-ca-trust` keeps them out.
+    fn blocklist_add(&mut self, layout: &Layout, certs: &[Certificate]) -> Result<(), StoreError> {
         let dir = blocklist_dir(self.view, layout)?;
         let real_dir = self.ensure_dir(dir, 0o755)?;
         let listed = shas_in_dir(self.view, dir, |_| true)?;
@@ -426,60 +447,63 @@ impl Writer<'_> {
             }
         }
         self.stores.push(report);
-        // 3. The extracted outputs as p11-kit writes them with the CAs distrusted: out of every
-        //    ca-anchors output. The OpenSSL bundle (filter `certificates`) lists every
-        //    certificate p11-kit knows: one a shipped source still holds keeps its entry as it
-        //    is; one only the blocklist names is written rejecting every purpose.
-        for output in &layout.rhel_outputs {
-            let path = output.path.clone();
-            match output.kind {
-                StoreKind::OpensslBundle => {
-                    let Some((real, meta, bytes)) = self.current_file(&path)? else {
-                        continue;
-                    };
-                    let held = read_bundle(&bytes).shas();
-                    // Shipped: in the bundle, and not (only) from the anchors just emptied.
-                    let distrusted: Vec<&Certificate> = certs
-                        .iter()
-                        .filter(|c| {
-                            !held.contains(&c.sha256()) || in_etc_anchors.contains(&c.sha256())
-                        })
-                        .collect();
-                    if !distrusted.is_empty() {
-                        let gone: BTreeSet<_> = distrusted.iter().map(|c| c.sha256()).collect();
-                        let kept = formats::remove_entries(&bytes, |c| gone.contains(&c.sha256()))
-                            .unwrap_or_else(|| bytes.clone());
-                        let content = formats::openssl_bundle_append_distrusted(&kept, &distrusted);
-                        self.put(&real, meta, Content::File(content));
-                    }
-                }
-                StoreKind::JavaCacerts => self.jks_remove(&path, certs)?,
-                StoreKind::Edk2 => {
-                    let Some((real, meta, bytes)) = self.current_file(&path)? else {
-                        continue;
-                    };
-                    let Some(new) = formats::edk2_remove(&bytes, |der| {
-                        shas.contains(&Sha256Fingerprint::of(der))
-                    }) else {
-                        continue;
-                    };
-                    if new != bytes {
-                        let held = formats::edk2_certificates(&bytes).unwrap_or_default();
-                        for cert in certs {
-                            if held.iter().any(|d| d.as_slice() == cert.der()) {
-                                self.removed(&path, StoreKind::Edk2, cert);
-                            }
-                        }
-                        self.put(&real, meta, Content::File(new));
-                    }
-                }
-                kind => {
-                    self.remove_from_text(&path, kind, certs)?;
+        Ok(())
+    }
+
+    /// One extracted output as p11-kit writes it with the CAs distrusted: out of every
+    /// ca-anchors output. The OpenSSL bundle (filter `certificates`) lists every certificate
+    /// p11-kit knows: one a shipped source still holds keeps its entry as it is; one only the
+    /// blocklist names is written rejecting every purpose.
+    fn output_remove(
+        &mut self,
+        output: &RhelOutput,
+        shas: &BTreeSet<Sha256Fingerprint>,
+        in_etc_anchors: &BTreeSet<Sha256Fingerprint>,
+        certs: &[Certificate],
+    ) -> Result<(), StoreError> {
+        let path = output.path.clone();
+        match output.kind {
+            StoreKind::OpensslBundle => {
+                let Some((real, meta, bytes)) = self.current_file(&path)? else {
+                    return Ok(());
+                };
+                let held = read_bundle(&bytes).shas();
+                // Shipped: in the bundle, and not (only) from the anchors just emptied.
+                let distrusted: Vec<&Certificate> = certs
+                    .iter()
+                    .filter(|c| !held.contains(&c.sha256()) || in_etc_anchors.contains(&c.sha256()))
+                    .collect();
+                if !distrusted.is_empty() {
+                    let gone: BTreeSet<_> = distrusted.iter().map(|c| c.sha256()).collect();
+                    let kept = formats::remove_entries(&bytes, |c| gone.contains(&c.sha256()))
+                        .unwrap_or_else(|| bytes.clone());
+                    let content = formats::openssl_bundle_append_distrusted(&kept, &distrusted);
+                    self.put(&real, meta, Content::File(content));
                 }
             }
-        }
-        if layout.rhel_directory_hash {
-            self.directory_hash_remove(&shas, certs)?;
+            StoreKind::JavaCacerts => self.jks_remove(&path, certs)?,
+            StoreKind::Edk2 => {
+                let Some((real, meta, bytes)) = self.current_file(&path)? else {
+                    return Ok(());
+                };
+                let Some(new) =
+                    formats::edk2_remove(&bytes, |der| shas.contains(&Sha256Fingerprint::of(der)))
+                else {
+                    return Ok(());
+                };
+                if new != bytes {
+                    let held = formats::edk2_certificates(&bytes).unwrap_or_default();
+                    for cert in certs {
+                        if held.iter().any(|d| d.as_slice() == cert.der()) {
+                            self.removed(&path, StoreKind::Edk2, cert);
+                        }
+                    }
+                    self.put(&real, meta, Content::File(new));
+                }
+            }
+            kind => {
+                self.remove_from_text(&path, kind, certs)?;
+            }
         }
         Ok(())
     }
