@@ -268,59 +268,7 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         );
     }
     for p in &outcome.platforms {
-        let _ = writeln!(
-            out,
-            "\n{}: {}",
-            p.platform.as_deref().unwrap_or("image"),
-            layout(&p.detected)
-        );
-        let _ = writeln!(out, "  manifest {}", p.manifest);
-        if let Some(layer) = &p.layer {
-            let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
-        }
-        if let Some(r) = &p.replaced {
-            let _ = writeln!(
-                out,
-                "  replaces trustbake's earlier layer {} ({} added{}): the new layer goes on the layers below it, and CAs not given again are gone from every store",
-                r.layer,
-                counted(r.cas.len(), "CA", "CAs"),
-                if r.removed.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} removed", r.removed.len())
-                }
-            );
-        }
-        for (name, value) in &p.env {
-            let _ = writeln!(out, "  config Env: {name}={value}");
-        }
-        for store in &p.stores {
-            let _ = writeln!(
-                out,
-                "    {:<17} {}  {}",
-                store.kind,
-                store.path,
-                store_summary(store)
-            );
-        }
-        for note in &p.notes {
-            let _ = writeln!(out, "  note: {note}");
-        }
-        if outcome.dry_run {
-            for e in &p.entries {
-                let what = match (e.kind, e.size, &e.target) {
-                    ("remove", _, _) => "removed (a whiteout)".to_owned(),
-                    (_, Some(size), _) => format!("{size} bytes"),
-                    (_, None, Some(t)) => format!("-> {t}"),
-                    _ => "dir".to_owned(),
-                };
-                let _ = writeln!(
-                    out,
-                    "    {} {}:{}  {}  {what}",
-                    e.mode, e.uid, e.gid, e.path
-                );
-            }
-        }
+        bake_platform(&mut out, p, outcome.dry_run);
     }
     let _ = writeln!(
         out,
@@ -328,22 +276,7 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         outcome.scanned_layers, outcome.cached_layers
     );
     for r in &outcome.registries {
-        let _ = writeln!(
-            out,
-            "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({}){}",
-            r.registry,
-            mb(r.downloaded + r.manifest_bytes),
-            mb(r.uploaded),
-            r.mounted,
-            mb(r.mounted_bytes),
-            r.present,
-            mb(r.present_bytes),
-            match r.retries {
-                0 => String::new(),
-                1 => ", 1 retry".to_owned(),
-                n => format!(", {n} retries"),
-            }
-        );
+        registry_line(&mut out, r);
     }
     for note in &outcome.notes {
         let _ = writeln!(out, "note: {note}");
@@ -352,6 +285,84 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
         let _ = writeln!(out, "warning: {warning}");
     }
     out
+}
+
+/// One platform of a bake: its layout, manifest, layer, what it replaced, each store, notes,
+/// and in a dry run every entry.
+fn bake_platform(out: &mut String, p: &trustbake::BakePlatform, dry_run: bool) {
+    let _ = writeln!(
+        out,
+        "\n{}: {}",
+        p.platform.as_deref().unwrap_or("image"),
+        layout(&p.detected)
+    );
+    let _ = writeln!(out, "  manifest {}", p.manifest);
+    if let Some(layer) = &p.layer {
+        let _ = writeln!(out, "  new layer {} ({} bytes)", layer.digest, layer.size);
+    }
+    if let Some(r) = &p.replaced {
+        let _ = writeln!(
+            out,
+            "  replaces trustbake's earlier layer {} ({} added{}): the new layer goes on the layers below it, and CAs not given again are gone from every store",
+            r.layer,
+            counted(r.cas.len(), "CA", "CAs"),
+            if r.removed.is_empty() {
+                String::new()
+            } else {
+                format!(", {} removed", r.removed.len())
+            }
+        );
+    }
+    for (name, value) in &p.env {
+        let _ = writeln!(out, "  config Env: {name}={value}");
+    }
+    for store in &p.stores {
+        let _ = writeln!(
+            out,
+            "    {:<17} {}  {}",
+            store.kind,
+            store.path,
+            store_summary(store)
+        );
+    }
+    for note in &p.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    if dry_run {
+        for e in &p.entries {
+            let what = match (e.kind, e.size, &e.target) {
+                ("remove", _, _) => "removed (a whiteout)".to_owned(),
+                (_, Some(size), _) => format!("{size} bytes"),
+                (_, None, Some(t)) => format!("-> {t}"),
+                _ => "dir".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "    {} {}:{}  {}  {what}",
+                e.mode, e.uid, e.gid, e.path
+            );
+        }
+    }
+}
+
+/// One registry's transfers of a bake.
+fn registry_line(out: &mut String, r: &trustbake::RegistryTransfer) {
+    let _ = writeln!(
+        out,
+        "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({}){}",
+        r.registry,
+        mb(r.downloaded + r.manifest_bytes),
+        mb(r.uploaded),
+        r.mounted,
+        mb(r.mounted_bytes),
+        r.present,
+        mb(r.present_bytes),
+        match r.retries {
+            0 => String::new(),
+            1 => ", 1 retry".to_owned(),
+            n => format!(", {n} retries"),
+        }
+    );
 }
 
 /// Bytes as MB with one decimal (kB below 0.1 MB).
