@@ -78,126 +78,136 @@ fn numeric_user(user: &str) -> String {
 
 fn layout(base: &DockerfileBase, remove: &[Removal]) -> Result<Layout, Error> {
     match base {
-        DockerfileBase::Release { target, image } => {
-            let resolved = target.resolve(VersionMap::builtin())?;
-            let line = resolved.line;
-            // Without the image, a CA is known only from a file, and only trustbake's own
-            // anchor name can be deleted.
-            let mut removals = Vec::new();
-            for r in remove {
-                let Removal::Certificate(cert) = r else {
-                    return Err(Error::BadArgument {
-                        what: "--remove".into(),
-                        reason: format!(
-                            "sha256:{}: a fingerprint is looked up in the image: give --from IMAGE, or the certificate file",
-                            r.sha256().hex()
-                        ),
-                    });
-                };
-                let anchor = line
-                    .base_info
-                    .os_family
-                    .anchor_file(&line.base_info.anchors_dir, &cert.file_stem());
-                removals.push(trustbake_store::Found {
-                    certificate: (**cert).clone(),
-                    files: vec![anchor],
-                    conf_lines: Vec::new(),
-                });
-            }
-            Ok(Layout {
-                family: line.base_info.os_family,
-                anchors_dir: line.base_info.anchors_dir.clone(),
-                update_command: line.base_info.update_command.clone(),
-                certifi: resolved.certifi_paths.clone(),
-                user: numeric_user(&line.user),
-                from: image.clone(),
-                // The map holds no Node runtime (the UI image is not a line of it).
-                node: None,
-                blocklist_dir: if matches!(line.base.as_str(), "centos7" | "ubi7" | "ubi8") {
-                    trustbake_store::paths::RHEL_BLACKLIST
-                } else {
-                    trustbake_store::paths::RHEL_BLOCKLIST
-                },
-                removals,
-                removal_notes: Vec::new(),
-                described: format!(
-                    "{} {} (line {}, {}, {} confidence; the image is not read: its layout is the map's)",
-                    target.product,
-                    target.version,
-                    line.line,
-                    line.base,
-                    line.confidence.as_str()
-                ),
-            })
-        }
+        DockerfileBase::Release { target, image } => release_layout(target, image, remove),
         DockerfileBase::Image {
             reference,
             platform,
             access,
-        } => {
-            let session = Session::new(access.clone(), Access::default());
-            let image = trustbake_image::open_in(&ImageRef::parse(reference)?, &session)?;
-            let selected = image.select(platform.as_ref())?;
-            let p = selected.first().ok_or_else(|| Error::BadArgument {
-                what: "--from".into(),
-                reason: "no platform to build for".into(),
-            })?;
-            let env = crate::bake::config_env(p);
-            let root = crate::bake::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
-            let detected = trustbake_store::detect(&ImageRoot(&root))?;
-            let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
-            let (removals, removal_notes) =
-                trustbake_store::find_removals(&ImageRoot(&root), remove)?;
-            let blocklist_dir = trustbake_store::blocklist_dir(&ImageRoot(&root), &detected)?;
-            let (anchors_dir, update_command) = match detected.family {
-                OsFamily::Rhel => (
-                    trustbake_store::paths::RHEL_ANCHORS,
-                    "update-ca-trust extract",
-                ),
-                OsFamily::Debian => (
-                    trustbake_store::paths::DEBIAN_LOCAL,
-                    "update-ca-certificates",
-                ),
-            };
-            let user = p
-                .config
-                .value()
-                .config
-                .as_ref()
-                .and_then(|c| c.user.clone())
-                .filter(|u| !u.is_empty())
-                .unwrap_or_else(|| "root".to_owned());
-            let from = match ImageRef::parse(reference)? {
-                ImageRef::Registry(r) => r.name(),
-                other => other.to_string(),
-            };
-            Ok(Layout {
-                family: detected.family,
-                anchors_dir: anchors_dir.to_owned(),
-                update_command: update_command.to_owned(),
-                certifi: detected
-                    .certifi
-                    .iter()
-                    .filter(|b| b.status == CertifiStatus::Own)
-                    .map(|b| b.path.clone())
-                    .collect(),
-                user,
-                from,
-                node,
-                blocklist_dir,
-                removals,
-                removal_notes,
-                described: format!(
-                    "detected in {reference}{}: {} family",
-                    p.platform
-                        .as_ref()
-                        .map(|p| format!(" ({p})"))
-                        .unwrap_or_default(),
-                    detected.family
-                ),
-            })
-        }
+        } => image_layout(reference, platform.as_ref(), access, remove),
     }
+}
+
+/// The layout of a release, from the version map (the image is not read).
+fn release_layout(target: &Target, image: &str, remove: &[Removal]) -> Result<Layout, Error> {
+    let resolved = target.resolve(VersionMap::builtin())?;
+    let line = resolved.line;
+    // Without the image, a CA is known only from a file, and only trustbake's own
+    // anchor name can be deleted.
+    let mut removals = Vec::new();
+    for r in remove {
+        let Removal::Certificate(cert) = r else {
+            return Err(Error::BadArgument {
+                what: "--remove".into(),
+                reason: format!(
+                    "sha256:{}: a fingerprint is looked up in the image: give --from IMAGE, or the certificate file",
+                    r.sha256().hex()
+                ),
+            });
+        };
+        let anchor = line
+            .base_info
+            .os_family
+            .anchor_file(&line.base_info.anchors_dir, &cert.file_stem());
+        removals.push(trustbake_store::Found {
+            certificate: (**cert).clone(),
+            files: vec![anchor],
+            conf_lines: Vec::new(),
+        });
+    }
+    Ok(Layout {
+        family: line.base_info.os_family,
+        anchors_dir: line.base_info.anchors_dir.clone(),
+        update_command: line.base_info.update_command.clone(),
+        certifi: resolved.certifi_paths.clone(),
+        user: numeric_user(&line.user),
+        from: image.to_owned(),
+        // The map holds no Node runtime (the UI image is not a line of it).
+        node: None,
+        blocklist_dir: if matches!(line.base.as_str(), "centos7" | "ubi7" | "ubi8") {
+            trustbake_store::paths::RHEL_BLACKLIST
+        } else {
+            trustbake_store::paths::RHEL_BLOCKLIST
+        },
+        removals,
+        removal_notes: Vec::new(),
+        described: format!(
+            "{} {} (line {}, {}, {} confidence; the image is not read: its layout is the map's)",
+            target.product,
+            target.version,
+            line.line,
+            line.base,
+            line.confidence.as_str()
+        ),
+    })
+}
+
+/// The layout detected in an image (its first platform, or the one asked for).
+fn image_layout(
+    reference: &str,
+    platform: Option<&Platform>,
+    access: &Access,
+    remove: &[Removal],
+) -> Result<Layout, Error> {
+    let session = Session::new(access.clone(), Access::default());
+    let image = trustbake_image::open_in(&ImageRef::parse(reference)?, &session)?;
+    let selected = image.select(platform)?;
+    let p = selected.first().ok_or_else(|| Error::BadArgument {
+        what: "--from".into(),
+        reason: "no platform to build for".into(),
+    })?;
+    let env = crate::bake::config_env(p);
+    let root = crate::bake::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
+    let detected = trustbake_store::detect(&ImageRoot(&root))?;
+    let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
+    let (removals, removal_notes) = trustbake_store::find_removals(&ImageRoot(&root), remove)?;
+    let blocklist_dir = trustbake_store::blocklist_dir(&ImageRoot(&root), &detected)?;
+    let (anchors_dir, update_command) = match detected.family {
+        OsFamily::Rhel => (
+            trustbake_store::paths::RHEL_ANCHORS,
+            "update-ca-trust extract",
+        ),
+        OsFamily::Debian => (
+            trustbake_store::paths::DEBIAN_LOCAL,
+            "update-ca-certificates",
+        ),
+    };
+    let user = p
+        .config
+        .value()
+        .config
+        .as_ref()
+        .and_then(|c| c.user.clone())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".to_owned());
+    let from = match ImageRef::parse(reference)? {
+        ImageRef::Registry(r) => r.name(),
+        other => other.to_string(),
+    };
+    Ok(Layout {
+        family: detected.family,
+        anchors_dir: anchors_dir.to_owned(),
+        update_command: update_command.to_owned(),
+        certifi: detected
+            .certifi
+            .iter()
+            .filter(|b| b.status == CertifiStatus::Own)
+            .map(|b| b.path.clone())
+            .collect(),
+        user,
+        from,
+        node,
+        blocklist_dir,
+        removals,
+        removal_notes,
+        described: format!(
+            "detected in {reference}{}: {} family",
+            p.platform
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
+            detected.family
+        ),
+    })
 }
 
 /// A single-quoted shell word.
