@@ -307,52 +307,14 @@ fn date(unix: i64) -> String {
 /// Validates `chain` against `anchors` (a store's certificates) as a TLS client would.
 pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verdict {
     let leaf = chain.leaf();
-    // The server's certificate itself in the store: OpenSSL, Go and Java trust it directly.
-    let direct = anchors
-        .iter()
-        .position(|a| a.der() == leaf.der())
-        .filter(|_| check.partial_chain || leaf.is_self_issued());
-    if let Some(anchor) = direct {
-        if let Some(failure) = validity(leaf, check.at)
-            .or_else(|| {
-                check
-                    .server_auth
-                    .then(|| server_auth_failure(leaf))
-                    .flatten()
-            })
-            .or_else(|| check.hostname.and_then(|h| name_failure(leaf, h)))
-        {
-            return Verdict::Untrusted(failure);
-        }
-        return Verdict::Trusted {
-            anchor,
-            intermediates: Vec::new(),
-        };
+    if let Some(verdict) = direct(leaf, anchors, check) {
+        return verdict;
     }
-
     let anchor_ders: Vec<CertificateDer<'_>> = anchors
         .iter()
         .map(|a| CertificateDer::from(a.der()))
         .collect();
-    // Anchors webpki cannot parse are left out (and indexed as such). Without partial chains
-    // (OpenSSL's default) only roots end a path; the store's other certificates still serve
-    // as links towards them, as OpenSSL looks issuers up in its store.
-    let mut index = Vec::new();
-    let mut trust: Vec<TrustAnchor<'_>> = Vec::new();
-    let mut intermediates: Vec<CertificateDer<'_>> = chain.certs[1..]
-        .iter()
-        .map(|c| CertificateDer::from(c.der()))
-        .collect();
-    for (i, der) in anchor_ders.iter().enumerate() {
-        if !check.partial_chain && !anchors[i].is_self_issued() {
-            intermediates.push(der.clone());
-            continue;
-        }
-        if let Ok(anchor) = webpki::anchor_from_trusted_cert(der) {
-            trust.push(anchor);
-            index.push(i);
-        }
-    }
+    let (trust, index, intermediates) = trust_set(chain, anchors, &anchor_ders, check);
     let leaf_der = CertificateDer::from(leaf.der());
     let end_entity = match EndEntityCert::try_from(&leaf_der) {
         Ok(ee) => ee,
@@ -387,27 +349,14 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
         }
         Ok(())
     };
-    let result = if check.server_auth {
-        end_entity.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &trust,
-            &intermediates,
-            at,
-            KeyUsage::server_auth(),
-            None,
-            Some(&reject_expired_anchor),
-        )
-    } else {
-        end_entity.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &trust,
-            &intermediates,
-            at,
-            AnyUsage,
-            None,
-            Some(&reject_expired_anchor),
-        )
-    };
+    let result = path_for(
+        &end_entity,
+        &trust,
+        &intermediates,
+        at,
+        check.server_auth,
+        &reject_expired_anchor,
+    );
     match result {
         Ok(path) => {
             let anchor = anchor_of(&path).unwrap_or(0);
@@ -447,6 +396,96 @@ pub fn verify(chain: &Chain, anchors: &[Certificate], check: &Check<'_>) -> Verd
             }
         }
         Err(err) => Verdict::Untrusted(explain(&err, chain, anchors, check, expired_anchor.get())),
+    }
+}
+
+/// The server's certificate itself in the store: OpenSSL, Go and Java trust it directly (when
+/// self-issued, or with partial chains), checked for validity, usage and name.
+fn direct(leaf: &Certificate, anchors: &[Certificate], check: &Check<'_>) -> Option<Verdict> {
+    let direct = anchors
+        .iter()
+        .position(|a| a.der() == leaf.der())
+        .filter(|_| check.partial_chain || leaf.is_self_issued());
+    if let Some(anchor) = direct {
+        if let Some(failure) = validity(leaf, check.at)
+            .or_else(|| {
+                check
+                    .server_auth
+                    .then(|| server_auth_failure(leaf))
+                    .flatten()
+            })
+            .or_else(|| check.hostname.and_then(|h| name_failure(leaf, h)))
+        {
+            return Some(Verdict::Untrusted(failure));
+        }
+        return Some(Verdict::Trusted {
+            anchor,
+            intermediates: Vec::new(),
+        });
+    }
+    None
+}
+
+/// The trust anchors webpki is given (with each one's index in `anchors`) and the
+/// intermediates: the chain's own after the leaf, and — without partial chains — the store's
+/// certificates that are not roots.
+fn trust_set<'a>(
+    chain: &'a Chain,
+    anchors: &[Certificate],
+    anchor_ders: &'a [CertificateDer<'a>],
+    check: &Check<'_>,
+) -> (Vec<TrustAnchor<'a>>, Vec<usize>, Vec<CertificateDer<'a>>) {
+    // Anchors webpki cannot parse are left out (and indexed as such). Without partial chains
+    // (OpenSSL's default) only roots end a path; the store's other certificates still serve
+    // as links towards them, as OpenSSL looks issuers up in its store.
+    let mut index = Vec::new();
+    let mut trust: Vec<TrustAnchor<'_>> = Vec::new();
+    let mut intermediates: Vec<CertificateDer<'_>> = chain.certs[1..]
+        .iter()
+        .map(|c| CertificateDer::from(c.der()))
+        .collect();
+    for (i, der) in anchor_ders.iter().enumerate() {
+        if !check.partial_chain && !anchors[i].is_self_issued() {
+            intermediates.push(der.clone());
+            continue;
+        }
+        if let Ok(anchor) = webpki::anchor_from_trusted_cert(der) {
+            trust.push(anchor);
+            index.push(i);
+        }
+    }
+    (trust, index, intermediates)
+}
+
+/// The path webpki builds from the leaf to an anchor, for server authentication or any usage.
+fn path_for<'p>(
+    end_entity: &'p EndEntityCert<'p>,
+    trust: &'p [TrustAnchor<'p>],
+    intermediates: &'p [CertificateDer<'p>],
+    at: UnixTime,
+    server_auth: bool,
+    verify_path: &dyn Fn(&webpki::VerifiedPath<'_>) -> Result<(), webpki::Error>,
+) -> Result<webpki::VerifiedPath<'p>, webpki::Error> {
+    if server_auth {
+        end_entity.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            trust,
+            intermediates,
+            at,
+            KeyUsage::server_auth(),
+            None,
+            Some(verify_path),
+        )
+    } else {
+        end_entity.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            trust,
+            intermediates,
+            at,
+            AnyUsage,
+            None,
+            Some(verify_path),
+        )
     }
 }
 
