@@ -618,40 +618,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             self.transfer.requests.fetch_add(1, Ordering::Relaxed);
-            let result = match &self.credentials {
-                Some(c) if c.identity_token => {
-                    let mut form: Vec<(&str, &str)> = vec![
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", c.secret()),
-                        ("client_id", "trustbake"),
-                    ];
-                    form.extend(query.iter().copied());
-                    agent
-                        .post(realm)
-                        .config()
-                        .timeout_global(deadline)
-                        .proxy(route_proxy(&realm_origin))
-                        .build()
-                        .send_form(form)
-                }
-                Some(c) => agent
-                    .get(realm)
-                    .query_pairs(query.iter().copied())
-                    .header("Authorization", c.basic())
-                    .config()
-                    .timeout_global(deadline)
-                    .proxy(route_proxy(&realm_origin))
-                    .build()
-                    .call(),
-                None => agent
-                    .get(realm)
-                    .query_pairs(query.iter().copied())
-                    .config()
-                    .timeout_global(deadline)
-                    .proxy(route_proxy(&realm_origin))
-                    .build()
-                    .call(),
-            };
+            let result = self.token_request(agent, realm, &realm_origin, &query, deadline);
             match result {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
@@ -660,41 +627,7 @@ impl Client {
                         attempt += 1;
                         continue;
                     }
-                    let body = response
-                        .body_mut()
-                        .with_config()
-                        .limit(1 << 20)
-                        .read_to_string();
-                    let body = match body {
-                        Ok(body) => body,
-                        Err(e) => {
-                            return Err(self.protocol(
-                                &what,
-                                format!("the token server's answer: {}", transport_detail(&e)),
-                            ));
-                        }
-                    };
-                    if status == 401 || status == 403 {
-                        return Err(RegistryError::Unauthorized {
-                            registry: self.registry.clone(),
-                            what,
-                            detail: format!("{status} from the token server: {}", short(&body)),
-                        });
-                    }
-                    if !(200..300).contains(&status) {
-                        return Err(RegistryError::Protocol {
-                            registry: self.registry.clone(),
-                            what,
-                            detail: format!("{status} from the token server: {}", short(&body)),
-                        });
-                    }
-                    let (token, lifetime) =
-                        parse_token(&body).map_err(|detail| RegistryError::Protocol {
-                            registry: self.registry.clone(),
-                            what: what.clone(),
-                            detail,
-                        })?;
-                    return Ok((token, lifetime));
+                    return self.token_answer(&mut response, status, what);
                 }
                 Err(e) => {
                     if attempt + 1 < ATTEMPTS && self.retry() {
@@ -717,6 +650,96 @@ impl Client {
                 self.no_more(attempt)
             ),
         })
+    }
+
+    /// One request to the token server: a refresh-token form for an identity token, else a GET
+    /// with Basic credentials or none.
+    fn token_request(
+        &self,
+        agent: &ureq::Agent,
+        realm: &str,
+        realm_origin: &Origin,
+        query: &[(&str, &str)],
+        deadline: Option<Duration>,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        match &self.credentials {
+            Some(c) if c.identity_token => {
+                let mut form: Vec<(&str, &str)> = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", c.secret()),
+                    ("client_id", "trustbake"),
+                ];
+                form.extend(query.iter().copied());
+                agent
+                    .post(realm)
+                    .config()
+                    .timeout_global(deadline)
+                    .proxy(route_proxy(realm_origin))
+                    .build()
+                    .send_form(form)
+            }
+            Some(c) => agent
+                .get(realm)
+                .query_pairs(query.iter().copied())
+                .header("Authorization", c.basic())
+                .config()
+                .timeout_global(deadline)
+                .proxy(route_proxy(realm_origin))
+                .build()
+                .call(),
+            None => agent
+                .get(realm)
+                .query_pairs(query.iter().copied())
+                .config()
+                .timeout_global(deadline)
+                .proxy(route_proxy(realm_origin))
+                .build()
+                .call(),
+        }
+    }
+
+    /// The token server's answer read (bounded) and judged: refused, failed, or a token and
+    /// its lifetime.
+    fn token_answer(
+        &self,
+        response: &mut Response<ureq::Body>,
+        status: u16,
+        what: String,
+    ) -> Result<(String, Duration), RegistryError> {
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_string();
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => {
+                return Err(self.protocol(
+                    &what,
+                    format!("the token server's answer: {}", transport_detail(&e)),
+                ));
+            }
+        };
+        if status == 401 || status == 403 {
+            return Err(RegistryError::Unauthorized {
+                registry: self.registry.clone(),
+                what,
+                detail: format!("{status} from the token server: {}", short(&body)),
+            });
+        }
+        if !(200..300).contains(&status) {
+            return Err(RegistryError::Protocol {
+                registry: self.registry.clone(),
+                what,
+                detail: format!("{status} from the token server: {}", short(&body)),
+            });
+        }
+        let (token, lifetime) = parse_token(&body).map_err(|detail| RegistryError::Protocol {
+            registry: self.registry.clone(),
+            what: what.clone(),
+            detail,
+        })?;
+        Ok((token, lifetime))
     }
 
     /// Sends a request with `body`, authorised for `scopes` under the origin rule
