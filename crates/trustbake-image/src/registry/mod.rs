@@ -324,6 +324,34 @@ fn looks_like_plain_http(e: &ureq::Error) -> bool {
         || text.contains("corrupt message")
 }
 
+/// What `/v2/` answered: the challenge to follow (none for a 2xx), or why this is no registry.
+fn challenge_of(
+    response: &Response<ureq::Body>,
+    registry: &str,
+) -> Result<Challenge, RegistryError> {
+    Ok(match response.status().as_u16() {
+        401 => response
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(parse_challenge)
+            .ok_or_else(|| RegistryError::Protocol {
+                registry: registry.to_owned(),
+                what: "GET /v2/".into(),
+                detail: "401 without a Basic or Bearer challenge trustbake can use".into(),
+            })?,
+        s if (200..300).contains(&s) => Challenge::None,
+        s => {
+            return Err(RegistryError::Protocol {
+                registry: registry.to_owned(),
+                what: "GET /v2/".into(),
+                detail: format!("{s}: not a registry (the /v2/ endpoint answers {s})"),
+            });
+        }
+    })
+}
+
 /// An agent that follows no redirect and applies `limits`' per-read bound.
 fn agent(tls: ureq::tls::TlsConfig, limits: &Limits) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
@@ -419,27 +447,7 @@ impl Client {
                 });
             }
         };
-        let challenge = match response.status().as_u16() {
-            401 => response
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(parse_challenge)
-                .ok_or_else(|| RegistryError::Protocol {
-                    registry: registry.clone(),
-                    what: "GET /v2/".into(),
-                    detail: "401 without a Basic or Bearer challenge trustbake can use".into(),
-                })?,
-            s if (200..300).contains(&s) => Challenge::None,
-            s => {
-                return Err(RegistryError::Protocol {
-                    registry,
-                    what: "GET /v2/".into(),
-                    detail: format!("{s}: not a registry (the /v2/ endpoint answers {s})"),
-                });
-            }
-        };
+        let challenge = challenge_of(&response, &registry)?;
         let origin = Origin::of(&base).ok_or_else(|| RegistryError::Config {
             registry: registry.clone(),
             detail: "not a host name trustbake can reach".into(),
