@@ -545,42 +545,8 @@ fn certificate_checks(
     platforms: &[PlatformConsumers],
     add: &mut dyn FnMut(&str, &str, String),
 ) {
-    // The certificate and its validity.
     let at = request.at;
-    if at < leaf.not_before() {
-        add(
-            "certificate",
-            "fail",
-            format!(
-                "'{}' is not valid until {}",
-                leaf.subject(),
-                day(leaf.not_before())
-            ),
-        );
-    } else if at > leaf.not_after() {
-        add(
-            "certificate",
-            "fail",
-            format!("'{}' expired on {}", leaf.subject(), day(leaf.not_after())),
-        );
-    } else if leaf.not_after() < at + request.warn_days * 86_400 {
-        let days = (leaf.not_after() - at) / 86_400;
-        add(
-            "certificate",
-            "warn",
-            format!(
-                "'{}' expires on {} (in {days} days)",
-                leaf.subject(),
-                day(leaf.not_after())
-            ),
-        );
-    } else {
-        add(
-            "certificate",
-            "ok",
-            format!("'{}' valid until {}", leaf.subject(), day(leaf.not_after())),
-        );
-    }
+    validity_check(leaf, at, request.warn_days, add);
 
     // The key: the certificate's, by a signature it makes verifying with the certificate.
     match svc.key.as_ref().map(|k| (k, k.host.clone())) {
@@ -626,53 +592,110 @@ fn certificate_checks(
         None => add("usage", "ok", "allows server authentication".to_owned()),
     }
 
-    // Every client of the image trusts this service.
     if let (Some(image), false) = (&request.image, platforms.is_empty()) {
-        let mut certs = vec![leaf.clone()];
-        certs.extend(svc.given.iter().cloned());
-        let Ok(chain) = Chain::new(certs) else { return };
-        let host = svc.hostname.as_deref();
-        // Clients refusing for the same reason are named together.
-        let mut failed: Vec<(String, Vec<String>)> = Vec::new();
-        let (mut counted, mut refusing) = (0, 0);
-        for p in platforms {
-            for c in p.consumers.iter().filter(|c| c.required) {
-                counted += 1;
-                let v = consumer_verdict(c, &chain, host, at);
-                if !v.trusted {
-                    refusing += 1;
-                    let who = match &p.platform {
-                        Some(platform) => format!("{platform}: {}", c.name),
-                        None => c.name.clone(),
-                    };
-                    let why = v.message.unwrap_or_default();
-                    match failed.iter_mut().find(|(m, _)| *m == why) {
-                        Some((_, names)) => names.push(who),
-                        None => failed.push((why, vec![who])),
-                    }
+        image_trust_check(image, svc, leaf, platforms, at, add);
+    }
+}
+
+/// The certificate's validity at `at`: not yet, expired, expiring within `warn_days`, or fine.
+fn validity_check(
+    leaf: &Certificate,
+    at: i64,
+    warn_days: i64,
+    add: &mut dyn FnMut(&str, &str, String),
+) {
+    if at < leaf.not_before() {
+        add(
+            "certificate",
+            "fail",
+            format!(
+                "'{}' is not valid until {}",
+                leaf.subject(),
+                day(leaf.not_before())
+            ),
+        );
+    } else if at > leaf.not_after() {
+        add(
+            "certificate",
+            "fail",
+            format!("'{}' expired on {}", leaf.subject(), day(leaf.not_after())),
+        );
+    } else if leaf.not_after() < at + warn_days * 86_400 {
+        let days = (leaf.not_after() - at) / 86_400;
+        add(
+            "certificate",
+            "warn",
+            format!(
+                "'{}' expires on {} (in {days} days)",
+                leaf.subject(),
+                day(leaf.not_after())
+            ),
+        );
+    } else {
+        add(
+            "certificate",
+            "ok",
+            format!("'{}' valid until {}", leaf.subject(), day(leaf.not_after())),
+        );
+    }
+}
+
+/// Every required client of `image` trusts the service's chain; those refusing for the same
+/// reason are named together.
+fn image_trust_check(
+    image: &str,
+    svc: &Parsed,
+    leaf: &Certificate,
+    platforms: &[PlatformConsumers],
+    at: i64,
+    add: &mut dyn FnMut(&str, &str, String),
+) {
+    let mut certs = vec![leaf.clone()];
+    certs.extend(svc.given.iter().cloned());
+    let Ok(chain) = Chain::new(certs) else {
+        return;
+    };
+    let host = svc.hostname.as_deref();
+    // Clients refusing for the same reason are named together.
+    let mut failed: Vec<(String, Vec<String>)> = Vec::new();
+    let (mut counted, mut refusing) = (0, 0);
+    for p in platforms {
+        for c in p.consumers.iter().filter(|c| c.required) {
+            counted += 1;
+            let v = consumer_verdict(c, &chain, host, at);
+            if !v.trusted {
+                refusing += 1;
+                let who = match &p.platform {
+                    Some(platform) => format!("{platform}: {}", c.name),
+                    None => c.name.clone(),
+                };
+                let why = v.message.unwrap_or_default();
+                match failed.iter_mut().find(|(m, _)| *m == why) {
+                    Some((_, names)) => names.push(who),
+                    None => failed.push((why, vec![who])),
                 }
             }
         }
-        if failed.is_empty() {
-            add(
-                "image-trust",
-                "ok",
-                format!("trusted by all {counted} clients of {image}"),
-            );
-        } else {
-            let reasons: Vec<String> = failed
-                .iter()
-                .map(|(why, names)| format!("{why} [{}]", names.join(", ")))
-                .collect();
-            add(
-                "image-trust",
-                "fail",
-                format!(
-                    "not trusted by {refusing} of {counted} clients of {image}: {}",
-                    reasons.join("; ")
-                ),
-            );
-        }
+    }
+    if failed.is_empty() {
+        add(
+            "image-trust",
+            "ok",
+            format!("trusted by all {counted} clients of {image}"),
+        );
+    } else {
+        let reasons: Vec<String> = failed
+            .iter()
+            .map(|(why, names)| format!("{why} [{}]", names.join(", ")))
+            .collect();
+        add(
+            "image-trust",
+            "fail",
+            format!(
+                "not trusted by {refusing} of {counted} clients of {image}: {}",
+                reasons.join("; ")
+            ),
+        );
     }
 }
 
