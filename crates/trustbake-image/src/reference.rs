@@ -224,41 +224,7 @@ impl ImageRef {
                 });
             }
         }
-        let known = ["oci", "oci-archive", "docker-archive"];
-        let transport = input.split_once(':').map(|(t, _)| t);
-        if transport.is_none_or(|t| !known.contains(&t)) {
-            let path = std::path::Path::new(input);
-            if input.starts_with(['.', '/', '~']) || path.exists() {
-                if !path.exists() {
-                    return Err(ImageError::NoSuchPath {
-                        input: input.to_owned(),
-                    });
-                }
-                let suggestion = if path.join("oci-layout").is_file() {
-                    format!("oci:{input}")
-                } else if path.is_dir() {
-                    return Err(bad(
-                        "a directory is an image only as an OCI layout: oci:DIR",
-                    ));
-                } else {
-                    format!(
-                        "docker-archive:{input} (what docker save writes) or oci-archive:{input}"
-                    )
-                };
-                return Err(ImageError::DidYouMean {
-                    input: input.to_owned(),
-                    why: "a path needs its transport",
-                    suggestion,
-                });
-            }
-            if RegistryRef::parse(input).is_ok() {
-                return Err(ImageError::DidYouMean {
-                    input: input.to_owned(),
-                    why: "a registry image is named with docker://, as skopeo names it",
-                    suggestion: format!("docker://{input}"),
-                });
-            }
-        }
+        steer(input)?;
         let (transport, rest) = input.split_once(':').ok_or_else(|| bad("no transport"))?;
         if rest.is_empty() {
             return Err(bad("no path"));
@@ -345,6 +311,46 @@ impl ImageRef {
             ImageRef::Registry(_) => None,
         }
     }
+}
+
+/// A path or a registry name given without its transport: refused with the spelling that
+/// works (a path that does not exist named as such).
+fn steer(input: &str) -> Result<(), ImageError> {
+    let known = ["oci", "oci-archive", "docker-archive"];
+    let transport = input.split_once(':').map(|(t, _)| t);
+    if transport.is_none_or(|t| !known.contains(&t)) {
+        let path = std::path::Path::new(input);
+        if input.starts_with(['.', '/', '~']) || path.exists() {
+            if !path.exists() {
+                return Err(ImageError::NoSuchPath {
+                    input: input.to_owned(),
+                });
+            }
+            let suggestion = if path.join("oci-layout").is_file() {
+                format!("oci:{input}")
+            } else if path.is_dir() {
+                return Err(ImageError::BadReference {
+                    input: input.to_owned(),
+                    reason: "a directory is an image only as an OCI layout: oci:DIR",
+                });
+            } else {
+                format!("docker-archive:{input} (what docker save writes) or oci-archive:{input}")
+            };
+            return Err(ImageError::DidYouMean {
+                input: input.to_owned(),
+                why: "a path needs its transport",
+                suggestion,
+            });
+        }
+        if RegistryRef::parse(input).is_ok() {
+            return Err(ImageError::DidYouMean {
+                input: input.to_owned(),
+                why: "a registry image is named with docker://, as skopeo names it",
+                suggestion: format!("docker://{input}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A tag: 1–128 characters of `[A-Za-z0-9_.-]`, not starting with `.` or `-` (OCI ref names
