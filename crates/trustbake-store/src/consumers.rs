@@ -863,25 +863,7 @@ pub fn runtime_overlay<'a>(
     };
     let pem: String = certs.iter().map(Certificate::to_pem).collect();
     // python: a copy of `python3 -m certifi`'s bundle with the certificates appended.
-    let primary = layout
-        .certifi
-        .iter()
-        .find(|b| b.status != CertifiStatus::Vendored);
-    let mut python = match primary {
-        Some(b) => read_resolved(view, &b.path)?
-            .map(|(_, _, body)| body)
-            .unwrap_or_default(),
-        None => {
-            notes.push("no certifi found: the entrypoint's `python3 -m certifi` fails".into());
-            Vec::new()
-        }
-    };
-    if let Some(b) = primary {
-        notes.push(format!(
-            "the entrypoint copies {} (python3 -m certifi)",
-            b.path
-        ));
-    }
+    let mut python = certifi_copy(view, layout, &mut notes)?;
     python.extend_from_slice(pem.as_bytes());
     dir(&mut overlay, "/home/anchore/certs_override");
     dir(&mut overlay, "/home/anchore/certs_override/python");
@@ -897,27 +879,7 @@ pub fn runtime_overlay<'a>(
         ),
     );
     // os: `cp -a /etc/pki/tls/certs/*` (links stay links), then anchore.bundle.crt.
-    let (certs_dir, entry) = resolve(view, "/etc/pki/tls/certs")?;
-    if matches!(entry, Some(Entry::Dir { .. })) {
-        for name in view.list(&certs_dir)? {
-            let from = format!("{certs_dir}/{name}");
-            let to = format!("{OVERRIDE_OS}/{name}");
-            match view.entry(&from)? {
-                Some(Entry::Symlink { meta, target }) => {
-                    overlay
-                        .entries
-                        .insert(to, (Entry::Symlink { meta, target }, Vec::new()));
-                }
-                Some(Entry::File { meta, size }) => {
-                    let body = view.read(&from).unwrap_or_default();
-                    overlay
-                        .entries
-                        .insert(to, (Entry::File { meta, size }, body));
-                }
-                _ => {}
-            }
-        }
-    }
+    overlay.copy_certs_dir(view)?;
     let bundle = pem.into_bytes();
     overlay.entries.insert(
         format!("{OVERRIDE_OS}/anchore.bundle.crt"),
@@ -936,4 +898,58 @@ pub fn runtime_overlay<'a>(
         certs.len()
     ));
     Ok((overlay, env, notes))
+}
+
+/// The certifi bundle `python3 -m certifi` finds (the primary one), which the entrypoint
+/// copies; said in `notes`.
+fn certifi_copy(
+    view: &dyn RootView,
+    layout: &Layout,
+    notes: &mut Vec<String>,
+) -> Result<Vec<u8>, StoreError> {
+    let primary = layout
+        .certifi
+        .iter()
+        .find(|b| b.status != CertifiStatus::Vendored);
+    let python = match primary {
+        Some(b) => read_resolved(view, &b.path)?
+            .map(|(_, _, body)| body)
+            .unwrap_or_default(),
+        None => {
+            notes.push("no certifi found: the entrypoint's `python3 -m certifi` fails".into());
+            Vec::new()
+        }
+    };
+    if let Some(b) = primary {
+        notes.push(format!(
+            "the entrypoint copies {} (python3 -m certifi)",
+            b.path
+        ));
+    }
+    Ok(python)
+}
+
+impl Overlay<'_> {
+    /// `cp -a /etc/pki/tls/certs/*` into the override's `os` directory (links stay links).
+    fn copy_certs_dir(&mut self, view: &dyn RootView) -> Result<(), StoreError> {
+        let (certs_dir, entry) = resolve(view, "/etc/pki/tls/certs")?;
+        if matches!(entry, Some(Entry::Dir { .. })) {
+            for name in view.list(&certs_dir)? {
+                let from = format!("{certs_dir}/{name}");
+                let to = format!("{OVERRIDE_OS}/{name}");
+                match view.entry(&from)? {
+                    Some(Entry::Symlink { meta, target }) => {
+                        self.entries
+                            .insert(to, (Entry::Symlink { meta, target }, Vec::new()));
+                    }
+                    Some(Entry::File { meta, size }) => {
+                        let body = view.read(&from).unwrap_or_default();
+                        self.entries.insert(to, (Entry::File { meta, size }, body));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
 }
