@@ -132,42 +132,13 @@ impl Image {
         family: Family,
     ) -> Result<NewPlatform<'a>, ImageError> {
         let base = append.base;
-        let kept = &base.layers[..base.layers.len() - usize::from(append.replace_top)];
-        let top_scanned = if append.replace_top && append.scanned.len() == base.layers.len() {
-            append.scanned.last().copied()
-        } else {
-            None
-        };
-        if append.scanned.len() - usize::from(top_scanned.is_some()) != kept.len() {
-            return Err(ImageError::BadLayer {
-                layer: base.descriptor.digest.to_string(),
-                detail: format!(
-                    "{} layers scanned for a manifest of {}",
-                    append.scanned.len(),
-                    kept.len()
-                ),
-            });
-        }
         let to_oci = family == Family::Oci;
         let oci = if base.synthesized {
             to_oci
         } else {
             !base.docker
         };
-        let mut descriptors = Vec::new();
-        let mut blobs = Vec::new();
-        for (layer, scanned) in kept.iter().zip(&append.scanned) {
-            // Scanned: a descriptor is always there.
-            let descriptor =
-                carried(layer, Some(scanned), base.synthesized, to_oci).ok_or_else(|| {
-                    ImageError::BadLayer {
-                        layer: base.descriptor.digest.to_string(),
-                        detail: "a layer with neither a descriptor nor a scan".to_owned(),
-                    }
-                })?;
-            descriptors.push(descriptor);
-            blobs.push(LayerBlob::Base(layer));
-        }
+        let (mut descriptors, mut blobs, top_scanned) = kept_layers(&append, to_oci)?;
         let adds = append.layer.is_some() || !append.env.is_empty();
         let config = if !adds && !append.replace_top {
             base.config.clone()
@@ -238,6 +209,46 @@ impl Image {
             blobs,
         })
     }
+}
+
+/// The kept layers' descriptors and blobs, and the replaced top's scan (see [`kept_layers`]).
+type Kept<'a> = (Vec<Descriptor>, Vec<LayerBlob<'a>>, Option<ScannedLayer>);
+
+/// The base layers the new manifest keeps (all but a replaced top), with their descriptors,
+/// and the replaced top's scan when the base's layers are known by their scan alone.
+fn kept_layers<'a>(append: &Append<'a>, to_oci: bool) -> Result<Kept<'a>, ImageError> {
+    let base = append.base;
+    let kept = &base.layers[..base.layers.len() - usize::from(append.replace_top)];
+    let top_scanned = if append.replace_top && append.scanned.len() == base.layers.len() {
+        append.scanned.last().copied()
+    } else {
+        None
+    };
+    if append.scanned.len() - usize::from(top_scanned.is_some()) != kept.len() {
+        return Err(ImageError::BadLayer {
+            layer: base.descriptor.digest.to_string(),
+            detail: format!(
+                "{} layers scanned for a manifest of {}",
+                append.scanned.len(),
+                kept.len()
+            ),
+        });
+    }
+    let mut descriptors = Vec::new();
+    let mut blobs = Vec::new();
+    for (layer, scanned) in kept.iter().zip(&append.scanned) {
+        // Scanned: a descriptor is always there.
+        let descriptor =
+            carried(layer, Some(scanned), base.synthesized, to_oci).ok_or_else(|| {
+                ImageError::BadLayer {
+                    layer: base.descriptor.digest.to_string(),
+                    detail: "a layer with neither a descriptor nor a scan".to_owned(),
+                }
+            })?;
+        descriptors.push(descriptor);
+        blobs.push(LayerBlob::Base(layer));
+    }
+    Ok((descriptors, blobs, top_scanned))
 }
 
 /// A base layer's descriptor in the new manifest: its own, or — for a made-up manifest (a
