@@ -415,44 +415,7 @@ impl Staged {
         };
         match &item.content {
             Content::Remove => self.removals.push(at(&name)),
-            Content::Dir => {
-                match rustix::fs::openat(
-                    &*dir,
-                    name.as_str(),
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                ) {
-                    Ok(fd) => {
-                        self.existing.push((fd, item.meta, host));
-                        return Ok(());
-                    }
-                    Err(e) if e != Errno::NOENT => {
-                        return Err(err("expected a directory")(e.into()));
-                    }
-                    Err(_) => {}
-                }
-                // Made and registered in one step: a signal finds no temporary it does not know.
-                create_registered(
-                    || {
-                        Ok(rustix::fs::mkdirat(
-                            &*dir,
-                            name.as_str(),
-                            Mode::from_raw_mode(0o700),
-                        )?)
-                    },
-                    |()| host.clone(),
-                )
-                .map_err(err("creating the directory"))?;
-                self.created.push(at(&name));
-                let fd = rustix::fs::openat(
-                    &*dir,
-                    name.as_str(),
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| err("opening the new directory")(e.into()))?;
-                set_meta(&fd, item.meta, &host, warnings).map_err(err("setting its metadata"))?;
-            }
+            Content::Dir => self.stage_dir(&dir, &name, item, &host, warnings)?,
             Content::File(bytes) => {
                 let (fd, temp) = create_registered(
                     || {
@@ -502,6 +465,60 @@ impl Staged {
                     .map_err(err("setting the owner"))?;
             }
         }
+        Ok(())
+    }
+
+    /// A directory of the plan: an existing one kept (its metadata set at commit), else made
+    /// (registered in the same step) and its metadata set.
+    fn stage_dir(
+        &mut self,
+        dir: &Arc<OwnedFd>,
+        name: &str,
+        item: &PlanItem,
+        host: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ApplyError> {
+        let err = |what: &'static str| apply_error(host.to_path_buf(), what);
+        match rustix::fs::openat(
+            &**dir,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => {
+                self.existing.push((fd, item.meta, host.to_path_buf()));
+                return Ok(());
+            }
+            Err(e) if e != Errno::NOENT => {
+                return Err(err("expected a directory")(e.into()));
+            }
+            Err(_) => {}
+        }
+        // Made and registered in one step: a signal finds no temporary it does not know.
+        create_registered(
+            || {
+                Ok(rustix::fs::mkdirat(
+                    &**dir,
+                    name,
+                    Mode::from_raw_mode(0o700),
+                )?)
+            },
+            |()| host.to_path_buf(),
+        )
+        .map_err(err("creating the directory"))?;
+        self.created.push(At {
+            dir: Arc::clone(dir),
+            name: name.to_owned(),
+            host: host.to_path_buf(),
+        });
+        let fd = rustix::fs::openat(
+            &**dir,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| err("opening the new directory")(e.into()))?;
+        set_meta(&fd, item.meta, host, warnings).map_err(err("setting its metadata"))?;
         Ok(())
     }
 
