@@ -82,6 +82,19 @@ pub fn output(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The committed test leaf followed by its intermediate, written as `dir/chain.pem` (what a
+/// server sends): its path.
+pub fn leaf_chain(dir: &Path) -> PathBuf {
+    let chain = dir.join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
+            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
+    )
+    .unwrap();
+    chain
+}
+
 /// The directory of fetched certifi releases (`<version>/cacert.pem`), from
 /// `TRUSTBAKE_CERTIFI_FIXTURES` or `target/fixtures/certifi`; panics naming the command that
 /// fetches them.

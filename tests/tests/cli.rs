@@ -409,13 +409,7 @@ fn json_output_matches_the_readme_both_ways() {
     ));
     // verify: the demo CA baked in `to` does not issue the test leaf (a failure with a reason);
     // the leaf and its intermediate against the test root's store (trusted with an anchor).
-    let chain = work.join("chain.pem");
-    std::fs::write(
-        &chain,
-        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
-            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
-    )
-    .unwrap();
+    let chain = tests::leaf_chain(&work);
     let verify = |args: &[&str]| -> Value {
         let out = trustbake()
             .arg("verify")

@@ -213,13 +213,7 @@ fn json_outcomes_keep_their_snapshots() {
     std::fs::copy(fixture("root-rsa.pem"), work.join("root-rsa.pem")).unwrap();
     std::fs::copy(fixture("root-ec.pem"), work.join("root-ec.pem")).unwrap();
     let (ca, ec) = ("root-rsa.pem", "root-ec.pem");
-    let chain = work.join("chain.pem");
-    std::fs::write(
-        &chain,
-        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
-            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
-    )
-    .unwrap();
+    tests::leaf_chain(&work);
     let mut got = String::new();
     // The scan counters depend on which of two parallel scans of a layer finishes first: they
     // are left out (the cache's own tests pin them).

@@ -160,13 +160,7 @@ fn the_iron_bank_enterprise_image_bakes_from_a_recipe_naming_only_registry1_path
     }
 
     // verify: a chain of the added CA, and one of the site CA the base already trusted.
-    let chain = work.join("chain.pem");
-    std::fs::write(
-        &chain,
-        std::fs::read_to_string(fixture("leaf.pem")).unwrap()
-            + &std::fs::read_to_string(fixture("intermediate.pem")).unwrap(),
-    )
-    .unwrap();
+    let chain = tests::leaf_chain(&work);
     for chain in [&chain, &images.site_leaf.0] {
         let verdict = json(
             trustbake()

@@ -448,13 +448,7 @@ fn verify_reads_an_image_from_a_registry() {
             .args(["--to", &image, "--dest-tls-verify=false", "--ca"])
             .arg(tests::fixture("root-rsa.pem")),
     );
-    let chain = work.join("chain.pem");
-    std::fs::write(
-        &chain,
-        std::fs::read_to_string(tests::fixture("leaf.pem")).unwrap()
-            + &std::fs::read_to_string(tests::fixture("intermediate.pem")).unwrap(),
-    )
-    .unwrap();
+    let chain = tests::leaf_chain(&work);
     let out = trustbake()
         .args(["verify", &image, "--tls-verify=false", "--chain"])
         .arg(&chain)

@@ -284,18 +284,26 @@ pub fn dockerfile(
     std::fs::create_dir_all(dir.join("cas")).map_err(|e| io(dir, e))?;
     let mut certs: Vec<&Certificate> = cas.cas().iter().map(|c| &c.certificate).collect();
     certs.sort_by_key(|c| c.sha256());
-    let mut files = Vec::new();
-    let mut text = header(&layout);
-    anchors(&mut text, &mut files, dir, &layout, &certs)?;
-    removals(&mut text, &mut files, dir, &layout)?;
+    let mut c = Context {
+        text: header(&layout),
+        files: Vec::new(),
+        dir,
+        layout: &layout,
+        certs,
+    };
+    anchors(&mut c)?;
+    removals(&mut c)?;
     // The base's PATH may leave out the sbin directories the update tools live in.
-    text.push_str(&format!(
+    c.text.push_str(&format!(
         "RUN PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\" {}\n",
         layout.update_command
     ));
-    certifi(&mut text, &mut files, dir, &layout, &certs)?;
-    node(&mut text, &mut files, dir, &layout, &certs)?;
-    text.push_str(&format!("USER {}\n", layout.user));
+    certifi(&mut c)?;
+    node(&mut c)?;
+    c.text.push_str(&format!("USER {}\n", layout.user));
+    let Context {
+        text, mut files, ..
+    } = c;
     let containerfile = dir.join("Containerfile");
     write_file(&containerfile, text.as_bytes())?;
     files.insert(0, "Containerfile".to_owned());
@@ -304,6 +312,16 @@ pub fn dockerfile(
         files,
         layout_from: layout.described,
     })
+}
+
+/// The build context being written: the Containerfile's text and the files beside it, for
+/// the layout and the CAs (in SHA-256 order).
+struct Context<'a> {
+    text: String,
+    files: Vec<String>,
+    dir: &'a Path,
+    layout: &'a Layout,
+    certs: Vec<&'a Certificate>,
 }
 
 /// The Containerfile's head: what made it, the layout, how to build it, the base.
@@ -336,67 +354,58 @@ fn header(layout: &Layout) -> String {
 }
 
 /// Each CA copied into the OS family's anchors directory.
-fn anchors(
-    text: &mut String,
-    files: &mut Vec<String>,
-    dir: &Path,
-    layout: &Layout,
-    certs: &[&Certificate],
-) -> Result<(), Error> {
-    for cert in certs {
-        let ext = match layout.family {
+fn anchors(c: &mut Context<'_>) -> Result<(), Error> {
+    for cert in c.certs.clone() {
+        let ext = match c.layout.family {
             OsFamily::Rhel => "pem",
             OsFamily::Debian => "crt",
         };
         let name = format!("cas/{}.{ext}", cert.file_stem());
-        write_file(&dir.join(&name), cert.to_pem().as_bytes())?;
-        let target = layout
+        write_file(&c.dir.join(&name), cert.to_pem().as_bytes())?;
+        let target = c
+            .layout
             .family
-            .anchor_file(&layout.anchors_dir, &cert.file_stem());
-        text.push_str(&format!("# {}\nCOPY {name} {target}\n", cert.label()));
-        files.push(name);
+            .anchor_file(&c.layout.anchors_dir, &cert.file_stem());
+        c.text
+            .push_str(&format!("# {}\nCOPY {name} {target}\n", cert.label()));
+        c.files.push(name);
     }
     Ok(())
 }
 
 /// Each distrusted CA: into RHEL's blocklist, its local files deleted, its packaged copy
 /// disabled in `ca-certificates.conf` (dpkg-reconfigure's way).
-fn removals(
-    text: &mut String,
-    files: &mut Vec<String>,
-    dir: &Path,
-    layout: &Layout,
-) -> Result<(), Error> {
-    for note in &layout.removal_notes {
-        text.push_str(&format!("# {note}\n"));
+fn removals(c: &mut Context<'_>) -> Result<(), Error> {
+    for note in &c.layout.removal_notes {
+        c.text.push_str(&format!("# {note}\n"));
     }
-    for found in &layout.removals {
+    for found in &c.layout.removals {
         let cert = &found.certificate;
-        text.push_str(&format!(
+        c.text.push_str(&format!(
             "# Distrusted: {} (sha256:{})\n",
             cert.label(),
             cert.sha256().hex()
         ));
-        if layout.family == OsFamily::Rhel {
+        if c.layout.family == OsFamily::Rhel {
             let name = format!("remove/{}.pem", cert.file_stem());
-            if !files.iter().any(|f| f.starts_with("remove/")) {
+            if !c.files.iter().any(|f| f.starts_with("remove/")) {
                 // In the context just made: created, never followed.
-                std::fs::create_dir(dir.join("remove")).map_err(|e| Error::Output {
-                    path: dir.display().to_string(),
+                std::fs::create_dir(c.dir.join("remove")).map_err(|e| Error::Output {
+                    path: c.dir.display().to_string(),
                     reason: e.to_string(),
                 })?;
             }
-            write_file(&dir.join(&name), cert.to_pem().as_bytes())?;
-            text.push_str(&format!(
+            write_file(&c.dir.join(&name), cert.to_pem().as_bytes())?;
+            c.text.push_str(&format!(
                 "COPY {name} {}/{}.pem\n",
-                layout.blocklist_dir,
+                c.layout.blocklist_dir,
                 cert.file_stem()
             ));
-            files.push(name);
+            c.files.push(name);
         }
         if !found.files.is_empty() {
             let paths: Vec<String> = found.files.iter().map(|p| sh(p)).collect();
-            text.push_str(&format!("RUN rm -f {}\n", paths.join(" ")));
+            c.text.push_str(&format!("RUN rm -f {}\n", paths.join(" ")));
         }
         for line in &found.conf_lines {
             // dpkg-reconfigure's way: the line disabled with a leading `!`.
@@ -410,7 +419,7 @@ fn removals(
                     }
                 })
                 .collect();
-            text.push_str(&format!(
+            c.text.push_str(&format!(
                 "RUN sed -i {} /etc/ca-certificates.conf\n",
                 sh(&format!("s|^{pattern}$|!&|"))
             ));
@@ -420,40 +429,37 @@ fn removals(
 }
 
 /// certifi's bundles: the distrusted entries taken out, the CAs' entries appended.
-fn certifi(
-    text: &mut String,
-    files: &mut Vec<String>,
-    dir: &Path,
-    layout: &Layout,
-    certs: &[&Certificate],
-) -> Result<(), Error> {
-    if !layout.certifi.is_empty() && !layout.removals.is_empty() {
-        write_file(&dir.join("remove-certifi.py"), REMOVE_CERTIFI.as_bytes())?;
-        files.push("remove-certifi.py".to_owned());
-        let shas: Vec<String> = layout
+fn certifi(c: &mut Context<'_>) -> Result<(), Error> {
+    if !c.layout.certifi.is_empty() && !c.layout.removals.is_empty() {
+        write_file(&c.dir.join("remove-certifi.py"), REMOVE_CERTIFI.as_bytes())?;
+        c.files.push("remove-certifi.py".to_owned());
+        let shas: Vec<String> = c
+            .layout
             .removals
             .iter()
             .map(|f| f.certificate.sha256().hex())
             .collect();
-        let paths: Vec<String> = layout.certifi.iter().map(|p| sh(p)).collect();
-        text.push_str(
+        let paths: Vec<String> = c.layout.certifi.iter().map(|p| sh(p)).collect();
+        c.text.push_str(
             "# certifi's bundles: the distrusted entries taken out (python3 of the image)\n",
         );
-        text.push_str("COPY remove-certifi.py /tmp/trustbake-remove-certifi.py\n");
-        text.push_str(&format!(
+        c.text
+            .push_str("COPY remove-certifi.py /tmp/trustbake-remove-certifi.py\n");
+        c.text.push_str(&format!(
             "RUN python3 /tmp/trustbake-remove-certifi.py {} -- {} && rm -f /tmp/trustbake-remove-certifi.py\n",
             shas.join(" "),
             paths.join(" ")
         ));
     }
-    if !layout.certifi.is_empty() && !certs.is_empty() {
-        let entries: String = certs.iter().map(|c| c.certifi_entry()).collect();
-        write_file(&dir.join("certifi-append.pem"), entries.as_bytes())?;
-        files.push("certifi-append.pem".to_owned());
-        text.push_str("# certifi's bundles: its own entries appended (owner and mode kept; a missing or linked bundle is left alone)\n");
-        text.push_str("COPY certifi-append.pem /tmp/trustbake-certifi-append.pem\n");
-        let paths: Vec<String> = layout.certifi.iter().map(|p| sh(p)).collect();
-        text.push_str(&format!(
+    if !c.layout.certifi.is_empty() && !c.certs.is_empty() {
+        let entries: String = c.certs.iter().map(|c| c.certifi_entry()).collect();
+        write_file(&c.dir.join("certifi-append.pem"), entries.as_bytes())?;
+        c.files.push("certifi-append.pem".to_owned());
+        c.text.push_str("# certifi's bundles: its own entries appended (owner and mode kept; a missing or linked bundle is left alone)\n");
+        c.text
+            .push_str("COPY certifi-append.pem /tmp/trustbake-certifi-append.pem\n");
+        let paths: Vec<String> = c.layout.certifi.iter().map(|p| sh(p)).collect();
+        c.text.push_str(&format!(
             "RUN for f in {}; do if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then cat /tmp/trustbake-certifi-append.pem >> \"$f\"; fi; done && rm -f /tmp/trustbake-certifi-append.pem\n",
             paths.join(" ")
         ));
@@ -462,32 +468,28 @@ fn certifi(
 }
 
 /// Node's extra file: trustbake's with the variable, or the image's own extended.
-fn node(
-    text: &mut String,
-    files: &mut Vec<String>,
-    dir: &Path,
-    layout: &Layout,
-    certs: &[&Certificate],
-) -> Result<(), Error> {
-    if let (Some(node), false) = (&layout.node, certs.is_empty()) {
-        let pem: String = certs
+fn node(c: &mut Context<'_>) -> Result<(), Error> {
+    if let (Some(node), false) = (&c.layout.node, c.certs.is_empty()) {
+        let pem: String = c
+            .certs
             .iter()
             .map(|c| format!("# {}\n{}", c.label(), c.to_pem()))
             .collect();
-        write_file(&dir.join("node-extra-ca-certs.pem"), pem.as_bytes())?;
-        files.push("node-extra-ca-certs.pem".to_owned());
-        text.push_str(&format!(
+        write_file(&c.dir.join("node-extra-ca-certs.pem"), pem.as_bytes())?;
+        c.files.push("node-extra-ca-certs.pem".to_owned());
+        c.text.push_str(&format!(
             "# Node.js ({}) reads its own roots plus the file NODE_EXTRA_CA_CERTS names\n",
             node.program
         ));
         if node.set {
-            text.push_str(&format!(
+            c.text.push_str(&format!(
                 "COPY --chmod=0644 node-extra-ca-certs.pem {}\nENV NODE_EXTRA_CA_CERTS={}\n",
                 node.path, node.path
             ));
         } else {
-            text.push_str("COPY node-extra-ca-certs.pem /tmp/trustbake-node-extra.pem\n");
-            text.push_str(&format!(
+            c.text
+                .push_str("COPY node-extra-ca-certs.pem /tmp/trustbake-node-extra.pem\n");
+            c.text.push_str(&format!(
                 "RUN f={}; if [ -s \"$f\" ] && [ -n \"$(tail -c 1 \"$f\")\" ]; then echo >> \"$f\"; fi; cat /tmp/trustbake-node-extra.pem >> \"$f\" && chmod a+r \"$f\" && rm -f /tmp/trustbake-node-extra.pem\n",
                 sh(&node.path)
             ));
