@@ -12,7 +12,8 @@ fn main() {
     let product = std::env::var("ANCHORE_PRODUCT").unwrap_or_else(|_| "enterprise".to_owned());
     let version = std::env::var("ANCHORE_VERSION").unwrap_or_else(|_| "5.1".to_owned());
 
-    let cas = match trustbake::load_cas(&["cas"], trustbake::Policy::at(trustbake::now())) {
+    let cas = match trustbake::load_cas(&["cas"], trustbake::Policy::at(trustbake::process::now()))
+    {
         Ok(cas) => cas,
         Err(err) => {
             // A refused CA input fails the build, with every problem listed.

@@ -16,7 +16,7 @@ use trustbake_image::{ImageRef, validate};
 fn cas(names: &[&str]) -> trustbake::Intake {
     trustbake::load_cas(
         &names.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap()
 }
@@ -27,7 +27,7 @@ fn bake(
     cas: &trustbake::Intake,
     epoch: Option<i64>,
     platform: Option<&str>,
-) -> Result<trustbake::BakeOutcome, trustbake::Error> {
+) -> Result<trustbake::outcome::BakeOutcome, trustbake::Error> {
     let mut request = trustbake::BakeRequest::new(from, to, cas)?
         .target(trustbake::Target::parse("enterprise", "5.1")?)
         .source_date_epoch(epoch);
@@ -112,7 +112,7 @@ fn a_baked_layout_passes_every_tool_and_changes_only_the_trust_stores() {
     let certifi = p
         .stores
         .iter()
-        .find(|s| s.kind == trustbake::StoreKind::Certifi)
+        .find(|s| s.kind == trustbake::types::StoreKind::Certifi)
         .unwrap();
     assert_eq!(certifi.added.len(), 2);
 

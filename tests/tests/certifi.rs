@@ -78,7 +78,7 @@ fn a_certifi_bundle_is_accepted_as_ca_input_with_every_root() {
     let count = entries(&String::from_utf8_lossy(&bytes)).len();
     let intake = intake(
         &[Source::new("cacert.pem", bytes)],
-        &Policy::at(trustbake::now()),
+        &Policy::at(trustbake::process::now()),
     )
     .unwrap();
     assert_eq!(intake.cas().len(), count, "certifi {version}");
@@ -137,10 +137,10 @@ fn patched_certifi_releases_verify_a_server_the_new_ca_issued() {
 
         let cas = trustbake::load_cas(
             &[tests::fixture("root-rsa.pem")],
-            trustbake::Policy::at(trustbake::now()),
+            trustbake::Policy::at(trustbake::process::now()),
         )
         .unwrap();
-        let request = trustbake::ApplyRequest::new(&work, &cas, trustbake::now())
+        let request = trustbake::ApplyRequest::new(&work, &cas, trustbake::process::now())
             .target(trustbake::Target::parse("enterprise", "5.1").unwrap());
         let report = trustbake::apply(&request).unwrap();
         assert!(

@@ -72,11 +72,15 @@ fn certs_dir_and_bundle_match_the_real_update_ca_certificates() {
 
     let cas = trustbake::load_cas(
         &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap();
-    let report =
-        trustbake::apply(&trustbake::ApplyRequest::new(&ours, &cas, trustbake::now())).unwrap();
+    let report = trustbake::apply(&trustbake::ApplyRequest::new(
+        &ours,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
     assert!(report.detected.debian, "{:?}", report.detected);
 
     // The tool gets exactly the .crt files trustbake chose.
@@ -132,10 +136,15 @@ fn removal_matches_dpkg_reconfigure_and_update_ca_certificates() {
     copy_tree(&base, &ours);
     let cas = trustbake::load_cas(
         &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap();
-    trustbake::apply(&trustbake::ApplyRequest::new(&ours, &cas, trustbake::now())).unwrap();
+    trustbake::apply(&trustbake::ApplyRequest::new(
+        &ours,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
     copy_tree(&ours, &theirs);
 
     // Distrust: a packaged CA by fingerprint, a local one by file, one the image never held.
@@ -147,11 +156,15 @@ fn removal_matches_dpkg_reconfigure_and_update_ca_certificates() {
     ])
     .unwrap();
     let report = trustbake::apply(
-        &trustbake::ApplyRequest::new(&ours, &trustbake::Intake::default(), trustbake::now())
-            .remove(removals),
+        &trustbake::ApplyRequest::new(
+            &ours,
+            &trustbake::Intake::default(),
+            trustbake::process::now(),
+        )
+        .remove(removals),
     )
     .unwrap();
-    let removed_from = |kind: trustbake::StoreKind| {
+    let removed_from = |kind: trustbake::types::StoreKind| {
         report
             .stores
             .iter()
@@ -159,9 +172,9 @@ fn removal_matches_dpkg_reconfigure_and_update_ca_certificates() {
             .map(|s| s.removed.len())
             .sum::<usize>()
     };
-    assert_eq!(removed_from(trustbake::StoreKind::DebianConf), 1);
-    assert_eq!(removed_from(trustbake::StoreKind::DebianLocal), 1);
-    assert_eq!(removed_from(trustbake::StoreKind::DebianBundle), 2);
+    assert_eq!(removed_from(trustbake::types::StoreKind::DebianConf), 1);
+    assert_eq!(removed_from(trustbake::types::StoreKind::DebianLocal), 1);
+    assert_eq!(removed_from(trustbake::types::StoreKind::DebianBundle), 2);
     let conf = std::fs::read_to_string(ours.join("etc/ca-certificates.conf")).unwrap();
     assert!(conf.lines().any(|l| l == format!("!{line}")), "{line}");
 

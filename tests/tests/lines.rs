@@ -13,7 +13,7 @@ fn every_release_line_bakes_and_agrees_with_the_map() {
     let work = scratch("lines");
     let cas = trustbake::load_cas(
         &[fixture("demo-root.pem")],
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap();
     for line in VersionMap::builtin().lines() {
@@ -46,7 +46,7 @@ fn every_release_line_bakes_and_agrees_with_the_map() {
         let certifi = report
             .stores
             .iter()
-            .find(|s| s.kind == trustbake::StoreKind::Certifi)
+            .find(|s| s.kind == trustbake::types::StoreKind::Certifi)
             .unwrap_or_else(|| panic!("{name}: no certifi store"));
         assert_eq!(
             (certifi.path.as_str(), certifi.added.len()),
@@ -56,7 +56,7 @@ fn every_release_line_bakes_and_agrees_with_the_map() {
         let os_added = report
             .stores
             .iter()
-            .filter(|s| s.kind != trustbake::StoreKind::Certifi && !s.added.is_empty())
+            .filter(|s| s.kind != trustbake::types::StoreKind::Certifi && !s.added.is_empty())
             .count();
         assert!(
             os_added >= 2,

@@ -144,7 +144,7 @@ fn requests_and_curl_go_through_the_proxy_with_the_generated_settings() {
             .0;
         let (_, encoded) = userinfo.split_once(':').unwrap();
         assert_eq!(
-            trustbake::decode_userinfo(encoded).as_deref(),
+            trustbake::proxy::decode_userinfo(encoded).as_deref(),
             Some(password),
             "round trip"
         );
@@ -358,5 +358,5 @@ fn malformed_proxies_and_passwords_in_arguments_are_refused() {
             "the password is not echoed: {stderr}"
         );
     }
-    assert_eq!(trustbake::encode_userinfo("F@oBar!"), "F%40oBar%21");
+    assert_eq!(trustbake::proxy::encode_userinfo("F@oBar!"), "F%40oBar%21");
 }

@@ -56,7 +56,7 @@ fn p11_kit_base(work: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 fn added() -> trustbake::Intake {
     trustbake::load_cas(
         &ADDED.iter().map(|n| fixture(n)).collect::<Vec<_>>(),
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap()
 }
@@ -234,8 +234,12 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
 
     // trustbake adds the CAs.
     let cas = added();
-    let report =
-        trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
+    let report = trustbake::apply(&trustbake::ApplyRequest::new(
+        &base,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
     assert_eq!(
         report.detected.rhel_outputs.len(),
         6,
@@ -284,9 +288,12 @@ fn outputs_match_a_fresh_trust_extract_and_survive_a_later_one() {
     );
 
     // And trustbake over its own result plans nothing.
-    let again =
-        trustbake::apply_preview(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now()))
-            .unwrap();
+    let again = trustbake::apply_preview(&trustbake::ApplyRequest::new(
+        &base,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
     assert!(
         again.entries.is_empty(),
         "{:?}",
@@ -299,7 +306,12 @@ fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
     let work = scratch("rhel-remove");
     let (source, base) = p11_kit_base(&work);
     let cas = added();
-    trustbake::apply(&trustbake::ApplyRequest::new(&base, &cas, trustbake::now())).unwrap();
+    trustbake::apply(&trustbake::ApplyRequest::new(
+        &base,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
     let before = outputs(&base);
 
     // Distrust: a shipped root by fingerprint, an added one by file, one nobody holds.
@@ -312,8 +324,12 @@ fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
     ])
     .unwrap();
     let report = trustbake::apply(
-        &trustbake::ApplyRequest::new(&base, &trustbake::Intake::default(), trustbake::now())
-            .remove(removals),
+        &trustbake::ApplyRequest::new(
+            &base,
+            &trustbake::Intake::default(),
+            trustbake::process::now(),
+        )
+        .remove(removals),
     )
     .unwrap();
     let blocklist = base.join("etc/pki/ca-trust/source/blocklist");
@@ -332,7 +348,7 @@ fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
         report
             .stores
             .iter()
-            .any(|s| s.kind == trustbake::StoreKind::PemBundle && s.removed.len() == 2)
+            .any(|s| s.kind == trustbake::types::StoreKind::PemBundle && s.removed.len() == 2)
     );
     let ours = outputs(&base);
     assert_eq!(ours.pem[0].len(), before.pem[0].len() - 2);

@@ -31,7 +31,7 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
     let out = work.join("corp");
     let cas = trustbake::load_cas(
         &[fixture("root-rsa.pem")],
-        trustbake::Policy::at(trustbake::now()),
+        trustbake::Policy::at(trustbake::process::now()),
     )
     .unwrap();
     let request = trustbake::BakeRequest::new(
@@ -47,7 +47,7 @@ fn requests_and_curl_trust_the_new_ca_in_the_baked_image_only() {
         report
             .stores
             .iter()
-            .any(|s| s.kind == trustbake::StoreKind::Certifi && s.added.len() == 1),
+            .any(|s| s.kind == trustbake::types::StoreKind::Certifi && s.added.len() == 1),
         "{:?}",
         report.stores
     );

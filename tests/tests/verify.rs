@@ -75,7 +75,7 @@ fn verdicts_agree_with_openssl_verify() {
         cat("self-signed", &["self-signed"]),
         mozilla,
     ];
-    let now = trustbake::now();
+    let now = trustbake::process::now();
     let mid_2020 = 1_590_969_600; // 2020-06-01: the expired certificate was valid then
     let mut compared = 0;
     let mut trusted = 0;
@@ -149,7 +149,7 @@ fn each_failure_is_named() {
             &anchors,
             &Check {
                 hostname: Some(host),
-                at: trustbake::now(),
+                at: trustbake::process::now(),
                 partial_chain: false,
                 server_auth: true,
             },
@@ -192,7 +192,7 @@ fn each_failure_is_named() {
     // A store with the intermediate only: OpenSSL needs the root.
     let (chain, _) = Chain::from_pem(&std::fs::read(pki.full_chain("apiext")).unwrap()).unwrap();
     let partial = certs(&pki.path("intermediate.pem"));
-    let at = trustbake::now();
+    let at = trustbake::process::now();
     let strict = trustbake_certs::verify(
         &chain,
         &partial,

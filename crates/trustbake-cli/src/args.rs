@@ -359,9 +359,9 @@ pub(crate) struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    pub(crate) fn limits(&self) -> trustbake::Limits {
+    pub(crate) fn limits(&self) -> trustbake::registry::Limits {
         use std::time::Duration;
-        trustbake::Limits {
+        trustbake::registry::Limits {
             request_timeout: Duration::from_secs(self.request_timeout),
             speed_limit: self.speed_limit,
             speed_time: Duration::from_secs(self.speed_time),

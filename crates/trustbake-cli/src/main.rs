@@ -65,7 +65,7 @@ fn remove_temporaries_on_signals() {
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             SIGNALLED.store(true, std::sync::atomic::Ordering::SeqCst);
-            trustbake::remove_temporaries();
+            trustbake::process::remove_temporaries();
             std::process::exit(128 + signal);
         }
     });
@@ -78,10 +78,12 @@ fn hints(err: &trustbake::Error, sided: bool) -> Vec<String> {
         trustbake::Error::NoCa => {
             vec!["pass --ca FILE (a PEM or DER file, a directory, or - for stdin)".into()]
         }
-        trustbake::Error::Image(trustbake::ImageError::SinglePlatform { .. }) => {
+        trustbake::Error::Image(trustbake::types::ImageError::SinglePlatform { .. }) => {
             vec!["choose the platform with --platform os/arch[/variant]".into()]
         }
-        trustbake::Error::Image(trustbake::ImageError::Registry(e)) => registry_hints(e, sided),
+        trustbake::Error::Image(trustbake::types::ImageError::Registry(e)) => {
+            registry_hints(e, sided)
+        }
         trustbake::Error::Intake(intake) => {
             let mut hints = Vec::new();
             let refusals = intake.refusals();
@@ -107,9 +109,9 @@ fn hints(err: &trustbake::Error, sided: bool) -> Vec<String> {
 
 /// The flags that fix a registry failure, named as the command spells them: `--src-…` or
 /// `--dest-…` for the side it happened on (bake), plain `--…` for a one-registry command.
-fn registry_hints(err: &trustbake::RegistryError, sided: bool) -> Vec<String> {
-    use trustbake::RegistryError as R;
-    use trustbake::RegistryRole as Role;
+fn registry_hints(err: &trustbake::registry::RegistryError, sided: bool) -> Vec<String> {
+    use trustbake::registry::RegistryError as R;
+    use trustbake::registry::Role;
     let flag = |role: Role, name: &str| match (sided, role) {
         (false, _) => format!("--{name}"),
         (true, Role::Source) => format!("--src-{name}"),
@@ -199,7 +201,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Reads and validates the CAs.
 fn load(ca: &CaArgs) -> Result<trustbake::Intake, trustbake::Error> {
-    let mut policy = trustbake::Policy::at(trustbake::now());
+    let mut policy = trustbake::Policy::at(trustbake::process::now());
     policy.allow_non_ca = ca.allow_non_ca;
     policy.allow_expired = ca.allow_expired;
     let intake = trustbake::load_cas(&ca.cas, policy)?;
@@ -211,7 +213,7 @@ fn load(ca: &CaArgs) -> Result<trustbake::Intake, trustbake::Error> {
 fn load_with_removals(
     ca: &CaArgs,
     remove: &[String],
-) -> Result<(trustbake::Intake, Vec<trustbake::Removal>), trustbake::Error> {
+) -> Result<(trustbake::Intake, Vec<trustbake::types::Removal>), trustbake::Error> {
     let removals = trustbake::load_removals(remove)?;
     let cas = if ca.cas.is_empty() && !removals.is_empty() {
         trustbake::Intake::default()
@@ -274,8 +276,8 @@ fn plan(args: PlanArgs) -> Result<()> {
 
 fn apply(args: ApplyArgs) -> Result<()> {
     let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
-    let mut request = trustbake::ApplyRequest::new(&args.root, &cas, trustbake::now())
-        .source_date_epoch(trustbake::source_date_epoch())
+    let mut request = trustbake::ApplyRequest::new(&args.root, &cas, trustbake::process::now())
+        .source_date_epoch(trustbake::process::source_date_epoch())
         .remove(removals);
     if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
         request = request.target(target);
@@ -320,7 +322,7 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     };
     let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
     let mut request = trustbake::BakeRequest::new(from, to, &cas)?
-        .source_date_epoch(trustbake::source_date_epoch())
+        .source_date_epoch(trustbake::process::source_date_epoch())
         .remove(removals);
     if args.keep_baked_cas {
         request = request.keep_baked_cas();
@@ -381,7 +383,7 @@ fn bake(mut args: BakeArgs) -> Result<()> {
         request = request
             .progress(&show)
             .transfer_progress(std::sync::Arc::new(
-                move |p: &trustbake::TransferProgress<'_>| for_transfers.update(p),
+                move |p: &trustbake::registry::Progress<'_>| for_transfers.update(p),
             ));
     }
     let outcome = if args.dry_run {
@@ -454,10 +456,10 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         None => None,
     };
     let at = match &args.at {
-        Some(text) => trustbake::parse_time(text)?,
-        None => trustbake::now(),
+        Some(text) => trustbake::process::parse_time(text)?,
+        None => trustbake::process::now(),
     };
-    let mut env = trustbake::Env::new();
+    let mut env = trustbake::types::Env::new();
     for var in &args.env {
         let (k, v) = var
             .split_once('=')
@@ -469,22 +471,22 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
     }
     let (chain, from, hostname) = match (&args.chain, &args.url) {
         (Some(file), _) => {
-            let (chain, notes) = trustbake::load_chain(file)?;
+            let (chain, notes) = trustbake::chain::load_chain(file)?;
             for note in notes {
                 eprintln!("note: {}: {note}", file.display());
             }
             (chain, file.display().to_string(), args.hostname.clone())
         }
         (None, Some(url)) => {
-            let (host, _) = trustbake::parse_url(url)?;
+            let (host, _) = trustbake::chain::parse_url(url)?;
             let hostname = args.hostname.clone().unwrap_or(host);
-            let chain = trustbake::fetch_chain(url, Some(&hostname))?;
+            let chain = trustbake::chain::fetch_chain(url, Some(&hostname))?;
             (chain, url.clone(), Some(hostname))
         }
         (None, None) => unreachable!("clap requires --chain or --url"),
     };
     let runtime = match &args.runtime_certs {
-        Some(dir) => Some(trustbake::load_runtime_certs(dir)?),
+        Some(dir) => Some(trustbake::chain::load_runtime_certs(dir)?),
         None => None,
     };
     let access = inspect_access(&args.registry)?;
@@ -506,8 +508,8 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
 
 fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     let at = match &args.at {
-        Some(text) => trustbake::parse_time(text)?,
-        None => trustbake::now(),
+        Some(text) => trustbake::process::parse_time(text)?,
+        None => trustbake::process::now(),
     };
     let platform: Option<trustbake::Platform> = match &args.platform {
         Some(p) => Some(p.parse().map_err(trustbake::Error::from)?),
@@ -516,7 +518,7 @@ fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     let vars = anchore_vars(args.env_file.as_deref())?;
     let mut cas = Vec::new();
     for file in &args.ca {
-        cas.extend(trustbake::read_certificates(file)?);
+        cas.extend(trustbake::chain::read_certificates(file)?);
     }
     let access = inspect_access(&args.registry)?;
     let mut request = trustbake::CheckConfigRequest::new(&args.config, at)
@@ -602,17 +604,21 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
 }
 
 /// The Big Bang release or package `--bigbang-version`/`--package-version` name.
-fn bigbang(release: Option<&String>, package: Option<&String>) -> trustbake::BigBang {
+fn bigbang(release: Option<&String>, package: Option<&String>) -> trustbake::deploy::BigBang {
     match (release, package) {
-        (Some(r), _) => trustbake::BigBang::Release(r.clone()),
-        (None, Some(p)) => trustbake::BigBang::Package(p.clone()),
-        (None, None) => trustbake::BigBang::Current,
+        (Some(r), _) => trustbake::deploy::BigBang::Release(r.clone()),
+        (None, Some(p)) => trustbake::deploy::BigBang::Package(p.clone()),
+        (None, None) => trustbake::deploy::BigBang::Current,
     }
 }
 
 /// `--bigbang-version`/`--package-version` without `--chart bigbang`: refused.
-fn bigbang_only(chart: Option<trustbake::Chart>, release: bool, package: bool) -> Result<()> {
-    if chart != Some(trustbake::Chart::BigBang) && (release || package) {
+fn bigbang_only(
+    chart: Option<trustbake::deploy::Chart>,
+    release: bool,
+    package: bool,
+) -> Result<()> {
+    if chart != Some(trustbake::deploy::Chart::BigBang) && (release || package) {
         return Err(trustbake::Error::BadArgument {
             what: if release {
                 "--bigbang-version"
@@ -628,18 +634,19 @@ fn bigbang_only(chart: Option<trustbake::Chart>, release: bool, package: bool) -
 }
 
 fn helm_values(args: HelmValuesArgs) -> Result<()> {
-    let chart: Option<trustbake::Chart> = args.chart.as_deref().map(str::parse).transpose()?;
+    let chart: Option<trustbake::deploy::Chart> =
+        args.chart.as_deref().map(str::parse).transpose()?;
     bigbang_only(
         chart,
         args.bigbang_version.is_some(),
         args.package_version.is_some(),
     )?;
-    let mut request = trustbake::HelmValuesRequest::new(args.image.clone()).bigbang(bigbang(
-        args.bigbang_version.as_ref(),
-        args.package_version.as_ref(),
-    ));
+    let mut request = trustbake::deploy::HelmValuesRequest::new(args.image.clone()).bigbang(
+        bigbang(args.bigbang_version.as_ref(), args.package_version.as_ref()),
+    );
     if let Some(component) = &args.component {
-        let component: trustbake::Component = component.parse().map_err(trustbake::Error::from)?;
+        let component: trustbake::types::Component =
+            component.parse().map_err(trustbake::Error::from)?;
         request = request.component(component);
     }
     if let Some(chart) = chart {
@@ -648,7 +655,7 @@ fn helm_values(args: HelmValuesArgs) -> Result<()> {
     if let Some(name) = &args.cert_store_secret {
         request = request.cert_store_secret(name);
     }
-    let text = trustbake::helm_values(&request)?;
+    let text = trustbake::deploy::helm_values(&request)?;
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("writing to stdout")
@@ -656,14 +663,15 @@ fn helm_values(args: HelmValuesArgs) -> Result<()> {
 
 fn secret(args: SecretArgs) -> Result<()> {
     let cas = load(&args.ca)?;
-    let chart: Option<trustbake::Chart> = args.chart.as_deref().map(str::parse).transpose()?;
+    let chart: Option<trustbake::deploy::Chart> =
+        args.chart.as_deref().map(str::parse).transpose()?;
     bigbang_only(
         chart,
         args.bigbang_version.is_some(),
         args.package_version.is_some(),
     )?;
     let release = bigbang(args.bigbang_version.as_ref(), args.package_version.as_ref());
-    let text = trustbake::ca_secret(
+    let text = trustbake::deploy::ca_secret(
         &cas,
         &args.name,
         args.namespace.as_deref(),
@@ -675,18 +683,18 @@ fn secret(args: SecretArgs) -> Result<()> {
 }
 
 fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
-    let format: trustbake::ProxyFormat = args.format.parse()?;
+    let format: trustbake::proxy::ProxyFormat = args.format.parse()?;
     let password = match &args.password_file {
         Some(file) => Some(read_password(Some(file))?),
         None => None,
     };
     let vars = anchore_vars(args.env_file.as_deref())?;
-    let request = trustbake::ProxyEnvRequest::new(&args.proxy)
+    let request = trustbake::proxy::ProxyEnvRequest::new(&args.proxy)
         .credentials(args.user.clone(), password)
         .config(args.config.as_deref(), vars)
         .no_proxy(args.no_proxy.clone())
         .secret_name(&args.secret_name);
-    let env = trustbake::proxy_env(&request)?;
+    let env = trustbake::proxy::proxy_env(&request)?;
     if env.credentials {
         eprintln!(
             "note: the output holds the proxy password; keep it in a Secret or an env file only you can read. Baking proxy credentials into an image is refused: no option of trustbake does that, by design."
@@ -699,7 +707,7 @@ fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
 
 /// Registry access from the one-sided options (`inspect`, `verify`, `check-config`,
 /// `dockerfile`).
-fn inspect_access(r: &args::InspectRegistryArgs) -> Result<trustbake::Access> {
+fn inspect_access(r: &args::InspectRegistryArgs) -> Result<trustbake::registry::Access> {
     access(
         r.authfile.as_ref(),
         r.creds.as_deref(),
@@ -745,9 +753,9 @@ fn access(
     cert_dir: Option<PathBuf>,
     tls_verify: bool,
     extra_roots: Vec<Vec<u8>>,
-) -> Result<trustbake::Access> {
+) -> Result<trustbake::registry::Access> {
     let credentials = if no_creds {
-        trustbake::CredentialSource::Anonymous
+        trustbake::registry::CredentialSource::Anonymous
     } else if let Some(creds) = creds {
         let (user, password) = match creds.split_once(':') {
             Some((user, password)) => {
@@ -763,18 +771,20 @@ fn access(
             None => (creds.to_owned(), read_password(password_file)?),
         };
         anyhow::ensure!(!user.is_empty(), "credentials without a user name");
-        trustbake::CredentialSource::Given(trustbake::Credentials::new(user, password))
+        trustbake::registry::CredentialSource::Given(trustbake::registry::Credentials::new(
+            user, password,
+        ))
     } else if let Some(file) = authfile {
-        trustbake::CredentialSource::AuthFile(file.clone())
+        trustbake::registry::CredentialSource::AuthFile(file.clone())
     } else {
-        trustbake::CredentialSource::Lookup
+        trustbake::registry::CredentialSource::Lookup
     };
-    Ok(trustbake::Access {
+    Ok(trustbake::registry::Access {
         credentials,
         cert_dir,
         tls_verify,
         extra_roots,
-        limits: trustbake::Limits::default(),
+        limits: trustbake::registry::Limits::default(),
     })
 }
 

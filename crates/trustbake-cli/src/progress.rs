@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use trustbake::{TransferAction, TransferProgress};
+use trustbake::registry::{Action, Progress};
 
 use crate::render::mb;
 
@@ -55,15 +55,15 @@ impl Bars {
     }
 
     /// One step of a blob's transfer.
-    pub(crate) fn update(&self, p: &TransferProgress<'_>) {
+    pub(crate) fn update(&self, p: &Progress<'_>) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
         let verb = match p.action {
-            TransferAction::Download => "download",
-            TransferAction::Upload => "upload",
-            TransferAction::Mount => "mounted",
-            TransferAction::Present => "already there",
+            Action::Download => "download",
+            Action::Upload => "upload",
+            Action::Mount => "mounted",
+            Action::Present => "already there",
             _ => "transfer",
         };
         let digest = p.digest.to_string();

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
-use trustbake::{
+use trustbake::outcome::{
     ApplyOutcome, BakeOutcome, CheckConfigOutcome, Detected, InspectOutcome, PlanOutcome,
     StoreOutcome, VerifyOutcome,
 };
@@ -289,7 +289,7 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
 
 /// One platform of a bake: its layout, manifest, layer, what it replaced, each store, notes,
 /// and in a dry run every entry.
-fn bake_platform(out: &mut String, p: &trustbake::BakePlatform, dry_run: bool) {
+fn bake_platform(out: &mut String, p: &trustbake::outcome::BakePlatform, dry_run: bool) {
     let _ = writeln!(
         out,
         "\n{}: {}",
@@ -346,7 +346,7 @@ fn bake_platform(out: &mut String, p: &trustbake::BakePlatform, dry_run: bool) {
 }
 
 /// One registry's transfers of a bake.
-fn registry_line(out: &mut String, r: &trustbake::RegistryTransfer) {
+fn registry_line(out: &mut String, r: &trustbake::outcome::RegistryTransfer) {
     let _ = writeln!(
         out,
         "{}: downloaded {}, uploaded {}, mounted {} blobs ({}), already there {} blobs ({}){}",
@@ -482,7 +482,7 @@ pub(crate) fn inspect(outcome: &InspectOutcome) -> String {
                 }
             );
         }
-        let kind = |s: &trustbake::StoreContents| match s.certifi_status {
+        let kind = |s: &trustbake::outcome::StoreContents| match s.certifi_status {
             Some("own") | None => s.kind.to_string(),
             Some("linked-to-os") => format!("{} (linked to the OS store)", s.kind),
             Some("distro-patched") => format!("{} (distribution build)", s.kind),

@@ -73,6 +73,7 @@ const OVERRIDE_OS: &str = "/home/anchore/certs_override/os";
 /// A kind of TLS client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ConsumerKind {
     /// Python `requests` (certifi, or its environment variables).
     Requests,

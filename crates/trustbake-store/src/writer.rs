@@ -43,6 +43,7 @@ pub struct CaRef {
 
 /// A CA to distrust.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Removal {
     /// A certificate (from a file): also blocklisted where the image does not hold it, so a
     /// later `update-ca-trust` keeps it out.

@@ -15,6 +15,7 @@ const TABLE: &str = include_str!("../data/versions.toml");
 /// An Anchore product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Product {
     /// Anchore Engine, the open-source edition.
     Engine,

@@ -17,6 +17,7 @@ use crate::version::Version;
 /// Which Anchore image an image is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Component {
     /// Every Enterprise service but the UI: `anchore/enterprise`, Iron Bank's
     /// `anchore/enterprise/enterprise`.
@@ -76,6 +77,7 @@ impl FromStr for Component {
 /// Whose naming an image name follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Naming {
     /// Anchore's Docker Hub repositories (`anchore/enterprise`, tags `v5.23.0`).
     DockerHub,
@@ -102,6 +104,7 @@ impl fmt::Display for Naming {
 
 /// What an image's repository path and tag name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ImageName {
     /// The component the repository path names.
     pub component: Component,

@@ -16,16 +16,11 @@ use trustbake_targets::VersionMap;
 use crate::error::Error;
 use crate::names::NamedImage;
 use crate::outcome::{
-    self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LayerOutcome,
-    RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
+    self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LABEL_CAS,
+    LABEL_REMOVED, LayerOutcome, RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
 };
 use crate::plan::Target;
 use trustbake_image::ImageError;
-
-/// The label naming the CAs trustbake added, comma-separated `sha256:…`.
-pub const LABEL_CAS: &str = "dev.trustbake.ca-certificates.sha256";
-/// The label naming the CAs trustbake distrusted.
-pub const LABEL_REMOVED: &str = "dev.trustbake.removed.sha256";
 
 /// The top layer of a platform, when trustbake wrote it: the config's last history entry is a
 /// trustbake bake that made a layer, trustbake's label is set, and the history's layers match

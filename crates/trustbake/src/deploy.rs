@@ -495,7 +495,7 @@ impl Form {
             reason: reason.into(),
         };
         let paths: Vec<Vec<&str>> = match (self, component) {
-            (_, Component::Cli) => {
+            (Form::EnterpriseChart | Form::Upstream | Form::EngineChart, Component::Cli) => {
                 return Err(no(
                     "the charts deploy no CLI image (Big Bang's tests name it under bbtests.scripts.image)",
                 ));
@@ -514,6 +514,9 @@ impl Form {
             }
             (Form::EngineChart, Component::Ui) => vec![vec!["anchoreEnterpriseUi", "image"]],
             (Form::EngineChart, Component::Engine) => vec![vec!["anchoreGlobal", "image"]],
+            (_, other) => {
+                return Err(no(&format!("the charts deploy no {other} image")));
+            }
         };
         Ok(paths)
     }

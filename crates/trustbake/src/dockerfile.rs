@@ -4,7 +4,7 @@
 //! and the base's user restored. The layout comes from the version map (`--product/--version`)
 //! or is detected in the image (`--from`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use trustbake_certs::{Certificate, Intake};
 use trustbake_image::registry::{Access, Session};
@@ -14,6 +14,7 @@ use trustbake_targets::{OsFamily, VersionMap};
 
 use crate::bake::ImageRoot;
 use crate::error::Error;
+use crate::outcome::DockerfileOutcome;
 use crate::plan::Target;
 
 /// Where the layout comes from. (Built once per command: the size of a variant costs nothing.)
@@ -36,18 +37,6 @@ pub enum DockerfileBase {
         /// Registry access.
         access: Access,
     },
-}
-
-/// What was written.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct DockerfileOutcome {
-    /// The Containerfile's path.
-    pub containerfile: PathBuf,
-    /// The files written, relative to the context directory.
-    pub files: Vec<String>,
-    /// How the layout was found.
-    pub layout_from: String,
 }
 
 /// The layout a Containerfile needs.

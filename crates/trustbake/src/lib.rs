@@ -11,19 +11,23 @@
 //! - [`inspect`]: what an image (or a root) trusts, store by store;
 //! - [`verify`]: whether each TLS client of an image would trust a server's chain;
 //! - [`check_config`]: the TLS settings of an Anchore `config.yaml`, service by service;
-//! - [`dockerfile`], [`helm_values`], [`ca_secret`], [`proxy_env`]: what operators deploy with
-//!   instead of (or beside) a baked image — a Containerfile, chart values, the runtime CA
-//!   Secret, proxy settings.
+//! - [`dockerfile`], [`deploy::helm_values`], [`deploy::ca_secret`], [`proxy::proxy_env`]: what
+//!   operators deploy with instead of (or beside) a baked image — a Containerfile, chart values,
+//!   the runtime CA Secret, proxy settings.
+//!
+//! The outcomes are in [`outcome`]; registry access in [`registry`]; server chains in
+//! [`chain`]; the clock, `SOURCE_DATE_EPOCH` and signal cleanup in [`process`]; the inner
+//! crates' types that are part of the contract in [`types`].
 //!
 //! CA input is read by [`load_cas`] (files, directories, `-` for stdin) and validated strictly;
 //! CAs to distrust by [`load_removals`] (fingerprints or files). A bake onto an image whose top
-//! layer an earlier bake wrote replaces that layer (rotation). Nothing here reads the clock or the environment: times are passed in ([`now`] and
-//! [`source_date_epoch`] are there for callers that want them).
+//! layer an earlier bake wrote replaces that layer (rotation). Nothing here reads the clock or the environment: times are passed in ([`process::now`] and
+//! [`process::source_date_epoch`] are there for callers that want them).
 //!
 //! Planning, without an image:
 //!
 //! ```no_run
-//! let cas = trustbake::load_cas(&["cas/"], trustbake::Policy::at(trustbake::now()))?;
+//! let cas = trustbake::load_cas(&["cas/"], trustbake::Policy::at(trustbake::process::now()))?;
 //! let plan = trustbake::plan(&trustbake::Target::parse("enterprise", "5.1")?, Some(&cas))?;
 //! for ca in plan.cas.iter().flatten() {
 //!     println!("cargo:warning={} -> {}", ca.label, ca.anchor_file);
@@ -34,7 +38,7 @@
 //! Baking, as an xtask would:
 //!
 //! ```no_run
-//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::process::now()))?;
 //! let request = trustbake::BakeRequest::new("oci:base:v5.1.0", "oci:out:v5.1.0-corp", &cas)?
 //!     .target(trustbake::Target::parse("enterprise", "5.1")?)
 //!     .source_date_epoch(Some(1_700_000_000));
@@ -46,7 +50,7 @@
 //! Rotating: a new CA replaces the old layer, and an old root is distrusted everywhere:
 //!
 //! ```no_run
-//! let cas = trustbake::load_cas(&["corp-root-2027.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let cas = trustbake::load_cas(&["corp-root-2027.pem"], trustbake::Policy::at(trustbake::process::now()))?;
 //! let request = trustbake::BakeRequest::new("oci:out:corp", "oci:out:corp-2027", &cas)?
 //!     .remove(trustbake::load_removals(&["corp-root-2024.pem"])?);
 //! let outcome = trustbake::bake(&request)?;
@@ -59,9 +63,10 @@
 //! Applying to an unpacked root, then inspecting it:
 //!
 //! ```no_run
-//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::now()))?;
+//! let cas = trustbake::load_cas(&["corp-root.pem"], trustbake::Policy::at(trustbake::process::now()))?;
 //! let root = std::path::Path::new("rootfs");
-//! let applied = trustbake::apply(&trustbake::ApplyRequest::new(root, &cas, trustbake::now()))?;
+//! let applied =
+//!     trustbake::apply(&trustbake::ApplyRequest::new(root, &cas, trustbake::process::now()))?;
 //! println!("{} entries written", applied.entries.len());
 //! for platform in trustbake::inspect("rootfs", None)?.platforms {
 //!     for ca in platform.local_cas {
@@ -73,44 +78,31 @@
 
 mod apply;
 mod bake;
+pub mod chain;
 mod config;
-mod deploy;
+pub mod deploy;
 mod dockerfile;
 mod error;
 mod load;
 mod names;
-mod outcome;
+pub mod outcome;
 mod plan;
-mod process;
-mod proxy;
+pub mod process;
+pub mod proxy;
+pub mod registry;
 mod root;
+pub mod types;
 mod verify;
 
 pub use apply::{ApplyRequest, apply, apply_preview};
-pub use bake::{BakeRequest, LABEL_CAS, LABEL_REMOVED, bake, inspect, inspect_with, preview};
+pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
 pub use config::{CheckConfigRequest, check_config, read_env_file};
-pub use deploy::{BigBang, Chart, HelmValuesRequest, ca_secret, helm_values};
-pub use dockerfile::{DockerfileBase, DockerfileOutcome, dockerfile};
+pub use dockerfile::{DockerfileBase, dockerfile};
 pub use error::Error;
-pub use load::{load_cas, load_removals, read_certificates};
-pub use names::{NamedImage, image_name};
-pub use outcome::*;
-pub use plan::{
-    CaPlan, PlanAllOutcome, PlanOutcome, PlannedImage, Target, plan, plan_all, plan_image,
-};
-pub use process::{now, parse_time, remove_temporaries, source_date_epoch};
-pub use proxy::{
-    ProxyEnv, ProxyEnvRequest, ProxyFormat, decode_userinfo, encode_userinfo, proxy_env,
-};
+pub use load::{load_cas, load_removals};
+pub use names::image_name;
+pub use plan::{Target, plan, plan_all, plan_image};
 pub use root::ApplyError;
-pub use trustbake_certs::{Chain, Failure as VerifyFailure};
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
-pub use trustbake_image::registry::{
-    Access, Action as TransferAction, CredentialSource, Credentials, Limits,
-    Progress as TransferProgress, ProgressFn as TransferProgressFn, RegistryError,
-    Role as RegistryRole,
-};
-pub use trustbake_image::{ImageError, ImageRef, Platform};
-pub use trustbake_store::{ConsumerKind, Env, Removal, StoreKind};
-pub use trustbake_targets::{Component, ImageName, Naming, Product, Version};
-pub use verify::{VerifyRequest, fetch_chain, load_chain, load_runtime_certs, parse_url, verify};
+pub use trustbake_image::{ImageRef, Platform};
+pub use verify::{VerifyRequest, verify};

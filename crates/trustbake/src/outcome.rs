@@ -1,13 +1,23 @@
 //! What each command returns. These types *are* the `--json` contracts, documented field by
-//! field in the README: objects with named fields, a `schema_version` on every top-level
+//! field in the README (with the labels a bake sets on an image): objects with named fields, a `schema_version` on every top-level
 //! outcome, fields added (never renamed or removed) within a schema version. Engine and image
 //! types are converted here, never serialised directly, so they can change freely.
 
+use std::path::PathBuf;
+
 use serde::Serialize;
+
 use trustbake_certs::Intake;
 use trustbake_store::{
     CaRef, CertifiStatus, Content, Inspection, Layout, PlanItem, Report, StoreKind, StoreReport,
 };
+
+/// The label naming the CAs trustbake added, comma-separated `sha256:…`.
+pub const LABEL_CAS: &str = "dev.trustbake.ca-certificates.sha256";
+/// The label naming the CAs trustbake distrusted.
+pub const LABEL_REMOVED: &str = "dev.trustbake.removed.sha256";
+
+pub use crate::names::NamedImage;
 
 /// The version of every JSON contract; a change that renames or removes a field raises it.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -732,4 +742,117 @@ pub struct CheckOutcome {
     pub status: String,
     /// What was found.
     pub message: String,
+}
+
+/// Every release line of both products (`trustbake plan --all`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlanAllOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One plan per line, each for the line's first version.
+    pub lines: Vec<PlanOutcome>,
+}
+
+/// What trustbake would write for one product version, and where.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlanOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `engine` or `enterprise`.
+    pub product: String,
+    /// With `plan --image`: the image and what its name says; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PlannedImage>,
+    /// The version as asked (for `plan_all`, the line's first version).
+    pub version: String,
+    /// The release line, e.g. `5.1.x+`.
+    pub line: String,
+    /// The line's first version.
+    pub first_version: String,
+    /// The base image: `centos7`, `ubuntu1804`, `ubi7`, `ubi8` or `ubi9`.
+    pub base: String,
+    /// `rhel` or `debian`.
+    pub os_family: String,
+    /// The directory the OS update tool reads local CAs from.
+    pub anchors_dir: String,
+    /// The command whose outputs trustbake writes.
+    pub update_command: String,
+    /// The OS files that command regenerates (`<…>` marks a name pattern).
+    pub os_outputs: Vec<String>,
+    /// The Python version, e.g. `3.11`.
+    pub python: String,
+    /// certifi `cacert.pem` paths, primary first.
+    pub certifi_paths: Vec<String>,
+    /// The user the containers run as.
+    pub user: String,
+    /// `confirmed` or `inferred`.
+    pub confidence: String,
+    /// Where the line's facts come from.
+    pub source: String,
+    /// What to keep in mind about this answer.
+    pub notes: Vec<String>,
+    /// The CAs and where each would go; present only when CAs were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cas: Option<Vec<CaPlan>>,
+    /// Doubts about the CAs (weak keys or signatures, what an `--allow-…` let through);
+    /// present only when CAs were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+}
+
+/// The image a plan was asked for by name.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PlannedImage {
+    /// The reference as given.
+    pub reference: String,
+    /// What its name says.
+    #[serde(flatten)]
+    pub name: NamedImage,
+}
+
+/// One CA in a plan.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CaPlan {
+    /// p11-kit's label (subject CN, else OU, else O).
+    pub label: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// SHA-1 of the DER, lower-case hex.
+    pub sha1: String,
+    /// The absolute path the CA would get in the image's anchors directory.
+    pub anchor_file: String,
+    /// Whether p11-kit treats it as an authority (it reaches the TLS bundles).
+    pub authority: bool,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Subject as certifi renders it.
+    pub subject: String,
+    /// Issuer as certifi renders it.
+    pub issuer: String,
+    /// Serial number, decimal.
+    pub serial: String,
+    /// Key algorithm and size, e.g. `RSA 2048` or `EC P-256`.
+    pub key: String,
+    /// Signature algorithm, e.g. `sha256WithRSAEncryption`.
+    pub signature_algorithm: String,
+    /// Where the CA was read from.
+    pub sources: Vec<String>,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DockerfileOutcome {
+    /// The Containerfile's path.
+    pub containerfile: PathBuf,
+    /// The files written, relative to the context directory.
+    pub files: Vec<String>,
+    /// How the layout was found.
+    pub layout_from: String,
 }

@@ -3,13 +3,12 @@
 //! [`PlanOutcome`] is also the `--json` contract of `trustbake plan`, and [`PlanAllOutcome`] that
 //! of `trustbake plan --all`.
 
-use serde::Serialize;
 use trustbake_certs::{Intake, format_timestamp};
 use trustbake_targets::{ImageName, Product, Resolved, Version, VersionMap};
 
 use crate::error::Error;
 use crate::names::{NamedImage, image_name};
-use crate::outcome::SCHEMA_VERSION;
+use crate::outcome::{CaPlan, PlanAllOutcome, PlanOutcome, PlannedImage, SCHEMA_VERSION};
 
 /// A product and version, as the version map knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,107 +69,6 @@ pub fn plan_image(reference: &str, cas: Option<&Intake>) -> Result<PlanOutcome, 
         name: NamedImage::from(&name),
     });
     Ok(outcome)
-}
-
-/// Every release line of both products (`trustbake plan --all`).
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct PlanAllOutcome {
-    /// [`SCHEMA_VERSION`].
-    pub schema_version: u32,
-    /// One plan per line, each for the line's first version.
-    pub lines: Vec<PlanOutcome>,
-}
-
-/// What trustbake would write for one product version, and where.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct PlanOutcome {
-    /// [`SCHEMA_VERSION`].
-    pub schema_version: u32,
-    /// `engine` or `enterprise`.
-    pub product: String,
-    /// With `plan --image`: the image and what its name says; absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<PlannedImage>,
-    /// The version as asked (for `plan_all`, the line's first version).
-    pub version: String,
-    /// The release line, e.g. `5.1.x+`.
-    pub line: String,
-    /// The line's first version.
-    pub first_version: String,
-    /// The base image: `centos7`, `ubuntu1804`, `ubi7`, `ubi8` or `ubi9`.
-    pub base: String,
-    /// `rhel` or `debian`.
-    pub os_family: String,
-    /// The directory the OS update tool reads local CAs from.
-    pub anchors_dir: String,
-    /// The command whose outputs trustbake writes.
-    pub update_command: String,
-    /// The OS files that command regenerates (`<…>` marks a name pattern).
-    pub os_outputs: Vec<String>,
-    /// The Python version, e.g. `3.11`.
-    pub python: String,
-    /// certifi `cacert.pem` paths, primary first.
-    pub certifi_paths: Vec<String>,
-    /// The user the containers run as.
-    pub user: String,
-    /// `confirmed` or `inferred`.
-    pub confidence: String,
-    /// Where the line's facts come from.
-    pub source: String,
-    /// What to keep in mind about this answer.
-    pub notes: Vec<String>,
-    /// The CAs and where each would go; present only when CAs were given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cas: Option<Vec<CaPlan>>,
-    /// Doubts about the CAs (weak keys or signatures, what an `--allow-…` let through);
-    /// present only when CAs were given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
-}
-
-/// The image a plan was asked for by name.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct PlannedImage {
-    /// The reference as given.
-    pub reference: String,
-    /// What its name says.
-    #[serde(flatten)]
-    pub name: NamedImage,
-}
-
-/// One CA in a plan.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct CaPlan {
-    /// p11-kit's label (subject CN, else OU, else O).
-    pub label: String,
-    /// SHA-256 of the DER, lower-case hex.
-    pub sha256: String,
-    /// SHA-1 of the DER, lower-case hex.
-    pub sha1: String,
-    /// The absolute path the CA would get in the image's anchors directory.
-    pub anchor_file: String,
-    /// Whether p11-kit treats it as an authority (it reaches the TLS bundles).
-    pub authority: bool,
-    /// Start of validity, RFC 3339.
-    pub not_before: String,
-    /// End of validity, RFC 3339.
-    pub not_after: String,
-    /// Subject as certifi renders it.
-    pub subject: String,
-    /// Issuer as certifi renders it.
-    pub issuer: String,
-    /// Serial number, decimal.
-    pub serial: String,
-    /// Key algorithm and size, e.g. `RSA 2048` or `EC P-256`.
-    pub key: String,
-    /// Signature algorithm, e.g. `sha256WithRSAEncryption`.
-    pub signature_algorithm: String,
-    /// Where the CA was read from.
-    pub sources: Vec<String>,
 }
 
 /// The plan for `target`, with where each CA would go when `cas` are given.

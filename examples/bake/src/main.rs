@@ -28,12 +28,12 @@ fn run(
     version: &str,
     cas: &[String],
 ) -> Result<(), trustbake::Error> {
-    let cas = trustbake::load_cas(cas, trustbake::Policy::at(trustbake::now()))?;
+    let cas = trustbake::load_cas(cas, trustbake::Policy::at(trustbake::process::now()))?;
     let request = trustbake::BakeRequest::new(from, to, &cas)?
         .target(trustbake::Target::parse(product, version)?)
         // A pipeline wants the same digest on every run: the time comes from the environment
         // when it is set, else from the base image (never the clock).
-        .source_date_epoch(trustbake::source_date_epoch());
+        .source_date_epoch(trustbake::process::source_date_epoch());
     // What would be written, first: a pipeline can stop here on a surprise.
     let preview = trustbake::preview(&request)?;
     for platform in &preview.platforms {

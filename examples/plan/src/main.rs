@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let intake = if cas.is_empty() {
         None
     } else {
-        match trustbake::load_cas(cas, trustbake::Policy::at(trustbake::now())) {
+        match trustbake::load_cas(cas, trustbake::Policy::at(trustbake::process::now())) {
             Ok(intake) => Some(intake),
             Err(err) => {
                 eprintln!("error: {err}");
