@@ -651,22 +651,6 @@ pub(crate) struct SecretArgs {
     pub(crate) package_version: Option<String>,
 }
 
-/// An image recipe (`images/NAME.toml`).
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Recipe {
-    pub(crate) from: String,
-    pub(crate) to: String,
-    #[serde(default)]
-    pub(crate) cas: Vec<PathBuf>,
-    /// CAs to distrust: fingerprints or files.
-    #[serde(default)]
-    pub(crate) remove: Vec<String>,
-    pub(crate) product: Option<String>,
-    pub(crate) version: Option<String>,
-    pub(crate) platform: Option<String>,
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
     /// The unpacked root file system to write into.

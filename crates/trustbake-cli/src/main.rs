@@ -4,22 +4,30 @@
 //! Exit codes: 0 done, 1 failed, 2 usage (including no CA given), 3 CA input refused — chosen by
 //! the library's error ([`trustbake::Error::exit_code`]).
 
+mod access;
 mod args;
+mod hints;
+mod logging;
 mod progress;
+mod recipe;
 mod render;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 use serde::Serialize;
 
+use access::{access, default_cache_dir, inspect_access, read_password};
 use args::{
     ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, DockerfileArgs, HelmValuesArgs,
-    InspectArgs, PlanArgs, ProxyEnvArgs, Recipe, SecretArgs, VerifyArgs,
+    InspectArgs, PlanArgs, ProxyEnvArgs, SecretArgs, VerifyArgs,
 };
+use hints::hints;
+use logging::init_logging;
+use recipe::read_recipe;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -69,109 +77,6 @@ fn remove_temporaries_on_signals() {
             std::process::exit(128 + signal);
         }
     });
-}
-
-/// What the command line adds to a library error: the flags that fix it.
-fn hints(err: &trustbake::Error, sided: bool) -> Vec<String> {
-    use trustbake::Refusal;
-    match err {
-        trustbake::Error::NoCa => {
-            vec!["pass --ca FILE (a PEM or DER file, a directory, or - for stdin)".into()]
-        }
-        trustbake::Error::Image(trustbake::types::ImageError::SinglePlatform { .. }) => {
-            vec!["choose the platform with --platform os/arch[/variant]".into()]
-        }
-        trustbake::Error::Image(trustbake::types::ImageError::Registry(e)) => {
-            registry_hints(e, sided)
-        }
-        trustbake::Error::Intake(intake) => {
-            let mut hints = Vec::new();
-            let refusals = intake.refusals();
-            if refusals
-                .iter()
-                .any(|r| matches!(r, Refusal::NotAuthority { .. }))
-            {
-                hints.push(
-                    "--allow-non-ca adds a certificate that is not an authority anyway".into(),
-                );
-            }
-            if refusals
-                .iter()
-                .any(|r| matches!(r, Refusal::Expired { .. } | Refusal::NotYetValid { .. }))
-            {
-                hints.push("--allow-expired adds a certificate outside its validity anyway".into());
-            }
-            hints
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// The flags that fix a registry failure, named as the command spells them: `--src-…` or
-/// `--dest-…` for the side it happened on (bake), plain `--…` for a one-registry command.
-fn registry_hints(err: &trustbake::registry::RegistryError, sided: bool) -> Vec<String> {
-    use trustbake::registry::RegistryError as R;
-    use trustbake::registry::Role;
-    let flag = |role: Role, name: &str| match (sided, role) {
-        (false, _) => format!("--{name}"),
-        (true, Role::Source) => format!("--src-{name}"),
-        (true, Role::Destination) => format!("--dest-{name}"),
-    };
-    let both = |name: &str, value: &str| {
-        if sided {
-            format!("--src-{name}{value} / --dest-{name}{value}")
-        } else {
-            format!("--{name}{value}")
-        }
-    };
-    match err {
-        R::Tls { role, .. } => vec![
-            format!(
-                "give the registry's CA with {} DIR (DIR/ca.crt), or put it in /etc/containers/certs.d/HOST[:PORT]/",
-                flag(*role, "cert-dir")
-            ),
-            if sided {
-                format!(
-                    "--registry-trust-ca trusts the CAs being baked; {}=false skips verification",
-                    flag(*role, "tls-verify")
-                )
-            } else {
-                format!("{}=false skips verification", flag(*role, "tls-verify"))
-            },
-        ],
-        R::PlainHttp { role, .. } => {
-            let mut hint = format!(
-                "for a plain-HTTP registry, pass {}=false",
-                flag(*role, "tls-verify")
-            );
-            if sided && *role == Role::Source {
-                hint.push_str(" (and --dest-tls-verify=false when the destination is that registry too)");
-            }
-            vec![hint]
-        }
-        R::Unauthorized { .. } | R::Denied { .. } => vec![format!(
-            "log in with `skopeo login` / `podman login`, or give {} or --authfile FILE",
-            both("creds", " USER[:PASSWORD]")
-        )],
-        R::CredentialsOverHttp { .. } => vec![format!(
-            "serve the registry over HTTPS, or use {} for anonymous access",
-            both("no-creds", "")
-        )],
-        R::CrossOrigin { .. } => vec![
-            "credentials go only to the registry's own origin: configure the registry to serve that request itself (or without credentials there)".into(),
-        ],
-        R::Connect { detail, .. } | R::Protocol { detail, .. }
-            if detail.contains("timed out") || detail.contains("bytes/s") =>
-        {
-            vec![
-                "on a slow link, raise --request-timeout SECS (documents) or lower --speed-limit BYTES / raise --speed-time SECS (blobs)".into(),
-            ]
-        }
-        R::Connect { detail, .. } if detail.contains("retry budget") => {
-            vec!["--retry-times N allows more retries in one run".into()]
-        }
-        _ => Vec::new(),
-    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -393,50 +298,6 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     }
     .with_context(|| format!("baking {from} into {to}"))?;
     print(&outcome, args.json, render::bake)
-}
-
-/// Fills what the command line left out from the recipe `file` (paths relative to it).
-fn read_recipe(file: &Path, args: &mut BakeArgs) -> Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading the recipe {}", file.display()))?;
-    let recipe: Recipe =
-        toml::from_str(&text).with_context(|| format!("{}: not a valid recipe", file.display()))?;
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    args.from = args.from.take().or(Some(rebase(&recipe.from, &dir)));
-    args.to = args.to.take().or(Some(rebase(&recipe.to, &dir)));
-    if args.ca.cas.is_empty() {
-        args.ca.cas = recipe
-            .cas
-            .iter()
-            .map(|c| -> PathBuf {
-                if c.is_absolute() || c.as_os_str() == "-" {
-                    c.clone()
-                } else {
-                    dir.join(c)
-                }
-            })
-            .collect();
-    }
-    if args.remove.is_empty() {
-        args.remove = recipe
-            .remove
-            .iter()
-            .map(|r| {
-                let fingerprint = r.len() >= 64
-                    && r.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
-                    || r.starts_with("sha256:");
-                if fingerprint || Path::new(r).is_absolute() {
-                    r.clone()
-                } else {
-                    dir.join(r).display().to_string()
-                }
-            })
-            .collect();
-    }
-    args.product = args.product.take().or(recipe.product);
-    args.version = args.version.take().or(recipe.version);
-    args.platform = args.platform.take().or(recipe.platform);
-    Ok(())
 }
 
 fn inspect(args: InspectArgs) -> Result<()> {
@@ -705,21 +566,6 @@ fn proxy_env(args: ProxyEnvArgs) -> Result<()> {
         .context("writing to stdout")
 }
 
-/// Registry access from the one-sided options (`inspect`, `verify`, `check-config`,
-/// `dockerfile`).
-fn inspect_access(r: &args::InspectRegistryArgs) -> Result<trustbake::registry::Access> {
-    access(
-        r.authfile.as_ref(),
-        r.creds.as_deref(),
-        r.password_file.as_deref(),
-        r.no_creds,
-        r.cert_dir.clone(),
-        r.tls_verify,
-        Vec::new(),
-    )
-    .map(|a| a.with_limits(r.network.limits()))
-}
-
 /// The `${ANCHORE_…}` variables as Anchore finds them: the env file's, then this environment's
 /// `ANCHORE*` ones, which win.
 fn anchore_vars(env_file: Option<&Path>) -> Result<std::collections::BTreeMap<String, String>> {
@@ -729,137 +575,6 @@ fn anchore_vars(env_file: Option<&Path>) -> Result<std::collections::BTreeMap<St
     };
     vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("ANCHORE")));
     Ok(vars)
-}
-
-/// `$XDG_CACHE_HOME/trustbake`, else `~/.cache/trustbake`.
-fn default_cache_dir() -> Option<PathBuf> {
-    let env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("XDG_CACHE_HOME")
-        .or_else(|| env("HOME").map(|h| h.join(".cache")))
-        .map(|d| d.join("trustbake"))
-}
-
-/// One side's registry access from its options. A password comes from `USER:PASSWORD`, a
-/// password file, or the first line of stdin — never a prompt, never echoed.
-fn access(
-    authfile: Option<&PathBuf>,
-    creds: Option<&str>,
-    password_file: Option<&Path>,
-    no_creds: bool,
-    cert_dir: Option<PathBuf>,
-    tls_verify: bool,
-    extra_roots: Vec<Vec<u8>>,
-) -> Result<trustbake::registry::Access> {
-    let credentials = if no_creds {
-        trustbake::registry::CredentialSource::Anonymous
-    } else if let Some(creds) = creds {
-        let (user, password) = match creds.split_once(':') {
-            Some((user, password)) => {
-                static NOTED: std::sync::atomic::AtomicBool =
-                    std::sync::atomic::AtomicBool::new(false);
-                if !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    eprintln!(
-                        "note: a password on the command line is visible in the process list; give USER alone with a password file (or stdin) to keep it out"
-                    );
-                }
-                (user.to_owned(), password.to_owned())
-            }
-            None => (creds.to_owned(), read_password(password_file)?),
-        };
-        anyhow::ensure!(!user.is_empty(), "credentials without a user name");
-        trustbake::registry::CredentialSource::Given(trustbake::registry::Credentials::new(
-            user, password,
-        ))
-    } else if let Some(file) = authfile {
-        trustbake::registry::CredentialSource::AuthFile(file.clone())
-    } else {
-        trustbake::registry::CredentialSource::Lookup
-    };
-    Ok(trustbake::registry::Access {
-        credentials,
-        cert_dir,
-        tls_verify,
-        extra_roots,
-        limits: trustbake::registry::Limits::default(),
-    })
-}
-
-/// The password in `file` (`-` or none: the first line of stdin), without its line ending.
-fn read_password(file: Option<&Path>) -> Result<String> {
-    let text = match file {
-        Some(f) if f.as_os_str() != "-" => std::fs::read_to_string(f)
-            .with_context(|| format!("reading the password file {}", f.display()))?,
-        _ => {
-            anyhow::ensure!(
-                !std::io::IsTerminal::is_terminal(&std::io::stdin()),
-                "a password is needed: give USER:PASSWORD, a password file, or pipe it on stdin (trustbake never prompts)"
-            );
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the password from stdin")?;
-            line
-        }
-    };
-    let password = text.lines().next().unwrap_or_default().to_owned();
-    anyhow::ensure!(!password.is_empty(), "the password is empty");
-    Ok(password)
-}
-
-/// A recipe's image reference with a relative path made relative to the recipe's directory.
-fn rebase(reference: &str, dir: &Path) -> String {
-    match reference.split_once(':') {
-        Some((transport, rest)) if !rest.starts_with('/') && !dir.as_os_str().is_empty() => {
-            format!("{transport}:{}/{rest}", dir.display())
-        }
-        _ => reference.to_owned(),
-    }
-}
-
-/// Logs on stderr at the level `-v`s (or `TRUSTBAKE_LOG`) ask for — but the HTTP and TLS
-/// crates never below debug: their trace level dumps raw request bytes (an `Authorization`
-/// header in hex), whatever the user asks. Colours only on a terminal, never with `NO_COLOR`.
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TRUSTBAKE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let cap = tracing_subscriber::filter::filter_fn(|meta| {
-        *meta.level() < tracing::Level::TRACE || !wire_level(meta.target())
-    });
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_ansi(ansi)
-        .with_filter(filter)
-        .with_filter(cap);
-    let _ = tracing_subscriber::registry().with(layer).try_init();
-}
-
-/// Targets whose trace level shows bytes on the wire (requests with their headers, TLS
-/// records): never logged at trace.
-fn wire_level(target: &str) -> bool {
-    ["ureq", "ureq_proto", "rustls", "webpki", "h2", "hyper"]
-        .iter()
-        .any(|crate_name| {
-            target == *crate_name
-                || target
-                    .strip_prefix(crate_name)
-                    .is_some_and(|rest| rest.starts_with("::"))
-        })
 }
 
 #[cfg(test)]
