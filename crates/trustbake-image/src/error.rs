@@ -224,7 +224,7 @@ pub enum ImageError {
     },
     /// A registry failed, or refused (never holds a credential).
     #[error(transparent)]
-    Registry(#[from] crate::registry::error::RegistryError),
+    Registry(#[from] crate::registry_error::RegistryError),
     /// A destination that exists and is not what it should be.
     #[error(
         "{path}: the destination exists and is not {expected}; choose another destination or remove it"

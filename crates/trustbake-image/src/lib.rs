@@ -24,6 +24,7 @@ pub mod model;
 mod mutate;
 mod reference;
 pub mod registry;
+mod registry_error;
 mod source;
 mod stop;
 mod tee;

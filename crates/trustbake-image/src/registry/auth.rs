@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::error::RegistryError;
+use crate::registry_error::RegistryError;
 
 /// A user name and its secret. The secret never appears in `Debug` output, messages or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -209,7 +209,7 @@ fn from_file(
         registry: registry.to_owned(),
         detail: format!("auth file {}: {detail}", file.display()),
     };
-    let bytes = match super::read_setting(file) {
+    let bytes = match super::settings::read_setting(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),

@@ -4,68 +4,32 @@
 //! tokens for the scopes each step needs, Basic and anonymous access, the host's trust store
 //! plus certificate directories, and bounded retries of 429, 5xx and dropped connections.
 
+mod access;
 mod auth;
-pub(crate) mod error;
+
 mod net;
 mod proxy;
+mod settings;
 mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, Response};
 
+pub use crate::registry_error::{RegistryError, Role};
+pub use access::Access;
 use auth::{Challenge, parse_challenge};
 pub use auth::{CredentialSource, Credentials};
-pub use error::{RegistryError, Role};
 pub use net::Limits;
 use net::{Budget, Origin, Pace};
 
 use crate::digest::Digest;
 use crate::model::{Descriptor, media_type};
 use crate::reference::RegistryRef;
-
-/// How to reach one side's registry: credentials and TLS, as skopeo's `--src-*`/`--dest-*`
-/// options set them.
-#[derive(Debug, Clone)]
-pub struct Access {
-    /// Where credentials come from.
-    pub credentials: CredentialSource,
-    /// A directory of `*.crt` roots and `*.cert`/`*.key` client certificates; `None`: the
-    /// system's `certs.d` directories for the registry.
-    pub cert_dir: Option<PathBuf>,
-    /// Verify the registry's certificate and require HTTPS (`false` also allows plain HTTP).
-    pub tls_verify: bool,
-    /// Extra trusted roots, DER (the CAs being baked, when asked).
-    pub extra_roots: Vec<Vec<u8>>,
-    /// Deadlines, the minimum blob rate and the retry budget. A session's retry budget is the
-    /// source side's `retries` (one budget for the whole run).
-    pub limits: Limits,
-}
-
-impl Access {
-    /// This access with `limits`.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-}
-
-impl Default for Access {
-    fn default() -> Self {
-        Access {
-            credentials: CredentialSource::Lookup,
-            cert_dir: None,
-            tls_verify: true,
-            extra_roots: Vec::new(),
-            limits: Limits::default(),
-        }
-    }
-}
 
 /// Bytes moved to and from one registry.
 #[derive(Debug, Default)]
@@ -1577,13 +1541,6 @@ pub mod fuzzing {
     pub fn origin(url: &str) -> Option<String> {
         super::Origin::of(url).map(|o| o.to_string())
     }
-}
-
-/// A settings file (auth file, certificate, key), read within [`crate::MAX_DOCUMENT`]: a
-/// path that names something else (a device, a huge file) cannot hold trustbake.
-pub(crate) fn read_setting(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    crate::limits::read_small(file, path).map_err(std::io::Error::other)
 }
 
 pub(crate) fn pull_scope(repository: &str) -> String {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
-use super::{Access, RegistryError};
+use super::access::Access;
+use crate::registry_error::RegistryError;
 
 /// The system's certificate directories for a registry, in the order they are read.
 pub(crate) fn default_cert_dirs(registry: &str) -> Vec<PathBuf> {
@@ -64,7 +65,8 @@ pub(crate) fn config(
             };
             match path.extension().and_then(|e| e.to_str()) {
                 Some("crt") if access.tls_verify => {
-                    let pem = super::read_setting(&path).map_err(|e| bad(e.to_string()))?;
+                    let pem =
+                        super::settings::read_setting(&path).map_err(|e| bad(e.to_string()))?;
                     let mut found = 0;
                     for item in ureq::tls::parse_pem(&pem) {
                         if let ureq::tls::PemItem::Certificate(cert) =
@@ -80,14 +82,15 @@ pub(crate) fn config(
                 }
                 Some("cert") if client.is_none() => {
                     let key_path = path.with_extension("key");
-                    let pem = super::read_setting(&path).map_err(|e| bad(e.to_string()))?;
+                    let pem =
+                        super::settings::read_setting(&path).map_err(|e| bad(e.to_string()))?;
                     let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                         .filter_map(|item| match item {
                             Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
                             _ => None,
                         })
                         .collect();
-                    let key = super::read_setting(&key_path).map_err(|e| {
+                    let key = super::settings::read_setting(&key_path).map_err(|e| {
                         bad(format!(
                             "a client certificate needs its key {}: {e}",
                             key_path.display()
