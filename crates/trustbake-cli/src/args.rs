@@ -230,39 +230,17 @@ pub(crate) struct BakeArgs {
     #[command(flatten)]
     pub(crate) ca: CaArgs,
 
-    /// Distrust a CA in every store, the base's own or an added one: its SHA-256 as `inspect`
-    /// prints it, or a certificate file (repeatable; works without --ca).
-    #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
-    pub(crate) remove: Vec<String>,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
 
     /// A recipe (images/NAME.toml) with from, to, cas and optionally remove, product, version,
     /// platform.
     #[arg(short = 'f', long = "file", value_name = "RECIPE")]
     pub(crate) file: Option<PathBuf>,
 
-    /// The Anchore product, to compare the version map with what the image holds.
-    #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
-    pub(crate) product: Option<String>,
-
-    /// The product version (with --product).
-    #[arg(long, requires = "product")]
-    pub(crate) version: Option<String>,
-
     /// Only this platform of a multi-platform image (os/arch[/variant]).
     #[arg(long)]
     pub(crate) platform: Option<String>,
-
-    /// Print everything bake would do, with the would-be digests; write nothing.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
-
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Also patch pip's vendored certifi.
-    #[arg(long)]
-    pub(crate) include_vendored: bool,
 
     /// Where layer scans are kept across runs (default: $XDG_CACHE_HOME/trustbake, else
     /// ~/.cache/trustbake): a re-bake reads no base layer.
@@ -611,14 +589,8 @@ pub(crate) struct HelmValuesArgs {
     #[arg(long, value_name = "CHART")]
     pub(crate) chart: Option<String>,
 
-    /// With --chart bigbang: the Big Bang release the values are for (its Anchore package and
-    /// addon key from Big Bang's history). Default: the newest form (Big Bang 3.30.0).
-    #[arg(long, value_name = "VERSION", conflicts_with = "package_version")]
-    pub(crate) bigbang_version: Option<String>,
-
-    /// With --chart bigbang: the Anchore package's version (3.25.1-bb.1) instead.
-    #[arg(long, value_name = "VERSION")]
-    pub(crate) package_version: Option<String>,
+    #[command(flatten)]
+    pub(crate) bigbang: BigBangArgs,
 
     /// Also set the chart's certStoreSecretName to this Secret (trustbake secret makes it).
     #[arg(long, value_name = "NAME")]
@@ -642,11 +614,19 @@ pub(crate) struct SecretArgs {
     #[arg(long, value_name = "CHART")]
     pub(crate) chart: Option<String>,
 
-    /// With --chart bigbang: the Big Bang release (as helm-values).
+    #[command(flatten)]
+    pub(crate) bigbang: BigBangArgs,
+}
+
+/// Which Big Bang the values are for (with `--chart bigbang`).
+#[derive(Debug, Args)]
+pub(crate) struct BigBangArgs {
+    /// With --chart bigbang: the Big Bang release the values are for (its Anchore package and
+    /// addon key from Big Bang's history). Default: the newest form (Big Bang 3.30.0).
     #[arg(long, value_name = "VERSION", conflicts_with = "package_version")]
     pub(crate) bigbang_version: Option<String>,
 
-    /// With --chart bigbang: the Anchore package's version (as helm-values).
+    /// With --chart bigbang: the Anchore package's version (3.25.1-bb.1) instead.
     #[arg(long, value_name = "VERSION")]
     pub(crate) package_version: Option<String>,
 }
@@ -660,12 +640,20 @@ pub(crate) struct ApplyArgs {
     #[command(flatten)]
     pub(crate) ca: CaArgs,
 
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+}
+
+/// What `bake` and `apply` share: CAs to distrust, the target to compare, a preview, JSON,
+/// pip's vendored certifi.
+#[derive(Debug, Args)]
+pub(crate) struct WriteArgs {
     /// Distrust a CA in every store, the base's own or an added one: its SHA-256 as `inspect`
     /// prints it, or a certificate file (repeatable; works without --ca).
     #[arg(long = "remove", value_name = "FINGERPRINT|FILE", num_args = 1.., action = clap::ArgAction::Append)]
     pub(crate) remove: Vec<String>,
 
-    /// The Anchore product, to compare the version map with what the root holds.
+    /// The Anchore product, to compare the version map with what the image (or root) holds.
     #[arg(long, value_parser = ["engine", "enterprise"], requires = "version")]
     pub(crate) product: Option<String>,
 
@@ -673,11 +661,12 @@ pub(crate) struct ApplyArgs {
     #[arg(long, requires = "product")]
     pub(crate) version: Option<String>,
 
-    /// Print the plan and the report; write nothing.
+    /// Print everything that would be done (for a bake, with the would-be digests); write
+    /// nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
 
-    /// Print the report as JSON.
+    /// Print the outcome as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 

@@ -180,17 +180,17 @@ fn plan(args: PlanArgs) -> Result<()> {
 }
 
 fn apply(args: ApplyArgs) -> Result<()> {
-    let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
+    let (cas, removals) = load_with_removals(&args.ca, &args.write.remove)?;
     let mut request = trustbake::ApplyRequest::new(&args.root, &cas, trustbake::process::now())
         .source_date_epoch(trustbake::process::source_date_epoch())
         .remove(removals);
-    if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
+    if let Some(target) = target(args.write.product.as_deref(), args.write.version.as_deref())? {
         request = request.target(target);
     }
-    if args.include_vendored {
+    if args.write.include_vendored {
         request = request.include_vendored();
     }
-    let outcome = if args.dry_run {
+    let outcome = if args.write.dry_run {
         trustbake::apply_preview(&request)
     } else {
         trustbake::apply(&request)
@@ -198,10 +198,10 @@ fn apply(args: ApplyArgs) -> Result<()> {
     .with_context(|| format!("applying to {}", args.root.display()))?;
     tracing::info!(
         entries = outcome.entries.len(),
-        dry_run = args.dry_run,
+        dry_run = args.write.dry_run,
         "applied"
     );
-    print(&outcome, args.json, render::apply)
+    print(&outcome, args.write.json, render::apply)
 }
 
 fn bake(mut args: BakeArgs) -> Result<()> {
@@ -225,20 +225,20 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     let (Some(from), Some(to)) = (args.from.as_deref(), args.to.as_deref()) else {
         anyhow::bail!("--from and --to are required (or a recipe with -f)");
     };
-    let (cas, removals) = load_with_removals(&args.ca, &args.remove)?;
+    let (cas, removals) = load_with_removals(&args.ca, &args.write.remove)?;
     let mut request = trustbake::BakeRequest::new(from, to, &cas)?
         .source_date_epoch(trustbake::process::source_date_epoch())
         .remove(removals);
     if args.keep_baked_cas {
         request = request.keep_baked_cas();
     }
-    if let Some(target) = target(args.product.as_deref(), args.version.as_deref())? {
+    if let Some(target) = target(args.write.product.as_deref(), args.write.version.as_deref())? {
         request = request.target(target);
     }
     if let Some(platform) = &args.platform {
         request = request.platform(platform.parse().map_err(trustbake::Error::from)?);
     }
-    if args.include_vendored {
+    if args.write.include_vendored {
         request = request.include_vendored();
     }
     if !args.no_cache
@@ -291,13 +291,13 @@ fn bake(mut args: BakeArgs) -> Result<()> {
                 move |p: &trustbake::registry::Progress<'_>| for_transfers.update(p),
             ));
     }
-    let outcome = if args.dry_run {
+    let outcome = if args.write.dry_run {
         trustbake::preview(&request)
     } else {
         trustbake::bake(&request)
     }
     .with_context(|| format!("baking {from} into {to}"))?;
-    print(&outcome, args.json, render::bake)
+    print(&outcome, args.write.json, render::bake)
 }
 
 fn inspect(args: InspectArgs) -> Result<()> {
@@ -465,23 +465,18 @@ fn dockerfile(args: DockerfileArgs) -> Result<()> {
 }
 
 /// The Big Bang release or package `--bigbang-version`/`--package-version` name.
-fn bigbang(release: Option<&String>, package: Option<&String>) -> trustbake::deploy::BigBang {
-    match (release, package) {
-        (Some(r), _) => trustbake::deploy::BigBang::Release(r.clone()),
-        (None, Some(p)) => trustbake::deploy::BigBang::Package(p.clone()),
-        (None, None) => trustbake::deploy::BigBang::Current,
-    }
-}
-
-/// `--bigbang-version`/`--package-version` without `--chart bigbang`: refused.
-fn bigbang_only(
-    chart: Option<trustbake::deploy::Chart>,
-    release: bool,
-    package: bool,
-) -> Result<()> {
-    if chart != Some(trustbake::deploy::Chart::BigBang) && (release || package) {
+/// The chart `--chart` names, and for Big Bang the release or package
+/// `--bigbang-version`/`--package-version` name (refused without `--chart bigbang`).
+fn chart_and_bigbang(
+    chart: Option<&str>,
+    bigbang: &args::BigBangArgs,
+) -> Result<(Option<trustbake::deploy::Chart>, trustbake::deploy::BigBang)> {
+    use trustbake::deploy::{BigBang, Chart};
+    let chart: Option<Chart> = chart.map(str::parse).transpose()?;
+    let (release, package) = (&bigbang.bigbang_version, &bigbang.package_version);
+    if chart != Some(Chart::BigBang) && (release.is_some() || package.is_some()) {
         return Err(trustbake::Error::BadArgument {
-            what: if release {
+            what: if release.is_some() {
                 "--bigbang-version"
             } else {
                 "--package-version"
@@ -491,20 +486,18 @@ fn bigbang_only(
         }
         .into());
     }
-    Ok(())
+    let which = match (release, package) {
+        (Some(r), _) => BigBang::Release(r.clone()),
+        (None, Some(p)) => BigBang::Package(p.clone()),
+        (None, None) => BigBang::Current,
+    };
+    Ok((chart, which))
 }
 
 fn helm_values(args: HelmValuesArgs) -> Result<()> {
-    let chart: Option<trustbake::deploy::Chart> =
-        args.chart.as_deref().map(str::parse).transpose()?;
-    bigbang_only(
-        chart,
-        args.bigbang_version.is_some(),
-        args.package_version.is_some(),
-    )?;
-    let mut request = trustbake::deploy::HelmValuesRequest::new(args.image.clone()).bigbang(
-        bigbang(args.bigbang_version.as_ref(), args.package_version.as_ref()),
-    );
+    let (chart, bigbang) = chart_and_bigbang(args.chart.as_deref(), &args.bigbang)?;
+    let mut request =
+        trustbake::deploy::HelmValuesRequest::new(args.image.clone()).bigbang(bigbang);
     if let Some(component) = &args.component {
         let component: trustbake::types::Component =
             component.parse().map_err(trustbake::Error::from)?;
@@ -524,14 +517,7 @@ fn helm_values(args: HelmValuesArgs) -> Result<()> {
 
 fn secret(args: SecretArgs) -> Result<()> {
     let cas = load(&args.ca)?;
-    let chart: Option<trustbake::deploy::Chart> =
-        args.chart.as_deref().map(str::parse).transpose()?;
-    bigbang_only(
-        chart,
-        args.bigbang_version.is_some(),
-        args.package_version.is_some(),
-    )?;
-    let release = bigbang(args.bigbang_version.as_ref(), args.package_version.as_ref());
+    let (chart, release) = chart_and_bigbang(args.chart.as_deref(), &args.bigbang)?;
     let text = trustbake::deploy::ca_secret(
         &cas,
         &args.name,

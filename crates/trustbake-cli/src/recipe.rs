@@ -45,8 +45,8 @@ pub(crate) fn read_recipe(file: &Path, args: &mut BakeArgs) -> Result<()> {
             })
             .collect();
     }
-    if args.remove.is_empty() {
-        args.remove = recipe
+    if args.write.remove.is_empty() {
+        args.write.remove = recipe
             .remove
             .iter()
             .map(|r| {
@@ -61,8 +61,8 @@ pub(crate) fn read_recipe(file: &Path, args: &mut BakeArgs) -> Result<()> {
             })
             .collect();
     }
-    args.product = args.product.take().or(recipe.product);
-    args.version = args.version.take().or(recipe.version);
+    args.write.product = args.write.product.take().or(recipe.product);
+    args.write.version = args.write.version.take().or(recipe.version);
     args.platform = args.platform.take().or(recipe.platform);
     Ok(())
 }
