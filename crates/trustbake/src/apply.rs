@@ -7,6 +7,7 @@ use trustbake_certs::{Certificate, Intake};
 use trustbake_targets::VersionMap;
 
 use crate::error::Error;
+use crate::mode::Mode;
 use crate::outcome::{self, ApplyOutcome, Detected, EntryOutcome, SCHEMA_VERSION};
 use crate::plan::Target;
 use crate::root::{DirRoot, apply_to_dir};
@@ -67,15 +68,15 @@ impl<'a> ApplyRequest<'a> {
 
 /// Writes the CAs into the root: every entry atomically, never through a symlink.
 pub fn apply(request: &ApplyRequest<'_>) -> Result<ApplyOutcome, Error> {
-    run(request, true)
+    run(request, Mode::Write)
 }
 
 /// What [`apply`] would write, writing nothing.
 pub fn apply_preview(request: &ApplyRequest<'_>) -> Result<ApplyOutcome, Error> {
-    run(request, false)
+    run(request, Mode::Preview)
 }
 
-fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
+fn run(request: &ApplyRequest<'_>, mode: Mode) -> Result<ApplyOutcome, Error> {
     let root = request.root;
     crate::load::no_overlap(request.cas, &request.remove)?;
     if !root.is_dir() {
@@ -104,7 +105,7 @@ fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
         .collect();
     let (plan, report) =
         trustbake_store::plan(&DirRoot::new(root), &certs, resolved.as_ref(), &options)?;
-    let written_warnings = if write {
+    let written_warnings = if mode == Mode::Write {
         apply_to_dir(root, &plan)?
     } else {
         Vec::new()
@@ -113,7 +114,7 @@ fn run(request: &ApplyRequest<'_>, write: bool) -> Result<ApplyOutcome, Error> {
     Ok(ApplyOutcome {
         schema_version: SCHEMA_VERSION,
         root: root.display().to_string(),
-        dry_run: !write,
+        dry_run: mode == Mode::Preview,
         detected: Detected::from(&report.detected),
         stores: outcome::stores(&report),
         notes: report.notes.iter().cloned().chain(notes).collect(),

@@ -14,6 +14,7 @@ use trustbake_store::{Content, Entry, Env, Meta, Plan, RootView, StoreError};
 use trustbake_targets::VersionMap;
 
 use crate::error::Error;
+use crate::mode::Mode;
 use crate::names::NamedImage;
 use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LABEL_CAS,
@@ -230,15 +231,15 @@ impl<'a> BakeRequest<'a> {
 /// Bakes the request's CAs into its image and writes the new image: one layer per platform
 /// that needs one, on the untouched base.
 pub fn bake(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
-    run(request, true)
+    run(request, Mode::Write)
 }
 
 /// Everything [`bake`] would do, with the digests it would produce; writes nothing.
 pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
-    run(request, false)
+    run(request, Mode::Preview)
 }
 
-fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
+fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     let (from, to) = (&request.from, &request.to);
     crate::load::no_overlap(request.cas, &request.remove)?;
     let mut session = Session::new(
@@ -255,7 +256,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     // cannot mount) is stored while it is scanned — downloaded once for both.
     // (Only then: a local destination is staged once the scan is done, so a signal during the
     // scan finds nothing to remove.)
-    let mut dest = if write && image.source().registry().is_some() {
+    let mut dest = if mode == Mode::Write && image.source().registry().is_some() {
         Some(trustbake_image::destination_in(to, from, &session)?)
     } else {
         None
@@ -300,7 +301,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
     }
     let (options, removed) = append_options(&certs, &request.remove);
     let new = image.append(appends, &options, to.family())?;
-    let top = write_new(request, &new, dest, tee, write, &session)?;
+    let top = write_new(request, &new, dest, tee, mode, &session)?;
     let platforms = new
         .platforms
         .iter()
@@ -316,7 +317,7 @@ fn run(request: &BakeRequest<'_>, write: bool) -> Result<BakeOutcome, Error> {
         from: from.to_string(),
         to: to.to_string(),
         anchore: name.as_ref().map(NamedImage::from),
-        dry_run: !write,
+        dry_run: mode == Mode::Preview,
         digest: top.digest.to_string(),
         nothing_to_add: !new.changed(),
         platforms,
@@ -594,7 +595,7 @@ fn write_new(
     new: &trustbake_image::NewImage<'_>,
     dest: Option<Box<dyn trustbake_image::ImageDestination>>,
     tee: Option<trustbake_image::TeeUploads>,
-    write: bool,
+    mode: Mode,
     session: &Session,
 ) -> Result<trustbake_image::Descriptor, Error> {
     let (from, to) = (&request.from, &request.to);
@@ -603,7 +604,7 @@ fn write_new(
         .unwrap_or_default();
     let dest = match dest {
         Some(dest) => Some(dest),
-        None if write => Some(trustbake_image::destination_in(to, from, session)?),
+        None if mode == Mode::Write => Some(trustbake_image::destination_in(to, from, session)?),
         None => None,
     };
     Ok(if let Some(mut dest) = dest {

@@ -84,6 +84,7 @@ pub mod deploy;
 mod dockerfile;
 mod error;
 mod load;
+mod mode;
 mod names;
 pub mod outcome;
 mod plan;
