@@ -9,8 +9,8 @@ use trustbake_targets::VersionMap;
 use crate::error::Error;
 use crate::mode::Mode;
 use crate::outcome::{self, ApplyOutcome, Detected, EntryOutcome, SCHEMA_VERSION};
-use crate::plan::Target;
 use crate::root::{DirRoot, apply_to_dir};
+use crate::target::Target;
 
 /// What to apply, where. Times are given, never read from the clock.
 #[derive(Debug, Clone)]

@@ -6,11 +6,11 @@
 use trustbake_certs::{Certificate, Intake};
 use trustbake_image::registry::{Access, Session};
 use trustbake_image::{
-    Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Node, NodeKind,
-    Platform, PlatformImage, ScanOptions,
+    Append, AppendOptions, ImageRef, LayerEntry, LayerEntryKind, LayeredRoot, Platform,
+    PlatformImage,
 };
 use trustbake_image::{ScanCache, cache};
-use trustbake_store::{Content, Entry, Env, Meta, Plan, RootView, StoreError};
+use trustbake_store::{Content, Env, Plan, RootView};
 use trustbake_targets::VersionMap;
 
 use crate::error::Error;
@@ -20,7 +20,8 @@ use crate::outcome::{
     self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LABEL_CAS,
     LABEL_REMOVED, LayerOutcome, RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
 };
-use crate::plan::Target;
+use crate::target::Target;
+use crate::views::{ImageRoot, config_env, scan};
 use trustbake_image::ImageError;
 
 /// The top layer of a platform, when trustbake wrote it: the config's last history entry is a
@@ -81,9 +82,6 @@ pub(crate) fn trustbake_layer(p: &PlatformImage) -> Option<ReplacedOutcome> {
         removed: label(LABEL_REMOVED),
     })
 }
-
-/// Largest file body kept in memory while scanning: the largest the engine reads.
-pub(crate) const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
 
 /// What a layer scan keeps depends on this version's wanted paths and body bound: scans kept
 /// by another version are never used.
@@ -268,7 +266,7 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     // Without a target given, the one the base's name gives (never failing the bake).
     let name = crate::names::name_of(from);
     let (named_target, name_note) = match (&request.target, &name) {
-        (None, Some(name)) => crate::plan::target_of(name),
+        (None, Some(name)) => crate::target::target_of(name),
         _ => (None, None),
     };
     let resolved = match request.target.as_ref().or(named_target.as_ref()) {
@@ -699,45 +697,6 @@ fn added_by(
     }))
 }
 
-/// One platform's layers scanned, keeping the bodies of the files `wanted` names (up to
-/// [`MAX_BODY`]).
-pub(crate) fn scan(
-    image: &trustbake_image::Image,
-    platform: &PlatformImage,
-    wanted: &(dyn Fn(&str) -> bool + Sync),
-    tee: Option<&trustbake_image::TeeUploads>,
-    cache: Option<&ScanCache>,
-) -> Result<LayeredRoot, Error> {
-    Ok(LayeredRoot::scan(
-        image,
-        platform,
-        &ScanOptions {
-            wanted,
-            max_body: MAX_BODY,
-            max_inflated: u64::MAX,
-            tee,
-            cache,
-        },
-    )?)
-}
-
-/// A platform's environment: its config's `Env`.
-pub(crate) fn config_env(platform: &PlatformImage) -> Env {
-    let mut env = Env::new();
-    let vars = platform
-        .config
-        .value()
-        .config
-        .as_ref()
-        .and_then(|c| c.env.as_ref());
-    for var in vars.into_iter().flatten() {
-        if let Some((k, v)) = var.split_once('=') {
-            env.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    env
-}
-
 fn parse_rfc3339(text: &str) -> i64 {
     trustbake_certs::parse_timestamp(text).unwrap_or(0)
 }
@@ -759,57 +718,6 @@ fn layer_entries(plan: &Plan) -> Vec<LayerEntry> {
             mtime: item.meta.mtime,
         })
         .collect()
-}
-
-/// The merged layers of an image, seen by the engine.
-pub(crate) struct ImageRoot<'a>(pub(crate) &'a LayeredRoot);
-
-fn meta(node: &Node) -> Meta {
-    Meta {
-        mode: node.mode,
-        uid: node.uid,
-        gid: node.gid,
-        mtime: node.mtime,
-    }
-}
-
-impl RootView for ImageRoot<'_> {
-    fn entry(&self, path: &str) -> Result<Option<Entry>, StoreError> {
-        Ok(self.0.node(path).and_then(|node| match &node.kind {
-            NodeKind::File => Some(Entry::File {
-                meta: meta(node),
-                size: node.size,
-            }),
-            NodeKind::Dir => Some(Entry::Dir { meta: meta(node) }),
-            NodeKind::Symlink(target) => Some(Entry::Symlink {
-                meta: meta(node),
-                target: target.clone(),
-            }),
-            NodeKind::Other => None,
-        }))
-    }
-
-    fn read(&self, path: &str) -> Result<Vec<u8>, StoreError> {
-        let node = self.0.node(path);
-        match (node, node.and_then(|n| n.body.as_ref())) {
-            (_, Some(body)) => Ok(body.as_ref().clone()),
-            (Some(n), None) if n.size > MAX_BODY => Err(StoreError::TooLarge {
-                path: path.to_owned(),
-                size: n.size,
-                limit: MAX_BODY,
-            }),
-            // Only the engine's own paths are kept (trustbake_store::paths::reads): a path
-            // missing there is a bug, said as such.
-            _ => Err(StoreError::Read {
-                path: path.to_owned(),
-                reason: "trustbake did not keep this file while scanning the layers (a path missing from trustbake_store::paths::reads)".to_owned(),
-            }),
-        }
-    }
-
-    fn list(&self, path: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.0.list(path))
-    }
 }
 
 /// Notes on the CAs the base added to its OS store that another of its stores lacks (Iron

@@ -12,10 +12,10 @@ use trustbake_image::{ImageRef, Platform};
 use trustbake_store::{CertifiStatus, Removal};
 use trustbake_targets::{OsFamily, VersionMap};
 
-use crate::bake::ImageRoot;
 use crate::error::Error;
 use crate::outcome::DockerfileOutcome;
-use crate::plan::Target;
+use crate::target::Target;
+use crate::views::ImageRoot;
 
 /// Where the layout comes from. (Built once per command: the size of a variant costs nothing.)
 #[derive(Debug, Clone)]
@@ -144,8 +144,8 @@ fn image_layout(
         what: "--from".into(),
         reason: "no platform to build for".into(),
     })?;
-    let env = crate::bake::config_env(p);
-    let root = crate::bake::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
+    let env = crate::views::config_env(p);
+    let root = crate::views::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
     let detected = trustbake_store::detect(&ImageRoot(&root))?;
     let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
     let (removals, removal_notes) = trustbake_store::find_removals(&ImageRoot(&root), remove)?;

@@ -76,10 +76,12 @@
 //! # Ok::<(), trustbake::Error>(())
 //! ```
 
+mod anchore_config;
 mod apply;
 mod bake;
 pub mod chain;
 mod config;
+mod consumers;
 pub mod deploy;
 mod dockerfile;
 mod error;
@@ -92,18 +94,22 @@ pub mod process;
 pub mod proxy;
 pub mod registry;
 mod root;
+mod target;
 pub mod types;
 mod verify;
+mod views;
 
+pub use anchore_config::read_env_file;
 pub use apply::{ApplyRequest, apply, apply_preview};
 pub use bake::{BakeRequest, bake, inspect, inspect_with, preview};
-pub use config::{CheckConfigRequest, check_config, read_env_file};
+pub use config::{CheckConfigRequest, check_config};
 pub use dockerfile::{DockerfileBase, dockerfile};
 pub use error::Error;
 pub use load::{load_cas, load_removals};
 pub use names::image_name;
-pub use plan::{Target, plan, plan_all, plan_image};
+pub use plan::{plan, plan_all, plan_image};
 pub use root::ApplyError;
+pub use target::Target;
 pub use trustbake_certs::{Intake, IntakeError, Policy, Refusal};
 pub use trustbake_image::{ImageRef, Platform};
 pub use verify::{VerifyRequest, verify};

@@ -1,6 +1,6 @@
 //! What an image reference's name says: the Anchore product, component and version, in Docker
 //! Hub's naming or Iron Bank's (Registry1). A hint for the version map, the recipes and the
-//! chart values; the image itself stays the judge of its layout ([`crate::plan`] turns a name
+//! chart values; the image itself stays the judge of its layout ([`crate::target`] turns a name
 //! into the version map's target).
 
 use serde::Serialize;

@@ -4,40 +4,12 @@
 //! of `trustbake plan --all`.
 
 use trustbake_certs::{Intake, format_timestamp};
-use trustbake_targets::{ImageName, Product, Resolved, Version, VersionMap};
+use trustbake_targets::{Resolved, VersionMap};
 
 use crate::error::Error;
 use crate::names::{NamedImage, image_name};
 use crate::outcome::{CaPlan, PlanAllOutcome, PlanOutcome, PlannedImage, SCHEMA_VERSION};
-
-/// A product and version, as the version map knows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The product.
-    pub product: Product,
-    /// The version.
-    pub version: Version,
-}
-
-impl Target {
-    /// A target from its parts.
-    pub fn new(product: Product, version: Version) -> Self {
-        Target { product, version }
-    }
-
-    /// A target as users type it: `enterprise`, `v5.1.0`.
-    pub fn parse(product: &str, version: &str) -> Result<Self, Error> {
-        Ok(Target {
-            product: product.parse()?,
-            version: version.parse()?,
-        })
-    }
-
-    /// The release line the version map gives this target.
-    pub(crate) fn resolve<'m>(&self, map: &'m VersionMap) -> Result<Resolved<'m>, Error> {
-        Ok(map.resolve(self.product, &self.version)?)
-    }
-}
+use crate::target::Target;
 
 /// The plan for the image `reference` names (`registry1.dso.mil/ironbank/anchore/enterprise/
 /// enterprise:5.23.0`, `anchore/enterprise-ui:v5.1.0`): its product and version read from the
@@ -143,24 +115,5 @@ fn plan_resolved(resolved: &Resolved<'_>, asked: String, cas: Option<&Intake>) -
         notes,
         cas: ca_plans,
         warnings: cas.map(|intake| intake.warnings().to_vec()),
-    }
-}
-
-/// The version-map target `name` gives (product and version both known), with a note when the
-/// map has no line for it — a name never fails a bake.
-pub(crate) fn target_of(name: &ImageName) -> (Option<Target>, Option<String>) {
-    let (Some(product), Some(version)) = (name.product(), name.version.clone()) else {
-        return (None, None);
-    };
-    let target = Target::new(product, version);
-    match target.resolve(VersionMap::builtin()) {
-        Ok(_) => (Some(target), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "the image's name says {product} {}, which the version map cannot place ({e}): the layout is detected from the image alone",
-                target.version
-            )),
-        ),
     }
 }

@@ -234,8 +234,8 @@ pub fn proxy_env(request: &ProxyEnvRequest) -> Result<ProxyEnv, Error> {
     if let Some(config) = &request.config {
         // Only the endpoints feed no_proxy: a variable elsewhere (host_id, a password) is not
         // this command's to resolve.
-        let doc = crate::config::parse(config, &request.vars)?;
-        if let Some((key, var)) = crate::config::endpoint_variables(&doc) {
+        let doc = crate::anchore_config::parse(config, &request.vars)?;
+        if let Some((key, var)) = crate::anchore_config::endpoint_variables(&doc) {
             return Err(Error::Config {
                 path: config.display().to_string(),
                 reason: format!(
@@ -243,9 +243,9 @@ pub fn proxy_env(request: &ProxyEnvRequest) -> Result<ProxyEnv, Error> {
                 ),
             });
         }
-        for (_, host, port) in crate::config::enabled_endpoints(&doc) {
+        for (_, host, port) in crate::anchore_config::enabled_endpoints(&doc) {
             let Some(host) = host else { continue };
-            let bare = crate::config::bare_host(&host).to_owned();
+            let bare = crate::anchore_config::bare_host(&host).to_owned();
             push(&bare);
             if let Some(port) = port {
                 push(&format!("{bare}:{port}"));

@@ -13,17 +13,15 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use trustbake_certs::{Certificate, Chain, Check, Verdict, read_bundle};
-use trustbake_image::registry::{Access, Session};
-use trustbake_image::{ImageRef, Platform};
-use trustbake_store::{Env, RootView, consumer_reads};
+use trustbake_certs::{Certificate, Chain, read_bundle};
+use trustbake_image::Platform;
+use trustbake_image::registry::Access;
+use trustbake_store::Env;
 
-use crate::bake::ImageRoot;
+use crate::consumers::{PlatformConsumers, consumer_verdict, image_consumers};
 use crate::error::Error;
 use crate::load::{MAX_FILE, read_limited};
-use crate::outcome::{
-    ChainCert, ConsumerVerdict, SCHEMA_VERSION, SourceOutcome, VerifyOutcome, VerifyPlatform,
-};
+use crate::outcome::{ChainCert, ConsumerVerdict, SCHEMA_VERSION, VerifyOutcome, VerifyPlatform};
 
 /// How long a handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -313,70 +311,6 @@ pub fn fetch_chain(url: &str, sni: Option<&str>) -> Result<Chain, Error> {
     Chain::new(certs).map_err(|e| fail(e.to_string()))
 }
 
-/// The consumers of one platform (or of a root directory).
-pub(crate) struct PlatformConsumers {
-    pub(crate) platform: Option<String>,
-    pub(crate) consumers: Vec<trustbake_store::Consumer>,
-    pub(crate) notes: Vec<String>,
-}
-
-/// Every TLS client of every selected platform of `source` (an image reference or a root
-/// directory), with `env` laid over each config's `Env` and, when given, the runtime mount
-/// modelled.
-pub(crate) fn image_consumers(
-    source: &str,
-    platform: Option<&Platform>,
-    access: &Access,
-    extra_env: &Env,
-    runtime_certs: Option<&[Certificate]>,
-) -> Result<Vec<PlatformConsumers>, Error> {
-    let mut out = Vec::new();
-    let dir = Path::new(source);
-    if !source.contains(':') && dir.is_dir() {
-        let root = crate::root::DirRoot::new(dir);
-        out.push(root_consumers(None, &root, extra_env, runtime_certs)?);
-        return Ok(out);
-    }
-    let session = Session::new(access.clone(), Access::default());
-    let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
-    for p in image.select(platform)? {
-        let mut env = crate::bake::config_env(p);
-        env.extend(extra_env.clone());
-        let wanted = consumer_reads(&env);
-        let root = crate::bake::scan(&image, p, &wanted, None, None)?;
-        out.push(root_consumers(
-            p.platform.as_ref().map(ToString::to_string),
-            &ImageRoot(&root),
-            &env,
-            runtime_certs,
-        )?);
-    }
-    Ok(out)
-}
-
-fn root_consumers(
-    platform: Option<String>,
-    view: &dyn RootView,
-    env: &Env,
-    runtime_certs: Option<&[Certificate]>,
-) -> Result<PlatformConsumers, Error> {
-    let layout = trustbake_store::detect(view)?;
-    let mut notes = Vec::new();
-    let consumers = match runtime_certs {
-        Some(certs) => {
-            let (overlay, env, n) = trustbake_store::runtime_overlay(view, &layout, env, certs)?;
-            notes.extend(n);
-            trustbake_store::consumers(&overlay, &layout, &env)?
-        }
-        None => trustbake_store::consumers(view, &layout, env)?,
-    };
-    Ok(PlatformConsumers {
-        platform,
-        consumers,
-        notes,
-    })
-}
-
 /// Verifies the request's chain against every consumer of every selected platform.
 pub fn verify(request: &VerifyRequest) -> Result<VerifyOutcome, Error> {
     let platforms = image_consumers(
@@ -405,45 +339,6 @@ pub fn verify(request: &VerifyRequest) -> Result<VerifyOutcome, Error> {
         trusted,
         platforms,
     })
-}
-
-/// One consumer's verdict on `chain` for `hostname` at `at`.
-pub(crate) fn consumer_verdict(
-    c: &trustbake_store::Consumer,
-    chain: &Chain,
-    hostname: Option<&str>,
-    at: i64,
-) -> ConsumerVerdict {
-    let check = Check {
-        hostname,
-        at,
-        partial_chain: c.partial_chain,
-        server_auth: true,
-    };
-    let verdict = trustbake_certs::verify(chain, &c.anchors, &check);
-    let (anchor, reason) = match &verdict {
-        Verdict::Trusted { anchor, .. } => (
-            Some(crate::outcome::CaOutcome {
-                label: c.anchors[*anchor].label().to_owned(),
-                sha256: c.anchors[*anchor].sha256().hex(),
-            }),
-            None,
-        ),
-        Verdict::Untrusted(failure) => (None, Some(failure.clone())),
-    };
-    ConsumerVerdict {
-        kind: c.kind,
-        name: c.name.clone(),
-        programs: c.programs.clone(),
-        trusted: verdict.is_trusted(),
-        required: c.required,
-        anchor,
-        message: reason.as_ref().map(ToString::to_string),
-        reason,
-        certificates: c.anchors.len(),
-        sources: c.sources.iter().map(SourceOutcome::from).collect(),
-        notes: c.notes.clone(),
-    }
 }
 
 fn judge(request: &VerifyRequest, p: PlatformConsumers) -> VerifyPlatform {
