@@ -1,7 +1,10 @@
 //! What each command returns. These types *are* the `--json` contracts, documented field by
 //! field in the README (with the labels a bake sets on an image): objects with named fields, a `schema_version` on every top-level
 //! outcome, fields added (never renamed or removed) within a schema version. Engine and image
-//! types are converted here, never serialised directly, so they can change freely.
+//! types are converted here, so they can change freely — but for three that are part of the
+//! contract themselves, serialised as they are and `#[non_exhaustive]`, named in
+//! [`crate::types`] and [`crate::chain`]: `StoreKind` (`store.kind`), `ConsumerKind`
+//! (`consumers[].kind`) and `Failure` (`consumers[].reason`), each documented in the README.
 
 use std::path::PathBuf;
 
