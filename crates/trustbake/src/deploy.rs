@@ -307,6 +307,9 @@ pub fn helm_values(request: &HelmValuesRequest) -> Result<String, Error> {
             reason: "no image given".into(),
         });
     }
+    if let Some(name) = &request.cert_store_secret {
+        kubernetes_name(name, "--cert-store-secret")?;
+    }
     if request.component.is_some() && request.images.len() > 1 {
         return Err(Error::BadArgument {
             what: "--component".into(),
@@ -538,6 +541,27 @@ impl Form {
     }
 }
 
+/// `name` as a Kubernetes object name (lower-case letters, digits, '-' and '.'; at most 253),
+/// which the values and the Secret write as they are: anything else is refused, naming `what`.
+fn kubernetes_name(name: &str, what: &str) -> Result<(), Error> {
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if valid {
+        return Ok(());
+    }
+    Err(Error::BadArgument {
+        what: what.into(),
+        reason: format!(
+            "'{name}' is not a Kubernetes name (lower-case letters, digits, '-' and '.')"
+        ),
+    })
+}
+
 /// The dotted values key of `certStoreSecretName` in `chart`'s values.
 fn cert_store_key(chart: Chart, bigbang: &BigBang) -> Result<String, Error> {
     Ok(match chart {
@@ -579,21 +603,7 @@ pub fn ca_secret(
     if cas.cas().is_empty() {
         return Err(Error::NoCa);
     }
-    let valid_name = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !valid_name {
-        return Err(Error::BadArgument {
-            what: "--name".into(),
-            reason: format!(
-                "'{name}' is not a Kubernetes name (lower-case letters, digits, '-' and '.')"
-            ),
-        });
-    }
+    kubernetes_name(name, "--name")?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut out = String::from(
         "# For the Anchore charts' certStoreSecretName: mounted at /home/anchore/certs, where the\n\
