@@ -161,27 +161,7 @@ fn bakes_keep_their_golden_digests() {
         hashes(&work.join(path), &mut got, label);
     }
 
-    let golden = root().join("tests/golden/bake.txt");
-    if std::env::var_os("TRUSTBAKE_BLESS").is_some() {
-        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-        std::fs::write(&golden, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(&golden).unwrap_or_default();
-    if want != got {
-        let diff: Vec<String> = want
-            .lines()
-            .zip(got.lines())
-            .filter(|(a, b)| a != b)
-            .take(20)
-            .map(|(a, b)| format!("- {a}\n+ {b}"))
-            .collect();
-        panic!(
-            "baked bytes moved from tests/golden/bake.txt ({} vs {} lines):\n{}\n(TRUSTBAKE_BLESS=1 accepts them, for a change that means to)",
-            want.lines().count(),
-            got.lines().count(),
-            diff.join("\n")
-        );
-    }
+    against_golden("bake.txt", "baked bytes", &got);
 }
 
 /// Runs trustbake in `work` and returns its stdout (the JSON), failing loudly.
@@ -324,9 +304,16 @@ fn json_outcomes_keep_their_snapshots() {
         section(&full.join(" "), json_of(&work, &full));
     }
 
-    let golden = root().join("tests/golden/json.txt");
+    against_golden("json.txt", "JSON outcomes", &got);
+}
+
+/// Holds `got` against `tests/golden/NAME` (written instead with `TRUSTBAKE_BLESS=1`), the lines
+/// that differ shown with their numbers.
+fn against_golden(name: &str, what: &str, got: &str) {
+    let golden = root().join("tests/golden").join(name);
     if std::env::var_os("TRUSTBAKE_BLESS").is_some() {
-        std::fs::write(&golden, &got).unwrap();
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, got).unwrap();
     }
     let want = std::fs::read_to_string(&golden).unwrap_or_default();
     if want != got {
@@ -339,7 +326,7 @@ fn json_outcomes_keep_their_snapshots() {
             .map(|(i, (a, b))| format!("{}: - {a}\n{}: + {b}", i + 1, i + 1))
             .collect();
         panic!(
-            "JSON outcomes moved from tests/golden/json.txt ({} vs {} lines):\n{}\n(TRUSTBAKE_BLESS=1 accepts them, for a change that means to)",
+            "{what} moved from tests/golden/{name} ({} vs {} lines):\n{}\n(TRUSTBAKE_BLESS=1 accepts them, for a change that means to)",
             want.lines().count(),
             got.lines().count(),
             diff.join("\n")

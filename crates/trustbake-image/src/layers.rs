@@ -578,27 +578,22 @@ fn entry_of<R: Read>(
     };
     let size = entry.size();
     let kind = entry.header().entry_type();
-    let node = if kind.is_dir() {
+    let node = |kind: NodeKind, size: u64, body: Option<Arc<Vec<u8>>>| {
         Entry::Node(Node {
-            kind: NodeKind::Dir,
+            kind,
             mode,
             uid,
             gid,
             mtime,
-            size: 0,
-            body: None,
+            size,
+            body,
         })
+    };
+    let found = if kind.is_dir() {
+        node(NodeKind::Dir, 0, None)
     } else if kind.is_symlink() {
         let target = link_target(entry)?;
-        Entry::Node(Node {
-            kind: NodeKind::Symlink(target),
-            mode,
-            uid,
-            gid,
-            mtime,
-            size: 0,
-            body: None,
-        })
+        node(NodeKind::Symlink(target), 0, None)
     } else if kind.is_hard_link() {
         let target = link_target(entry)?;
         let target =
@@ -627,15 +622,7 @@ fn entry_of<R: Read>(
             } else {
                 None
             };
-        Entry::Node(Node {
-            kind: NodeKind::File,
-            mode,
-            uid,
-            gid,
-            mtime,
-            size,
-            body,
-        })
+        node(NodeKind::File, size, body)
     } else if kind.is_pax_global_extensions()
         || kind.is_pax_local_extensions()
         || kind.is_gnu_longname()
@@ -643,17 +630,9 @@ fn entry_of<R: Read>(
     {
         return Ok(None);
     } else {
-        Entry::Node(Node {
-            kind: NodeKind::Other,
-            mode,
-            uid,
-            gid,
-            mtime,
-            size: 0,
-            body: None,
-        })
+        node(NodeKind::Other, 0, None)
     };
-    Ok(Some(node))
+    Ok(Some(found))
 }
 
 /// The blob's digest and size as its descriptor says, and the tar's digest as the config's
