@@ -694,3 +694,24 @@ fn the_demo_result_loads_in_podman() {
         "the demo CA is not in the bundle podman sees"
     );
 }
+
+#[test]
+fn credentials_in_a_reference_never_reach_a_message() {
+    let chain = tests::leaf_chain(&scratch("cli-credentials"));
+    let reference = "docker://svc-user:hunter2-secret@registry.corp/anchore/enterprise:v5.1.0";
+    for args in [
+        vec!["plan", "--image", reference],
+        vec!["inspect", reference],
+        vec!["verify", reference, "--chain", chain.to_str().unwrap()],
+    ] {
+        let out = trustbake().args(&args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(!text.contains("hunter2"), "{args:?}: {text}");
+        assert!(text.contains("<credentials>"), "{args:?}: {text}");
+    }
+}

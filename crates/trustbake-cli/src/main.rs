@@ -136,6 +136,19 @@ fn target(product: Option<&str>, version: Option<&str>) -> Result<Option<trustba
     }
 }
 
+/// An image reference as messages show it: credentials given in a `docker://USER:PASS@HOST/…`
+/// reference (which is refused) never repeated.
+fn shown(reference: &str) -> String {
+    let bare = reference.strip_prefix("docker://").unwrap_or(reference);
+    let host = bare.split('/').next().unwrap_or_default();
+    match host.rsplit_once('@') {
+        Some((_, after)) if bare.contains('/') => {
+            format!("docker://<credentials>@{after}{}", &bare[host.len()..])
+        }
+        _ => reference.to_owned(),
+    }
+}
+
 /// Prints the outcome as JSON, or as the text `text` renders.
 fn print<T: Serialize>(outcome: &T, json: bool, text: impl FnOnce(&T) -> String) -> Result<()> {
     let out = if json {
@@ -160,7 +173,7 @@ fn plan(args: PlanArgs) -> Result<()> {
     }
     if let Some(image) = &args.image {
         let plan = trustbake::plan_image(image, cas.as_ref())
-            .with_context(|| format!("no plan for {image}"))?;
+            .with_context(|| format!("no plan for {}", shown(image)))?;
         return print(&plan, args.json, render::plan);
     }
     let (product, version) = (args.product.as_deref(), args.version.as_deref());
@@ -307,7 +320,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
     };
     let access = inspect_access(&args.registry)?;
     let outcome = trustbake::inspect_with(&args.source, platform.as_ref(), &access)
-        .with_context(|| format!("inspecting {}", args.source))?;
+        .with_context(|| format!("inspecting {}", shown(&args.source)))?;
     print(&outcome, args.json, render::inspect)
 }
 
@@ -358,7 +371,7 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         .runtime_certs(runtime)
         .env(env);
     let outcome = trustbake::verify(&request)
-        .with_context(|| format!("verifying against {}", args.source))?;
+        .with_context(|| format!("verifying against {}", shown(&args.source)))?;
     print(&outcome, args.json, render::verify)?;
     Ok(if outcome.trusted {
         ExitCode::SUCCESS

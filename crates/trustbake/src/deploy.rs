@@ -157,7 +157,7 @@ impl BigBang {
                 Ok(BigBangForm {
                     addon: row.1,
                     package: PackageVersion::parse(row.2).unwrap_or(FIRST_UPSTREAM),
-                    said: format!("Big Bang {text}"),
+                    said: format!("Big Bang {v}"),
                 })
             }
             BigBang::Package(text) => {

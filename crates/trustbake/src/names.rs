@@ -39,12 +39,17 @@ impl From<&ImageName> for NamedImage {
 /// `docker-archive:FILE:REPO:TAG` by its `REPO:TAG`; `None` for a layout, an archive without a
 /// name, or a name that is not one of Anchore's images.
 pub fn image_name(reference: &str) -> Option<ImageName> {
-    let parsed = if reference.contains("://") || has_transport(reference) {
-        ImageRef::parse(reference).ok()?
+    name_of(&parse_named(reference).ok()?)
+}
+
+/// `reference` parsed, `docker://` optional; a reference that does not parse is refused with
+/// the image crate's error (which never repeats credentials given in it).
+pub(crate) fn parse_named(reference: &str) -> Result<ImageRef, trustbake_image::ImageError> {
+    if reference.contains("://") || has_transport(reference) {
+        ImageRef::parse(reference)
     } else {
-        ImageRef::parse(&format!("docker://{reference}")).ok()?
-    };
-    name_of(&parsed)
+        ImageRef::parse(&format!("docker://{reference}"))
+    }
 }
 
 /// What a parsed reference names (see [`image_name`]).

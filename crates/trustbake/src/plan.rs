@@ -7,7 +7,7 @@ use trustbake_certs::{Intake, format_timestamp};
 use trustbake_targets::{Resolved, VersionMap};
 
 use crate::error::Error;
-use crate::names::{NamedImage, image_name};
+use crate::names::{NamedImage, name_of, parse_named};
 use crate::outcome::{CaPlan, PlanAllOutcome, PlanOutcome, PlannedImage, SCHEMA_VERSION};
 use crate::target::Target;
 
@@ -19,7 +19,10 @@ pub fn plan_image(reference: &str, cas: Option<&Intake>) -> Result<PlanOutcome, 
         what: "--image".into(),
         reason,
     };
-    let name = image_name(reference).ok_or_else(|| {
+    let parsed = parse_named(reference)?;
+    // Named from here on as parsed: credentials given in the reference are never repeated.
+    let reference = &parsed.to_string();
+    let name = name_of(&parsed).ok_or_else(|| {
         bad(format!(
             "'{reference}' names none of Anchore's images (anchore/enterprise, anchore/enterprise-ui, anchore/anchore-engine, or Iron Bank's ironbank/anchore/enterprise/enterprise, …/enterpriseui/enterpriseui, …/engine/engine): give --product and --version"
         ))
