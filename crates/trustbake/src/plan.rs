@@ -19,9 +19,8 @@ pub fn plan_image(reference: &str, cas: Option<&Intake>) -> Result<PlanOutcome, 
         what: "--image".into(),
         reason,
     };
+    // A reference naming credentials is refused here, with them redacted.
     let parsed = parse_named(reference)?;
-    // Named from here on as parsed: credentials given in the reference are never repeated.
-    let reference = &parsed.to_string();
     let name = name_of(&parsed).ok_or_else(|| {
         bad(format!(
             "'{reference}' names none of Anchore's images (anchore/enterprise, anchore/enterprise-ui, anchore/anchore-engine, or Iron Bank's ironbank/anchore/enterprise/enterprise, …/enterpriseui/enterpriseui, …/engine/engine): give --product and --version"
