@@ -191,13 +191,7 @@ fn put_blob(layout: &Path, bytes: &[u8]) -> (Digest, usize) {
 /// Writes an OCI layout at `layout` holding the Enterprise-shaped image tagged `tag`; with
 /// `platforms` > 1, a multi-platform index (amd64, arm64).
 pub fn enterprise_layout(layout: &Path, tag: &str, platforms: usize) {
-    let _ = std::fs::remove_dir_all(layout);
-    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-    std::fs::write(
-        layout.join("oci-layout"),
-        "{\"imageLayoutVersion\":\"1.0.0\"}",
-    )
-    .unwrap();
+    crate::empty_layout(layout);
     let build = layout.with_file_name(format!(
         "{}.build",
         layout.file_name().unwrap().to_string_lossy()

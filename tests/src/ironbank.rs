@@ -115,27 +115,19 @@ fn site_pki(dir: &Path) {
     }
     std::fs::create_dir_all(dir).unwrap();
     let openssl = |args: &[&str]| output(tool("openssl", "openssl").current_dir(dir).args(args));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
+    crate::pki::self_signed_ec(
+        dir,
         "site-root.key",
-        "-out",
         "site-root.pem",
-        "-days",
-        "3650",
-        "-subj",
         "/C=US/O=U.S. Government/OU=DoD/OU=PKI/CN=DoD Root CA 3 (trustbake test)",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
+        3650,
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
     openssl(&[
         "req",
         "-newkey",

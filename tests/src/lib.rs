@@ -26,6 +26,79 @@ pub fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// What `/usr/bin/time -f trustbake-peak-rss-kib=%M` printed on stderr, split: the peak
+/// resident set in MiB (0 when absent) and stderr without time's own lines.
+pub fn peak_rss(stderr: &str) -> (u64, String) {
+    const MARK: &str = "trustbake-peak-rss-kib=";
+    let kib = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(MARK))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let rest = stderr
+        .lines()
+        .filter(|l| !l.starts_with(MARK) && !l.starts_with("Command "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (kib / 1024, rest)
+}
+
+/// An empty OCI layout at `dir` (whatever was there removed): `oci-layout` and `blobs/sha256/`.
+pub fn empty_layout(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("blobs/sha256"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// `umoci unpack` of `layout:tag` into `bundle` (whatever was there removed): the root's path.
+pub fn unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(bundle);
+    output(
+        tool("umoci", "umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:{tag}", layout.display()))
+            .arg(bundle),
+    );
+    bundle.join("rootfs")
+}
+
+/// `cmd` with no host credentials, CA or proxy variables in reach: `HOME` and the scan cache
+/// (`XDG_CACHE_HOME`) under `home`, the auth-file, bundle, proxy and log variables removed.
+pub fn isolated(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"));
+    for var in [
+        "REGISTRY_AUTH_FILE",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "DOCKER_CONFIG",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "TRUSTBAKE_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+}
+
+/// A key path one level down: `k` under `prefix` (`a.b`), or `k` at the top.
+pub fn key_path(prefix: &str, k: &str) -> String {
+    if prefix.is_empty() {
+        k.to_owned()
+    } else {
+        format!("{prefix}.{k}")
+    }
+}
+
 /// The committed test CAs (`cargo xtask gen-test-cas` regenerates them).
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/cas").join(name)

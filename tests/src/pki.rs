@@ -8,6 +8,34 @@ use std::path::{Path, PathBuf};
 
 use crate::{output, tool};
 
+/// A self-signed P-256 certificate by `openssl req -x509`: `key` and `cert` written (relative
+/// paths are under `dir`), valid for `days`, with `extra` arguments (`-addext …`) appended.
+pub fn self_signed_ec(dir: &Path, key: &str, cert: &str, subject: &str, days: u32, extra: &[&str]) {
+    let days = days.to_string();
+    output(
+        tool("openssl", "openssl")
+            .current_dir(dir)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                &days,
+                "-subj",
+                subject,
+                "-keyout",
+                key,
+                "-out",
+                cert,
+            ])
+            .args(extra),
+    );
+}
+
 /// The services of the Anchore-shaped config: (config key, host name, key type).
 pub const SERVICES: &[(&str, &str, &str)] = &[
     ("apiext", "anchore-api", "rsa"),

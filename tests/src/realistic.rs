@@ -193,22 +193,14 @@ pub(crate) fn build_rhel_shaped(dir: &Path, rootfs: &Path, packages: &[&str], an
     let certs = rootfs.join("etc/pki/tls/certs");
     std::fs::create_dir_all(&certs).unwrap();
     let link = |target: &str, at: &Path| std::os::unix::fs::symlink(target, at).unwrap();
-    link(
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-        &certs.join("ca-bundle.crt"),
-    );
-    link(
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-        &certs.join("ca-certificates.crt"),
-    );
+    const PEM: &str = "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem";
+    link(PEM, &certs.join("ca-bundle.crt"));
+    link(PEM, &certs.join("ca-certificates.crt"));
     link(
         "/etc/pki/ca-trust/extracted/openssl/ca-bundle.trust.crt",
         &certs.join("ca-bundle.trust.crt"),
     );
-    link(
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-        &rootfs.join("etc/pki/tls/cert.pem"),
-    );
+    link(PEM, &rootfs.join("etc/pki/tls/cert.pem"));
     std::fs::remove_dir_all(rootfs.join("etc/ssl/certs")).unwrap();
     link("/etc/pki/tls/certs", &rootfs.join("etc/ssl/certs"));
 }
@@ -224,13 +216,7 @@ pub fn pack(
     mut config: serde_json::Value,
     tag: &str,
 ) {
-    let _ = std::fs::remove_dir_all(layout);
-    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-    std::fs::write(
-        layout.join("oci-layout"),
-        "{\"imageLayoutVersion\":\"1.0.0\"}",
-    )
-    .unwrap();
+    crate::empty_layout(layout);
     let names: &[&str] = if app.is_empty() {
         &["os"]
     } else {

@@ -118,23 +118,14 @@ impl Registry {
             Auth::Token(users) => {
                 let key = dir.join("signing.key");
                 let cert = dir.join("signing.crt");
-                output(tool("openssl", "openssl").args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=trustbake test token signer",
-                    "-keyout",
+                crate::pki::self_signed_ec(
+                    dir,
                     key.to_str().unwrap(),
-                    "-out",
                     cert.to_str().unwrap(),
-                ]));
+                    "/CN=trustbake test token signer",
+                    2,
+                    &[],
+                );
                 let mut child = tool("python3", "python3")
                     .arg(root().join("tests/fixtures/registry/token_server.py"))
                     .arg(server_chain(dir))

@@ -350,14 +350,7 @@ pub fn no_repeated_path(layer: &[LayerEntry]) {
 /// Writes the synthetic image of `line` as an OCI layout at `layout`, tagged with the line's
 /// first version; `platforms` = 2 gives an amd64 + arm64 index.
 pub fn write_layout(layout: &Path, line: &ReleaseLine, platforms: usize) {
-    let _ = std::fs::remove_dir_all(layout);
-    std::fs::create_dir_all(layout.join("blobs/sha256"))
-        .unwrap_or_else(|e| panic!("{}: {e}", layout.display()));
-    std::fs::write(
-        layout.join("oci-layout"),
-        "{\"imageLayoutVersion\":\"1.0.0\"}",
-    )
-    .unwrap_or_default();
+    crate::empty_layout(layout);
     let built: Vec<_> = layers(line)
         .iter()
         .map(|l| {

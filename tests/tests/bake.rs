@@ -37,17 +37,6 @@ fn bake(
     trustbake::bake(&request)
 }
 
-fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
-    let _ = std::fs::remove_dir_all(bundle);
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:{tag}", layout.display()))
-            .arg(bundle),
-    );
-    bundle.join("rootfs")
-}
-
 /// path → (kind, mode, uid, content digest or link target) of an unpacked root.
 fn snapshot(root: &Path) -> BTreeMap<String, (String, u32, u32, String)> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (String, u32, u32, String)>) {
@@ -161,8 +150,8 @@ fn a_baked_layout_passes_every_tool_and_changes_only_the_trust_stores() {
     assert_eq!(names.lines().count(), listing.lines().count());
 
     // Content: the stores hold the CAs; everything else is the base's, /tmp keeps 1777.
-    let ours = umoci_unpack(&out, "v5.1.0-corp", &work.join("bundle-out"));
-    let theirs = umoci_unpack(&base, "v5.1.0", &work.join("bundle-base"));
+    let ours = tests::unpack(&out, "v5.1.0-corp", &work.join("bundle-out"));
+    let theirs = tests::unpack(&base, "v5.1.0", &work.join("bundle-base"));
     let shas: Vec<String> = intake
         .cas()
         .iter()
@@ -752,7 +741,7 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
 
     // The old CA is in no store; a shipped root distrusted by fingerprint is in none either
     // (but the blocklist, and p11-kit's OpenSSL bundle, which keeps a shipped root as it is).
-    let rootfs = umoci_unpack(&work.join("two"), "x", &work.join("two-bundle"));
+    let rootfs = tests::unpack(&work.join("two"), "x", &work.join("two-bundle"));
     let mut found = BTreeMap::new();
     certificates_under(&rootfs, &[], &mut found);
     assert!(!found.contains_key(&rsa), "{:?}", found.get(&rsa));
@@ -780,7 +769,7 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
         .map(|s| s.path.as_str())
         .collect();
     assert!(stores.len() >= 5, "{stores:?}");
-    let rootfs = umoci_unpack(&work.join("three"), "x", &work.join("three-bundle"));
+    let rootfs = tests::unpack(&work.join("three"), "x", &work.join("three-bundle"));
     let mut found = BTreeMap::new();
     certificates_under(
         &rootfs,
@@ -812,7 +801,7 @@ fn a_second_bake_replaces_trustbakes_layer_and_removals_reach_every_store() {
     )
     .unwrap();
     assert!(dropped.platforms[0].replaced.is_some());
-    let rootfs = umoci_unpack(&work.join("four"), "x", &work.join("four-bundle"));
+    let rootfs = tests::unpack(&work.join("four"), "x", &work.join("four-bundle"));
     let mut found = BTreeMap::new();
     certificates_under(&rootfs, &[], &mut found);
     // In the blocklist, and (rejected for every purpose, as p11-kit writes a certificate only

@@ -129,13 +129,7 @@ fn inspect_shows_a_local_ca_missing_from_stores() {
     let work = scratch("cli-inspect");
     let base = enterprise_base(&work);
     let bundle = work.join("bundle");
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:5.1.0", base.display()))
-            .arg(&bundle),
-    );
-    let rootfs = bundle.join("rootfs");
+    let rootfs = tests::unpack(&base, "5.1.0", &bundle);
     // An anchor dropped in by hand, without running update-ca-trust: the stores disagree.
     std::fs::copy(
         fixture("demo-root.pem"),
@@ -247,11 +241,7 @@ fn field_paths(value: &Value, prefix: &str, out: &mut std::collections::BTreeSet
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let path = tests::key_path(prefix, k);
                 out.insert(path.clone());
                 field_paths(v, &path, out);
             }
@@ -315,13 +305,7 @@ fn json_output_matches_the_readme_both_ways() {
         "--allow-non-ca",
     ];
     let bundle = work.join("bundle");
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:5.1.0", base.display()))
-            .arg(&bundle),
-    );
-    let rootfs = bundle.join("rootfs");
+    let rootfs = tests::unpack(&base, "5.1.0", &bundle);
     let rootfs = rootfs.to_str().unwrap();
     let from = format!("oci:{}:5.1.0", base.display());
     let to = format!("oci:{}:corp", work.join("out").display());
@@ -410,15 +394,7 @@ fn json_output_matches_the_readme_both_ways() {
     // verify: the demo CA baked in `to` does not issue the test leaf (a failure with a reason);
     // the leaf and its intermediate against the test root's store (trusted with an anchor).
     let chain = tests::leaf_chain(&work);
-    let verify = |args: &[&str]| -> Value {
-        let out = trustbake()
-            .arg("verify")
-            .args(args)
-            .arg("--json")
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let verify = |args: &[&str]| -> Value { crate::verify::verify_json(args).0 };
     let trusting = format!("oci:{}:trusting", work.join("out").display());
     output(
         trustbake()
@@ -526,15 +502,7 @@ fn skopeo_and_crane_habits_are_steered_to_the_right_spelling() {
     let work = scratch("cli-habits");
     let base = enterprise_base(&work);
     // A second tag in the layout: a reference naming none must name one.
-    output(trustbake().args([
-        "bake",
-        "--from",
-        &format!("oci:{}:5.1.0", base.display()),
-        "--to",
-        &format!("oci:{}:5.1.0-corp", base.display()),
-        "--ca",
-        fixture("demo-root.pem").to_str().unwrap(),
-    ]));
+    bake_oci(&base, "5.1.0", &base, "5.1.0-corp", "demo-root.pem");
     let missing = work.join("missing");
     // A chain that is not there reads as a CA input that is not there.
     let out = trustbake()
@@ -657,15 +625,7 @@ fn the_demo_result_loads_in_podman() {
     let work = scratch("cli-demo-podman");
     let base = enterprise_base(&work);
     let out = work.join("demo");
-    output(trustbake().args([
-        "bake",
-        "--from",
-        &format!("oci:{}:5.1.0", base.display()),
-        "--to",
-        &format!("oci:{}:5.1.0-corp", out.display()),
-        "--ca",
-        fixture("demo-root.pem").to_str().unwrap(),
-    ]));
+    bake_oci(&base, "5.1.0", &out, "5.1.0-corp", "demo-root.pem");
     let id = tests::podman::load(&out, "5.1.0-corp");
     let container = output(tests::podman::podman().args(["create", &id, "/none"]));
     let container = container.trim();
@@ -714,4 +674,19 @@ fn credentials_in_a_reference_never_reach_a_message() {
         assert!(!text.contains("hunter2"), "{args:?}: {text}");
         assert!(text.contains("<credentials>"), "{args:?}: {text}");
     }
+}
+
+/// `trustbake bake` from `from:from_tag` to `to:to_tag` (OCI layouts) with the test CA `ca`;
+/// panics unless it succeeds.
+fn bake_oci(from: &std::path::Path, from_tag: &str, to: &std::path::Path, to_tag: &str, ca: &str) {
+    output(
+        trustbake()
+            .arg("bake")
+            .arg("--from")
+            .arg(format!("oci:{}:{from_tag}", from.display()))
+            .arg("--to")
+            .arg(format!("oci:{}:{to_tag}", to.display()))
+            .arg("--ca")
+            .arg(fixture(ca)),
+    );
 }

@@ -36,11 +36,7 @@ fn leaves(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let path = tests::key_path(prefix, k);
                 leaves(v, &path, out);
             }
         }
@@ -258,28 +254,25 @@ fn big_bang_values_are_one_mapping_in_the_umbrella_and_package_shape() {
     let old_ui = "harbor.corp/ironbank/anchore/enterprise/enterpriseui:5.8.0-corp";
     // (the release option, the umbrella copy, the package copy, the addon key, the package's
     // keys the two images and the Secret name must land on)
+    let upstream = [
+        "upstream.image",
+        "upstream.ui.image",
+        "upstream.certStoreSecretName",
+    ];
     for (option, umbrella, package, addon, want) in [
         (
             vec![],
             "umbrella-3.30.0.yaml",
             "package-3.19.2-bb.0.yaml",
             "anchoreEnterprise",
-            [
-                "upstream.image",
-                "upstream.ui.image",
-                "upstream.certStoreSecretName",
-            ],
+            upstream,
         ),
         (
             vec!["--bigbang-version", "3.18.0"],
             "umbrella-3.30.0.yaml",
             "package-3.19.2-bb.0.yaml",
             "anchoreEnterprise",
-            [
-                "upstream.image",
-                "upstream.ui.image",
-                "upstream.certStoreSecretName",
-            ],
+            upstream,
         ),
         (
             vec!["--package-version", "3.14.2-bb.4"],

@@ -47,13 +47,7 @@ fn stores(work: &Path, image: &str, name: &str) -> BTreeMap<String, BTreeSet<Str
         .unwrap()
         .rsplit_once(':')
         .unwrap();
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{layout}:{tag}"))
-            .arg(&bundle),
-    );
-    let rootfs = bundle.join("rootfs");
+    let rootfs = tests::unpack(Path::new(layout), tag, &bundle);
     let mut out = BTreeMap::new();
     for store in inspected["platforms"][0]["stores"].as_array().unwrap() {
         let path = store["path"].as_str().unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tests::synthetic::{layers as line_layers, write_layout};
-use tests::{fixture, output, root, scratch, tool, trustbake};
+use tests::{fixture, output, peak_rss, root, scratch, tool, trustbake};
 use trustbake_image::{Digest, LayerEntry, LayerEntryKind, build_layer};
 use trustbake_targets::ReleaseLine;
 
@@ -34,19 +34,7 @@ fn run(args: &[&str]) -> (Output, u64) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rss = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("trustbake-peak-rss-kib="))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024;
-    let stderr: String = stderr
-        .lines()
-        .filter(|l| !l.starts_with("trustbake-peak-rss-kib=") && !l.starts_with("Command "))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let (rss, stderr) = peak_rss(&String::from_utf8_lossy(&out.stderr));
     (
         Output {
             status: out.status,
@@ -148,9 +136,7 @@ fn custom_layout(
     layers: &[(Vec<u8>, Digest, &str)],
     edit: impl FnOnce(&mut Value, &mut Value),
 ) -> Value {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    tests::empty_layout(dir);
     let put = |bytes: &[u8]| put_blob(dir, bytes);
     let mut config = json!({
         "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
@@ -422,12 +408,7 @@ fn a_damaged_blob_already_in_the_destination_is_replaced() {
     let to = format!("oci:{}:b", out_dir.display());
     bake_ok(&from, &to);
     let bundle = work.join("bundle");
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:b", out_dir.display()))
-            .arg(&bundle),
-    );
+    tests::unpack(&out_dir, "b", &bundle);
 }
 
 #[test]
@@ -464,13 +445,7 @@ fn unpacked(dir: &Path) -> PathBuf {
     let layout = dir.join("image");
     base(&layout);
     let bundle = dir.join("bundle");
-    output(
-        tool("umoci", "umoci")
-            .args(["unpack", "--image"])
-            .arg(format!("{}:5.1.0", layout.display()))
-            .arg(&bundle),
-    );
-    bundle.join("rootfs")
+    tests::unpack(&layout, "5.1.0", &bundle)
 }
 
 #[test]
@@ -668,14 +643,7 @@ fn large_base(dir: &Path) -> String {
             (state >> 24) as u8
         })
         .collect();
-    entries.push(LayerEntry {
-        path: "/opt/noise.bin".into(),
-        kind: LayerEntryKind::File(noise),
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 0,
-    });
+    entries.push(LayerEntry::file("/opt/noise.bin", noise, 0o644, 0));
     let (tar, diff_id) = raw_tar(&entries);
     custom_layout(
         dir,
@@ -1321,14 +1289,12 @@ fn a_certifi_that_cannot_be_used_is_said_so_not_called_something_else() {
         let entries = enterprise_items(|entries| {
             let i = entries.iter().position(|e| e.path == cacert).unwrap();
             entries[i].kind = LayerEntryKind::Symlink(target.into());
-            entries.push(LayerEntry {
-                path: "/etc/shadow".into(),
-                kind: LayerEntryKind::File(b"root:*:0:0:::::\n".to_vec()),
-                mode: 0o600,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-            });
+            entries.push(LayerEntry::file(
+                "/etc/shadow",
+                b"root:*:0:0:::::\n",
+                0o600,
+                0,
+            ));
         });
         let (tar, d) = raw_tar(&entries);
         let dir = work.join("base");

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tests::images::enterprise_layout;
 use tests::registry::{Hostile, cert_dir};
-use tests::{fixture, root, scratch, tool};
+use tests::{fixture, peak_rss, root, scratch, tool};
 
 const USER: &str = "pusher";
 const SECRET: &str = "hostile-Secret-7f3a9";
@@ -64,28 +64,10 @@ fn trustbake_env(work: &Path, args: &[String], limit: Duration, vars: &[(&str, &
     cmd.args(["-f", "trustbake-peak-rss-kib=%M"])
         .arg(bin)
         .args(args);
-    cmd.env("HOME", work)
-        .env("XDG_CACHE_HOME", work.join("cache"))
-        .env_remove("SOURCE_DATE_EPOCH");
+    tests::isolated(&mut cmd, work);
+    cmd.env_remove("SOURCE_DATE_EPOCH");
     for (k, v) in vars {
         cmd.env(k, v);
-    }
-    for var in [
-        "REGISTRY_AUTH_FILE",
-        "XDG_RUNTIME_DIR",
-        "XDG_CONFIG_HOME",
-        "DOCKER_CONFIG",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "TRUSTBAKE_LOG",
-    ] {
-        cmd.env_remove(var);
     }
     let started = Instant::now();
     let mut child = cmd
@@ -124,19 +106,7 @@ fn trustbake_env(work: &Path, args: &[String], limit: Duration, vars: &[(&str, &
     };
     let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&readers.0.join().unwrap()).into_owned();
-    let stderr_all = String::from_utf8_lossy(&readers.1.join().unwrap()).into_owned();
-    let rss_mib = stderr_all
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("trustbake-peak-rss-kib="))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024;
-    let stderr = stderr_all
-        .lines()
-        .filter(|l| !l.starts_with("trustbake-peak-rss-kib=") && !l.starts_with("Command "))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let (rss_mib, stderr) = peak_rss(&String::from_utf8_lossy(&readers.1.join().unwrap()));
     Run {
         code: status.code(),
         stdout,

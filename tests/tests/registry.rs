@@ -17,27 +17,8 @@ use tests::{fixture, output, scratch, tool};
 /// cache), no auth-file variables, no host bundle variables.
 fn trustbake(home: &Path) -> Command {
     let mut cmd = tests::trustbake();
-    cmd.env("HOME", home);
     // A cache of this test's own (counted downloads must not depend on an earlier run).
-    cmd.env("XDG_CACHE_HOME", home.join("cache"));
-    for var in [
-        "REGISTRY_AUTH_FILE",
-        "XDG_RUNTIME_DIR",
-        "XDG_CONFIG_HOME",
-        "DOCKER_CONFIG",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
+    tests::isolated(&mut cmd, home);
     cmd
 }
 

@@ -163,24 +163,19 @@ fn an_image_baked_in_a_registry_runs_from_it_with_podman() {
             .arg(format!("oci:{}:5.1.0", base.display()))
             .arg(format!("docker://{host}/anchore/enterprise:5.1.0")),
     );
-    let out = tests::trustbake()
-        .args(["bake", "--from"])
-        .arg(format!("docker://{host}/anchore/enterprise:5.1.0"))
-        .arg("--to")
-        .arg(format!("docker://{host}/corp/enterprise:5.1.0-corp"))
-        .arg("--ca")
-        .arg(fixture("root-rsa.pem"))
-        .args([
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            "--no-cache",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    output(
+        tests::trustbake()
+            .args(["bake", "--from"])
+            .arg(format!("docker://{host}/anchore/enterprise:5.1.0"))
+            .arg("--to")
+            .arg(format!("docker://{host}/corp/enterprise:5.1.0-corp"))
+            .arg("--ca")
+            .arg(fixture("root-rsa.pem"))
+            .args([
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--no-cache",
+            ]),
     );
     let image = format!("{host}/corp/enterprise:5.1.0-corp");
     output(podman().args(["pull", "--quiet", "--tls-verify=false", &image]));

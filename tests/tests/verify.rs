@@ -261,7 +261,7 @@ fn verdicts(json: &Value) -> (bool, bool) {
     )
 }
 
-fn verify_json(args: &[&str]) -> (Value, i32) {
+pub(crate) fn verify_json(args: &[&str]) -> (Value, i32) {
     let out = trustbake()
         .arg("verify")
         .args(args)
@@ -449,18 +449,13 @@ fn verify_reads_an_image_from_a_registry() {
             .arg(tests::fixture("root-rsa.pem")),
     );
     let chain = tests::leaf_chain(&work);
-    let out = trustbake()
-        .args(["verify", &image, "--tls-verify=false", "--chain"])
-        .arg(&chain)
-        .args(["--hostname", "localhost", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json: Value = serde_json::from_str(&output(
+        trustbake()
+            .args(["verify", &image, "--tls-verify=false", "--chain"])
+            .arg(&chain)
+            .args(["--hostname", "localhost", "--json"]),
+    ))
+    .unwrap();
     assert_eq!(json["trusted"], true, "{json:#}");
     let consumers = json["platforms"][0]["consumers"].as_array().unwrap();
     assert!(consumers.iter().any(|c| c["kind"] == "requests"));

@@ -24,6 +24,20 @@ pub struct LayerEntry {
     pub mtime: i64,
 }
 
+impl LayerEntry {
+    /// A regular file owned by root.
+    pub fn file(path: impl Into<String>, body: impl Into<Vec<u8>>, mode: u32, mtime: i64) -> Self {
+        LayerEntry {
+            path: path.into(),
+            kind: LayerEntryKind::File(body.into()),
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime,
+        }
+    }
+}
+
 /// The content of a layer entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayerEntryKind {

@@ -33,6 +33,20 @@ pub struct ScanOptions<'a> {
     pub cache: Option<&'a crate::cache::ScanCache>,
 }
 
+impl<'a> ScanOptions<'a> {
+    /// Keeping the bodies `wanted` names up to `max_body` bytes; no inflation bound, no tee, no
+    /// cache (set those fields on the value returned).
+    pub fn keeping(wanted: &'a (dyn Fn(&str) -> bool + Sync), max_body: u64) -> Self {
+        ScanOptions {
+            wanted,
+            max_body,
+            max_inflated: u64::MAX,
+            tee: None,
+            cache: None,
+        }
+    }
+}
+
 /// The merged root of an image's layers.
 #[derive(Debug, Clone, Default)]
 pub struct LayeredRoot {
@@ -242,12 +256,9 @@ pub mod fuzzing {
     pub fn scan_layer(blob: &[u8], media_type: &str) -> Result<LayeredRoot, ImageError> {
         let all = |_: &str| true;
         let options = ScanOptions {
-            wanted: &all,
-            max_body: 1 << 20,
             // One execution reads at most this much tar, however well the input compresses.
             max_inflated: 1 << 20,
-            tee: None,
-            cache: None,
+            ..ScanOptions::keeping(&all, 1 << 20)
         };
         let mut layer = Layer {
             media_type: media_type.to_owned(),

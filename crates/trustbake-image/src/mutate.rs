@@ -496,7 +496,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::layer::{LayerEntry, LayerEntryKind, build_layer};
+    use crate::layer::{LayerEntry, build_layer};
     use crate::layers::{LayeredRoot, ScanOptions};
     use crate::reference::ImageRef;
     use crate::source::open;
@@ -509,13 +509,7 @@ mod tests {
 
     fn scanned(image: &Image) -> Vec<ScannedLayer> {
         let none = |_: &str| false;
-        let options = ScanOptions {
-            wanted: &none,
-            max_body: 0,
-            max_inflated: u64::MAX,
-            tee: None,
-            cache: None,
-        };
+        let options = ScanOptions::keeping(&none, 0);
         LayeredRoot::scan(image, &image.platforms[0], &options)
             .unwrap()
             .layers
@@ -550,15 +544,7 @@ mod tests {
         let work = tempfile::tempdir().unwrap();
         let image = image(work.path());
         let base = &image.platforms[0];
-        let layer = build_layer(&[LayerEntry {
-            path: "/etc/added".into(),
-            kind: LayerEntryKind::File(b"x".to_vec()),
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            mtime: 0,
-        }])
-        .unwrap();
+        let layer = build_layer(&[LayerEntry::file("/etc/added", b"x", 0o644, 0)]).unwrap();
         let append = Append {
             base,
             scanned: scanned(&image),

@@ -5,20 +5,12 @@
 use std::path::Path;
 
 use crate::digest::Digest;
-use crate::layer::{LayerEntry, LayerEntryKind, build_layer};
+use crate::layer::{LayerEntry, build_layer};
 use crate::model::{Config, Descriptor, Document, History, Manifest, RootFs, media_type};
 
 /// Writes a one-layer OCI layout at `dir`, tagged `tag`; returns the manifest's digest.
 pub(crate) fn layout(dir: &Path, tag: &str) -> Digest {
-    let layer = build_layer(&[LayerEntry {
-        path: "/etc/hello".into(),
-        kind: LayerEntryKind::File(b"hello\n".to_vec()),
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1,
-    }])
-    .unwrap();
+    let layer = build_layer(&[LayerEntry::file("/etc/hello", b"hello\n", 0o644, 1)]).unwrap();
     let config = Document::new(Config {
         created: Some("2024-01-01T00:00:00Z".into()),
         architecture: Some("amd64".into()),

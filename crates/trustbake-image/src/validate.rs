@@ -22,17 +22,7 @@ pub fn validate(reference: &ImageRef) -> Result<Validation, ImageError> {
     let mut layers = 0;
     for platform in &image.platforms {
         let none = |_: &str| false;
-        let root = LayeredRoot::scan(
-            &image,
-            platform,
-            &ScanOptions {
-                wanted: &none,
-                max_body: 0,
-                max_inflated: u64::MAX,
-                tee: None,
-                cache: None,
-            },
-        )?; // digests, sizes, diff IDs
+        let root = LayeredRoot::scan(&image, platform, &ScanOptions::keeping(&none, 0))?; // digests, sizes, diff IDs
         layers += root.layers.len();
         if let Some(history) = &platform.config.value().history {
             let non_empty = history.iter().filter(|h| h.has_layer()).count();

@@ -13,14 +13,7 @@ use trustbake_image::{
 };
 
 fn file(path: &str, body: &str) -> LayerEntry {
-    LayerEntry {
-        path: path.into(),
-        kind: LayerEntryKind::File(body.as_bytes().to_vec()),
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1,
-    }
+    LayerEntry::file(path, body.as_bytes(), 0o644, 1)
 }
 
 fn dir(path: &str, mode: u32) -> LayerEntry {
@@ -128,13 +121,7 @@ fn the_layered_view_applies_whiteouts_opaque_directories_and_hard_links() {
     let root = LayeredRoot::scan(
         &image,
         &image.platforms[0],
-        &ScanOptions {
-            wanted: &wanted,
-            max_body: 1024,
-            max_inflated: u64::MAX,
-            tee: None,
-            cache: None,
-        },
+        &ScanOptions::keeping(&wanted, 1024),
     )
     .unwrap();
     assert!(root.node("/etc/gone").is_none());
@@ -194,18 +181,8 @@ fn entries_escaping_the_root_and_bad_diff_ids_are_refused() {
     let image =
         open(&ImageRef::parse(&format!("oci:{}:t", tmp.path().display())).unwrap()).unwrap();
     let none = |_: &str| false;
-    let err = LayeredRoot::scan(
-        &image,
-        &image.platforms[0],
-        &ScanOptions {
-            wanted: &none,
-            max_body: 0,
-            max_inflated: u64::MAX,
-            tee: None,
-            cache: None,
-        },
-    )
-    .unwrap_err();
+    let err = LayeredRoot::scan(&image, &image.platforms[0], &ScanOptions::keeping(&none, 0))
+        .unwrap_err();
     assert!(matches!(err, ImageError::EscapingEntry { .. }), "{err}");
 
     let tmp = tempfile::tempdir().unwrap();

@@ -17,71 +17,13 @@ use crate::error::Error;
 use crate::mode::Mode;
 use crate::names::NamedImage;
 use crate::outcome::{
-    self, BakeOutcome, BakePlatform, Detected, EntryOutcome, InspectOutcome, LABEL_CAS,
-    LABEL_REMOVED, LayerOutcome, RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
+    self, BakeOutcome, BakePlatform, Detected, EntryOutcome, LABEL_CAS, LABEL_REMOVED,
+    LayerOutcome, RegistryTransfer, ReplacedOutcome, SCHEMA_VERSION,
 };
+use crate::provenance::{trustbake_layer, trustbake_top};
 use crate::target::Target;
 use crate::views::{ImageRoot, config_env, scan};
 use trustbake_image::ImageError;
-
-/// The top layer of a platform, when trustbake wrote it: the config's last history entry is a
-/// trustbake bake that made a layer, trustbake's label is set, and the history's layers match
-/// the manifest's. Returns that entry's `created_by`.
-pub(crate) fn trustbake_top(p: &PlatformImage) -> Option<String> {
-    let config = p.config.value();
-    let history = config.history.as_ref()?;
-    let last = history.last()?;
-    let by = last.created_by.as_deref()?;
-    let layers = history
-        .iter()
-        .filter(|h| h.empty_layer != Some(true))
-        .count();
-    let labelled = config
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.as_ref())
-        .is_some_and(|l| l.contains_key(LABEL_CAS));
-    (last.empty_layer != Some(true)
-        && by.starts_with("trustbake ")
-        && by.contains(" bake: ")
-        && labelled
-        && layers == p.layers.len()
-        && p.layers.len() >= 2)
-        .then(|| by.to_owned())
-}
-
-/// The top layer of `p` when trustbake wrote it, with what its bake added and distrusted
-/// (from the config's labels).
-pub(crate) fn trustbake_layer(p: &PlatformImage) -> Option<ReplacedOutcome> {
-    let created_by = trustbake_top(p)?;
-    let labels = p
-        .config
-        .value()
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.as_ref());
-    let label = |key: &str| -> Vec<String> {
-        labels
-            .and_then(|l| l.get(key))
-            .map(|v| {
-                v.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    Some(ReplacedOutcome {
-        layer: p
-            .layers
-            .last()
-            .map(trustbake_image::Layer::name)
-            .unwrap_or_default(),
-        created_by,
-        cas: label(LABEL_CAS),
-        removed: label(LABEL_REMOVED),
-    })
-}
 
 /// What a layer scan keeps depends on this version's wanted paths and body bound: scans kept
 /// by another version are never used.
@@ -661,42 +603,6 @@ fn bake_platform(
     }
 }
 
-/// The layer of `p` that wrote the file at `path`: its position, digest and history entry.
-fn added_by(
-    root: &LayeredRoot,
-    p: &PlatformImage,
-    path: &str,
-) -> Result<Option<outcome::AddedBy>, Error> {
-    let (real, _) = trustbake_store::resolve(&ImageRoot(root), path)?;
-    let Some(index) = root.layer_of(&real) else {
-        return Ok(None);
-    };
-    let history: Vec<&trustbake_image::model::History> = p
-        .config
-        .value()
-        .history
-        .iter()
-        .flatten()
-        .filter(|h| h.empty_layer != Some(true))
-        .collect();
-    let created_by = (history.len() == p.layers.len())
-        .then(|| history.get(index).and_then(|h| h.created_by.clone()))
-        .flatten();
-    let digest = root
-        .layers
-        .get(index)
-        .map(|l| l.digest.to_string())
-        .unwrap_or_default();
-    Ok(Some(outcome::AddedBy {
-        index,
-        digest,
-        trustbake: created_by
-            .as_deref()
-            .is_some_and(|c| c.starts_with("trustbake ") && c.contains(" bake: ")),
-        created_by,
-    }))
-}
-
 fn parse_rfc3339(text: &str) -> i64 {
     trustbake_certs::parse_timestamp(text).unwrap_or(0)
 }
@@ -747,52 +653,6 @@ fn base_only_notes(
             )
         })
         .collect()
-}
-
-/// What each platform of an image trusts: `source` is an image reference, or a directory
-/// holding an unpacked root file system.
-pub fn inspect(source: &str, platform: Option<&Platform>) -> Result<InspectOutcome, Error> {
-    inspect_with(source, platform, &Access::default())
-}
-
-/// [`inspect`], reaching a registry with `access`.
-pub fn inspect_with(
-    source: &str,
-    platform: Option<&Platform>,
-    access: &Access,
-) -> Result<InspectOutcome, Error> {
-    let dir = std::path::Path::new(source);
-    let mut platforms = Vec::new();
-    let mut name = None;
-    if !source.contains(':') && dir.is_dir() {
-        let found = trustbake_store::inspect(&crate::root::DirRoot::new(dir), &Env::new())?;
-        platforms.push(outcome::inspect_platform(None, &found));
-    } else {
-        let session = Session::new(access.clone(), Access::default());
-        let reference = ImageRef::parse(source)?;
-        name = crate::names::name_of(&reference);
-        let image = trustbake_image::open_in(&reference, &session)?;
-        for p in image.select(platform)? {
-            let env = config_env(p);
-            let extra = trustbake_store::env_reads(&env);
-            let wanted = |path: &str| trustbake_store::paths::reads(path) || extra.contains(path);
-            let root = scan(&image, p, &wanted, None, None)?;
-            let found = trustbake_store::inspect(&ImageRoot(&root), &env)?;
-            let mut platform =
-                outcome::inspect_platform(p.platform.as_ref().map(ToString::to_string), &found);
-            for ca in &mut platform.local_cas {
-                ca.added_by = added_by(&root, p, &ca.source)?;
-            }
-            platform.trustbake = trustbake_layer(p);
-            platforms.push(platform);
-        }
-    }
-    Ok(InspectOutcome {
-        schema_version: SCHEMA_VERSION,
-        source: source.to_owned(),
-        anchore: name.as_ref().map(crate::names::NamedImage::from),
-        platforms,
-    })
 }
 
 /// The removals for a plan made below trustbake's own top layer: a fingerprint of a CA that

@@ -1,16 +1,14 @@
 //! Every TLS client of a source's platforms, and one client's verdict on a chain: what
 //! `verify` reports and `check-config` judges each service by.
 
-use std::path::Path;
-
 use trustbake_certs::{Certificate, Chain, Check, Verdict};
-use trustbake_image::registry::{Access, Session};
-use trustbake_image::{ImageRef, Platform};
-use trustbake_store::{Env, RootView, consumer_reads};
+use trustbake_image::Platform;
+use trustbake_image::registry::Access;
+use trustbake_store::{Env, RootView};
 
 use crate::error::Error;
 use crate::outcome::{ConsumerVerdict, SourceOutcome};
-use crate::views::ImageRoot;
+use crate::views::{Keep, Source};
 
 /// The consumers of one platform (or of a root directory).
 pub(crate) struct PlatformConsumers {
@@ -30,26 +28,15 @@ pub(crate) fn image_consumers(
     runtime_certs: Option<&[Certificate]>,
 ) -> Result<Vec<PlatformConsumers>, Error> {
     let mut out = Vec::new();
-    let dir = Path::new(source);
-    if !source.contains(':') && dir.is_dir() {
-        let root = crate::root::DirRoot::new(dir);
-        out.push(root_consumers(None, &root, extra_env, runtime_certs)?);
-        return Ok(out);
-    }
-    let session = Session::new(access.clone(), Access::default());
-    let image = trustbake_image::open_in(&ImageRef::parse(source)?, &session)?;
-    for p in image.select(platform)? {
-        let mut env = crate::views::config_env(p);
-        env.extend(extra_env.clone());
-        let wanted = consumer_reads(&env);
-        let root = crate::views::scan(&image, p, &wanted, None, None)?;
+    Source::open(source, access)?.each(platform, extra_env, Keep::Consumers, &mut |view| {
         out.push(root_consumers(
-            p.platform.as_ref().map(ToString::to_string),
-            &ImageRoot(&root),
-            &env,
+            view.label(),
+            view.root,
+            &view.env,
             runtime_certs,
         )?);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

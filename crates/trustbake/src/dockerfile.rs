@@ -7,15 +7,15 @@
 use std::path::Path;
 
 use trustbake_certs::{Certificate, Intake};
-use trustbake_image::registry::{Access, Session};
+use trustbake_image::registry::Access;
 use trustbake_image::{ImageRef, Platform};
-use trustbake_store::{CertifiStatus, Removal};
+use trustbake_store::{CertifiStatus, Env, Removal};
 use trustbake_targets::{OsFamily, VersionMap};
 
 use crate::error::Error;
 use crate::outcome::DockerfileOutcome;
 use crate::target::Target;
-use crate::views::ImageRoot;
+use crate::views::{Keep, Source, View};
 
 /// Where the layout comes from. (Built once per command: the size of a variant costs nothing.)
 #[derive(Debug, Clone)]
@@ -137,19 +137,24 @@ fn image_layout(
     access: &Access,
     remove: &[Removal],
 ) -> Result<Layout, Error> {
-    let session = Session::new(access.clone(), Access::default());
-    let image = trustbake_image::open_in(&ImageRef::parse(reference)?, &session)?;
-    let selected = image.select(platform)?;
-    let p = selected.first().ok_or_else(|| Error::BadArgument {
-        what: "--from".into(),
-        reason: "no platform to build for".into(),
-    })?;
-    let env = crate::views::config_env(p);
-    let root = crate::views::scan(&image, p, &trustbake_store::paths::reads, None, None)?;
-    let detected = trustbake_store::detect(&ImageRoot(&root))?;
-    let node = trustbake_store::node_extra(&ImageRoot(&root), &env)?;
-    let (removals, removal_notes) = trustbake_store::find_removals(&ImageRoot(&root), remove)?;
-    let blocklist_dir = trustbake_store::blocklist_dir(&ImageRoot(&root), &detected)?;
+    let source = Source::image(reference, access)?;
+    source
+        .first(platform, &Env::new(), Keep::Engine, |view| {
+            view_layout(reference, &view, remove)
+        })?
+        .ok_or_else(|| Error::BadArgument {
+            what: "--from".into(),
+            reason: "no platform to build for".into(),
+        })
+}
+
+/// The layout detected in one platform of `reference`.
+fn view_layout(reference: &str, view: &View<'_>, remove: &[Removal]) -> Result<Layout, Error> {
+    let root = view.root;
+    let detected = trustbake_store::detect(root)?;
+    let node = trustbake_store::node_extra(root, &view.env)?;
+    let (removals, removal_notes) = trustbake_store::find_removals(root, remove)?;
+    let blocklist_dir = trustbake_store::blocklist_dir(root, &detected)?;
     let (anchors_dir, update_command) = match detected.family {
         OsFamily::Rhel => (
             trustbake_store::paths::RHEL_ANCHORS,
@@ -160,11 +165,9 @@ fn image_layout(
             "update-ca-certificates",
         ),
     };
-    let user = p
-        .config
-        .value()
-        .config
-        .as_ref()
+    let user = view
+        .platform
+        .and_then(|p| p.config.value().config.as_ref())
         .and_then(|c| c.user.clone())
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "root".to_owned());
@@ -190,10 +193,7 @@ fn image_layout(
         removal_notes,
         described: format!(
             "detected in {reference}{}: {} family",
-            p.platform
-                .as_ref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default(),
+            view.label().map(|p| format!(" ({p})")).unwrap_or_default(),
             detected.family
         ),
     })

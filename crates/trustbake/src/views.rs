@@ -1,12 +1,182 @@
-//! The seam from a source to what the engine sees: one platform's layers scanned (keeping the
-//! bodies a command's wanted set names, within [`MAX_BODY`]), its config's environment, and the
-//! merged layers as a `RootView` ([`ImageRoot`]). Every command that reads an image goes
-//! through here; none reaches into another command.
+//! The seam from a source to what the engine sees. [`Source::open`] takes what a user names —
+//! a directory holding a root file system, or an image reference — and [`Source::each`] turns
+//! it into one [`View`] per selected platform: the layers scanned (keeping the bodies [`Keep`]
+//! names, within [`MAX_BODY`]), the config's environment, and the merged layers as a
+//! `RootView` ([`ImageRoot`]). `inspect`, `verify`, `check-config` and `dockerfile` read
+//! sources only through here; `bake`, which also writes, opens its image itself and scans each
+//! platform with [`scan`]. Only this module knows both the layered image and `RootView`.
 
-use trustbake_image::{LayeredRoot, Node, NodeKind, PlatformImage, ScanCache, ScanOptions};
+use std::path::{Path, PathBuf};
+
+use trustbake_image::registry::{Access, Session};
+use trustbake_image::{
+    Image, ImageRef, LayeredRoot, Node, NodeKind, Platform, PlatformImage, ScanCache, ScanOptions,
+};
 use trustbake_store::{Entry, Env, Meta, RootView, StoreError};
 
 use crate::error::Error;
+use crate::root::DirRoot;
+
+/// What a user names as the thing to look at.
+pub(crate) enum Source {
+    /// A directory holding an unpacked root file system.
+    Dir(PathBuf),
+    /// An image, opened (its manifests and configs read, no layer yet).
+    Image {
+        /// The reference as parsed.
+        reference: ImageRef,
+        /// The image (boxed: a directory is a path).
+        image: Box<Image>,
+    },
+}
+
+/// Which file bodies a scan keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// What the engine reads: its own paths and the files the environment names for it.
+    Engine,
+    /// What the TLS clients' models read (the engine's paths, the trust variables' files, the
+    /// libraries and entrypoint they look at).
+    Consumers,
+}
+
+/// One platform of a source, as the engine sees it.
+pub(crate) struct View<'a> {
+    /// The platform's image; `None` for a directory.
+    pub(crate) platform: Option<&'a PlatformImage>,
+    /// The config's `Env` with the caller's variables laid over it.
+    pub(crate) env: Env,
+    /// The merged layers; `None` for a directory.
+    pub(crate) layers: Option<&'a LayeredRoot>,
+    /// The root the engine reads.
+    pub(crate) root: &'a dyn RootView,
+}
+
+impl View<'_> {
+    /// The platform's name (`linux/amd64`), when the source is an image that names one.
+    pub(crate) fn label(&self) -> Option<String> {
+        self.platform
+            .and_then(|p| p.platform.as_ref())
+            .map(ToString::to_string)
+    }
+}
+
+impl Source {
+    /// A directory when `source` has no `:` and is one; otherwise an image reference, opened
+    /// with `access` (read only).
+    pub(crate) fn open(source: &str, access: &Access) -> Result<Self, Error> {
+        let dir = Path::new(source);
+        if !source.contains(':') && dir.is_dir() {
+            return Ok(Source::Dir(dir.to_path_buf()));
+        }
+        Source::image(source, access)
+    }
+
+    /// `source` as an image reference, opened with `access` (read only).
+    pub(crate) fn image(source: &str, access: &Access) -> Result<Self, Error> {
+        let session = Session::new(access.clone(), Access::default());
+        let reference = ImageRef::parse(source)?;
+        let image = trustbake_image::open_in(&reference, &session)?;
+        Ok(Source::Image {
+            reference,
+            image: Box::new(image),
+        })
+    }
+
+    /// The reference, for an image.
+    pub(crate) fn reference(&self) -> Option<&ImageRef> {
+        match self {
+            Source::Dir(_) => None,
+            Source::Image { reference, .. } => Some(reference),
+        }
+    }
+
+    /// Calls `f` with a view of each platform `platform` selects (the directory's one root),
+    /// `env` laid over each config's `Env`, keeping the bodies `keep` names. One platform is
+    /// scanned at a time.
+    pub(crate) fn each(
+        &self,
+        platform: Option<&Platform>,
+        env: &Env,
+        keep: Keep,
+        f: &mut dyn FnMut(View<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match self {
+            Source::Dir(dir) => {
+                let root = DirRoot::new(dir);
+                f(View {
+                    platform: None,
+                    env: env.clone(),
+                    layers: None,
+                    root: &root,
+                })
+            }
+            Source::Image { image, .. } => {
+                for p in image.select(platform)? {
+                    platform_view(image, p, env, keep, &mut *f)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `f` on the first platform `platform` selects (`None` when it selects none); the
+    /// directory's root for a directory.
+    pub(crate) fn first<T>(
+        &self,
+        platform: Option<&Platform>,
+        env: &Env,
+        keep: Keep,
+        f: impl FnOnce(View<'_>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
+        let mut f = Some(f);
+        let mut out = None;
+        let mut once = |view: View<'_>| match f.take() {
+            Some(f) => f(view).map(|t| out = Some(t)),
+            None => Ok(()),
+        };
+        match self {
+            Source::Dir(_) => self.each(platform, env, keep, &mut once)?,
+            Source::Image { image, .. } => {
+                if let Some(p) = image.select(platform)?.first() {
+                    platform_view(image, p, env, keep, &mut once)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `f` on one platform of `image`, scanned.
+fn platform_view(
+    image: &Image,
+    p: &PlatformImage,
+    env: &Env,
+    keep: Keep,
+    f: &mut dyn FnMut(View<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut merged = config_env(p);
+    merged.extend(env.clone());
+    let layers = match keep {
+        Keep::Engine => scan(image, p, &engine_reads(&merged), None, None)?,
+        Keep::Consumers => {
+            let wanted = trustbake_store::consumer_reads(&merged);
+            scan(image, p, &wanted, None, None)?
+        }
+    };
+    f(View {
+        platform: Some(p),
+        env: merged,
+        layers: Some(&layers),
+        root: &ImageRoot(&layers),
+    })
+}
+
+/// The engine's own paths and the files `env` names for it: what a bake's scan keeps.
+pub(crate) fn engine_reads(env: &Env) -> impl Fn(&str) -> bool + Sync + use<> {
+    let extra = trustbake_store::env_reads(env);
+    move |path: &str| trustbake_store::paths::reads(path) || extra.contains(path)
+}
 
 /// Largest file body kept in memory while scanning: the largest the engine reads.
 pub(crate) const MAX_BODY: u64 = trustbake_store::paths::MAX_READ;
@@ -24,11 +194,9 @@ pub(crate) fn scan(
         image,
         platform,
         &ScanOptions {
-            wanted,
-            max_body: MAX_BODY,
-            max_inflated: u64::MAX,
             tee,
             cache,
+            ..ScanOptions::keeping(wanted, MAX_BODY)
         },
     )?)
 }

@@ -479,13 +479,7 @@ mod tests {
                 scanned: crate::layers::LayeredRoot::scan(
                     &image,
                     p,
-                    &crate::layers::ScanOptions {
-                        wanted: &|_| false,
-                        max_body: 0,
-                        max_inflated: u64::MAX,
-                        tee: None,
-                        cache: None,
-                    },
+                    &crate::layers::ScanOptions::keeping(&|_| false, 0),
                 )
                 .unwrap()
                 .layers,
