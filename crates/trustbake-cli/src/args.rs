@@ -51,6 +51,10 @@ pub(crate) enum Command {
     /// the older anchore-engine chart).
     #[command(name = "helm-values", after_help = HELM_VALUES_EXAMPLES)]
     HelmValues(HelmValuesArgs),
+    /// Is this image signed by the key, attested, and exactly its attested base plus the
+    /// attested trust-store layer? Exit 0 only when all three hold; every difference is named.
+    #[command(name = "verify-image", after_help = VERIFY_IMAGE_EXAMPLES)]
+    VerifyImage(Box<VerifyImageArgs>),
     /// Print a Kubernetes Secret of CAs for the charts' runtime mount (certStoreSecretName).
     #[command(after_help = SECRET_EXAMPLES)]
     Secret(SecretArgs),
@@ -84,6 +88,16 @@ Examples:
 
 Exit status: 0 every consumer trusts the chain, 1 at least one does not (or a failure),
 2 usage, 3 the chain could not be read.";
+
+const VERIFY_IMAGE_EXAMPLES: &str = "\
+Examples:
+  trustbake verify-image --key cosign.pub docker://harbor.corp/anchore/enterprise:v5.23.0-corp
+  trustbake verify-image --key cosign.pub oci:./out:corp --json
+  trustbake verify-image --key cosign.pub docker://harbor.corp/anchore/enterprise:v5.23.0-corp \\
+      --base docker://mirror.corp/anchore/enterprise:v5.23.0
+
+Exit status: 0 signed, attested and exactly the attested base plus the attested layer;
+1 not (every reason printed); 2 usage.";
 
 const CHECK_CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -140,7 +154,8 @@ Examples:
   trustbake bake --from docker-archive:base.tar --to docker-archive:corp.tar:anchore/enterprise:v5.1.0-corp --ca certs/
   trustbake bake --from oci-archive:base.tar --to oci:./out:corp --ca corp-root.pem --platform linux/amd64
   trustbake bake --from oci:./enterprise:v5.1.0 --to oci:./out:corp --ca corp-root.pem --dry-run --json
-  trustbake bake -f images/enterprise.toml";
+  trustbake bake -f images/enterprise.toml
+  COSIGN_PASSWORD=… trustbake bake --from docker://docker.io/anchore/enterprise:v5.1.0 --to docker://harbor.corp/anchore/enterprise:v5.1.0-corp --ca corp-root.pem --sign-by-sigstore-private-key cosign.key --attest";
 
 const INSPECT_EXAMPLES: &str = "\
 Examples:
@@ -252,7 +267,32 @@ pub(crate) struct BakeArgs {
     pub(crate) no_cache: bool,
 
     #[command(flatten)]
+    pub(crate) sign: SignArgs,
+
+    #[command(flatten)]
     pub(crate) registry: RegistryArgs,
+}
+
+/// Signing the result as cosign signs (skopeo's option names).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Signing (cosign-compatible, key-based)")]
+pub(crate) struct SignArgs {
+    /// Sign the pushed image with this ECDSA P-256 key: cosign's key file (`cosign
+    /// generate-key-pair`; its password from COSIGN_PASSWORD or --sign-passphrase-file) or a
+    /// PKCS#8/SEC1 PEM. The signature goes to the tag sha256-<hex>.sig beside the image, where
+    /// cosign, policy-controller and Kyverno look for it. No transparency log is written.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) sign_by_sigstore_private_key: Option<PathBuf>,
+    /// A file whose first line is the key's password (else COSIGN_PASSWORD; - for stdin).
+    #[arg(long, value_name = "FILE", requires = "sign_by_sigstore_private_key")]
+    pub(crate) sign_passphrase_file: Option<PathBuf>,
+    /// Also attest what was added (the base, the layer and its files, the CAs, the config
+    /// fields changed): an in-toto statement in a DSSE envelope at sha256-<hex>.att.
+    #[arg(long, requires = "sign_by_sigstore_private_key")]
+    pub(crate) attest: bool,
+    /// For a multi-platform image, also sign each platform's manifest.
+    #[arg(long, requires = "sign_by_sigstore_private_key")]
+    pub(crate) sign_platforms: bool,
 }
 
 /// How registries are reached, with skopeo's option names.
@@ -374,6 +414,28 @@ pub(crate) struct InspectRegistryArgs {
     pub(crate) tls_verify: bool,
     #[command(flatten)]
     pub(crate) network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyImageArgs {
+    /// The image (docker://… or oci:DIR:TAG) whose digest must be signed and attested.
+    pub(crate) image: String,
+
+    /// The public key (cosign.pub: a PUBLIC KEY PEM).
+    #[arg(long, value_name = "PUB")]
+    pub(crate) key: PathBuf,
+
+    /// Compare with this base (a mirror of the attested base; its digest must be the attested
+    /// one) instead of the reference the attestation names.
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) base: Option<String>,
+
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) registry: InspectRegistryArgs,
 }
 
 #[derive(Debug, Args)]

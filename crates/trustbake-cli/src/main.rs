@@ -23,7 +23,7 @@ use serde::Serialize;
 use access::{access, default_cache_dir, inspect_access, read_password};
 use args::{
     ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, DockerfileArgs, HelmValuesArgs,
-    InspectArgs, PlanArgs, ProxyEnvArgs, SecretArgs, VerifyArgs,
+    InspectArgs, PlanArgs, ProxyEnvArgs, SecretArgs, SignArgs, VerifyArgs, VerifyImageArgs,
 };
 use hints::hints;
 use logging::init_logging;
@@ -87,6 +87,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bake(args) => done(bake(*args)),
         Command::Inspect(args) => done(inspect(*args)),
         Command::Verify(args) => verify(*args),
+        Command::VerifyImage(args) => verify_image(*args),
         Command::CheckConfig(args) => check_config(*args),
         Command::ProxyEnv(args) => done(proxy_env(*args)),
         Command::HelmValues(args) => done(helm_values(args)),
@@ -293,6 +294,9 @@ fn bake(mut args: BakeArgs) -> Result<()> {
             )?
             .with_limits(r.network.limits()),
         );
+    if let Some(signing) = signing(&args.sign)? {
+        request = request.sign(signing);
+    }
     // Progress on stderr only when a person is watching it: messages, and a bar per blob.
     let bars = std::sync::Arc::new(progress::Bars::new());
     let show = |message: &str| bars.message(message);
@@ -311,6 +315,44 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     }
     .with_context(|| format!("baking {from} into {to}"))?;
     print(&outcome, args.write.json, render::bake)
+}
+
+/// The signing a bake's flags ask for: the key, its password from --sign-passphrase-file or
+/// COSIGN_PASSWORD (as cosign reads it), attesting and per-platform signatures.
+fn signing(args: &SignArgs) -> Result<Option<trustbake::signing::Signing>> {
+    let Some(path) = &args.sign_by_sigstore_private_key else {
+        return Ok(None);
+    };
+    let password = match (&args.sign_passphrase_file, std::env::var("COSIGN_PASSWORD")) {
+        (Some(file), _) => Some(read_password(Some(file))?),
+        (None, Ok(password)) => Some(password),
+        (None, Err(_)) => None,
+    };
+    let key = trustbake::signing::load_key(path, password.as_deref().map(str::as_bytes))?;
+    let mut signing = trustbake::signing::Signing::new(key);
+    if args.attest {
+        signing = signing.attest();
+    }
+    if args.sign_platforms {
+        signing = signing.platforms();
+    }
+    Ok(Some(signing))
+}
+
+fn verify_image(args: VerifyImageArgs) -> Result<ExitCode> {
+    let key = trustbake::signing::load_public_key(&args.key)?;
+    let access = inspect_access(&args.registry)?;
+    let request = trustbake::signing::VerifyImageRequest::new(&args.image, key)
+        .access(access)
+        .base(args.base.clone());
+    let outcome = trustbake::signing::verify_image(&request)
+        .with_context(|| format!("verifying the signatures of {}", shown(&args.image)))?;
+    print(&outcome, args.json, render::verify_image)?;
+    Ok(if outcome.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn inspect(args: InspectArgs) -> Result<()> {

@@ -278,11 +278,86 @@ pub(crate) fn bake(outcome: &BakeOutcome) -> String {
     for r in &outcome.registries {
         registry_line(&mut out, r);
     }
+    if let Some(signed) = &outcome.signed {
+        signed_lines(&mut out, signed);
+    }
     for note in &outcome.notes {
         let _ = writeln!(out, "note: {note}");
     }
     for warning in &outcome.warnings {
         let _ = writeln!(out, "warning: {warning}");
+    }
+    out
+}
+
+/// What a bake signed and attested.
+fn signed_lines(out: &mut String, signed: &trustbake::outcome::SignedOutcome) {
+    let said = |added: bool| if added { "added" } else { "there already" };
+    for s in &signed.signatures {
+        let _ = writeln!(
+            out,
+            "signed {} with {}: {} ({})",
+            s.digest,
+            signed.key,
+            s.tag,
+            said(s.added)
+        );
+    }
+    if let Some(a) = &signed.attestation {
+        let _ = writeln!(
+            out,
+            "attested {} ({}): {} ({})",
+            a.digest,
+            a.predicate_type,
+            a.tag,
+            said(a.added)
+        );
+    }
+}
+
+/// What verify-image found.
+pub(crate) fn verify_image(outcome: &trustbake::outcome::VerifyImageOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}: {}",
+        outcome.image,
+        outcome.digest,
+        if outcome.verified {
+            "VERIFIED — signed, attested, and its attested base plus exactly the attested layer"
+        } else {
+            "NOT VERIFIED"
+        }
+    );
+    let _ = writeln!(out, "  key {}", outcome.key);
+    let _ = writeln!(
+        out,
+        "  signatures: {} found, {} by the key",
+        outcome.signatures.found, outcome.signatures.verified
+    );
+    let _ = writeln!(
+        out,
+        "  attestations: {} found, {} by the key",
+        outcome.attestations.found, outcome.attestations.verified
+    );
+    if let Some(base) = &outcome.base {
+        let _ = writeln!(out, "  base: {} {}", base.reference, base.digest);
+    }
+    for p in &outcome.platforms {
+        let _ = writeln!(
+            out,
+            "  {}: {} {}{}",
+            p.platform.as_deref().unwrap_or("image"),
+            p.manifest,
+            if p.matches { "matches" } else { "DIFFERS" },
+            p.layer
+                .as_deref()
+                .map(|l| format!(" (base + layer {l})"))
+                .unwrap_or_else(|| " (the base's, unchanged)".to_owned())
+        );
+    }
+    for problem in &outcome.problems {
+        let _ = writeln!(out, "problem: {problem}");
     }
     out
 }

@@ -2,7 +2,7 @@
 //! group names, a proper end of archive) compressed with gzip at a pinned level, with no file
 //! name and a zero time stamp, so the same entries give the same bytes on every machine.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use crate::digest::{DiffId, Digest, HashingWriter};
 use crate::error::ImageError;
@@ -134,4 +134,85 @@ pub fn build_layer(entries: &[LayerEntry]) -> Result<NewLayer, ImageError> {
         diff_id: DiffId(diff_id),
         tar_size,
     })
+}
+
+/// One entry of a layer, as an attestation records it and a verifier compares it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LayerFile {
+    /// Absolute path inside the root (for a whiteout: the path it removes).
+    pub path: String,
+    /// `file`, `dir`, `symlink`, `hardlink` or `whiteout`.
+    pub kind: String,
+    /// A file's SHA-256 (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// A link's target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Permission bits, octal (`0644`).
+    pub mode: String,
+}
+
+/// The largest tar a listed layer may inflate to: trustbake's layers are kilobytes.
+const MAX_LISTED_TAR: u64 = 256 * 1024 * 1024;
+
+/// Every entry of a gzip (or uncompressed) tar layer, in archive order.
+pub fn layer_files(blob: &[u8]) -> Result<Vec<LayerFile>, ImageError> {
+    let bad = |detail: String| ImageError::BadLayer {
+        layer: Digest::of(blob).to_string(),
+        detail,
+    };
+    let inflated: Box<dyn Read> = if blob.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(blob))
+    } else {
+        Box::new(blob)
+    };
+    let mut archive = tar::Archive::new(inflated.take(MAX_LISTED_TAR));
+    let mut out = Vec::new();
+    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let path = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_owned();
+        let mode = format!("{:04o}", entry.header().mode().unwrap_or(0) & 0o7777);
+        let target = entry
+            .link_name()
+            .ok()
+            .flatten()
+            .map(|t| t.to_string_lossy().into_owned());
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
+        let (kind, path, sha256, target) = match entry.header().entry_type() {
+            _ if name.starts_with(".wh.") => {
+                let removed = name.trim_start_matches(".wh.");
+                let full = if dir.is_empty() {
+                    removed.to_owned()
+                } else {
+                    format!("{dir}/{removed}")
+                };
+                ("whiteout", full, None, None)
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mut bytes = Vec::new();
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| bad(e.to_string()))?;
+                ("file", path, Some(Digest::of(&bytes).to_string()), None)
+            }
+            tar::EntryType::Directory => ("dir", path, None, None),
+            tar::EntryType::Symlink => ("symlink", path, None, target),
+            tar::EntryType::Link => ("hardlink", path, None, target),
+            other => return Err(bad(format!("entry {path}: type {other:?}"))),
+        };
+        out.push(LayerFile {
+            path: format!("/{path}"),
+            kind: kind.to_owned(),
+            sha256,
+            target,
+            mode,
+        });
+    }
+    Ok(out)
 }

@@ -12,6 +12,7 @@
 //!
 //! This crate knows nothing about certificates: it moves files and layers.
 
+pub mod artifact;
 pub mod cache;
 pub mod cleanup;
 mod dest;
@@ -37,7 +38,7 @@ pub use cache::ScanCache;
 pub use dest::{ImageDestination, destination, destination_in, write, write_to};
 pub use digest::{DiffId, Digest};
 pub use error::ImageError;
-pub use layer::{LayerEntry, LayerEntryKind, NewLayer, build_layer};
+pub use layer::{LayerEntry, LayerEntryKind, LayerFile, NewLayer, build_layer, layer_files};
 #[doc(hidden)]
 pub use layers::fuzzing;
 pub use layers::{LayeredRoot, ScanOptions};

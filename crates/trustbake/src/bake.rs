@@ -51,6 +51,7 @@ pub struct BakeRequest<'a> {
     destination_access: Access,
     cache_dir: Option<std::path::PathBuf>,
     transfer_progress: Option<std::sync::Arc<trustbake_image::registry::ProgressFn>>,
+    signing: Option<crate::signing::Signing>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -63,6 +64,7 @@ impl std::fmt::Debug for BakeRequest<'_> {
             .field("platform", &self.platform)
             .field("include_vendored", &self.include_vendored)
             .field("source_date_epoch", &self.source_date_epoch)
+            .field("signing", &self.signing)
             .finish_non_exhaustive()
     }
 }
@@ -87,7 +89,16 @@ impl<'a> BakeRequest<'a> {
             destination_access: Access::default(),
             cache_dir: None,
             transfer_progress: None,
+            signing: None,
         })
+    }
+
+    /// Once written, sign the image (and attest what was added) as `signing` says: the
+    /// signature and attestation are attached beside the image in the destination's repository
+    /// or OCI layout. A preview signs nothing.
+    pub fn sign(mut self, signing: crate::signing::Signing) -> Self {
+        self.signing = Some(signing);
+        self
     }
 
     /// Told of every blob's transfer to and from registries (bytes so far, per blob), for
@@ -182,6 +193,10 @@ pub fn preview(request: &BakeRequest<'_>) -> Result<BakeOutcome, Error> {
 fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     let (from, to) = (&request.from, &request.to);
     crate::load::no_overlap(request.cas, &request.remove)?;
+    if request.signing.is_some() {
+        // Signatures go beside the image: refused before any work for an archive.
+        trustbake_image::artifact::sibling(to, "sha256-signature.sig")?;
+    }
     let mut session = Session::new(
         request.source_access.clone(),
         request.destination_access.clone(),
@@ -242,6 +257,24 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     let (options, removed) = append_options(&certs, &request.remove);
     let new = image.append(appends, &options, to.family())?;
     let top = write_new(request, &new, dest, tee, mode, &session)?;
+    let replaced_layers: Vec<Option<String>> = details
+        .iter()
+        .map(|(_, _, r)| r.as_ref().map(|r| r.layer.clone()))
+        .collect();
+    let signed = match (&request.signing, mode) {
+        (Some(signing), Mode::Write) => {
+            tell(request, format!("signing {to}"));
+            Some(crate::signing::sign_baked(
+                signing,
+                to,
+                &session,
+                &new,
+                &top,
+                || attested(request, &new, &certs, &replaced_layers),
+            )?)
+        }
+        _ => None,
+    };
     let platforms = new
         .platforms
         .iter()
@@ -270,7 +303,37 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
             .iter()
             .map(|(registry, t)| RegistryTransfer::from(registry, t))
             .collect(),
+        signed,
     })
+}
+
+/// The attestation's predicate of a bake: `new` from the request's source, `certs` added, the
+/// request's removals taken out, `replaced` (per platform) trustbake's earlier layers replaced.
+fn attested(
+    request: &BakeRequest<'_>,
+    new: &trustbake_image::NewImage<'_>,
+    certs: &[Certificate],
+    replaced: &[Option<String>],
+) -> Result<crate::attest::BakePredicate, Error> {
+    let added = certs
+        .iter()
+        .map(|c| crate::attest::CaRef {
+            sha256: format!("sha256:{}", c.sha256().hex()),
+            subject: Some(c.subject().to_owned()),
+        })
+        .collect();
+    let removed = request
+        .remove
+        .iter()
+        .map(|r| crate::attest::CaRef {
+            sha256: format!("sha256:{}", r.sha256().hex()),
+            subject: match r {
+                trustbake_store::Removal::Certificate(c) => Some(c.subject().to_owned()),
+                _ => None,
+            },
+        })
+        .collect();
+    crate::attest::predicate(new, &request.from.to_string(), added, removed, replaced)
 }
 
 /// Tells the request's progress callback, if any.

@@ -30,6 +30,9 @@ pub enum Error {
     /// An image could not be read or written.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A signing key that cannot be used, or a signed document that is not what it says.
+    #[error(transparent)]
+    Sign(#[from] trustbake_sign::SignError),
     /// A server chain (or runtime certificates) that could not be read.
     #[error("{from}: {reason}")]
     ChainInput {

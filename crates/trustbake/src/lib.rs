@@ -78,6 +78,7 @@
 
 mod anchore_config;
 mod apply;
+mod attest;
 mod bake;
 pub mod chain;
 mod config;
@@ -96,9 +97,11 @@ mod provenance;
 pub mod proxy;
 pub mod registry;
 mod root;
+pub mod signing;
 mod target;
 pub mod types;
 mod verify;
+mod verify_image;
 mod views;
 
 pub use anchore_config::read_env_file;

@@ -82,6 +82,101 @@ pub struct BakeOutcome {
     pub cached_layers: u64,
     /// What moved to and from each registry (empty without one).
     pub registries: Vec<RegistryTransfer>,
+    /// What was signed and attested (`null` without a signing key, or on a dry run).
+    pub signed: Option<SignedOutcome>,
+}
+
+/// What a bake signed and attested.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SignedOutcome {
+    /// The signing key's fingerprint (`sha256:` of its SubjectPublicKeyInfo).
+    pub key: String,
+    /// One per digest signed: the tag's, then (with `--sign-platforms`) each platform's.
+    pub signatures: Vec<SignatureOutcome>,
+    /// The attestation (`null` without `--attest`).
+    pub attestation: Option<AttestationOutcome>,
+}
+
+/// One signature.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SignatureOutcome {
+    /// The manifest or index digest signed.
+    pub digest: String,
+    /// The tag it is attached at (`sha256-<hex>.sig`).
+    pub tag: String,
+    /// Whether it was added (`false`: this key had signed this digest there already).
+    pub added: bool,
+}
+
+/// The attestation.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct AttestationOutcome {
+    /// Its subject's digest.
+    pub digest: String,
+    /// The tag it is attached at (`sha256-<hex>.att`).
+    pub tag: String,
+    /// Its predicate type.
+    pub predicate_type: String,
+    /// Whether it was added (`false`: this key had attested the same statement there already).
+    pub added: bool,
+}
+
+/// What `verify-image` found.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct VerifyImageOutcome {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The image checked.
+    pub image: String,
+    /// The digest its reference names.
+    pub digest: String,
+    /// The public key's fingerprint.
+    pub key: String,
+    /// Whether everything below holds: a signature by the key, an attestation by the key, and
+    /// the image is its attested base plus exactly the attested layer.
+    pub verified: bool,
+    /// Signatures at `sha256-<hex>.sig`: how many there are, how many verify with the key over
+    /// a payload naming this digest.
+    pub signatures: CountOutcome,
+    /// Attestations at `sha256-<hex>.att` of trustbake's predicate type: how many there are,
+    /// how many verify with the key and name this digest.
+    pub attestations: CountOutcome,
+    /// The attested base (`null` when no attestation verified).
+    pub base: Option<crate::attest::BaseRef>,
+    /// Per platform of the image, what was compared.
+    pub platforms: Vec<VerifyImagePlatform>,
+    /// Every reason it is not verified (empty when it is).
+    pub problems: Vec<String>,
+}
+
+/// Found and verified.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
+pub struct CountOutcome {
+    /// How many there are.
+    pub found: usize,
+    /// How many verify.
+    pub verified: usize,
+}
+
+/// One platform compared with its base.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct VerifyImagePlatform {
+    /// `os/arch[/variant]`, when known.
+    pub platform: Option<String>,
+    /// The platform's manifest digest.
+    pub manifest: String,
+    /// The base manifest it was compared with.
+    pub base_manifest: Option<String>,
+    /// The attested layer (`null`: the platform is the base's).
+    pub layer: Option<String>,
+    /// Whether it is the base plus exactly the attested layer.
+    pub matches: bool,
 }
 
 /// What moved to and from one registry during a bake.

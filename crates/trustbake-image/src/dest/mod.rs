@@ -88,6 +88,15 @@ pub fn destination_in(
     session: &crate::registry::Session,
 ) -> Result<Box<dyn ImageDestination>, ImageError> {
     check_not_source(to, from)?;
+    open_destination(to, session)
+}
+
+/// The destination `to` names, without the check against a source (an artifact written beside
+/// an image has none).
+pub(crate) fn open_destination(
+    to: &ImageRef,
+    session: &crate::registry::Session,
+) -> Result<Box<dyn ImageDestination>, ImageError> {
     Ok(match to {
         ImageRef::Registry(r) => Box::new(registry::RegistryDestination::new(
             r.clone(),

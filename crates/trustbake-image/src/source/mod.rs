@@ -5,7 +5,7 @@
 
 pub(crate) mod docker;
 pub(crate) mod layout;
-mod registry;
+pub(crate) mod registry;
 mod store;
 
 use std::fmt;
