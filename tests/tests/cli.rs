@@ -214,6 +214,7 @@ fn documented() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
                 "trustbake inspect --json" => "inspect",
                 "trustbake verify --json" => "verify",
                 "trustbake check-config --json" => "check-config",
+                "trustbake verify-image --json" => "verify-image",
                 other => other,
             }
             .to_owned();
@@ -422,6 +423,42 @@ fn json_output_matches_the_readme_both_ways() {
         ]),
     ));
     outputs.push(("inspect", run(&["inspect", rootfs])));
+    // bake signed and attested (each platform too), and verify-image on the result.
+    let key = work.join("cosign.key");
+    let public = work.join("cosign.pub");
+    output(
+        tool("openssl", "openssl")
+            .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-out"])
+            .arg(&key),
+    );
+    output(
+        tool("openssl", "openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&public),
+    );
+    let signed = format!("oci:{}:signed", work.join("out").display());
+    outputs.push((
+        "bake",
+        run(&[
+            "bake",
+            "--from",
+            &from,
+            "--to",
+            &signed,
+            "--ca",
+            demo.to_str().unwrap(),
+            "--sign-by-sigstore-private-key",
+            key.to_str().unwrap(),
+            "--attest",
+        ]),
+    ));
+    outputs.push((
+        "verify-image",
+        run(&["verify-image", "--key", public.to_str().unwrap(), &signed]),
+    ));
 
     // check-config: a TLS service over the committed test leaf (with its chain), one without a
     // chain, a disabled one, internal_ssl_verify off, judged against the image too.
@@ -471,6 +508,7 @@ fn json_output_matches_the_readme_both_ways() {
         "inspect",
         "verify",
         "check-config",
+        "verify-image",
     ] {
         for (path, _) in &docs[command] {
             assert!(

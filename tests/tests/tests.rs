@@ -22,4 +22,5 @@ mod proxy;
 mod registry;
 mod rhel;
 mod runtime;
+mod signing;
 mod verify;

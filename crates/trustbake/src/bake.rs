@@ -197,13 +197,7 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
         // Signatures go beside the image: refused before any work for an archive.
         trustbake_image::artifact::sibling(to, "sha256-signature.sig")?;
     }
-    let mut session = Session::new(
-        request.source_access.clone(),
-        request.destination_access.clone(),
-    );
-    if let Some(progress) = &request.transfer_progress {
-        session = session.with_progress(std::sync::Arc::clone(progress));
-    }
+    let session = session(request);
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
     let mut caches = Caches::new(request.cache_dir.as_deref());
@@ -257,24 +251,7 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     let (options, removed) = append_options(&certs, &request.remove);
     let new = image.append(appends, &options, to.family())?;
     let top = write_new(request, &new, dest, tee, mode, &session)?;
-    let replaced_layers: Vec<Option<String>> = details
-        .iter()
-        .map(|(_, _, r)| r.as_ref().map(|r| r.layer.clone()))
-        .collect();
-    let signed = match (&request.signing, mode) {
-        (Some(signing), Mode::Write) => {
-            tell(request, format!("signing {to}"));
-            Some(crate::signing::sign_baked(
-                signing,
-                to,
-                &session,
-                &new,
-                &top,
-                || attested(request, &new, &certs, &replaced_layers),
-            )?)
-        }
-        _ => None,
-    };
+    let signed = sign_written(request, mode, &session, &new, &top, &certs, &details)?;
     let platforms = new
         .platforms
         .iter()
@@ -305,6 +282,47 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
             .collect(),
         signed,
     })
+}
+
+/// The run's registry session: each side's access, the transfer progress.
+fn session(request: &BakeRequest<'_>) -> Session {
+    let session = Session::new(
+        request.source_access.clone(),
+        request.destination_access.clone(),
+    );
+    match &request.transfer_progress {
+        Some(progress) => session.with_progress(std::sync::Arc::clone(progress)),
+        None => session,
+    }
+}
+
+/// Signs (and attests) what was written, when the request signs and this is not a preview.
+fn sign_written(
+    request: &BakeRequest<'_>,
+    mode: Mode,
+    session: &Session,
+    new: &trustbake_image::NewImage<'_>,
+    top: &trustbake_image::Descriptor,
+    certs: &[Certificate],
+    details: &[(Plan, trustbake_store::Report, Option<ReplacedOutcome>)],
+) -> Result<Option<crate::outcome::SignedOutcome>, Error> {
+    let (Some(signing), Mode::Write) = (&request.signing, mode) else {
+        return Ok(None);
+    };
+    let replaced: Vec<Option<String>> = details
+        .iter()
+        .map(|(_, _, r)| r.as_ref().map(|r| r.layer.clone()))
+        .collect();
+    tell(request, format!("signing {}", request.to));
+    let predicate = || attested(request, new, certs, &replaced);
+    Ok(Some(crate::signing::sign_baked(
+        signing,
+        &request.to,
+        session,
+        new,
+        top,
+        predicate,
+    )?))
 }
 
 /// The attestation's predicate of a bake: `new` from the request's source, `certs` added, the

@@ -94,6 +94,11 @@ impl Error {
         match self {
             Error::Intake(_) | Error::ChainInput { .. } | Error::Config { .. } => 3,
             Error::NoCa | Error::Version(_) | Error::BadArgument { .. } => 2,
+            // A signing or public key that cannot be used is the caller's to fix.
+            Error::Sign(
+                trustbake_sign::SignError::Key { .. }
+                | trustbake_sign::SignError::WrongPassword { .. },
+            ) => 2,
             Error::Target(e)
                 if matches!(
                     **e,
