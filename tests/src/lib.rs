@@ -99,6 +99,24 @@ pub fn key_path(prefix: &str, k: &str) -> String {
     }
 }
 
+/// `trustbake COMMAND ARGS --json` for a command whose exit says a verdict (`verify`,
+/// `verify-image`): its JSON outcome and exit code, which must be 0 or 1.
+pub fn verdict(command: &str, args: &[&str]) -> (serde_json::Value, i32) {
+    let out = trustbake()
+        .arg(command)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "{command} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).unwrap(), code)
+}
+
 /// The committed test CAs (`cargo xtask gen-test-cas` regenerates them).
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/cas").join(name)

@@ -36,6 +36,27 @@ pub fn self_signed_ec(dir: &Path, key: &str, cert: &str, subject: &str, days: u3
     );
 }
 
+/// A P-256 key pair by `openssl genpkey` (cosign's key type), in `dir`: (`NAME.key` PKCS#8,
+/// `NAME.pub` its public key).
+pub fn p256_keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let public = dir.join(format!("{name}.pub"));
+    output(
+        tool("openssl", "openssl")
+            .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-out"])
+            .arg(&key),
+    );
+    output(
+        tool("openssl", "openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&public),
+    );
+    (key, public)
+}
+
 /// The services of the Anchore-shaped config: (config key, host name, key type).
 pub const SERVICES: &[(&str, &str, &str)] = &[
     ("apiext", "anchore-api", "rsa"),

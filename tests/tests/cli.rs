@@ -424,37 +424,20 @@ fn json_output_matches_the_readme_both_ways() {
     ));
     outputs.push(("inspect", run(&["inspect", rootfs])));
     // bake signed and attested (each platform too), and verify-image on the result.
-    let key = work.join("cosign.key");
-    let public = work.join("cosign.pub");
-    output(
-        tool("openssl", "openssl")
-            .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
-            .args(["ec_paramgen_curve:P-256", "-out"])
-            .arg(&key),
-    );
-    output(
-        tool("openssl", "openssl")
-            .args(["pkey", "-pubout", "-in"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&public),
-    );
+    let (key, public) = tests::pki::p256_keypair(&work, "cosign");
     let signed = format!("oci:{}:signed", work.join("out").display());
-    outputs.push((
-        "bake",
-        run(&[
-            "bake",
-            "--from",
-            &from,
-            "--to",
-            &signed,
-            "--ca",
-            demo.to_str().unwrap(),
-            "--sign-by-sigstore-private-key",
-            key.to_str().unwrap(),
-            "--attest",
-        ]),
-    ));
+    let demo_ca = demo.to_str().unwrap();
+    let signing = [
+        "--sign-by-sigstore-private-key",
+        key.to_str().unwrap(),
+        "--attest",
+    ];
+    let bake_signed = [
+        ["bake", "--from", &from, "--to", &signed, "--ca", demo_ca].as_slice(),
+        &signing,
+    ]
+    .concat();
+    outputs.push(("bake", run(&bake_signed)));
     outputs.push((
         "verify-image",
         run(&["verify-image", "--key", public.to_str().unwrap(), &signed]),

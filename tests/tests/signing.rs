@@ -4,7 +4,7 @@
 //! image, and an image that is more than its attested base plus the attested layer — naming the
 //! difference.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -18,32 +18,6 @@ use trustbake_image::registry::Session;
 use trustbake_image::{Descriptor, ImageRef, LayerEntry, build_layer};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// A P-256 key pair by openssl: (private PKCS#8 PEM, public PEM).
-fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(format!("{name}.key"));
-    let public = dir.join(format!("{name}.pub"));
-    output(
-        tool("openssl", "openssl")
-            .args([
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-            ])
-            .arg(&key),
-    );
-    output(
-        tool("openssl", "openssl")
-            .args(["pkey", "-pubout", "-in"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&public),
-    );
-    (key, public)
-}
 
 /// `openssl dgst -sha256 -verify PUB -signature SIG MESSAGE` accepts.
 fn openssl_verifies(dir: &Path, public: &Path, message: &[u8], signature: &[u8]) -> bool {
@@ -63,16 +37,16 @@ fn openssl_verifies(dir: &Path, public: &Path, message: &[u8], signature: &[u8])
         .success()
 }
 
-/// The DSSE pre-authentication encoding, written here from the specification.
+/// The DSSE pre-authentication encoding, written here from the specification (not the crate's).
 fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
+    [
+        b"DSSEv1".as_slice(),
+        format!(" {} ", payload_type.len()).as_bytes(),
+        payload_type.as_bytes(),
+        format!(" {} ", body.len()).as_bytes(),
+        body,
+    ]
+    .concat()
 }
 
 /// Asserts `predicate` is valid under the JSON schema `docs/attestation.md` documents (checked by
@@ -97,21 +71,9 @@ fn valid_under_the_documented_schema(work: &Path, predicate: &Value) {
     );
 }
 
-/// `verify-image` with `args`: (JSON outcome, exit code).
+/// `verify-image` with `args`: (JSON outcome, exit code 0 or 1).
 fn verify_image(args: &[&str]) -> (Value, i32) {
-    let out = trustbake()
-        .arg("verify-image")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "verify-image {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), code)
+    tests::verdict("verify-image", args)
 }
 
 /// A blob of an OCI layout.
@@ -151,7 +113,7 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
             .arg(format!("oci:{}:5.1.0", layout.display()))
             .arg(format!("docker://{host}/anchore/enterprise:5.1.0")),
     );
-    let (key, public) = keypair(&work, "cosign");
+    let (key, public) = tests::pki::p256_keypair(&work, "cosign");
     let to = format!("docker://{host}/corp/enterprise:5.1.0-corp");
     let bake = |key: &Path, extra: &[&str]| -> Value {
         let out = trustbake()
@@ -290,12 +252,15 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
 
     // verify-image: the key accepts; another key does not.
     let image = format!("docker://{host}/corp/enterprise:5.1.0-corp");
-    let (json, code) = verify_image(&[
-        "--key",
-        public.to_str().unwrap(),
-        &image,
-        "--tls-verify=false",
-    ]);
+    let verify_with = |public: &Path| {
+        verify_image(&[
+            "--key",
+            public.to_str().unwrap(),
+            &image,
+            "--tls-verify=false",
+        ])
+    };
+    let (json, code) = verify_with(&public);
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["verified"], true);
     assert!(
@@ -305,13 +270,8 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
             .iter()
             .all(|p| p["matches"] == true)
     );
-    let (_, other_public) = keypair(&work, "other");
-    let (json, code) = verify_image(&[
-        "--key",
-        other_public.to_str().unwrap(),
-        &image,
-        "--tls-verify=false",
-    ]);
+    let (_, other_public) = tests::pki::p256_keypair(&work, "other");
+    let (json, code) = verify_with(&other_public);
     assert_eq!(code, 1);
     assert!(
         json["problems"][0]
@@ -329,20 +289,10 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
     assert_eq!(again["signed"]["signatures"][0]["added"], true);
     let same = bake(&key, &[]);
     assert_eq!(same["signed"]["signatures"][0]["added"], false);
-    let (json, code) = verify_image(&[
-        "--key",
-        public.to_str().unwrap(),
-        &image,
-        "--tls-verify=false",
-    ]);
+    let (json, code) = verify_with(&public);
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["signatures"]["found"], 2);
-    let (json, _) = verify_image(&[
-        "--key",
-        other_public.to_str().unwrap(),
-        &image,
-        "--tls-verify=false",
-    ]);
+    let (json, _) = verify_with(&other_public);
     assert_eq!(json["signatures"]["verified"], 1, "{json:#}");
 
     // An image baked without signing (another tag, another CA: another digest) is refused.
@@ -488,7 +438,7 @@ fn an_image_that_is_more_than_its_attested_base_and_layer_is_refused_with_the_di
     let work = scratch("signing-tampered");
     let base = work.join("base");
     enterprise_layout(&base, "5.1.0", 1);
-    let (key_path, public) = keypair(&work, "cosign");
+    let (key_path, public) = tests::pki::p256_keypair(&work, "cosign");
     let out = work.join("out");
     output(
         trustbake()
@@ -524,7 +474,21 @@ fn an_image_that_is_more_than_its_attested_base_and_layer_is_refused_with_the_di
             .unwrap();
     let key = trustbake::signing::load_key(&key_path, None).unwrap();
 
-    // One more layer (and its diff ID), signed and attested with the same predicate.
+    // What someone holding the key could push: an image put in the layout, signed, and
+    // attested with the bake's predicate (naming the new manifest).
+    let forge = |tag: &str, manifest: &Value, config: &Value, layers: &[Vec<u8>]| {
+        let digest = put_image(&out, tag, manifest, config, layers);
+        let mut predicate = statement["predicate"].clone();
+        predicate["platforms"][0]["manifest"] = Value::from(digest.clone());
+        sign_and_attest(&out, &digest, &key, &predicate);
+        verify_image(&[
+            "--key",
+            public.to_str().unwrap(),
+            &format!("oci:{}:{tag}", out.display()),
+        ])
+    };
+
+    // One more layer (and its diff ID).
     let extra = build_layer(&[LayerEntry::file("/etc/evil", b"x".to_vec(), 0o644, 0)]).unwrap();
     let mut more = manifest.clone();
     more["layers"].as_array_mut().unwrap().push(
@@ -539,42 +503,25 @@ fn an_image_that_is_more_than_its_attested_base_and_layer_is_refused_with_the_di
         .as_array_mut()
         .unwrap()
         .push(Value::from(extra.diff_id.to_string()));
-    let mut predicate = statement["predicate"].clone();
-    let tampered = put_image(
-        &out,
+    let (json, code) = forge(
         "more",
         &more,
         &more_config,
         std::slice::from_ref(&extra.blob),
     );
-    predicate["platforms"][0]["manifest"] = Value::from(tampered.clone());
-    sign_and_attest(&out, &tampered, &key, &predicate);
-    let (json, code) = verify_image(&[
-        "--key",
-        public.to_str().unwrap(),
-        &format!("oci:{}:more", out.display()),
-    ]);
     assert_eq!(code, 1, "{json:#}");
     assert_eq!(json["signatures"]["verified"], 1);
     let problems = json["problems"].to_string();
     assert!(problems.contains("layers, not the base's"), "{json:#}");
     assert!(problems.contains("diff IDs"), "{json:#}");
 
-    // A changed config field (an environment variable), signed and attested likewise.
+    // A changed config field (an environment variable).
     let mut env_config = config.clone();
     env_config["config"]["Env"]
         .as_array_mut()
         .unwrap()
         .push(Value::from("LD_PRELOAD=/etc/evil.so"));
-    let changed = put_image(&out, "env", &manifest, &env_config, &[]);
-    let mut predicate = statement["predicate"].clone();
-    predicate["platforms"][0]["manifest"] = Value::from(changed.clone());
-    sign_and_attest(&out, &changed, &key, &predicate);
-    let (json, code) = verify_image(&[
-        "--key",
-        public.to_str().unwrap(),
-        &format!("oci:{}:env", out.display()),
-    ]);
+    let (json, code) = forge("env", &manifest, &env_config, &[]);
     assert_eq!(code, 1, "{json:#}");
     let problems = json["problems"].to_string();
     assert!(

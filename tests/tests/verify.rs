@@ -262,19 +262,7 @@ fn verdicts(json: &Value) -> (bool, bool) {
 }
 
 pub(crate) fn verify_json(args: &[&str]) -> (Value, i32) {
-    let out = trustbake()
-        .arg("verify")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "verify {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), code)
+    tests::verdict("verify", args)
 }
 
 #[test]

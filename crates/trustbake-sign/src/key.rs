@@ -76,7 +76,7 @@ impl PublicKey {
 
     /// The key as a `PUBLIC KEY` PEM.
     pub fn to_pem(&self) -> String {
-        pem::encode("PUBLIC KEY", &self.spki())
+        trustbake_certs::render_pem("PUBLIC KEY", &self.spki())
     }
 
     /// `sha256:` and the hex SHA-256 of the SubjectPublicKeyInfo DER: how messages name a key.

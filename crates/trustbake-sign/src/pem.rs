@@ -24,23 +24,11 @@ pub(crate) fn first_section(text: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((label.to_owned(), der))
 }
 
-/// `der` as a PEM section labelled `label`, lines of 64 characters.
-pub(crate) fn encode(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_section_round_trips_and_other_text_is_ignored() {
-        let pem = super::encode("ENCRYPTED SIGSTORE PRIVATE KEY", &[1, 2, 3, 250]);
+        let pem = trustbake_certs::render_pem("ENCRYPTED SIGSTORE PRIVATE KEY", &[1, 2, 3, 250]);
         let text = format!("comment\n{pem}trailer\n");
         assert_eq!(
             super::first_section(text.as_bytes()),

@@ -69,24 +69,23 @@ impl Signing {
 /// The signing key in the file at `path` (PKCS#8 or SEC1 PEM, or cosign's encrypted key file
 /// opened with `password`).
 pub fn load_key(path: &Path, password: Option<&[u8]>) -> Result<SigningKey, Error> {
-    let what = path.display().to_string();
-    let (bytes, _) =
-        crate::load::read_limited(path, MAX_KEY_FILE).map_err(|reason| Error::BadArgument {
-            what: what.clone(),
-            reason,
-        })?;
+    let (bytes, what) = read_key_file(path)?;
     Ok(SigningKey::from_pem(&bytes, &what, password)?)
 }
 
 /// The public key in the `PUBLIC KEY` PEM at `path` (`cosign.pub`).
 pub fn load_public_key(path: &Path) -> Result<PublicKey, Error> {
-    let what = path.display().to_string();
-    let (bytes, _) =
-        crate::load::read_limited(path, MAX_KEY_FILE).map_err(|reason| Error::BadArgument {
-            what: what.clone(),
-            reason,
-        })?;
+    let (bytes, what) = read_key_file(path)?;
     Ok(PublicKey::from_pem(&bytes, &what)?)
+}
+
+/// A key file's bytes (at most [`MAX_KEY_FILE`]) and its name for messages.
+fn read_key_file(path: &Path) -> Result<(Vec<u8>, String), Error> {
+    let what = path.display().to_string();
+    match crate::load::read_limited(path, MAX_KEY_FILE) {
+        Ok((bytes, _)) => Ok((bytes, what)),
+        Err(reason) => Err(Error::BadArgument { what, reason }),
+    }
 }
 
 /// The name a signature's payload and an attestation's subject give the image: the registry
