@@ -215,6 +215,7 @@ fn documented() -> std::collections::BTreeMap<String, Vec<(String, String)>> {
                 "trustbake verify --json" => "verify",
                 "trustbake check-config --json" => "check-config",
                 "trustbake verify-image --json" => "verify-image",
+                "trustbake sync --json" => "sync",
                 other => other,
             }
             .to_owned();
@@ -367,6 +368,27 @@ fn json_output_matches_the_readme_both_ways() {
     ));
     outputs.push(("inspect", run(&["inspect", &to])));
     outputs.push(("inspect", run(&["inspect", &pushed, "--tls-verify=false"])));
+    // sync over that repository: the pushed tag baked again, elsewhere.
+    let repository = format!("docker://{}/anchore/enterprise", registry.host());
+    let synced = format!(
+        "docker://{}/corp/enterprise:{{tag}}-synced",
+        registry.host()
+    );
+    let sync_args = [
+        "sync",
+        "--from",
+        &repository,
+        "--to",
+        &synced,
+        "--tags",
+        "corp$",
+    ];
+    let tls = [
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--no-cache",
+    ];
+    outputs.push(("sync", run(&[&sync_args[..], &tls, &cas[..]].concat())));
     outputs.push((
         "plan",
         run(&[
@@ -492,6 +514,7 @@ fn json_output_matches_the_readme_both_ways() {
         "verify",
         "check-config",
         "verify-image",
+        "sync",
     ] {
         for (path, _) in &docs[command] {
             assert!(

@@ -112,14 +112,14 @@ fn new_blobs(outcome: &Value) -> BTreeSet<String> {
 }
 
 /// Requests in a proxy log whose method is one of `methods`.
-fn requests<'a>(log: &'a [String], methods: &[&str]) -> Vec<&'a String> {
+pub(crate) fn requests<'a>(log: &'a [String], methods: &[&str]) -> Vec<&'a String> {
     log.iter()
         .filter(|l| methods.iter().any(|m| l.starts_with(&format!("{m} "))))
         .collect()
 }
 
 /// Blob GETs per digest.
-fn blob_gets(log: &[String]) -> BTreeMap<String, usize> {
+pub(crate) fn blob_gets(log: &[String]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for l in requests(log, &["GET"]) {
         if let Some(i) = l.find("/blobs/sha256:") {

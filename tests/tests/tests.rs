@@ -23,4 +23,5 @@ mod registry;
 mod rhel;
 mod runtime;
 mod signing;
+mod sync;
 mod verify;

@@ -51,6 +51,10 @@ pub(crate) enum Command {
     /// the older anchore-engine chart).
     #[command(name = "helm-values", after_help = HELM_VALUES_EXAMPLES)]
     HelmValues(HelmValuesArgs),
+    /// Keep every matching upstream tag baked: each new or moved tag (or a changed recipe)
+    /// baked, every other one left alone after reading its manifests only.
+    #[command(after_help = SYNC_EXAMPLES)]
+    Sync(Box<SyncArgs>),
     /// Is this image signed by the key, attested, and exactly its attested base plus the
     /// attested trust-store layer? Exit 0 only when all three hold; every difference is named.
     #[command(name = "verify-image", after_help = VERIFY_IMAGE_EXAMPLES)]
@@ -88,6 +92,20 @@ Examples:
 
 Exit status: 0 every consumer trusts the chain, 1 at least one does not (or a failure),
 2 usage, 3 the chain could not be read.";
+
+const SYNC_EXAMPLES: &str = "\
+Examples:
+  trustbake sync --from docker://docker.io/anchore/enterprise --tags '^v5\\.' \\
+      --to 'docker://harbor.corp/anchore/enterprise:{tag}-corp' --ca corp-root.pem
+  trustbake sync --from docker://registry1.dso.mil/ironbank/anchore/enterprise/enterprise \\
+      --semver '>=5.20, <6' --to 'docker://harbor.corp/anchore/enterprise:{major}.{minor}.{patch}-corp' \\
+      --ca corp-root.pem --sign-by-sigstore-private-key cosign.key --attest --keep-going --jobs 2
+  trustbake sync --from docker://docker.io/anchore/enterprise --tags '^v5\\.23' \\
+      --to 'docker://harbor.corp/anchore/enterprise:{tag}-corp' --ca corp-root.pem --dry-run
+
+A destination tag is up to date when its manifests record the upstream digest and the recipe
+(CAs, removals, options, signing) it was baked with: then only manifests are read.
+Exit status: 0 every selected tag up to date or baked, 1 a tag failed, 2 usage.";
 
 const VERIFY_IMAGE_EXAMPLES: &str = "\
 Examples:
@@ -414,6 +432,60 @@ pub(crate) struct InspectRegistryArgs {
     pub(crate) tls_verify: bool,
     #[command(flatten)]
     pub(crate) network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// The upstream repository: docker://HOST/REPO (its tags are listed).
+    #[arg(long, value_name = "REPOSITORY")]
+    pub(crate) from: String,
+
+    /// The destination: docker://HOST/REPO:TEMPLATE, the template naming {tag} (or {major},
+    /// {minor}, {patch} of a semantic-version tag), e.g. '{tag}-corp'.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) to: String,
+
+    /// Only tags this regular expression finds (unanchored, as skopeo sync's
+    /// images-by-tag-regex: anchor with ^…$).
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) tags: Option<String>,
+
+    /// Only tags that are semantic versions (a leading v allowed) in this range, e.g.
+    /// '>=5.20, <6'.
+    #[arg(long, value_name = "RANGE")]
+    pub(crate) semver: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+
+    /// Only this platform of each tag (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+
+    /// Go on after a tag fails; the exit status still says one did.
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+
+    /// Bake up to this many tags at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) jobs: usize,
+
+    /// Where layer scans are kept across runs (default as bake's).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Keep no layer scans across runs.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,8 @@ use serde::Serialize;
 use access::{access, default_cache_dir, inspect_access, read_password};
 use args::{
     ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, DockerfileArgs, HelmValuesArgs,
-    InspectArgs, PlanArgs, ProxyEnvArgs, SecretArgs, SignArgs, VerifyArgs, VerifyImageArgs,
+    InspectArgs, PlanArgs, ProxyEnvArgs, RegistryArgs, SecretArgs, SignArgs, SyncArgs, VerifyArgs,
+    VerifyImageArgs,
 };
 use hints::hints;
 use logging::init_logging;
@@ -88,6 +89,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => done(inspect(*args)),
         Command::Verify(args) => verify(*args),
         Command::VerifyImage(args) => verify_image(*args),
+        Command::Sync(args) => sync(*args),
         Command::CheckConfig(args) => check_config(*args),
         Command::ProxyEnv(args) => done(proxy_env(*args)),
         Command::HelmValues(args) => done(helm_values(args)),
@@ -260,40 +262,10 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     {
         request = request.cache_dir(dir);
     }
-    let r = &args.registry;
-    let extra_roots: Vec<Vec<u8>> = if r.registry_trust_ca {
-        cas.cas()
-            .iter()
-            .map(|ca| ca.certificate.der().to_vec())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let (source, destination) = registry_access(&args.registry, &cas)?;
     request = request
-        .source_access(
-            access(
-                r.src_authfile.as_ref().or(r.authfile.as_ref()),
-                r.src_creds.as_deref(),
-                r.src_password_file.as_deref(),
-                r.src_no_creds,
-                r.src_cert_dir.clone(),
-                r.src_tls_verify,
-                extra_roots.clone(),
-            )?
-            .with_limits(r.network.limits()),
-        )
-        .destination_access(
-            access(
-                r.dest_authfile.as_ref().or(r.authfile.as_ref()),
-                r.dest_creds.as_deref(),
-                r.dest_password_file.as_deref(),
-                r.dest_no_creds,
-                r.dest_cert_dir.clone(),
-                r.dest_tls_verify,
-                extra_roots,
-            )?
-            .with_limits(r.network.limits()),
-        );
+        .source_access(source)
+        .destination_access(destination);
     if let Some(signing) = signing(&args.sign)? {
         request = request.sign(signing);
     }
@@ -315,6 +287,97 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     }
     .with_context(|| format!("baking {from} into {to}"))?;
     print(&outcome, args.write.json, render::bake)
+}
+
+/// Each side's registry access from the registry flags (`--registry-trust-ca` adds the CAs
+/// given to both sides' trust).
+fn registry_access(
+    r: &RegistryArgs,
+    cas: &trustbake::Intake,
+) -> Result<(trustbake::registry::Access, trustbake::registry::Access)> {
+    let extra_roots: Vec<Vec<u8>> = if r.registry_trust_ca {
+        cas.cas()
+            .iter()
+            .map(|ca| ca.certificate.der().to_vec())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let source = access(
+        r.src_authfile.as_ref().or(r.authfile.as_ref()),
+        r.src_creds.as_deref(),
+        r.src_password_file.as_deref(),
+        r.src_no_creds,
+        r.src_cert_dir.clone(),
+        r.src_tls_verify,
+        extra_roots.clone(),
+    )?
+    .with_limits(r.network.limits());
+    let destination = access(
+        r.dest_authfile.as_ref().or(r.authfile.as_ref()),
+        r.dest_creds.as_deref(),
+        r.dest_password_file.as_deref(),
+        r.dest_no_creds,
+        r.dest_cert_dir.clone(),
+        r.dest_tls_verify,
+        extra_roots,
+    )?
+    .with_limits(r.network.limits());
+    Ok((source, destination))
+}
+
+fn sync(args: SyncArgs) -> Result<ExitCode> {
+    if args.write.product.is_some() {
+        return Err(trustbake::Error::BadArgument {
+            what: "--product/--version".into(),
+            reason: "sync reads each tag's product and version from its name".into(),
+        }
+        .into());
+    }
+    let (cas, removals) = load_with_removals(&args.ca, &args.write.remove)?;
+    let mut request = trustbake::sync::SyncRequest::new(&args.from, &args.to, &cas)?
+        .remove(removals)
+        .source_date_epoch(trustbake::process::source_date_epoch())
+        .jobs(args.jobs);
+    if let Some(tags) = &args.tags {
+        request = request.tags(tags)?;
+    }
+    if let Some(range) = &args.semver {
+        request = request.semver(range)?;
+    }
+    if let Some(platform) = &args.platform {
+        request = request.platform(platform.parse().map_err(trustbake::Error::from)?);
+    }
+    if args.write.include_vendored {
+        request = request.include_vendored();
+    }
+    if args.keep_going {
+        request = request.keep_going();
+    }
+    if !args.no_cache
+        && let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir)
+    {
+        request = request.cache_dir(dir);
+    }
+    let (source, destination) = registry_access(&args.registry, &cas)?;
+    request = request
+        .source_access(source)
+        .destination_access(destination);
+    if let Some(signing) = signing(&args.sign)? {
+        request = request.sign(signing);
+    }
+    let outcome = if args.write.dry_run {
+        trustbake::sync::sync_preview(&request)
+    } else {
+        trustbake::sync::sync(&request)
+    }
+    .with_context(|| format!("syncing {} into {}", shown(&args.from), args.to))?;
+    print(&outcome, args.write.json, render::sync)?;
+    Ok(if outcome.summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The signing a bake's flags ask for: the key, its password from --sign-passphrase-file or

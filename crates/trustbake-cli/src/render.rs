@@ -315,6 +315,47 @@ fn signed_lines(out: &mut String, signed: &trustbake::outcome::SignedOutcome) {
     }
 }
 
+/// What sync did: a line per tag, then the summary.
+pub(crate) fn sync(outcome: &trustbake::sync::SyncOutcome) -> String {
+    let mut out = String::new();
+    for t in &outcome.tags {
+        let _ = write!(out, "{:<14} {}", t.status, t.tag);
+        if let Some(d) = &t.destination {
+            let _ = write!(out, " -> {d}");
+        }
+        if let Some(digest) = &t.digest {
+            let _ = write!(out, " {digest}");
+        }
+        if let Some(reason) = &t.reason {
+            let _ = write!(out, " ({reason})");
+        }
+        out.push('\n');
+    }
+    let s = &outcome.summary;
+    let _ = writeln!(
+        out,
+        "\n{} baked, {} up to date, {}{} skipped by the filters, {} failed{}",
+        s.baked,
+        s.up_to_date,
+        if outcome.dry_run {
+            format!(
+                "{} would be baked (dry run: nothing written), ",
+                s.would_bake
+            )
+        } else {
+            String::new()
+        },
+        s.skipped,
+        s.failed,
+        if s.not_attempted > 0 {
+            format!(", {} not attempted", s.not_attempted)
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
 /// What verify-image found.
 pub(crate) fn verify_image(outcome: &trustbake::outcome::VerifyImageOutcome) -> String {
     let mut out = String::new();

@@ -58,6 +58,8 @@ pub struct AppendOptions {
     pub comment: String,
     /// Labels set on the config, in this order.
     pub labels: Vec<(String, String)>,
+    /// Annotations set on each new OCI manifest (after the base annotations), in this order.
+    pub annotations: Vec<(String, String)>,
 }
 
 /// A new image: the base with its new documents, ready to be written.
@@ -187,6 +189,7 @@ impl Image {
                     adds,
                     replace_top: append.replace_top,
                     identical,
+                    annotations: &options.annotations,
                 },
             );
         })?;
@@ -353,6 +356,7 @@ struct ManifestEdit<'c> {
     adds: bool,
     replace_top: bool,
     identical: bool,
+    annotations: &'c [(String, String)],
 }
 
 /// The new manifest: the new config and layers, the base annotations of a bake (or none, when
@@ -382,6 +386,12 @@ fn edit_manifest(m: &mut Manifest, edit: &ManifestEdit<'_>) {
             }
         }
         annotations.insert(BASE_DIGEST.to_owned(), edit.base_digest.to_string());
+    }
+    if edit.oci && edit.adds {
+        let annotations = m.annotations.get_or_insert_with(Default::default);
+        for (k, v) in edit.annotations {
+            annotations.insert(k.clone(), v.clone());
+        }
     }
     // Replaced by nothing: the manifest is its base's again, naming no base.
     if edit.replace_top && !edit.adds && !edit.identical {
@@ -558,6 +568,7 @@ mod tests {
             created_by: "test".into(),
             comment: "a comment".into(),
             labels: vec![("k".into(), "v".into())],
+            annotations: Vec::new(),
         };
         let new = image
             .append(vec![append], &options, Family::Docker)

@@ -52,6 +52,7 @@ pub struct BakeRequest<'a> {
     cache_dir: Option<std::path::PathBuf>,
     transfer_progress: Option<std::sync::Arc<trustbake_image::registry::ProgressFn>>,
     signing: Option<crate::signing::Signing>,
+    annotations: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -90,7 +91,15 @@ impl<'a> BakeRequest<'a> {
             cache_dir: None,
             transfer_progress: None,
             signing: None,
+            annotations: Vec::new(),
         })
+    }
+
+    /// Also set these annotations on each new manifest (OCI manifests; `sync` records the
+    /// upstream digest and its recipe there).
+    pub fn manifest_annotations(mut self, annotations: Vec<(String, String)>) -> Self {
+        self.annotations = annotations;
+        self
     }
 
     /// Once written, sign the image (and attest what was added) as `signing` says: the
@@ -248,7 +257,8 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
         appends.push(planned.append);
         details.push((planned.plan, planned.report, planned.replaced));
     }
-    let (options, removed) = append_options(&certs, &request.remove);
+    let (mut options, removed) = append_options(&certs, &request.remove);
+    options.annotations = request.annotations.clone();
     let new = image.append(appends, &options, to.family())?;
     let top = write_new(request, &new, dest, tee, mode, &session)?;
     let signed = sign_written(request, mode, &session, &new, &top, &certs, &details)?;
@@ -605,6 +615,7 @@ fn append_options(
         }
         .to_owned(),
         labels,
+        annotations: Vec::new(),
     };
     (options, removed)
 }

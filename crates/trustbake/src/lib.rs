@@ -98,6 +98,7 @@ pub mod proxy;
 pub mod registry;
 mod root;
 pub mod signing;
+pub mod sync;
 mod target;
 pub mod types;
 mod verify;

@@ -64,6 +64,16 @@ impl Signing {
     pub fn key(&self) -> &SigningKey {
         &self.key
     }
+
+    /// Whether it attests.
+    pub fn attests(&self) -> bool {
+        self.attest
+    }
+
+    /// Whether it signs each platform's manifest too.
+    pub fn signs_platforms(&self) -> bool {
+        self.platforms
+    }
 }
 
 /// The signing key in the file at `path` (PKCS#8 or SEC1 PEM, or cosign's encrypted key file

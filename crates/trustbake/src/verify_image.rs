@@ -357,9 +357,11 @@ fn manifest_rest(
         "/annotations/org.opencontainers.image.base.digest",
     ];
     for field in changed_fields(base.manifest.bytes(), p.manifest.bytes())? {
+        // trustbake's own annotations (`sync`'s record of what it was baked from) are allowed.
         let is_allowed = allowed
             .iter()
-            .any(|a| field == *a || field.starts_with(&format!("{a}/")));
+            .any(|a| field == *a || field.starts_with(&format!("{a}/")))
+            || field.starts_with("/annotations/dev.trustbake.");
         if !is_allowed {
             problems.push(format!(
                 "{who}: manifest field {field} differs from the base's"

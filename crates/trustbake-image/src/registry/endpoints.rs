@@ -555,6 +555,22 @@ pub fn list_tags(session: &Session, reference: &RegistryRef) -> Result<Vec<Strin
         .tags(&reference.repository)
 }
 
+/// The manifest or index `reference` names (its tag by HEAD, then the document by digest,
+/// verified), reached with `role`'s access; `None` when the registry has no such tag. Reads
+/// no blob: what `sync` decides by.
+pub fn read_manifest(
+    session: &Session,
+    reference: &RegistryRef,
+    role: Role,
+) -> Result<Option<(Descriptor, Vec<u8>)>, RegistryError> {
+    let client = session.client(reference, role)?;
+    match client.get_manifest(reference, &reference.manifest_reference(), None) {
+        Ok(found) => Ok(Some(found)),
+        Err(RegistryError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The `mediaType` a manifest names itself.
 fn media_type_in(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]

@@ -26,7 +26,7 @@ pub use net::Limits;
 use net::Origin;
 
 pub(crate) use client::{Client, shown_url};
-pub use endpoints::list_tags;
+pub use endpoints::{list_tags, read_manifest};
 pub use session::Session;
 pub(crate) use token::parse_token;
 pub use transfer::{Action, Progress, ProgressFn, Transfer};
