@@ -328,4 +328,47 @@ fn a_failing_tag_stops_the_rest_unless_keep_going_and_the_exit_says_so() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    // A sync file: defaults, then one table per source; its paths relative to it.
+    let file = work.join("sync.toml");
+    std::fs::copy(&ca, work.join("corp-root.pem")).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "cas = [\"corp-root.pem\"]\n\n[sources.enterprise]\nfrom = \"{from}\"\nsemver = \">=5.1, <6\"\nto = \"docker://{host}/filed/enterprise:{{tag}}\"\n",
+            host = registry.host()
+        ),
+    )
+    .unwrap();
+    let mut cmd = trustbake();
+    tests::isolated(&mut cmd, &work);
+    let out = cmd
+        .args(["sync", "-f", file.to_str().unwrap(), "--no-cache", "--json"])
+        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let filed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(filed["schema_version"], 1);
+    assert_eq!(filed["sources"][0]["name"], "enterprise");
+    assert_eq!(
+        filed["sources"][0]["outcome"]["summary"]["baked"], 2,
+        "{filed:#}"
+    );
+    // A key the file format does not know is named.
+    std::fs::write(&file, "cas = []\n[sources.x]\nfrom = \"docker://h/r\"\nto = \"docker://h/r:{tag}\"\ntag = \"typo\"\n").unwrap();
+    let out = trustbake()
+        .args(["sync", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown field `tag`") && err.contains("sources.NAME"),
+        "{err}"
+    );
 }

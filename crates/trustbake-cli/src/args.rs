@@ -98,8 +98,9 @@ Examples:
   trustbake sync --from docker://docker.io/anchore/enterprise --tags '^v5\\.' \\
       --to 'docker://harbor.corp/anchore/enterprise:{tag}-corp' --ca corp-root.pem
   trustbake sync --from docker://registry1.dso.mil/ironbank/anchore/enterprise/enterprise \\
-      --semver '>=5.20, <6' --to 'docker://harbor.corp/anchore/enterprise:{major}.{minor}.{patch}-corp' \\
+      --semver '>=5.20, <6' --to 'docker://harbor.corp/anchore/enterprise:{major}.{minor}-corp' \\
       --ca corp-root.pem --sign-by-sigstore-private-key cosign.key --attest --keep-going --jobs 2
+  trustbake sync -f sync.toml --keep-going
   trustbake sync --from docker://docker.io/anchore/enterprise --tags '^v5\\.23' \\
       --to 'docker://harbor.corp/anchore/enterprise:{tag}-corp' --ca corp-root.pem --dry-run
 
@@ -437,13 +438,28 @@ pub(crate) struct InspectRegistryArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
     /// The upstream repository: docker://HOST/REPO (its tags are listed).
-    #[arg(long, value_name = "REPOSITORY")]
-    pub(crate) from: String,
+    #[arg(
+        long,
+        value_name = "REPOSITORY",
+        required_unless_present = "file",
+        requires = "to"
+    )]
+    pub(crate) from: Option<String>,
 
     /// The destination: docker://HOST/REPO:TEMPLATE, the template naming {tag} (or {major},
     /// {minor}, {patch} of a semantic-version tag), e.g. '{tag}-corp'.
-    #[arg(long, value_name = "TEMPLATE")]
-    pub(crate) to: String,
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        required_unless_present = "file",
+        requires = "from"
+    )]
+    pub(crate) to: Option<String>,
+
+    /// Many sources from one file (sync.toml: shared defaults, then one [sources.NAME] table
+    /// per repository); flags given here apply to every source.
+    #[arg(short = 'f', long = "file", value_name = "SYNC_FILE", conflicts_with_all = ["from", "to"])]
+    pub(crate) file: Option<PathBuf>,
 
     /// Only tags this regular expression finds (unanchored, as skopeo sync's
     /// images-by-tag-regex: anchor with ^…$).

@@ -28,7 +28,7 @@ use args::{
 };
 use hints::hints;
 use logging::init_logging;
-use recipe::read_recipe;
+use recipe::{SyncSource, read_recipe, read_sync_file};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -334,18 +334,105 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
         }
         .into());
     }
-    let (cas, removals) = load_with_removals(&args.ca, &args.write.remove)?;
-    let mut request = trustbake::sync::SyncRequest::new(&args.from, &args.to, &cas)?
+    let sources = match &args.file {
+        Some(file) => read_sync_file(file)?,
+        None => vec![SyncSource {
+            name: None,
+            from: args.from.clone().unwrap_or_default(),
+            to: args.to.clone().unwrap_or_default(),
+            tags: args.tags.clone(),
+            semver: args.semver.clone(),
+            cas: args.ca.cas.clone(),
+            remove: args.write.remove.clone(),
+            platform: args.platform.clone(),
+        }],
+    };
+    let signing = signing(&args.sign)?;
+    let mut outcomes = Vec::new();
+    let mut source_failed = false;
+    for mut source in sources {
+        // Flags given on the command line apply to every source of a file.
+        if args.file.is_some() {
+            source.tags = args.tags.clone().or(source.tags);
+            source.semver = args.semver.clone().or(source.semver);
+            source.platform = args.platform.clone().or(source.platform);
+            if !args.ca.cas.is_empty() {
+                source.cas = args.ca.cas.clone();
+            }
+            if !args.write.remove.is_empty() {
+                source.remove = args.write.remove.clone();
+            }
+        }
+        let result =
+            sync_source(&args, &source, signing.clone()).with_context(|| match &source.name {
+                Some(name) => format!("syncing [sources.{name}]: {}", shown(&source.from)),
+                None => format!("syncing {} into {}", shown(&source.from), source.to),
+            });
+        match result {
+            Ok(outcome) => outcomes.push((source.name, outcome)),
+            // With --keep-going, a source that cannot be synced at all does not stop the others.
+            Err(e) if args.keep_going && args.file.is_some() => {
+                eprintln!("error: {e:#}");
+                source_failed = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let failed = source_failed || outcomes.iter().any(|(_, o)| o.summary.failed > 0);
+    if args.file.is_some() {
+        let sources: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|(name, o)| serde_json::json!({ "name": name, "outcome": o }))
+            .collect();
+        let document = serde_json::json!({ "schema_version": 1, "sources": sources });
+        print(&document, args.write.json, |_| {
+            outcomes
+                .iter()
+                .map(|(name, o)| {
+                    format!(
+                        "== {}: {} -> {}\n{}",
+                        name.as_deref().unwrap_or_default(),
+                        o.from,
+                        o.to,
+                        render::sync(o)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+    } else if let Some((_, outcome)) = outcomes.first() {
+        print(outcome, args.write.json, render::sync)?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One source's sync.
+fn sync_source(
+    args: &SyncArgs,
+    source: &SyncSource,
+    signing: Option<trustbake::signing::Signing>,
+) -> Result<trustbake::sync::SyncOutcome> {
+    let ca = CaArgs {
+        cas: source.cas.clone(),
+        allow_non_ca: args.ca.allow_non_ca,
+        allow_expired: args.ca.allow_expired,
+    };
+    let (cas, removals) = load_with_removals(&ca, &source.remove)?;
+    let mut request = trustbake::sync::SyncRequest::new(&source.from, &source.to, &cas)?
         .remove(removals)
         .source_date_epoch(trustbake::process::source_date_epoch())
         .jobs(args.jobs);
-    if let Some(tags) = &args.tags {
+    if let Some(tags) = &source.tags {
         request = request.tags(tags)?;
     }
-    if let Some(range) = &args.semver {
+    if let Some(range) = &source.semver {
         request = request.semver(range)?;
     }
-    if let Some(platform) = &args.platform {
+    if let Some(platform) = &source.platform {
         request = request.platform(platform.parse().map_err(trustbake::Error::from)?);
     }
     if args.write.include_vendored {
@@ -359,25 +446,16 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
     {
         request = request.cache_dir(dir);
     }
-    let (source, destination) = registry_access(&args.registry, &cas)?;
-    request = request
-        .source_access(source)
-        .destination_access(destination);
-    if let Some(signing) = signing(&args.sign)? {
+    let (src, dest) = registry_access(&args.registry, &cas)?;
+    request = request.source_access(src).destination_access(dest);
+    if let Some(signing) = signing {
         request = request.sign(signing);
     }
-    let outcome = if args.write.dry_run {
+    Ok(if args.write.dry_run {
         trustbake::sync::sync_preview(&request)
     } else {
         trustbake::sync::sync(&request)
-    }
-    .with_context(|| format!("syncing {} into {}", shown(&args.from), args.to))?;
-    print(&outcome, args.write.json, render::sync)?;
-    Ok(if outcome.summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    }?)
 }
 
 /// The signing a bake's flags ask for: the key, its password from --sign-passphrase-file or

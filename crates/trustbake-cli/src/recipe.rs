@@ -76,3 +76,100 @@ pub(crate) fn rebase(reference: &str, dir: &Path) -> String {
         _ => reference.to_owned(),
     }
 }
+
+/// A sync file (`sync -f sync.toml`): defaults shared by every source, then one
+/// `[sources.NAME]` table per upstream repository (which may set its own `cas`, `remove`,
+/// `platform`). Paths are relative to the file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SyncFile {
+    #[serde(default)]
+    cas: Vec<PathBuf>,
+    #[serde(default)]
+    remove: Vec<String>,
+    platform: Option<String>,
+    sources: std::collections::BTreeMap<String, SyncFileSource>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncFileSource {
+    from: String,
+    to: String,
+    tags: Option<String>,
+    semver: Option<String>,
+    cas: Option<Vec<PathBuf>>,
+    remove: Option<Vec<String>>,
+    platform: Option<String>,
+}
+
+/// One source to sync, from the command line or a sync file.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncSource {
+    /// Its name in the sync file (`None` on the command line).
+    pub(crate) name: Option<String>,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) tags: Option<String>,
+    pub(crate) semver: Option<String>,
+    pub(crate) cas: Vec<PathBuf>,
+    pub(crate) remove: Vec<String>,
+    pub(crate) platform: Option<String>,
+}
+
+/// The sources of the sync file `file`, in name order, each with the defaults filled in; an
+/// empty file, or one without sources, is refused.
+pub(crate) fn read_sync_file(file: &Path) -> Result<Vec<SyncSource>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the sync file {}", file.display()))?;
+    let parsed: SyncFile = toml::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a valid sync file (defaults cas, remove, platform; then [sources.NAME] tables with from, to, tags, semver, cas, remove, platform)",
+            file.display()
+        )
+    })?;
+    anyhow::ensure!(
+        !parsed.sources.is_empty(),
+        "{}: no [sources.NAME] table: nothing to sync",
+        file.display()
+    );
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let paths = |list: &[PathBuf]| -> Vec<PathBuf> {
+        list.iter()
+            .map(|c| {
+                if c.is_absolute() || c.as_os_str() == "-" {
+                    c.clone()
+                } else {
+                    dir.join(c)
+                }
+            })
+            .collect()
+    };
+    let removals = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|r| {
+                let fingerprint = r.starts_with("sha256:")
+                    || (r.len() >= 64 && r.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'));
+                if fingerprint || Path::new(r).is_absolute() {
+                    r.clone()
+                } else {
+                    dir.join(r).display().to_string()
+                }
+            })
+            .collect()
+    };
+    Ok(parsed
+        .sources
+        .into_iter()
+        .map(|(name, s)| SyncSource {
+            name: Some(name),
+            from: s.from,
+            to: s.to,
+            tags: s.tags,
+            semver: s.semver,
+            cas: paths(s.cas.as_deref().unwrap_or(&parsed.cas)),
+            remove: removals(s.remove.as_deref().unwrap_or(&parsed.remove)),
+            platform: s.platform.or_else(|| parsed.platform.clone()),
+        })
+        .collect())
+}
