@@ -372,3 +372,112 @@ fn a_failing_tag_stops_the_rest_unless_keep_going_and_the_exit_says_so() {
         "{err}"
     );
 }
+
+/// The layer digests of an OCI layout's image tagged `tag` (one platform).
+fn layer_digests(layout: &Path, tag: &str) -> Vec<String> {
+    let read = |digest: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(digest.trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap();
+    read(entry["digest"].as_str().unwrap())["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_shared_cache_repository_spares_a_fresh_runner_every_base_layer() {
+    let work = scratch("sync-cache-repo");
+    let registry = Registry::start(&work.join("registry"), false, Auth::None);
+    let proxy = Proxy::start(registry.port);
+    let layout = work.join("base");
+    enterprise_layout(&layout, "5.1.0", 1);
+    push(&registry, &layout, "5.1.0", "v5.1.0");
+    let layers = layer_digests(&layout, "5.1.0");
+    let host = proxy.host();
+    let cache_repo = format!("docker://{host}/cache/trustbake");
+    let (key, _) = tests::pki::p256_keypair(&work, "cosign");
+    // A bake from the registry with a fresh local cache directory (a fresh runner): the base
+    // layers it GETs.
+    let base_gets = |to: &str, dir: &str, extra: &[&str]| -> usize {
+        proxy.take_log();
+        let mut cmd = trustbake();
+        tests::isolated(&mut cmd, &work);
+        let out = cmd
+            .args([
+                "bake",
+                "--from",
+                &format!("docker://{host}/anchore/enterprise:v5.1.0"),
+            ])
+            .args(["--to", &format!("docker://{host}/{to}")])
+            .arg("--ca")
+            .arg(fixture("demo-root.pem"))
+            .arg("--cache-dir")
+            .arg(work.join(dir))
+            .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let gets = blob_gets(&proxy.take_log());
+        layers.iter().filter(|l| gets.contains_key(*l)).count()
+    };
+    let shared = ["--cache-repo", cache_repo.as_str()];
+    // The first runner reads the base layers and pushes their scans.
+    assert_eq!(base_gets("corp/one:a", "cache-a", &shared), layers.len());
+    // A fresh runner with the cache repository reads none of them.
+    assert_eq!(base_gets("corp/two:b", "cache-b", &shared), 0);
+    // Without it, a fresh runner reads them all again.
+    assert_eq!(base_gets("corp/three:c", "cache-c", &[]), layers.len());
+    // Signing: the unsigned entries are not trusted, so the base is read once more and its
+    // scans pushed signed; then a fresh signing runner reads nothing.
+    let signed = [
+        &shared[..],
+        &["--sign-by-sigstore-private-key", key.to_str().unwrap()],
+    ]
+    .concat();
+    assert_eq!(base_gets("corp/four:d", "cache-d", &signed), layers.len());
+    assert_eq!(base_gets("corp/five:e", "cache-e", &signed), 0);
+    // sync shares it the same way.
+    proxy.take_log();
+    let (synced, code) = sync(
+        &work,
+        &[
+            "--from",
+            &format!("docker://{host}/anchore/enterprise"),
+            "--to",
+            &format!("docker://{host}/corp/synced:{{tag}}"),
+            "--ca",
+            fixture("demo-root.pem").to_str().unwrap(),
+            "--cache-dir",
+            work.join("cache-f").to_str().unwrap(),
+            "--cache-repo",
+            &cache_repo,
+        ],
+    );
+    assert_eq!(code, 0, "{synced:#}");
+    assert_eq!(synced["summary"]["baked"], 1);
+    let gets = blob_gets(&proxy.take_log());
+    assert!(layers.iter().all(|l| !gets.contains_key(l)), "{gets:#?}");
+}

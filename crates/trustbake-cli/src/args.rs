@@ -285,6 +285,12 @@ pub(crate) struct BakeArgs {
     #[arg(long)]
     pub(crate) no_cache: bool,
 
+    /// Also share layer scans through this registry repository (docker://HOST/REPO, with the
+    /// destination's access): a fresh runner reads no base layer an earlier run scanned. Write
+    /// access to it is as powerful as write access to the baked images.
+    #[arg(long, value_name = "REPOSITORY")]
+    pub(crate) cache_repo: Option<String>,
+
     #[command(flatten)]
     pub(crate) sign: SignArgs,
 
@@ -496,6 +502,12 @@ pub(crate) struct SyncArgs {
     /// Keep no layer scans across runs.
     #[arg(long)]
     pub(crate) no_cache: bool,
+
+    /// Also share layer scans through this registry repository (docker://HOST/REPO, with the
+    /// destination's access): a fresh runner reads no base layer an earlier run scanned. Write
+    /// access to it is as powerful as write access to the baked images.
+    #[arg(long, value_name = "REPOSITORY")]
+    pub(crate) cache_repo: Option<String>,
 
     #[command(flatten)]
     pub(crate) sign: SignArgs,

@@ -262,6 +262,9 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     {
         request = request.cache_dir(dir);
     }
+    if let Some(repo) = &args.cache_repo {
+        request = request.cache_repo(repo)?;
+    }
     let (source, destination) = registry_access(&args.registry, &cas)?;
     request = request
         .source_access(source)
@@ -445,6 +448,9 @@ fn sync_source(
         && let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir)
     {
         request = request.cache_dir(dir);
+    }
+    if let Some(repo) = &args.cache_repo {
+        request = request.cache_repo(repo)?;
     }
     let (src, dest) = registry_access(&args.registry, &cas)?;
     request = request.source_access(src).destination_access(dest);

@@ -31,6 +31,10 @@ use crate::digest::{DiffId, Digest};
 use crate::source::Layer;
 use crate::tree::{Changes, Entry, Node, NodeKind, ScannedLayer};
 
+/// The key entries shared through a registry are encoded with: not a secret — a shared entry's
+/// integrity is its digest (see [`crate::cache_remote`]).
+const SHARED_KEY: [u8; 32] = *b"trustbake shared scan cache v1\0\0";
+
 /// The entry format; a change to it (or to what a scan keeps) changes every key.
 const FORMAT: &[u8] = b"trustbake-scan-cache-v2";
 
@@ -49,6 +53,8 @@ pub struct ScanCache {
     memory: Mutex<HashMap<[u8; 32], Arc<Changes>>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    remote: Option<Arc<crate::cache_remote::RemoteCache>>,
+    remote_hits: AtomicU64,
 }
 
 impl std::fmt::Debug for ScanCache {
@@ -73,7 +79,22 @@ impl ScanCache {
             memory: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            remote: None,
+            remote_hits: AtomicU64::new(0),
         }
+    }
+
+    /// Also reads entries from, and writes them to, `remote` (a registry repository): a scan
+    /// no local entry holds is looked for there before the layer is read.
+    pub fn with_remote(mut self, remote: Arc<crate::cache_remote::RemoteCache>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// Layers whose scan came from the shared repository so far (counted in
+    /// [`ScanCache::hits`] too).
+    pub fn remote_hits(&self) -> u64 {
+        self.remote_hits.load(Ordering::Relaxed)
     }
 
     /// A cache kept in `dir` (created when missing, for its user only), at most `max_bytes`
@@ -147,9 +168,16 @@ impl ScanCache {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Some(found);
         }
-        let path = self.path(&key)?;
+        let Some(path) = self.path(&key) else {
+            return self.get_remote(&key, layer);
+        };
         // The entry's directory must still be ours alone (it may have been changed since).
-        secure_dir(path.parent()?).ok()?;
+        if secure_dir(path.parent()?).is_err() {
+            return self.get_remote(&key, layer);
+        }
+        if !path.is_file() {
+            return self.get_remote(&key, layer);
+        }
         let bytes = read_regular(&path)?;
         let changes = match decode(&bytes, &self.key) {
             Some(c) if matches(&c.scanned, layer) => c,
@@ -171,11 +199,33 @@ impl ScanCache {
         Some(changes)
     }
 
+    /// The scan of `layer` from the shared repository, when it holds a valid one (then kept
+    /// locally too).
+    fn get_remote(&self, key: &[u8; 32], layer: &Layer) -> Option<Arc<Changes>> {
+        let bytes = self.remote.as_ref()?.get(key)?;
+        let changes = decode(&bytes, &SHARED_KEY).filter(|c| matches(&c.scanned, layer))?;
+        let changes = Arc::new(changes);
+        if let Some(path) = self.path(key)
+            && write_atomically(&path, &encode(&changes, &self.key)).is_ok()
+        {
+            self.prune();
+        }
+        if let Ok(mut m) = self.memory.lock() {
+            m.insert(*key, Arc::clone(&changes));
+        }
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.remote_hits.fetch_add(1, Ordering::Relaxed);
+        Some(changes)
+    }
+
     /// Keeps a verified scan of `layer`. A failure to write is not an error: the cache is an
     /// optimisation.
     pub(crate) fn put(&self, layer: &Layer, changes: Arc<Changes>) {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let key = self.key(layer);
+        if let Some(remote) = &self.remote {
+            remote.put(&key, &encode(&changes, &SHARED_KEY));
+        }
         if let Some(path) = self.path(&key) {
             let bytes = encode(&changes, &self.key);
             // A failure to write only loses the saving: the bake goes on.

@@ -14,6 +14,7 @@
 
 pub mod artifact;
 pub mod cache;
+pub mod cache_remote;
 pub mod cleanup;
 mod dest;
 mod digest;

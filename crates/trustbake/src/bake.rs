@@ -53,6 +53,7 @@ pub struct BakeRequest<'a> {
     transfer_progress: Option<std::sync::Arc<trustbake_image::registry::ProgressFn>>,
     signing: Option<crate::signing::Signing>,
     annotations: Vec<(String, String)>,
+    cache_repo: Option<trustbake_image::RegistryRef>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -92,7 +93,18 @@ impl<'a> BakeRequest<'a> {
             transfer_progress: None,
             signing: None,
             annotations: Vec::new(),
+            cache_repo: None,
         })
+    }
+
+    /// Also share layer scans through this registry repository (`docker://HOST/REPO`, reached
+    /// with the destination's access): a scan any earlier run pushed there is not read again.
+    /// Write access to it is as powerful as write access to the baked images (an entry's file
+    /// bodies become part of the new layer); with a signing key, entries are signed and only
+    /// signed ones used.
+    pub fn cache_repo(mut self, repository: &str) -> Result<Self, Error> {
+        self.cache_repo = Some(cache_repository(repository)?);
+        Ok(self)
     }
 
     /// Also set these annotations on each new manifest (OCI manifests; `sync` records the
@@ -209,7 +221,10 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     let session = session(request);
     let image = trustbake_image::open_in(from, &session)?;
     let selected = image.select(request.platform.as_ref())?;
-    let mut caches = Caches::new(request.cache_dir.as_deref());
+    let mut caches = Caches::new(
+        request.cache_dir.as_deref(),
+        remote_cache(request, &session)?,
+    );
     // Written: the destination is opened first, so that a registry base layer it lacks (and
     // cannot mount) is stored while it is scanned — downloaded once for both.
     // (Only then: a local destination is staged once the scan is done, so a signal during the
@@ -294,6 +309,36 @@ fn run(request: &BakeRequest<'_>, mode: Mode) -> Result<BakeOutcome, Error> {
     })
 }
 
+/// `--cache-repo`'s repository: `docker://HOST/REPO` (a tag is ignored, a digest refused).
+pub(crate) fn cache_repository(repository: &str) -> Result<trustbake_image::RegistryRef, Error> {
+    match ImageRef::parse(repository)? {
+        ImageRef::Registry(r) if r.digest.is_none() => Ok(r),
+        _ => Err(Error::BadArgument {
+            what: "--cache-repo".into(),
+            reason: format!("'{repository}': a registry repository, docker://HOST/REPO"),
+        }),
+    }
+}
+
+/// The shared scan cache the request names, signed when the request signs.
+fn remote_cache(
+    request: &BakeRequest<'_>,
+    session: &Session,
+) -> Result<Option<std::sync::Arc<trustbake_image::cache_remote::RemoteCache>>, Error> {
+    let Some(repo) = &request.cache_repo else {
+        return Ok(None);
+    };
+    let mut remote = trustbake_image::cache_remote::RemoteCache::new(session, repo)?;
+    if let Some(signing) = &request.signing {
+        let (signer, verifier) = (signing.clone(), signing.clone());
+        remote = remote.signed(
+            Box::new(move |bytes| signer.sign_entry(bytes)),
+            Box::new(move |bytes, signature| verifier.verifies_entry(bytes, signature)),
+        );
+    }
+    Ok(Some(std::sync::Arc::new(remote)))
+}
+
 /// The run's registry session: each side's access, the transfer progress.
 fn session(request: &BakeRequest<'_>) -> Session {
     let session = Session::new(
@@ -376,23 +421,36 @@ fn tell(request: &BakeRequest<'_>, message: String) {
 /// cached apart, salted with the paths.
 struct Caches<'d> {
     dir: Option<&'d std::path::Path>,
+    remote: Option<std::sync::Arc<trustbake_image::cache_remote::RemoteCache>>,
     main: ScanCache,
     others: Vec<(String, ScanCache)>,
 }
 
 impl<'d> Caches<'d> {
-    fn new(dir: Option<&'d std::path::Path>) -> Self {
+    fn new(
+        dir: Option<&'d std::path::Path>,
+        remote: Option<std::sync::Arc<trustbake_image::cache_remote::RemoteCache>>,
+    ) -> Self {
         Caches {
             dir,
-            main: Self::open(dir, CACHE_SALT),
+            main: Self::open(dir, remote.as_ref(), CACHE_SALT),
+            remote,
             others: Vec::new(),
         }
     }
 
-    fn open(dir: Option<&std::path::Path>, salt: &str) -> ScanCache {
-        match dir {
+    fn open(
+        dir: Option<&std::path::Path>,
+        remote: Option<&std::sync::Arc<trustbake_image::cache_remote::RemoteCache>>,
+        salt: &str,
+    ) -> ScanCache {
+        let cache = match dir {
             Some(dir) => ScanCache::on_disk(dir, salt.as_bytes(), cache::DEFAULT_MAX_BYTES),
             None => ScanCache::in_memory(salt.as_bytes()),
+        };
+        match remote {
+            Some(remote) => cache.with_remote(std::sync::Arc::clone(remote)),
+            None => cache,
         }
     }
 
@@ -408,7 +466,7 @@ impl<'d> Caches<'d> {
         let at = match self.others.iter().position(|(s, _)| *s == salt) {
             Some(at) => at,
             None => {
-                let made = Self::open(self.dir, &salt);
+                let made = Self::open(self.dir, self.remote.as_ref(), &salt);
                 self.others.push((salt, made));
                 self.others.len() - 1
             }

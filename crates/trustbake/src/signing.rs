@@ -65,6 +65,19 @@ impl Signing {
         &self.key
     }
 
+    /// The base64 signature of a shared scan-cache entry.
+    pub(crate) fn sign_entry(&self, bytes: &[u8]) -> Option<String> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.key.sign(bytes).ok().map(|s| b64.encode(s))
+    }
+
+    /// Whether `signature` (base64) is this key's signature of a shared scan-cache entry.
+    pub(crate) fn verifies_entry(&self, bytes: &[u8], signature: &str) -> bool {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        b64.decode(signature)
+            .is_ok_and(|sig| self.key.public_key().verifies(bytes, &sig))
+    }
+
     /// Whether it attests.
     pub fn attests(&self) -> bool {
         self.attest

@@ -45,6 +45,7 @@ pub struct SyncRequest<'a> {
     source_access: Access,
     destination_access: Access,
     cache_dir: Option<std::path::PathBuf>,
+    cache_repo: Option<String>,
     source_date_epoch: Option<i64>,
     keep_going: bool,
     jobs: usize,
@@ -104,6 +105,7 @@ impl<'a> SyncRequest<'a> {
             source_access: Access::default(),
             destination_access: Access::default(),
             cache_dir: None,
+            cache_repo: None,
             source_date_epoch: None,
             keep_going: false,
             jobs: 1,
@@ -174,6 +176,15 @@ impl<'a> SyncRequest<'a> {
     pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
+    }
+
+    /// Share layer scans through this registry repository (see
+    /// [`BakeRequest::cache_repo`](crate::BakeRequest::cache_repo)).
+    pub fn cache_repo(mut self, repository: &str) -> Result<Self, Error> {
+        // Checked now, so that a wrong one is a usage error before any tag.
+        crate::bake::cache_repository(repository)?;
+        self.cache_repo = Some(repository.to_owned());
+        Ok(self)
     }
 
     /// The time of new configs and layer entries (`SOURCE_DATE_EPOCH`).
@@ -618,6 +629,9 @@ fn bake_tag(
     }
     if let Some(dir) = &request.cache_dir {
         bake = bake.cache_dir(dir.clone());
+    }
+    if let Some(repo) = &request.cache_repo {
+        bake = bake.cache_repo(repo)?;
     }
     if let Some(signing) = &request.signing {
         bake = bake.sign(signing.clone());
