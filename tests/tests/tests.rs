@@ -18,6 +18,7 @@ mod lines;
 mod lying_registry;
 mod node;
 mod openssl;
+mod own_image;
 mod proxy;
 mod registry;
 mod rhel;

@@ -1,4 +1,5 @@
-//! `cargo xtask image NAME`: bakes the recipe `images/NAME.toml`.
+//! `cargo xtask image NAME`: bakes the recipe `images/NAME.toml` (without NAME: trustbake's
+//! own image, `own_image.rs`).
 
 use std::process::Command;
 
@@ -7,8 +8,9 @@ use anyhow::{Result, bail};
 use crate::util::{root, run as run_cmd};
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
-    let Some(name) = args.first() else {
-        bail!("usage: cargo xtask image NAME (a recipe images/NAME.toml)")
+    let Some(name) = args.first().filter(|a| !a.starts_with("--")) else {
+        // Without a recipe: trustbake's own image.
+        return crate::own_image::run(args);
     };
     let recipe = root().join("images").join(format!("{name}.toml"));
     if !recipe.is_file() {

@@ -6,6 +6,7 @@ mod demo;
 mod fixtures;
 mod fuzz;
 mod image;
+mod own_image;
 mod test_cas;
 mod tests;
 mod util;
@@ -25,6 +26,9 @@ Commands:
                   bake the demo CA into a synthetic Anchore Enterprise 5.1 image and inspect it
   fixtures        build the synthetic base images (one per release line) in target/fixtures/images
   image NAME      bake the recipe images/NAME.toml
+  image           build trustbake's own image (static musl binary, Mozilla's roots, user
+                  65532, no shell) as the OCI layout target/image/trustbake:VERSION, without a
+                  daemon (--binary PATH: of an already built static binary)
   fetch-fixtures  download the real certifi wheels the tests compare against into target/fixtures
   gen-test-cas    regenerate the committed test certificates in tests/fixtures/cas (needs openssl)
 ";

@@ -42,6 +42,7 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("htpasswd", "apache2-utils"),
         ("curl", "curl"),
         ("buildah", "buildah"),
+        ("musl-gcc", "musl-tools"),
     ] {
         require_tool(tool, package)?;
     }
@@ -50,6 +51,22 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
     anyhow::ensure!(
         yaml.is_ok_and(|o| o.status.success()),
         "Python's yaml module is missing; install it with: apt-get install -y python3-yaml"
+    );
+    // trustbake's own image holds a static binary built for musl.
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    anyhow::ensure!(
+        targets.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("x86_64-unknown-linux-musl")),
+        "the musl target is missing; install it with: rustup target add x86_64-unknown-linux-musl"
+    );
+    // The attestation's schema is checked by Debian's python3 (python3-jsonschema).
+    let jsonschema = Command::new("/usr/bin/python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    anyhow::ensure!(
+        jsonschema.is_ok_and(|o| o.status.success()),
+        "Python's jsonschema module is missing; install it with: apt-get install -y python3-jsonschema"
     );
     let nextest = Command::new(env!("CARGO"))
         .args(["nextest", "--version"])
