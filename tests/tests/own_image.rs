@@ -163,3 +163,38 @@ fn trustbakes_image_runs_the_cronjobs_sync_read_only_as_65532_with_no_shell_and_
     );
     assert!(inspected.contains("Example Corp Root CA"), "{inspected}");
 }
+
+#[test]
+fn dist_ships_the_static_binary_with_its_sha256_man_pages_and_completions() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    output(Command::new(cargo).current_dir(root()).args([
+        "run",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--",
+        "dist",
+    ]));
+    let dist = root().join("target/dist");
+    let name = format!("trustbake-{}-x86_64-linux-musl", env!("CARGO_PKG_VERSION"));
+    output(
+        tool("sha256sum", "coreutils")
+            .current_dir(&dist)
+            .args(["-c", &format!("{name}.sha256")]),
+    );
+    let version = output(Command::new(dist.join(&name)).arg("--version"));
+    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+    for page in [
+        "trustbake",
+        "trustbake-bake",
+        "trustbake-sync",
+        "trustbake-verify-image",
+    ] {
+        let text = std::fs::read_to_string(dist.join("man").join(format!("{page}.1"))).unwrap();
+        assert!(text.contains(&format!(".TH {page} 1")), "{page}: {text}");
+    }
+    for file in ["trustbake.bash", "_trustbake", "trustbake.fish"] {
+        let text = std::fs::read_to_string(dist.join("completions").join(file)).unwrap();
+        assert!(text.contains("verify-image"), "{file}");
+    }
+}

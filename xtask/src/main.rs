@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod dist;
 mod fixtures;
 mod fuzz;
 mod image;
@@ -26,6 +27,8 @@ Commands:
                   bake the demo CA into a synthetic Anchore Enterprise 5.1 image and inspect it
   fixtures        build the synthetic base images (one per release line) in target/fixtures/images
   image NAME      bake the recipe images/NAME.toml
+  dist            the release files in target/dist: the static binary with its SHA-256, the man
+                  pages and the shell completions (--binary PATH: of an already built one)
   image           build trustbake's own image (static musl binary, Mozilla's roots, user
                   65532, no shell) as the OCI layout target/image/trustbake:VERSION, without a
                   daemon (--binary PATH: of an already built static binary)
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => tests::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("fetch-fixtures") => fixtures::fetch().map(|_| ()),

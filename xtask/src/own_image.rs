@@ -39,7 +39,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 /// `cargo build --release` of the CLI for [`TARGET`], paths remapped; the binary's path.
-fn build_binary() -> Result<PathBuf> {
+pub(crate) fn build_binary() -> Result<PathBuf> {
     let root = root();
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)

@@ -71,6 +71,13 @@ pub(crate) enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Write the man pages (trustbake.1 and one trustbake-COMMAND.1 per command) into a
+    /// directory.
+    Man {
+        /// The directory (created when missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 const PLAN_EXAMPLES: &str = "\

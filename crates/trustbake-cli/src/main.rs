@@ -104,7 +104,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Man { dir } => done(man_pages(&dir)),
     }
+}
+
+/// The man pages of the command line, generated from its definition.
+fn man_pages(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let cli = Cli::command();
+    let write = |name: &str, cmd: clap::Command| -> Result<()> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.bin_name(name).display_name(name))
+            .title(name)
+            .render(&mut page)?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))
+    };
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("trustbake-{}", sub.get_name());
+        write(&name, sub.clone())?;
+    }
+    write("trustbake", cli)
 }
 
 /// Reads and validates the CAs.
