@@ -734,6 +734,10 @@ fn registry_measures(
     let fill_warm = format!(
         "[ -d {od}/cache-warm ] || {tb} bake --from {from} --to docker://{p2}/bench/unused:x --ca {ca} {tls} --cache-dir {od}/cache-warm --dry-run >/dev/null"
     );
+    // sync over the base repository's one tag: after its first run, up to date.
+    let sync = format!(
+        "{tb} sync --from docker://{p1}/bench/base --tags '^bench$' --to 'docker://{p1}/bench/synced:{{tag}}' --ca {ca} {tls} --cache-dir {od}/cache-warm >/dev/null"
+    );
     let urls: Vec<String> = digests
         .iter()
         .map(|d| format!("-o /dev/null http://{p1}/v2/bench/base/blobs/{d}"))
@@ -778,6 +782,18 @@ fn registry_measures(
                 bake(&format!("docker://{p2}/bench/again:x"), "warm")
             ),
             command: bake(&format!("docker://{p2}/bench/again:x"), "warm"),
+        },
+        Measure {
+            name: "registry floor: skopeo inspect of a tag (one manifest)".into(),
+            setup: String::new(),
+            command: format!(
+                "skopeo inspect --raw --tls-verify=false docker://{p1}/bench/base:bench >/dev/null"
+            ),
+        },
+        Measure {
+            name: "registry: sync, a tag with nothing new (manifests only)".into(),
+            setup: format!("{sync} || true"),
+            command: sync.clone(),
         },
         Measure {
             name: "registry: skopeo copy + bake + skopeo copy".into(),
