@@ -117,6 +117,30 @@ pub fn verdict(command: &str, args: &[&str]) -> (serde_json::Value, i32) {
     (serde_json::from_slice(&out.stdout).unwrap(), code)
 }
 
+/// A blob of the OCI layout `layout`, by digest.
+pub fn layout_blob(layout: &Path, digest: &str) -> Vec<u8> {
+    std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap_or_else(|e| panic!("{}: blob {digest}: {e}", layout.display()))
+}
+
+/// The document the OCI layout `layout` tags `tag` (its manifest), parsed.
+pub fn layout_manifest(layout: &Path, tag: &str) -> serde_json::Value {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("no {tag} in {index}"))
+        .clone();
+    serde_json::from_slice(&layout_blob(layout, entry["digest"].as_str().unwrap())).unwrap()
+}
+
 /// The committed test CAs (`cargo xtask gen-test-cas` regenerates them).
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/cas").join(name)

@@ -76,30 +76,6 @@ fn verify_image(args: &[&str]) -> (Value, i32) {
     tests::verdict("verify-image", args)
 }
 
-/// A blob of an OCI layout.
-fn blob(layout: &Path, digest: &str) -> Vec<u8> {
-    std::fs::read(
-        layout
-            .join("blobs/sha256")
-            .join(digest.trim_start_matches("sha256:")),
-    )
-    .unwrap()
-}
-
-/// The image manifest an OCI layout tags `tag` (the artifact's manifest skopeo copied).
-fn tagged_manifest(layout: &Path, tag: &str) -> Value {
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let entry = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .unwrap_or_else(|| panic!("no {tag} in {index}"))
-        .clone();
-    serde_json::from_slice(&blob(layout, entry["digest"].as_str().unwrap())).unwrap()
-}
-
 #[test]
 fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify_image() {
     let work = scratch("signing-registry");
@@ -167,13 +143,13 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
                 .arg(format!("oci:{}:{tag}", fetched.display())),
         );
     }
-    let sig_manifest = tagged_manifest(&fetched, &sig_tag);
+    let sig_manifest = tests::layout_manifest(&fetched, &sig_tag);
     let layer = &sig_manifest["layers"][0];
     assert_eq!(
         layer["mediaType"],
         "application/vnd.dev.cosign.simplesigning.v1+json"
     );
-    let payload = blob(&fetched, layer["digest"].as_str().unwrap());
+    let payload = tests::layout_blob(&fetched, layer["digest"].as_str().unwrap());
     let signature = B64
         .decode(
             layer["annotations"]["dev.cosignproject.cosign/signature"]
@@ -196,15 +172,18 @@ fn signatures_and_attestations_on_a_real_registry_verify_with_openssl_and_verify
         "cosign container image signature"
     );
 
-    let att_manifest = tagged_manifest(&fetched, &att_tag);
+    let att_manifest = tests::layout_manifest(&fetched, &att_tag);
     let layer = &att_manifest["layers"][0];
     assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
     assert_eq!(
         layer["annotations"]["predicateType"],
         "https://trustbake.dev/attestation/bake/v1"
     );
-    let envelope: Value =
-        serde_json::from_slice(&blob(&fetched, layer["digest"].as_str().unwrap())).unwrap();
+    let envelope: Value = serde_json::from_slice(&tests::layout_blob(
+        &fetched,
+        layer["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
     assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
     let body = B64.decode(envelope["payload"].as_str().unwrap()).unwrap();
     let sig = B64
@@ -462,16 +441,21 @@ fn an_image_that_is_more_than_its_attested_base_and_layer_is_refused_with_the_di
 
     // The attested predicate, read back from the layout.
     let digest = json["digest"].as_str().unwrap().to_owned();
-    let att = tagged_manifest(&out, &format!("{}.att", digest.replace(':', "-")));
-    let envelope: Value =
-        serde_json::from_slice(&blob(&out, att["layers"][0]["digest"].as_str().unwrap())).unwrap();
+    let att = tests::layout_manifest(&out, &format!("{}.att", digest.replace(':', "-")));
+    let envelope: Value = serde_json::from_slice(&tests::layout_blob(
+        &out,
+        att["layers"][0]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
     let statement: Value =
         serde_json::from_slice(&B64.decode(envelope["payload"].as_str().unwrap()).unwrap())
             .unwrap();
-    let manifest: Value = serde_json::from_slice(&blob(&out, &digest)).unwrap();
-    let config: Value =
-        serde_json::from_slice(&blob(&out, manifest["config"]["digest"].as_str().unwrap()))
-            .unwrap();
+    let manifest: Value = serde_json::from_slice(&tests::layout_blob(&out, &digest)).unwrap();
+    let config: Value = serde_json::from_slice(&tests::layout_blob(
+        &out,
+        manifest["config"]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
     let key = trustbake::signing::load_key(&key_path, None).unwrap();
 
     // What someone holding the key could push: an image put in the layout, signed, and

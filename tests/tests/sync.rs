@@ -375,26 +375,7 @@ fn a_failing_tag_stops_the_rest_unless_keep_going_and_the_exit_says_so() {
 
 /// The layer digests of an OCI layout's image tagged `tag` (one platform).
 fn layer_digests(layout: &Path, tag: &str) -> Vec<String> {
-    let read = |digest: &str| -> Value {
-        serde_json::from_slice(
-            &std::fs::read(
-                layout
-                    .join("blobs/sha256")
-                    .join(digest.trim_start_matches("sha256:")),
-            )
-            .unwrap(),
-        )
-        .unwrap()
-    };
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let entry = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .unwrap();
-    read(entry["digest"].as_str().unwrap())["layers"]
+    tests::layout_manifest(layout, tag)["layers"]
         .as_array()
         .unwrap()
         .iter()

@@ -283,6 +283,19 @@ pub(crate) struct BakeArgs {
     #[arg(long)]
     pub(crate) platform: Option<String>,
 
+    #[command(flatten)]
+    pub(crate) cache: CacheArgs,
+
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// Where layer scans are kept (bake and sync).
+#[derive(Debug, Args)]
+pub(crate) struct CacheArgs {
     /// Where layer scans are kept across runs (default: $XDG_CACHE_HOME/trustbake, else
     /// ~/.cache/trustbake): a re-bake reads no base layer.
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
@@ -297,12 +310,6 @@ pub(crate) struct BakeArgs {
     /// access to it is as powerful as write access to the baked images.
     #[arg(long, value_name = "REPOSITORY")]
     pub(crate) cache_repo: Option<String>,
-
-    #[command(flatten)]
-    pub(crate) sign: SignArgs,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryArgs,
 }
 
 /// Signing the result as cosign signs (skopeo's option names).
@@ -502,19 +509,8 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub(crate) jobs: usize,
 
-    /// Where layer scans are kept across runs (default as bake's).
-    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    pub(crate) cache_dir: Option<PathBuf>,
-
-    /// Keep no layer scans across runs.
-    #[arg(long)]
-    pub(crate) no_cache: bool,
-
-    /// Also share layer scans through this registry repository (docker://HOST/REPO, with the
-    /// destination's access): a fresh runner reads no base layer an earlier run scanned. Write
-    /// access to it is as powerful as write access to the baked images.
-    #[arg(long, value_name = "REPOSITORY")]
-    pub(crate) cache_repo: Option<String>,
+    #[command(flatten)]
+    pub(crate) cache: CacheArgs,
 
     #[command(flatten)]
     pub(crate) sign: SignArgs,

@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use access::{access, default_cache_dir, inspect_access, read_password};
 use args::{
-    ApplyArgs, BakeArgs, CaArgs, CheckConfigArgs, Cli, Command, DockerfileArgs, HelmValuesArgs,
-    InspectArgs, PlanArgs, ProxyEnvArgs, RegistryArgs, SecretArgs, SignArgs, SyncArgs, VerifyArgs,
-    VerifyImageArgs,
+    ApplyArgs, BakeArgs, CaArgs, CacheArgs, CheckConfigArgs, Cli, Command, DockerfileArgs,
+    HelmValuesArgs, InspectArgs, PlanArgs, ProxyEnvArgs, RegistryArgs, SecretArgs, SignArgs,
+    SyncArgs, VerifyArgs, VerifyImageArgs,
 };
 use hints::hints;
 use logging::init_logging;
@@ -277,12 +277,10 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     if args.write.include_vendored {
         request = request.include_vendored();
     }
-    if !args.no_cache
-        && let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir)
-    {
+    if let Some(dir) = cache_dir(&args.cache) {
         request = request.cache_dir(dir);
     }
-    if let Some(repo) = &args.cache_repo {
+    if let Some(repo) = &args.cache.cache_repo {
         request = request.cache_repo(repo)?;
     }
     let (source, destination) = registry_access(&args.registry, &cas)?;
@@ -310,6 +308,15 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     }
     .with_context(|| format!("baking {from} into {to}"))?;
     print(&outcome, args.write.json, render::bake)
+}
+
+/// The scan cache directory the flags give (none with `--no-cache`).
+fn cache_dir(cache: &CacheArgs) -> Option<std::path::PathBuf> {
+    if cache.no_cache {
+        None
+    } else {
+        cache.cache_dir.clone().or_else(default_cache_dir)
+    }
 }
 
 /// Each side's registry access from the registry flags (`--registry-trust-ca` adds the CAs
@@ -464,12 +471,10 @@ fn sync_source(
     if args.keep_going {
         request = request.keep_going();
     }
-    if !args.no_cache
-        && let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir)
-    {
+    if let Some(dir) = cache_dir(&args.cache) {
         request = request.cache_dir(dir);
     }
-    if let Some(repo) = &args.cache_repo {
+    if let Some(repo) = &args.cache.cache_repo {
         request = request.cache_repo(repo)?;
     }
     let (src, dest) = registry_access(&args.registry, &cas)?;
