@@ -18,6 +18,7 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use crate::digest::Digest;
+use crate::error::ImageError;
 use crate::model::{Descriptor, media_type};
 use crate::reference::RegistryRef;
 use crate::registry::{Client, Role, Session};
@@ -60,7 +61,7 @@ impl std::fmt::Debug for RemoteCache {
 impl RemoteCache {
     /// The cache in `repository` (`HOST/REPO`, no tag), reached with the destination's access
     /// of `session` (it is read and written).
-    pub fn new(session: &Session, repository: &RegistryRef) -> Result<Self, crate::ImageError> {
+    pub fn new(session: &Session, repository: &RegistryRef) -> Result<Self, ImageError> {
         let repository = RegistryRef {
             tag: None,
             digest: None,
@@ -132,11 +133,11 @@ impl RemoteCache {
         let _ = self.try_put(key, entry);
     }
 
-    fn try_put(&self, key: &[u8; 32], entry: &[u8]) -> Result<(), crate::ImageError> {
+    fn try_put(&self, key: &[u8; 32], entry: &[u8]) -> Result<(), ImageError> {
         let repo = &self.repository.repository;
         let mut layer = Descriptor::of(ENTRY_MEDIA_TYPE, entry);
         if let Some(sign) = &self.sign {
-            let signature = sign(entry).ok_or_else(|| crate::ImageError::BadBlob {
+            let signature = sign(entry).ok_or_else(|| ImageError::BadBlob {
                 image: self.repository.name(),
                 detail: "the cache entry could not be signed".into(),
             })?;
@@ -154,7 +155,7 @@ impl RemoteCache {
             "config": config_descriptor,
             "layers": [layer],
         }))
-        .map_err(|e| crate::ImageError::BadJson {
+        .map_err(|e| ImageError::BadJson {
             what: "a scan cache manifest".into(),
             detail: e.to_string(),
         })?;
