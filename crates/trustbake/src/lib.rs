@@ -13,7 +13,10 @@
 //! - [`check_config`]: the TLS settings of an Anchore `config.yaml`, service by service;
 //! - [`dockerfile`], [`deploy::helm_values`], [`deploy::ca_secret`], [`proxy::proxy_env`]: what
 //!   operators deploy with instead of (or beside) a baked image — a Containerfile, chart values,
-//!   the runtime CA Secret, proxy settings.
+//!   the runtime CA Secret, proxy settings;
+//! - [`signing`]: a bake signed and attested as cosign does ([`BakeRequest::sign`]), and
+//!   [`signing::verify_image`]: signed, attested, and exactly its base plus the attested layer;
+//! - [`sync`]: every matching upstream tag of a repository kept baked, state in the registry.
 //!
 //! The outcomes are in [`outcome`]; registry access in [`registry`]; server chains in
 //! [`chain`]; the clock, `SOURCE_DATE_EPOCH` and signal cleanup in [`process`]; the inner
