@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
+pub mod alpine;
 pub mod bench_images;
 pub mod images;
 pub mod ironbank;
@@ -318,9 +319,10 @@ pub fn build_lock(dir: &Path, done: &Path) -> Option<std::fs::File> {
 /// machine's Debian mirror and cached under `target/fixtures/bookworm-root`.
 pub fn bookworm_root() -> PathBuf {
     let dir = root().join("target/fixtures/bookworm-root");
-    if dir.join("usr/sbin/update-ca-certificates").is_file() {
+    // Tests run as separate processes (or threads): one builds, the others wait for it.
+    let Some(_lock) = build_lock(&dir, &dir.join("usr/sbin/update-ca-certificates")) else {
         return dir;
-    }
+    };
     let _ = tool("debootstrap", "debootstrap");
     let mirror = debian_mirror();
     let partial = root().join("target/fixtures/bookworm-root.partial");
@@ -332,6 +334,8 @@ pub fn bookworm_root() -> PathBuf {
             .arg(&partial)
             .arg(&mirror),
     );
+    // build_lock made `dir` (empty): the built root takes its place.
+    std::fs::remove_dir_all(&dir).unwrap();
     std::fs::rename(&partial, &dir).unwrap();
     dir
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod alpine;
 mod bake;
 mod certifi;
 mod check_config;

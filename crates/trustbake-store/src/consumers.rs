@@ -491,7 +491,8 @@ fn openssl_dir(view: &dyn RootView, layout: &Layout) -> Result<OpensslDir, Store
     }
     let dir = match layout.family {
         OsFamily::Rhel => "/etc/pki/tls",
-        _ => "/usr/lib/ssl",
+        OsFamily::Alpine => "/etc/ssl",
+        OsFamily::Debian => "/usr/lib/ssl",
     };
     Ok(OpensslDir {
         dir: dir.to_owned(),

@@ -19,6 +19,7 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
         rhel_directory_hash: false,
         debian: false,
         debian_java: false,
+        alpine: None,
         certifi: Vec::new(),
         python: None,
     };

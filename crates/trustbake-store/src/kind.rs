@@ -33,6 +33,15 @@ pub enum StoreKind {
     DebianConf,
     /// Debian's `HHHHHHHH.N` links in `/etc/ssl/certs`.
     DebianHashLinks,
+    /// Alpine's `/usr/local/share/ca-certificates` (read flat, any file name).
+    AlpineLocal,
+    /// Alpine's `ca-certificates.crt`: rebuilt by the tool, or appended to where only the
+    /// bundle is (and `/etc/ssl/cert.pem` when it is a file of its own).
+    AlpineBundle,
+    /// Alpine's `/etc/ca-certificates.conf`.
+    AlpineConf,
+    /// The `certhash` hook's `HHHHHHHH.N` links in `/etc/ssl/certs`.
+    AlpineHashLinks,
     /// A Python certifi `cacert.pem`.
     Certifi,
     /// The PEM file `NODE_EXTRA_CA_CERTS` names: Node.js adds it to its built-in roots.
@@ -83,6 +92,10 @@ impl StoreKind {
             StoreKind::DebianBundle => "debian-bundle",
             StoreKind::DebianConf => "debian-conf",
             StoreKind::DebianHashLinks => "debian-hash-links",
+            StoreKind::AlpineLocal => "alpine-local",
+            StoreKind::AlpineBundle => "alpine-bundle",
+            StoreKind::AlpineConf => "alpine-conf",
+            StoreKind::AlpineHashLinks => "alpine-hash-links",
             StoreKind::Certifi => "certifi",
             StoreKind::NodeExtra => "node-extra-ca-certs",
         }

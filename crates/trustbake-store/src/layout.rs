@@ -66,6 +66,19 @@ pub enum CertifiStatus {
     },
 }
 
+/// The Alpine family's store as detected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlpineStore {
+    /// `update-ca-certificates` with its sources (`/etc/ca-certificates.conf`): the bundle is
+    /// rebuilt as the tool does. Without them (the `ca-certificates-bundle` package alone) the
+    /// bundle is appended to in its own format.
+    pub tool: bool,
+    /// The `certhash` hook's `HHHHHHHH.N` links in `/etc/ssl/certs`.
+    pub hash_links: bool,
+    /// `/etc/ssl/cert.pem` is a file of its own, not a link to the bundle: kept in step.
+    pub cert_pem: bool,
+}
+
 /// Everything detected in a root.
 #[derive(Debug, Clone, Serialize)]
 pub struct Layout {
@@ -81,6 +94,8 @@ pub struct Layout {
     pub debian: bool,
     /// Whether the Debian store has Java's keystore.
     pub debian_java: bool,
+    /// The Alpine family's store (Alpine, Wolfi), when the root has one.
+    pub alpine: Option<AlpineStore>,
     /// Every certifi bundle, primary (the Anchore venv, then system site-packages) first.
     pub certifi: Vec<CertifiBundle>,
     /// The Python version of the primary interpreter (`3.11`), if known.

@@ -40,7 +40,9 @@ pub use error::StoreError;
 pub use family::rhel::blocklist_dir;
 pub use inspect::{Inspection, LocalCa, inspect};
 pub use kind::StoreKind;
-pub use layout::{CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents};
+pub use layout::{
+    AlpineStore, CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents,
+};
 pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};
 pub use writer::{CaRef, Options, Removal, Skipped, StoreReport};

@@ -9,6 +9,10 @@ pub const MAX_READ: u64 = 16 * 1024 * 1024;
 /// The OS release files, first found wins.
 pub const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 
+pub use crate::family::alpine::{
+    ALPINE_BUNDLE, ALPINE_CERT_PEM, ALPINE_CERTHASH, ALPINE_CERTS, ALPINE_CONF, ALPINE_LOCAL,
+    ALPINE_SHARE, APK_INSTALLED,
+};
 pub use crate::family::debian::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
 };
@@ -84,6 +88,11 @@ mod tests {
             DEBIAN_BUNDLE,
             DEBIAN_JAVA,
             DEBIAN_CONF,
+            ALPINE_BUNDLE,
+            ALPINE_CERT_PEM,
+            ALPINE_CONF,
+            ALPINE_LOCAL,
+            ALPINE_SHARE,
             ANCHORE_VENV_CFG,
             NODE_EXTRA_CA_CERTS,
         ] {

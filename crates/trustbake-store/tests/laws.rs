@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use trustbake_store::{MemRoot, plan};
 
+use super::alpine::{alpine, alpine_bundle_only};
 use super::{OPTIONS, debian::ubuntu, fixture, mozilla, rhel::ubi9};
 
 const CAS: &[&str] = &[
@@ -17,7 +18,12 @@ const CAS: &[&str] = &[
 ];
 
 fn roots() -> Vec<MemRoot> {
-    vec![ubi9(&mozilla(4)), ubuntu(&mozilla(4))]
+    vec![
+        ubi9(&mozilla(4)),
+        ubuntu(&mozilla(4)),
+        alpine(&mozilla(4), true),
+        alpine_bundle_only(&mozilla(4)),
+    ]
 }
 
 proptest! {

@@ -99,6 +99,9 @@ pub enum OsFamily {
     Rhel,
     /// Debian family: `update-ca-certificates`.
     Debian,
+    /// Alpine family (Alpine, Wolfi): Alpine's own `update-ca-certificates`, or the bundle
+    /// alone.
+    Alpine,
 }
 
 impl OsFamily {
@@ -107,18 +110,20 @@ impl OsFamily {
         match self {
             OsFamily::Rhel => "rhel",
             OsFamily::Debian => "debian",
+            OsFamily::Alpine => "alpine",
         }
     }
 
     /// Where trustbake puts a CA whose file stem is `stem`, below the anchors directory:
     /// RHEL's `update-ca-trust` reads any file in `anchors/`; Debian's
     /// `update-ca-certificates` reads only `*.crt`, recursively, so trustbake keeps its own
-    /// sub-directory there.
+    /// sub-directory there; Alpine's reads every file of the directory, but not below it.
     pub fn anchor_file(self, anchors_dir: &str, stem: &str) -> String {
         let dir = anchors_dir.trim_end_matches('/');
         match self {
             OsFamily::Rhel => format!("{dir}/{stem}.pem"),
             OsFamily::Debian => format!("{dir}/trustbake/{stem}.crt"),
+            OsFamily::Alpine => format!("{dir}/{stem}.crt"),
         }
     }
 }

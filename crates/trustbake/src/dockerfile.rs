@@ -164,6 +164,18 @@ fn view_layout(reference: &str, view: &View<'_>, remove: &[Removal]) -> Result<L
             trustbake_store::paths::DEBIAN_LOCAL,
             "update-ca-certificates",
         ),
+        OsFamily::Alpine if detected.alpine.as_ref().is_some_and(|a| a.tool) => (
+            trustbake_store::paths::ALPINE_LOCAL,
+            "update-ca-certificates",
+        ),
+        OsFamily::Alpine => {
+            return Err(Error::BadArgument {
+                what: "--from".into(),
+                reason: format!(
+                    "{reference} has only the CA bundle (the ca-certificates-bundle package): no update-ca-certificates for a RUN to call, and adding it needs a package download at build time; `trustbake bake` writes the bundle without a tool"
+                ),
+            });
+        }
     };
     let user = view
         .platform
@@ -347,7 +359,7 @@ fn anchors(c: &mut Context<'_>) -> Result<(), Error> {
     for cert in c.certs.clone() {
         let ext = match c.layout.family {
             OsFamily::Rhel => "pem",
-            OsFamily::Debian => "crt",
+            OsFamily::Debian | OsFamily::Alpine => "crt",
         };
         let name = format!("cas/{}.{ext}", cert.file_stem());
         write_file(&c.dir.join(&name), cert.to_pem().as_bytes())?;

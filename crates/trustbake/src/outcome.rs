@@ -366,7 +366,7 @@ pub struct AddedBy {
 pub struct Detected {
     /// `/etc/os-release`: `ID`, `ID_LIKE`, `VERSION_ID` (empty when absent).
     pub os: OsOutcome,
-    /// `rhel` or `debian`: the OS store written.
+    /// `rhel`, `debian` or `alpine`: the OS store written.
     pub family: String,
     /// The RHEL extracted outputs the image has.
     pub rhel_outputs: Vec<OutputOutcome>,
@@ -376,10 +376,25 @@ pub struct Detected {
     pub debian: bool,
     /// Whether the Debian store has Java's keystore.
     pub debian_java: bool,
+    /// The Alpine family's store (Alpine, Wolfi), when there is one.
+    pub alpine: Option<AlpineOutcome>,
     /// Every certifi bundle, primary first.
     pub certifi: Vec<CertifiOutcome>,
     /// The primary Python's `major.minor`, when known.
     pub python: Option<String>,
+}
+
+/// The Alpine family's store as detected.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct AlpineOutcome {
+    /// `update-ca-certificates` with its sources (`/etc/ca-certificates.conf`) is there: the
+    /// bundle is rebuilt as the tool does; else only the bundle is, and it is appended to.
+    pub tool: bool,
+    /// The `certhash` hook's `HHHHHHHH.N` links are kept in `/etc/ssl/certs`.
+    pub hash_links: bool,
+    /// `/etc/ssl/cert.pem` is a file of its own, kept in step with the bundle.
+    pub cert_pem: bool,
 }
 
 /// `/etc/os-release`.
@@ -508,6 +523,11 @@ impl From<&Layout> for Detected {
             rhel_directory_hash: layout.rhel_directory_hash,
             debian: layout.debian,
             debian_java: layout.debian_java,
+            alpine: layout.alpine.as_ref().map(|a| AlpineOutcome {
+                tool: a.tool,
+                hash_links: a.hash_links,
+                cert_pem: a.cert_pem,
+            }),
             certifi: layout
                 .certifi
                 .iter()

@@ -4,12 +4,13 @@
 //! `/usr/local/share/ca-certificates` or disabled (`!`) in `/etc/ca-certificates.conf`, as
 //! `dpkg-reconfigure ca-certificates` writes it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 use trustbake_targets::OsFamily;
 
-use super::store::{OsStore, bundle, hash_links, keystore};
+use super::conf::ConfTool;
+use super::store::{OsStore, Rehash, bundle, keystore};
 use crate::error::StoreError;
 use crate::formats::{self, jks};
 use crate::kind::StoreKind;
@@ -31,6 +32,16 @@ pub const DEBIAN_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Debian family: Java's keystore.
 pub const DEBIAN_JAVA: &str = "/etc/ssl/certs/java/cacerts";
 
+/// Debian's `update-ca-certificates`: its sources and its links.
+const TOOL: ConfTool = ConfTool {
+    conf: DEBIAN_CONF,
+    share: DEBIAN_SHARE,
+    local: DEBIAN_LOCAL,
+    link: formats::debian_link_name,
+    local_kind: StoreKind::DebianLocal,
+    conf_kind: StoreKind::DebianConf,
+};
+
 /// The Debian family's store.
 pub(crate) struct Debian;
 
@@ -45,7 +56,9 @@ impl OsStore for Debian {
         // Nor is a ca-certificates.crt that links into it: rebuilding it would overwrite RHEL's
         // bundle.
         let bundle_real = resolve(view, DEBIAN_BUNDLE)?.0;
-        let debian = matches!(certs_real.1, Some(Entry::Dir { .. }))
+        // Nor is Alpine's (the same paths, another tool): detected before, it is Alpine's.
+        let debian = layout.alpine.is_none()
+            && matches!(certs_real.1, Some(Entry::Dir { .. }))
             && !certs_real.0.starts_with("/etc/pki/")
             && !bundle_real.starts_with("/etc/pki/")
             && (matches!(resolve(view, DEBIAN_CONF)?.1, Some(Entry::File { .. }))
@@ -104,27 +117,10 @@ impl OsStore for Debian {
         layout: &Layout,
         cert: &Certificate,
     ) -> Result<Vec<String>, StoreError> {
-        let conf = match read_resolved(view, DEBIAN_CONF)? {
-            Some((_, _, b)) if layout.debian => String::from_utf8_lossy(&b).into_owned(),
-            _ => return Ok(Vec::new()),
-        };
-        let mut lines = Vec::new();
-        for line in conf.lines() {
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let holds =
-                read_resolved(view, &format!("{DEBIAN_SHARE}/{line}"))?.is_some_and(|(_, _, b)| {
-                    read_bundle(&b)
-                        .certificates
-                        .iter()
-                        .any(|c| c.sha256() == cert.sha256())
-                });
-            if holds {
-                lines.push(line.to_owned());
-            }
+        if !layout.debian {
+            return Ok(Vec::new());
         }
-        Ok(lines)
+        TOOL.enabling_lines(view, cert)
     }
 
     fn inspect(
@@ -182,7 +178,13 @@ impl Writer<'_> {
             return Ok(());
         }
         self.debian_bundle(bundle.map(|(real, meta, _)| (real, meta)), &certs_dir)?;
-        self.debian_rehash(&certs_dir, &added, &[], &BTreeSet::new())?;
+        self.rehash(Rehash {
+            dir: &certs_dir,
+            added: added.iter().map(|c| (*c, debian_link(c))).collect(),
+            removed: Vec::new(),
+            gone: &BTreeSet::new(),
+            report: (DEBIAN_CERTS, StoreKind::DebianHashLinks),
+        })?;
         if layout.debian_java {
             self.debian_java(&added)?;
         }
@@ -203,10 +205,7 @@ impl Writer<'_> {
             .current(&conf_real)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        for line in conf.lines() {
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
+        for line in ConfTool::enabled(&conf) {
             if let Some(bytes) = self.current(&format!("{DEBIAN_SHARE}/{line}"))? {
                 push_with_newline(&mut out, &bytes);
             }
@@ -267,97 +266,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// `openssl rehash` for the hashes of the certificates added and removed: under each, the
-    /// `HHHHHHHH.N` links numbered in sorted file name order, a certificate identical to one
-    /// already linked skipped; links to the `gone` files (`/etc/ssl/certs` names) and to the
-    /// removed certificates dropped, numbers past the new end removed.
-    fn debian_rehash(
-        &mut self,
-        certs_dir: &str,
-        added: &[&Certificate],
-        removed: &[&Certificate],
-        gone: &BTreeSet<String>,
-    ) -> Result<(), StoreError> {
-        let names: BTreeSet<String> = self.view.list(certs_dir)?.into_iter().collect();
-        let removed_shas: BTreeSet<_> = removed.iter().map(|c| c.sha256()).collect();
-        let mut unlinked = BTreeSet::new();
-        let mut by_hash: BTreeMap<String, Vec<&Certificate>> = BTreeMap::new();
-        for cert in added.iter().chain(removed) {
-            by_hash
-                .entry(format!("{:08x}", cert.subject_hash()))
-                .or_default();
-        }
-        for cert in added {
-            by_hash
-                .entry(format!("{:08x}", cert.subject_hash()))
-                .or_default()
-                .push(cert);
-        }
-        for (hash, certs) in by_hash {
-            // The bucket: files already linked under this hash, plus ours.
-            let mut bucket: Vec<(String, Sha256Fingerprint)> = Vec::new();
-            let existing: Vec<&String> = hash_links(&names, &hash).collect();
-            for name in &existing {
-                if let Some(Entry::Symlink { target, .. }) =
-                    self.view.entry(&format!("{certs_dir}/{name}"))?
-                {
-                    if let Some((_, _, bytes)) =
-                        read_resolved(self.view, &format!("{certs_dir}/{name}"))?
-                    {
-                        if let Some(c) = read_bundle(&bytes).certificates.first() {
-                            if removed_shas.contains(&c.sha256()) {
-                                unlinked.insert(c.sha256());
-                            } else if !gone.contains(file_name(&target)) {
-                                bucket.push((file_name(&target).to_owned(), c.sha256()));
-                            }
-                        }
-                    }
-                }
-            }
-            for cert in &certs {
-                bucket.push((
-                    formats::debian_link_name(&format!("{}.crt", cert.file_stem())),
-                    cert.sha256(),
-                ));
-            }
-            bucket.sort();
-            let mut seen = BTreeSet::new();
-            let mut n = 0;
-            for (file, sha) in bucket {
-                if !seen.insert(sha) {
-                    continue;
-                }
-                let link = format!("{certs_dir}/{hash}.{n}");
-                let meta = self.meta(Meta::root(0o777, 0));
-                self.put(&link, meta, Content::Symlink(file));
-                n += 1;
-            }
-            for name in existing {
-                let k: usize = name
-                    .split_once('.')
-                    .and_then(|(_, k)| k.parse().ok())
-                    .unwrap_or(0);
-                if k >= n {
-                    let meta = self.meta(Meta::root(0o777, 0));
-                    self.put(&format!("{certs_dir}/{name}"), meta, Content::Remove);
-                }
-            }
-            for cert in certs {
-                let r = ca_ref(cert);
-                self.report(DEBIAN_CERTS, StoreKind::DebianHashLinks)
-                    .added
-                    .push(r);
-            }
-        }
-        for cert in removed.iter().filter(|c| unlinked.contains(&c.sha256())) {
-            let r = ca_ref(cert);
-            self.report(DEBIAN_CERTS, StoreKind::DebianHashLinks)
-                .removed
-                .push(r);
-        }
-        Ok(())
-    }
-
     fn debian_java(&mut self, added: &[&Certificate]) -> Result<(), StoreError> {
         let Some((real, meta, bytes)) = read_resolved(self.view, DEBIAN_JAVA)? else {
             return Ok(());
@@ -382,10 +290,7 @@ impl Writer<'_> {
                 report.present.push(ca_ref(cert));
             } else {
                 // ca-certificates-java names entries after the /etc/ssl/certs link.
-                let alias = format!(
-                    "debian:{}",
-                    formats::debian_link_name(&format!("{}.crt", cert.file_stem()))
-                );
+                let alias = format!("debian:{}", debian_link(cert));
                 new.push((alias, cert.der()));
                 report.added.push(ca_ref(cert));
             }
@@ -400,11 +305,12 @@ impl Writer<'_> {
     }
 
     fn debian_remove(&mut self, layout: &Layout, certs: &[Certificate]) -> Result<(), StoreError> {
-        let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
         let (certs_dir, _) = resolve(self.view, DEBIAN_CERTS)?;
         let mut gone_links: BTreeSet<String> = BTreeSet::new();
-        let local = self.local_remove(&shas, certs, &certs_dir, &mut gone_links)?;
-        let packaged = self.conf_disable(certs, &certs_dir, &mut gone_links)?;
+        let mut local = Vec::new();
+        self.local_crts(DEBIAN_LOCAL, 8, &mut local)?;
+        let local = self.local_remove(&TOOL, local, certs, &certs_dir, &mut gone_links)?;
+        let packaged = self.conf_disable(&TOOL, certs, &certs_dir, &mut gone_links)?;
         let changed = local || packaged;
         if !changed {
             return Ok(());
@@ -419,128 +325,23 @@ impl Writer<'_> {
         for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {
             self.removed(DEBIAN_BUNDLE, StoreKind::DebianBundle, cert);
         }
-        let removed: Vec<&Certificate> = certs.iter().collect();
-        self.debian_rehash(&certs_dir, &[], &removed, &gone_links)?;
+        self.rehash(Rehash {
+            dir: &certs_dir,
+            added: Vec::new(),
+            removed: certs.iter().collect(),
+            gone: &gone_links,
+            report: (DEBIAN_CERTS, StoreKind::DebianHashLinks),
+        })?;
         if layout.debian_java {
             self.jks_remove(DEBIAN_JAVA, certs)?;
         }
         Ok(())
     }
+}
 
-    /// The administrator's own: the `.crt` goes (a file of several loses the entries), and the
-    /// link that then dangles. Whether anything changed.
-    fn local_remove(
-        &mut self,
-        shas: &BTreeSet<Sha256Fingerprint>,
-        certs: &[Certificate],
-        certs_dir: &str,
-        gone_links: &mut BTreeSet<String>,
-    ) -> Result<bool, StoreError> {
-        let mut changed = false;
-        let mut local = Vec::new();
-        self.local_crts(DEBIAN_LOCAL, 8, &mut local)?;
-        for path in local {
-            let Some(bytes) = self.current(&path)? else {
-                continue;
-            };
-            let found = read_bundle(&bytes).certificates;
-            let hit: Vec<&Certificate> = certs
-                .iter()
-                .filter(|c| found.iter().any(|f| f.sha256() == c.sha256()))
-                .collect();
-            if hit.is_empty() {
-                continue;
-            }
-            changed = true;
-            let (real, _) = resolve(self.view, &path)?;
-            if found.iter().all(|f| shas.contains(&f.sha256())) {
-                let meta = self.meta(Meta::root(0o644, 0));
-                self.put(&real, meta, Content::Remove);
-                // update-ca-certificates deletes the link that now dangles.
-                let link = formats::debian_link_name(file_name(&path));
-                if matches!(
-                    self.view.entry(&format!("{certs_dir}/{link}"))?,
-                    Some(Entry::Symlink { .. })
-                ) || self.items.contains_key(&format!("{certs_dir}/{link}"))
-                {
-                    let meta = self.meta(Meta::root(0o777, 0));
-                    self.put(&format!("{certs_dir}/{link}"), meta, Content::Remove);
-                }
-                gone_links.insert(link);
-                for cert in hit {
-                    self.removed(DEBIAN_LOCAL, StoreKind::DebianLocal, cert);
-                }
-            } else {
-                self.remove_from_text(&path, StoreKind::DebianLocal, certs)?;
-                for s in &mut self.stores {
-                    if s.store == path && s.kind == StoreKind::DebianLocal {
-                        s.store = DEBIAN_LOCAL.to_owned();
-                    }
-                }
-            }
-        }
-        Ok(changed)
-    }
-
-    /// The packaged ones: disabled in `ca-certificates.conf`, as `dpkg-reconfigure` writes it,
-    /// and their links gone. Whether anything changed.
-    fn conf_disable(
-        &mut self,
-        certs: &[Certificate],
-        certs_dir: &str,
-        gone_links: &mut BTreeSet<String>,
-    ) -> Result<bool, StoreError> {
-        let mut changed = false;
-        if let Some((conf_real, conf_meta, _)) = read_resolved(self.view, DEBIAN_CONF)? {
-            let text = self
-                .current(&conf_real)?
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            let mut out = String::with_capacity(text.len() + 16);
-            let mut disabled = false;
-            for line in text.split_inclusive('\n') {
-                let entry = line.trim_end_matches('\n');
-                if entry.is_empty() || entry.starts_with('#') || entry.starts_with('!') {
-                    out.push_str(line);
-                    continue;
-                }
-                let file = format!("{DEBIAN_SHARE}/{entry}");
-                let held = self
-                    .current(&file)?
-                    .map(|b| read_bundle(&b).certificates)
-                    .unwrap_or_default();
-                let hit: Vec<&Certificate> = certs
-                    .iter()
-                    .filter(|c| held.iter().any(|h| h.sha256() == c.sha256()))
-                    .collect();
-                if hit.is_empty() {
-                    out.push_str(line);
-                    continue;
-                }
-                disabled = true;
-                out.push('!');
-                out.push_str(line);
-                let link = formats::debian_link_name(file_name(&file));
-                if matches!(
-                    self.view.entry(&format!("{certs_dir}/{link}"))?,
-                    Some(Entry::Symlink { .. })
-                ) {
-                    let meta = self.meta(Meta::root(0o777, 0));
-                    self.put(&format!("{certs_dir}/{link}"), meta, Content::Remove);
-                }
-                gone_links.insert(link);
-                for cert in hit {
-                    self.removed(DEBIAN_CONF, StoreKind::DebianConf, cert);
-                }
-            }
-            if disabled {
-                changed = true;
-                let meta = self.meta(conf_meta);
-                self.put(&conf_real, meta, Content::File(out.into_bytes()));
-            }
-        }
-        Ok(changed)
-    }
+/// The `/etc/ssl/certs` name of the link to the `.crt` trustbake writes for `cert`.
+fn debian_link(cert: &Certificate) -> String {
+    formats::debian_link_name(&format!("{}.crt", cert.file_stem()))
 }
 
 fn push_with_newline(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -5,6 +5,8 @@
 //! list the engine, detection and inspection go through. Adding a family is one new module and
 //! one entry in that list (see ARCHITECTURE.md, "How to add an OS family").
 
+pub(crate) mod alpine;
+mod conf;
 pub(crate) mod debian;
 pub(crate) mod rhel;
 mod store;
@@ -14,7 +16,7 @@ use trustbake_targets::OsFamily;
 pub(crate) use store::{OsStore, bundle};
 
 /// Every OS family, in the order a root's own family is chosen when it holds two.
-pub(crate) const FAMILIES: [&dyn OsStore; 2] = [&rhel::Rhel, &debian::Debian];
+pub(crate) const FAMILIES: [&dyn OsStore; 3] = [&rhel::Rhel, &alpine::Alpine, &debian::Debian];
 
 /// The family named `family`.
 pub(crate) fn family_of(family: OsFamily) -> &'static dyn OsStore {

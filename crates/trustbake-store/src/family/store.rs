@@ -12,7 +12,7 @@ use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, file_name, read_resolved};
-use crate::writer::Writer;
+use crate::writer::{Writer, ca_ref};
 
 /// One OS family's trust store.
 pub(crate) trait OsStore: Sync {
@@ -129,6 +129,16 @@ pub(crate) fn keystore(
     Ok(())
 }
 
+/// Whether `name` is a hashed directory's certificate link (`HHHHHHHH.N`).
+pub(crate) fn is_hash_link(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(hash, n)| {
+        hash.len() == 8
+            && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 /// The `HASH.N` names of a sorted set, found by range (not by a scan of the whole directory).
 pub(crate) fn hash_links<'a>(
     names: &'a BTreeSet<String>,
@@ -211,6 +221,100 @@ impl Writer<'_> {
                 self.removed(path, StoreKind::JavaCacerts, cert);
             }
             self.put(&real, meta, Content::File(ks.to_bytes()));
+        }
+        Ok(())
+    }
+}
+
+/// The `HHHHHHHH.N` links of a hashed directory to change, and the report they go into.
+pub(crate) struct Rehash<'c> {
+    /// The directory (its real path).
+    pub dir: &'c str,
+    /// The certificates added, each with the name of the file in `dir` its link points to.
+    pub added: Vec<(&'c Certificate, String)>,
+    /// The certificates removed.
+    pub removed: Vec<&'c Certificate>,
+    /// Files of `dir` that are gone (their links go too).
+    pub gone: &'c BTreeSet<String>,
+    /// The report's store and kind.
+    pub report: (&'c str, StoreKind),
+}
+
+impl Writer<'_> {
+    /// `openssl rehash` (and Alpine's `c_rehash`) for the hashes of the certificates added and
+    /// removed: under each, the `HHHHHHHH.N` links numbered in sorted file name order, a
+    /// certificate identical to one already linked skipped; links to the `gone` files and to
+    /// the removed certificates dropped, numbers past the new end removed.
+    pub(crate) fn rehash(&mut self, r: Rehash<'_>) -> Result<(), StoreError> {
+        let names: BTreeSet<String> = self.view.list(r.dir)?.into_iter().collect();
+        let removed_shas: BTreeSet<_> = r.removed.iter().map(|c| c.sha256()).collect();
+        let mut unlinked = BTreeSet::new();
+        let mut by_hash: BTreeMap<String, Vec<&(&Certificate, String)>> = BTreeMap::new();
+        for cert in r.added.iter().map(|(c, _)| c).chain(&r.removed) {
+            by_hash
+                .entry(format!("{:08x}", cert.subject_hash()))
+                .or_default();
+        }
+        for added in &r.added {
+            by_hash
+                .entry(format!("{:08x}", added.0.subject_hash()))
+                .or_default()
+                .push(added);
+        }
+        let (store, kind) = r.report;
+        for (hash, certs) in by_hash {
+            // The bucket: files already linked under this hash, plus ours.
+            let mut bucket: Vec<(String, Sha256Fingerprint)> = Vec::new();
+            let existing: Vec<&String> = hash_links(&names, &hash).collect();
+            for name in &existing {
+                let path = format!("{}/{name}", r.dir);
+                let Some(Entry::Symlink { target, .. }) = self.view.entry(&path)? else {
+                    continue;
+                };
+                let Some((_, _, bytes)) = read_resolved(self.view, &path)? else {
+                    continue;
+                };
+                if let Some(c) = read_bundle(&bytes).certificates.first() {
+                    if removed_shas.contains(&c.sha256()) {
+                        unlinked.insert(c.sha256());
+                    } else if !r.gone.contains(file_name(&target)) {
+                        bucket.push((file_name(&target).to_owned(), c.sha256()));
+                    }
+                }
+            }
+            for (cert, file) in &certs {
+                bucket.push((file.clone(), cert.sha256()));
+            }
+            bucket.sort();
+            let mut seen = BTreeSet::new();
+            let mut n = 0;
+            for (file, sha) in bucket {
+                if !seen.insert(sha) {
+                    continue;
+                }
+                let link = format!("{}/{hash}.{n}", r.dir);
+                let meta = self.meta(Meta::root(0o777, 0));
+                self.put(&link, meta, Content::Symlink(file));
+                n += 1;
+            }
+            for name in existing {
+                let k: usize = name
+                    .split_once('.')
+                    .and_then(|(_, k)| k.parse().ok())
+                    .unwrap_or(0);
+                if k >= n {
+                    let meta = self.meta(Meta::root(0o777, 0));
+                    self.put(&format!("{}/{name}", r.dir), meta, Content::Remove);
+                }
+            }
+            for (cert, _) in certs {
+                let added = ca_ref(cert);
+                self.report(store, kind).added.push(added);
+            }
+        }
+        for cert in r.removed.iter().filter(|c| unlinked.contains(&c.sha256())) {
+            let gone = ca_ref(cert);
+            self.report(store, kind).removed.push(gone);
         }
         Ok(())
     }
