@@ -7,6 +7,7 @@
 
 pub mod alpine;
 pub mod bench_images;
+pub mod distroless;
 pub mod images;
 pub mod ironbank;
 pub mod node;
@@ -456,4 +457,44 @@ pub fn many_cas_pem(n: u32) -> String {
         all.push_str("-----END CERTIFICATE-----\n");
     }
     all
+}
+
+/// (alias, sha256) of a JKS, by our parser; and keytool's own listing must agree.
+pub fn jks_entries(path: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let ks = trustbake_store::formats::jks::Keystore::parse(&std::fs::read(path).unwrap()).unwrap();
+    let ours: std::collections::BTreeSet<(String, String)> = ks
+        .entries
+        .iter()
+        .map(|e| match &e.body {
+            trustbake_store::formats::jks::EntryBody::TrustedCert { der, .. } => (
+                e.alias.clone(),
+                trustbake_certs::Sha256Fingerprint::of(der).hex(),
+            ),
+            trustbake_store::formats::jks::EntryBody::PrivateKey(_) => {
+                panic!("no key entries in cacerts")
+            }
+        })
+        .collect();
+    let listing = output(
+        tool("keytool", "openjdk-17-jre-headless")
+            .args(["-list", "-v", "-storepass", "changeit", "-keystore"])
+            .arg(path),
+    );
+    let mut theirs = std::collections::BTreeSet::new();
+    let mut alias = String::new();
+    for line in listing.lines() {
+        if let Some(a) = line.strip_prefix("Alias name: ") {
+            alias = a.to_owned();
+        }
+        if let Some(fp) = line.trim().strip_prefix("SHA256: ") {
+            theirs.insert((alias.clone(), fp.replace(':', "").to_ascii_lowercase()));
+        }
+    }
+    assert_eq!(
+        ours,
+        theirs,
+        "{}: keytool and trustbake read the keystore alike",
+        path.display()
+    );
+    ours
 }

@@ -247,7 +247,9 @@ pub fn layers(line: &ReleaseLine) -> Vec<Vec<LayerEntry>> {
             os.push(f("/etc/ca-certificates.conf", conf, 0o644, 0));
             os.push(f("/etc/ssl/certs/ca-certificates.crt", bundle, 0o644, 0));
         }
-        OsFamily::Alpine => panic!("no Anchore release line is Alpine-based"),
+        OsFamily::Alpine | OsFamily::Distroless => {
+            panic!("no Anchore release line is Alpine- or distroless-based")
+        }
     }
     // The Python layer: certifi where the line keeps it, owned by the runtime user.
     let mut python = Vec::new();

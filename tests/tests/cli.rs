@@ -343,12 +343,18 @@ fn json_output_matches_the_readme_both_ways() {
         "apply",
         run(&[&["apply", "--root", rootfs], &removal[..]].concat()),
     ));
-    // An Alpine root: the family's own detected fields.
+    // An Alpine and a distroless root: the families' own detected fields.
     let alpine = work.join("alpine");
     tests::alpine::alpine_with_tool(&alpine);
     outputs.push((
         "apply",
         run(&[&["apply", "--root", alpine.to_str().unwrap()], &cas[..]].concat()),
+    ));
+    let distroless = work.join("distroless");
+    tests::distroless::distroless_java(&distroless);
+    outputs.push((
+        "apply",
+        run(&[&["apply", "--root", distroless.to_str().unwrap()], &cas[..]].concat()),
     ));
     // Through a registry: the transfers are reported.
     let registry = tests::registry::Registry::start(

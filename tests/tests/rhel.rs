@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use tests::{fixture, output, p11_kit_extract, scratch, tool};
+use tests::{fixture, jks_entries, p11_kit_extract, scratch};
 use trustbake_certs::{Certificate, read_bundle, render_pem};
 use trustbake_store::formats;
-use trustbake_store::formats::jks::Keystore;
 
 const ADDED: &[&str] = &[
     "root-rsa.pem",
@@ -120,44 +119,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// (alias, sha256) of a JKS, by our parser; and keytool's own listing must agree.
-fn jks_entries(path: &Path) -> BTreeSet<(String, String)> {
-    let ks = Keystore::parse(&std::fs::read(path).unwrap()).unwrap();
-    let ours: BTreeSet<(String, String)> = ks
-        .entries
-        .iter()
-        .map(|e| match &e.body {
-            formats::jks::EntryBody::TrustedCert { der, .. } => (
-                e.alias.clone(),
-                trustbake_certs::Sha256Fingerprint::of(der).hex(),
-            ),
-            formats::jks::EntryBody::PrivateKey(_) => panic!("no key entries in cacerts"),
-        })
-        .collect();
-    let listing = output(
-        tool("keytool", "openjdk-17-jre-headless")
-            .args(["-list", "-v", "-storepass", "changeit", "-keystore"])
-            .arg(path),
-    );
-    let mut theirs = BTreeSet::new();
-    let mut alias = String::new();
-    for line in listing.lines() {
-        if let Some(a) = line.strip_prefix("Alias name: ") {
-            alias = a.to_owned();
-        }
-        if let Some(fp) = line.trim().strip_prefix("SHA256: ") {
-            theirs.insert((alias.clone(), fp.replace(':', "").to_ascii_lowercase()));
-        }
-    }
-    assert_eq!(
-        ours,
-        theirs,
-        "{}: keytool and trustbake read the keystore alike",
-        path.display()
-    );
-    ours
 }
 
 fn edk2_entries(path: &Path) -> BTreeSet<Vec<u8>> {

@@ -9,6 +9,7 @@ mod check_config;
 mod cli;
 mod debian;
 mod deploy;
+mod distroless;
 mod dockerfile;
 mod fuzz_replay;
 mod golden;

@@ -28,6 +28,7 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         ("python3", "python3"),
         ("trust", "p11-kit p11-kit-modules"),
         ("keytool", "openjdk-17-jre-headless"),
+        ("javac", "openjdk-17-jdk-headless"),
         ("debootstrap", "debootstrap"),
         ("unshare", "util-linux"),
         ("chroot", "coreutils"),

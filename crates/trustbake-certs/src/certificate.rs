@@ -125,6 +125,13 @@ impl Certificate {
         &self.issuer
     }
 
+    /// The subject in Java's canonical form (`X500Principal.getName(CANONICAL)`: RFC 2253,
+    /// lower-cased, normalised): the alias distroless' keystore gives a certificate. Empty when
+    /// the subject does not parse.
+    pub fn subject_canonical(&self) -> String {
+        crate::canonical::java_canonical(&self.subject_der).unwrap_or_default()
+    }
+
     /// The DER of the subject Name (for OpenSSL's subject hashes).
     pub fn subject_der(&self) -> &[u8] {
         &self.subject_der

@@ -26,6 +26,7 @@
 //! ```
 
 mod bundle;
+mod canonical;
 mod certificate;
 pub mod der;
 mod fingerprint;

@@ -20,6 +20,7 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
         debian: false,
         debian_java: false,
         alpine: None,
+        distroless: None,
         certifi: Vec::new(),
         python: None,
     };

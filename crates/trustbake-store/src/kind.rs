@@ -42,6 +42,8 @@ pub enum StoreKind {
     AlpineConf,
     /// The `certhash` hook's `HHHHHHHH.N` links in `/etc/ssl/certs`.
     AlpineHashLinks,
+    /// distroless' `ca-certificates.crt` (no tool rebuilds it: appended to).
+    DistrolessBundle,
     /// A Python certifi `cacert.pem`.
     Certifi,
     /// The PEM file `NODE_EXTRA_CA_CERTS` names: Node.js adds it to its built-in roots.
@@ -96,6 +98,7 @@ impl StoreKind {
             StoreKind::AlpineBundle => "alpine-bundle",
             StoreKind::AlpineConf => "alpine-conf",
             StoreKind::AlpineHashLinks => "alpine-hash-links",
+            StoreKind::DistrolessBundle => "distroless-bundle",
             StoreKind::Certifi => "certifi",
             StoreKind::NodeExtra => "node-extra-ca-certs",
         }

@@ -79,6 +79,13 @@ pub struct AlpineStore {
     pub cert_pem: bool,
 }
 
+/// The distroless store as detected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DistrolessStore {
+    /// The Java keystore `/etc/ssl/certs/java/cacerts` is there (the java images).
+    pub java: bool,
+}
+
 /// Everything detected in a root.
 #[derive(Debug, Clone, Serialize)]
 pub struct Layout {
@@ -96,6 +103,8 @@ pub struct Layout {
     pub debian_java: bool,
     /// The Alpine family's store (Alpine, Wolfi), when the root has one.
     pub alpine: Option<AlpineStore>,
+    /// The distroless store, when the root is a distroless image.
+    pub distroless: Option<DistrolessStore>,
     /// Every certifi bundle, primary (the Anchore venv, then system site-packages) first.
     pub certifi: Vec<CertifiBundle>,
     /// The Python version of the primary interpreter (`3.11`), if known.

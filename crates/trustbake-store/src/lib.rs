@@ -41,7 +41,8 @@ pub use family::rhel::blocklist_dir;
 pub use inspect::{Inspection, LocalCa, inspect};
 pub use kind::StoreKind;
 pub use layout::{
-    AlpineStore, CertifiBundle, CertifiStatus, Layout, OsRelease, RhelOutput, StoreContents,
+    AlpineStore, CertifiBundle, CertifiStatus, DistrolessStore, Layout, OsRelease, RhelOutput,
+    StoreContents,
 };
 pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};

@@ -16,6 +16,7 @@ pub use crate::family::alpine::{
 pub use crate::family::debian::{
     DEBIAN_BUNDLE, DEBIAN_CERTS, DEBIAN_CONF, DEBIAN_JAVA, DEBIAN_LOCAL, DEBIAN_SHARE,
 };
+pub use crate::family::distroless::{DISTROLESS_BUNDLE, DISTROLESS_JAVA, DISTROLESS_STATUS_D};
 pub use crate::family::rhel::{
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
 };

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use trustbake_store::{MemRoot, plan};
 
 use super::alpine::{alpine, alpine_bundle_only};
+use super::distroless::distroless_java;
 use super::{OPTIONS, debian::ubuntu, fixture, mozilla, rhel::ubi9};
 
 const CAS: &[&str] = &[
@@ -23,6 +24,7 @@ fn roots() -> Vec<MemRoot> {
         ubuntu(&mozilla(4)),
         alpine(&mozilla(4), true),
         alpine_bundle_only(&mozilla(4)),
+        distroless_java(&mozilla(4)),
     ]
 }
 

@@ -6,6 +6,7 @@
 mod alpine;
 mod consumers;
 mod debian;
+mod distroless;
 mod laws;
 mod node;
 mod remove;

@@ -102,6 +102,8 @@ pub enum OsFamily {
     /// Alpine family (Alpine, Wolfi): Alpine's own `update-ca-certificates`, or the bundle
     /// alone.
     Alpine,
+    /// distroless: no tool; the bundle and Java's keystore as its build rules make them.
+    Distroless,
 }
 
 impl OsFamily {
@@ -111,6 +113,7 @@ impl OsFamily {
             OsFamily::Rhel => "rhel",
             OsFamily::Debian => "debian",
             OsFamily::Alpine => "alpine",
+            OsFamily::Distroless => "distroless",
         }
     }
 
@@ -123,7 +126,7 @@ impl OsFamily {
         match self {
             OsFamily::Rhel => format!("{dir}/{stem}.pem"),
             OsFamily::Debian => format!("{dir}/trustbake/{stem}.crt"),
-            OsFamily::Alpine => format!("{dir}/{stem}.crt"),
+            OsFamily::Alpine | OsFamily::Distroless => format!("{dir}/{stem}.crt"),
         }
     }
 }

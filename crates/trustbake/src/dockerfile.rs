@@ -168,6 +168,14 @@ fn view_layout(reference: &str, view: &View<'_>, remove: &[Removal]) -> Result<L
             trustbake_store::paths::ALPINE_LOCAL,
             "update-ca-certificates",
         ),
+        OsFamily::Distroless => {
+            return Err(Error::BadArgument {
+                what: "--from".into(),
+                reason: format!(
+                    "{reference} is a distroless image: no shell and no update tool for a RUN to call; `trustbake bake` writes its bundle and Java keystore without one"
+                ),
+            });
+        }
         OsFamily::Alpine => {
             return Err(Error::BadArgument {
                 what: "--from".into(),
@@ -359,7 +367,7 @@ fn anchors(c: &mut Context<'_>) -> Result<(), Error> {
     for cert in c.certs.clone() {
         let ext = match c.layout.family {
             OsFamily::Rhel => "pem",
-            OsFamily::Debian | OsFamily::Alpine => "crt",
+            OsFamily::Debian | OsFamily::Alpine | OsFamily::Distroless => "crt",
         };
         let name = format!("cas/{}.{ext}", cert.file_stem());
         write_file(&c.dir.join(&name), cert.to_pem().as_bytes())?;

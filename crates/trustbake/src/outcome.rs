@@ -366,7 +366,7 @@ pub struct AddedBy {
 pub struct Detected {
     /// `/etc/os-release`: `ID`, `ID_LIKE`, `VERSION_ID` (empty when absent).
     pub os: OsOutcome,
-    /// `rhel`, `debian` or `alpine`: the OS store written.
+    /// `rhel`, `debian`, `alpine` or `distroless`: the OS store written.
     pub family: String,
     /// The RHEL extracted outputs the image has.
     pub rhel_outputs: Vec<OutputOutcome>,
@@ -378,6 +378,8 @@ pub struct Detected {
     pub debian_java: bool,
     /// The Alpine family's store (Alpine, Wolfi), when there is one.
     pub alpine: Option<AlpineOutcome>,
+    /// The distroless store, when the image is a distroless one.
+    pub distroless: Option<DistrolessOutcome>,
     /// Every certifi bundle, primary first.
     pub certifi: Vec<CertifiOutcome>,
     /// The primary Python's `major.minor`, when known.
@@ -395,6 +397,14 @@ pub struct AlpineOutcome {
     pub hash_links: bool,
     /// `/etc/ssl/cert.pem` is a file of its own, kept in step with the bundle.
     pub cert_pem: bool,
+}
+
+/// The distroless store as detected.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct DistrolessOutcome {
+    /// Java's keystore `/etc/ssl/certs/java/cacerts` is there.
+    pub java: bool,
 }
 
 /// `/etc/os-release`.
@@ -528,6 +538,10 @@ impl From<&Layout> for Detected {
                 hash_links: a.hash_links,
                 cert_pem: a.cert_pem,
             }),
+            distroless: layout
+                .distroless
+                .as_ref()
+                .map(|d| DistrolessOutcome { java: d.java }),
             certifi: layout
                 .certifi
                 .iter()

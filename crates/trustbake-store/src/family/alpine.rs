@@ -17,7 +17,7 @@ use trustbake_certs::{Certificate, read_bundle};
 use trustbake_targets::OsFamily;
 
 use super::conf::ConfTool;
-use super::store::{OsStore, Rehash, bundle, is_hash_link};
+use super::store::{OsStore, Rehash, blank_line_between, bundle, is_hash_link};
 use crate::error::StoreError;
 use crate::formats;
 use crate::kind::StoreKind;
@@ -117,9 +117,9 @@ impl OsStore for Alpine {
         match &layout.alpine {
             Some(store) if store.tool => w.alpine_tool(store, cas),
             Some(store) => {
-                w.alpine_append(ALPINE_BUNDLE, cas)?;
+                w.append_in_format(ALPINE_BUNDLE, StoreKind::AlpineBundle, cas)?;
                 if store.cert_pem {
-                    w.alpine_append(ALPINE_CERT_PEM, cas)?;
+                    w.append_in_format(ALPINE_CERT_PEM, StoreKind::AlpineBundle, cas)?;
                 }
                 Ok(())
             }
@@ -257,7 +257,7 @@ impl Writer<'_> {
         self.alpine_bundle(&certs_dir)?;
         if store.cert_pem {
             let certs: Vec<&Certificate> = added.iter().map(|(c, _)| *c).collect();
-            self.alpine_append(ALPINE_CERT_PEM, &certs)?;
+            self.append_in_format(ALPINE_CERT_PEM, StoreKind::AlpineBundle, &certs)?;
         }
         if store.hash_links {
             self.rehash(Rehash {
@@ -370,40 +370,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// A bundle without the tool (`ca-certificates-bundle` alone, or `/etc/ssl/cert.pem` as a
-    /// file of its own): the CAs it lacks appended in its own format — one newline after each
-    /// certificate when its certificates are separated by a blank line.
-    fn alpine_append(&mut self, path: &str, cas: &[&Certificate]) -> Result<(), StoreError> {
-        let Some((real, meta, bytes)) = self.current_file(path)? else {
-            return Ok(());
-        };
-        let held = read_bundle(&bytes).shas();
-        let blank = blank_line_between(&bytes);
-        let mut out = bytes.clone();
-        let mut report = StoreReport::new(path, StoreKind::AlpineBundle);
-        for cert in cas {
-            if held.contains(&cert.sha256()) {
-                report.present.push(ca_ref(cert));
-                continue;
-            }
-            if !out.is_empty() && !out.ends_with(b"\n") {
-                out.push(b'\n');
-            }
-            out.extend_from_slice(cert.to_pem().as_bytes());
-            if blank {
-                out.push(b'\n');
-            }
-            report.added.push(ca_ref(cert));
-        }
-        if !report.added.is_empty() {
-            self.put(&real, meta, Content::File(out));
-        }
-        if !cas.is_empty() {
-            self.stores.push(report);
-        }
-        Ok(())
-    }
-
     /// What the tool leaves once a CA's local file is gone or its line disabled: the links
     /// that then dangle deleted, the bundle rebuilt, the hash links renumbered.
     fn alpine_tool_remove(
@@ -437,13 +403,4 @@ impl Writer<'_> {
         }
         Ok(())
     }
-}
-
-/// Whether a bundle's certificates are separated by a blank line (each source file followed
-/// by a newline of its own).
-fn blank_line_between(bytes: &[u8]) -> bool {
-    bytes
-        .windows(b"-----\n\n-----BEGIN".len())
-        .any(|w| w == b"-----\n\n-----BEGIN")
-        || bytes.ends_with(b"-----\n\n")
 }

@@ -58,6 +58,7 @@ impl OsStore for Debian {
         let bundle_real = resolve(view, DEBIAN_BUNDLE)?.0;
         // Nor is Alpine's (the same paths, another tool): detected before, it is Alpine's.
         let debian = layout.alpine.is_none()
+            && layout.distroless.is_none()
             && matches!(certs_real.1, Some(Entry::Dir { .. }))
             && !certs_real.0.starts_with("/etc/pki/")
             && !bundle_real.starts_with("/etc/pki/")

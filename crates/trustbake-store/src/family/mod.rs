@@ -8,6 +8,7 @@
 pub(crate) mod alpine;
 mod conf;
 pub(crate) mod debian;
+pub(crate) mod distroless;
 pub(crate) mod rhel;
 mod store;
 
@@ -16,7 +17,12 @@ use trustbake_targets::OsFamily;
 pub(crate) use store::{OsStore, bundle};
 
 /// Every OS family, in the order a root's own family is chosen when it holds two.
-pub(crate) const FAMILIES: [&dyn OsStore; 3] = [&rhel::Rhel, &alpine::Alpine, &debian::Debian];
+pub(crate) const FAMILIES: [&dyn OsStore; 4] = [
+    &rhel::Rhel,
+    &alpine::Alpine,
+    &distroless::Distroless,
+    &debian::Debian,
+];
 
 /// The family named `family`.
 pub(crate) fn family_of(family: OsFamily) -> &'static dyn OsStore {

@@ -12,7 +12,7 @@ use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::plan::Content;
 use crate::view::{Entry, Meta, RootView, file_name, read_resolved};
-use crate::writer::{Writer, ca_ref};
+use crate::writer::{StoreReport, Writer, ca_ref};
 
 /// One OS family's trust store.
 pub(crate) trait OsStore: Sync {
@@ -318,4 +318,55 @@ impl Writer<'_> {
         }
         Ok(())
     }
+}
+
+impl Writer<'_> {
+    /// A PEM bundle no tool rebuilds (Alpine's `ca-certificates-bundle` alone, distroless, a
+    /// bundle the user names): the CAs it lacks appended in its own format — each followed by
+    /// a blank line when its certificates are separated by one, else line after line — and
+    /// its owner and mode kept. Nothing when the file is not there.
+    pub(crate) fn append_in_format(
+        &mut self,
+        path: &str,
+        kind: StoreKind,
+        cas: &[&Certificate],
+    ) -> Result<(), StoreError> {
+        let Some((real, meta, bytes)) = self.current_file(path)? else {
+            return Ok(());
+        };
+        let held = read_bundle(&bytes).shas();
+        let blank = blank_line_between(&bytes);
+        let mut out = bytes;
+        let mut report = StoreReport::new(path, kind);
+        for cert in cas {
+            if held.contains(&cert.sha256()) {
+                report.present.push(ca_ref(cert));
+                continue;
+            }
+            if !out.is_empty() && !out.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(cert.to_pem().as_bytes());
+            if blank {
+                out.push(b'\n');
+            }
+            report.added.push(ca_ref(cert));
+        }
+        if !report.added.is_empty() {
+            self.put(&real, meta, Content::File(out));
+        }
+        if !cas.is_empty() {
+            self.stores.push(report);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a bundle's certificates are separated by a blank line (each source file followed
+/// by a newline of its own, as Alpine's tool writes them).
+pub(crate) fn blank_line_between(bytes: &[u8]) -> bool {
+    bytes
+        .windows(b"-----\n\n-----BEGIN".len())
+        .any(|w| w == b"-----\n\n-----BEGIN")
+        || bytes.ends_with(b"-----\n\n")
 }
