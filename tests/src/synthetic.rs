@@ -247,8 +247,8 @@ pub fn layers(line: &ReleaseLine) -> Vec<Vec<LayerEntry>> {
             os.push(f("/etc/ca-certificates.conf", conf, 0o644, 0));
             os.push(f("/etc/ssl/certs/ca-certificates.crt", bundle, 0o644, 0));
         }
-        OsFamily::Alpine | OsFamily::Distroless => {
-            panic!("no Anchore release line is Alpine- or distroless-based")
+        OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => {
+            panic!("every Anchore release line is RHEL- or Debian-based")
         }
     }
     // The Python layer: certifi where the line keeps it, owned by the runtime user.

@@ -4,6 +4,7 @@
 
 mod alpine;
 mod bake;
+mod bundle;
 mod certifi;
 mod check_config;
 mod cli;

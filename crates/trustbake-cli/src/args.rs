@@ -838,4 +838,10 @@ pub(crate) struct WriteArgs {
     /// Also patch pip's vendored certifi.
     #[arg(long)]
     pub(crate) include_vendored: bool,
+
+    /// Also append the CAs to this PEM bundle of the image (an absolute path inside it), in
+    /// the file's own format; with it, an image with no OS store trustbake knows is accepted
+    /// (repeatable).
+    #[arg(long = "bundle", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub(crate) bundle: Vec<String>,
 }

@@ -226,6 +226,9 @@ fn apply(args: ApplyArgs) -> Result<()> {
     if args.write.include_vendored {
         request = request.include_vendored();
     }
+    if !args.write.bundle.is_empty() {
+        request = request.bundles(&args.write.bundle)?;
+    }
     let outcome = if args.write.dry_run {
         trustbake::apply_preview(&request)
     } else {
@@ -276,6 +279,9 @@ fn bake(mut args: BakeArgs) -> Result<()> {
     }
     if args.write.include_vendored {
         request = request.include_vendored();
+    }
+    if !args.write.bundle.is_empty() {
+        request = request.bundles(&args.write.bundle)?;
     }
     if let Some(dir) = cache_dir(&args.cache) {
         request = request.cache_dir(dir);
@@ -375,6 +381,7 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
             cas: args.ca.cas.clone(),
             remove: args.write.remove.clone(),
             platform: args.platform.clone(),
+            bundles: args.write.bundle.clone(),
         }],
     };
     let signing = signing(&args.sign)?;
@@ -391,6 +398,9 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
             }
             if !args.write.remove.is_empty() {
                 source.remove = args.write.remove.clone();
+            }
+            if !args.write.bundle.is_empty() {
+                source.bundles = args.write.bundle.clone();
             }
         }
         let result =
@@ -467,6 +477,9 @@ fn sync_source(
     }
     if args.write.include_vendored {
         request = request.include_vendored();
+    }
+    if !source.bundles.is_empty() {
+        request = request.bundles(&source.bundles)?;
     }
     if args.keep_going {
         request = request.keep_going();

@@ -21,6 +21,9 @@ pub(crate) struct Recipe {
     pub(crate) product: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) platform: Option<String>,
+    /// PEM bundles of the image to append to (`--bundle`).
+    #[serde(default)]
+    pub(crate) bundles: Vec<String>,
 }
 
 /// Fills what the command line left out from the recipe `file` (paths relative to it).
@@ -64,6 +67,9 @@ pub(crate) fn read_recipe(file: &Path, args: &mut BakeArgs) -> Result<()> {
     args.write.product = args.write.product.take().or(recipe.product);
     args.write.version = args.write.version.take().or(recipe.version);
     args.platform = args.platform.take().or(recipe.platform);
+    if args.write.bundle.is_empty() {
+        args.write.bundle = recipe.bundles;
+    }
     Ok(())
 }
 
@@ -88,6 +94,8 @@ pub(crate) struct SyncFile {
     #[serde(default)]
     remove: Vec<String>,
     platform: Option<String>,
+    #[serde(default)]
+    bundles: Vec<String>,
     sources: std::collections::BTreeMap<String, SyncFileSource>,
 }
 
@@ -101,6 +109,7 @@ struct SyncFileSource {
     cas: Option<Vec<PathBuf>>,
     remove: Option<Vec<String>>,
     platform: Option<String>,
+    bundles: Option<Vec<String>>,
 }
 
 /// One source to sync, from the command line or a sync file.
@@ -115,6 +124,8 @@ pub(crate) struct SyncSource {
     pub(crate) cas: Vec<PathBuf>,
     pub(crate) remove: Vec<String>,
     pub(crate) platform: Option<String>,
+    /// PEM bundles of the images to append to (`--bundle`).
+    pub(crate) bundles: Vec<String>,
 }
 
 /// The sources of the sync file `file`, in name order, each with the defaults filled in; an
@@ -124,7 +135,7 @@ pub(crate) fn read_sync_file(file: &Path) -> Result<Vec<SyncSource>> {
         .with_context(|| format!("reading the sync file {}", file.display()))?;
     let parsed: SyncFile = toml::from_str(&text).with_context(|| {
         format!(
-            "{}: not a valid sync file (defaults cas, remove, platform; then [sources.NAME] tables with from, to, tags, semver, cas, remove, platform)",
+            "{}: not a valid sync file (defaults cas, remove, platform, bundles; then [sources.NAME] tables with from, to, tags, semver, cas, remove, platform, bundles)",
             file.display()
         )
     })?;
@@ -170,6 +181,7 @@ pub(crate) fn read_sync_file(file: &Path) -> Result<Vec<SyncSource>> {
             cas: paths(s.cas.as_deref().unwrap_or(&parsed.cas)),
             remove: removals(s.remove.as_deref().unwrap_or(&parsed.remove)),
             platform: s.platform.or_else(|| parsed.platform.clone()),
+            bundles: s.bundles.unwrap_or_else(|| parsed.bundles.clone()),
         })
         .collect())
 }

@@ -492,7 +492,7 @@ fn openssl_dir(view: &dyn RootView, layout: &Layout) -> Result<OpensslDir, Store
     let dir = match layout.family {
         OsFamily::Rhel => "/etc/pki/tls",
         OsFamily::Alpine => "/etc/ssl",
-        OsFamily::Debian | OsFamily::Distroless => "/usr/lib/ssl",
+        OsFamily::Debian | OsFamily::Distroless | OsFamily::Unknown => "/usr/lib/ssl",
     };
     Ok(OpensslDir {
         dir: dir.to_owned(),

@@ -11,6 +11,12 @@ use crate::view::{Entry, RootView, list_dir, parent, read_resolved, resolve};
 
 /// Detects the trust layout of the root; a root with no trust store is an error.
 pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
+    detect_with(view, false)
+}
+
+/// [`detect`]; with `bare`, a root with no OS store trustbake knows is family `unknown` (the
+/// user names the bundles to write) instead of an error.
+pub(crate) fn detect_with(view: &dyn RootView, bare: bool) -> Result<Layout, StoreError> {
     let os = os_release(view)?;
     let mut layout = Layout {
         os,
@@ -30,7 +36,11 @@ pub fn detect(view: &dyn RootView) -> Result<Layout, StoreError> {
             found = Some(family.family());
         }
     }
-    layout.family = found.ok_or(StoreError::NoTrustStore)?;
+    layout.family = match found {
+        Some(family) => family,
+        None if bare => OsFamily::Unknown,
+        None => return Err(StoreError::NoTrustStore),
+    };
     let certifi = certifi_bundles(view)?;
     let python = python_version(view, &certifi)?;
     layout.certifi = certifi;

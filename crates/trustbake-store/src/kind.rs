@@ -44,6 +44,9 @@ pub enum StoreKind {
     AlpineHashLinks,
     /// distroless' `ca-certificates.crt` (no tool rebuilds it: appended to).
     DistrolessBundle,
+    /// A PEM bundle the user named (`--bundle`): appended to in its own format.
+    #[serde(rename = "bundle")]
+    NamedBundle,
     /// A Python certifi `cacert.pem`.
     Certifi,
     /// The PEM file `NODE_EXTRA_CA_CERTS` names: Node.js adds it to its built-in roots.
@@ -99,6 +102,7 @@ impl StoreKind {
             StoreKind::AlpineConf => "alpine-conf",
             StoreKind::AlpineHashLinks => "alpine-hash-links",
             StoreKind::DistrolessBundle => "distroless-bundle",
+            StoreKind::NamedBundle => "bundle",
             StoreKind::Certifi => "certifi",
             StoreKind::NodeExtra => "node-extra-ca-certs",
         }

@@ -30,6 +30,10 @@ pub struct Options {
     pub env: Env,
     /// CAs to distrust in every store (the base's own as well as added ones).
     pub remove: Vec<Removal>,
+    /// PEM bundles the user names (`--bundle`, absolute paths in the root): the CAs appended
+    /// to each in its own format, distrusted ones taken out. With one, a root with no OS store
+    /// trustbake knows is accepted (family `unknown`).
+    pub bundles: Vec<String>,
 }
 
 /// A CA as the report names it.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod alpine;
+mod bundle;
 mod consumers;
 mod debian;
 mod distroless;
@@ -24,6 +25,7 @@ const OPTIONS: Options = Options {
     include_vendored: false,
     env: trustbake_store::Env::new(),
     remove: Vec::new(),
+    bundles: Vec::new(),
 };
 
 fn fixture_path(name: &str) -> PathBuf {

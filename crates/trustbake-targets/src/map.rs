@@ -104,6 +104,8 @@ pub enum OsFamily {
     Alpine,
     /// distroless: no tool; the bundle and Java's keystore as its build rules make them.
     Distroless,
+    /// No OS store trustbake knows: only the bundles the user names (`--bundle`) are written.
+    Unknown,
 }
 
 impl OsFamily {
@@ -114,6 +116,7 @@ impl OsFamily {
             OsFamily::Debian => "debian",
             OsFamily::Alpine => "alpine",
             OsFamily::Distroless => "distroless",
+            OsFamily::Unknown => "unknown",
         }
     }
 
@@ -126,7 +129,9 @@ impl OsFamily {
         match self {
             OsFamily::Rhel => format!("{dir}/{stem}.pem"),
             OsFamily::Debian => format!("{dir}/trustbake/{stem}.crt"),
-            OsFamily::Alpine | OsFamily::Distroless => format!("{dir}/{stem}.crt"),
+            OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => {
+                format!("{dir}/{stem}.crt")
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct ApplyRequest<'a> {
     target: Option<Target>,
     include_vendored: bool,
     remove: Vec<trustbake_store::Removal>,
+    bundles: Vec<String>,
 }
 
 impl<'a> ApplyRequest<'a> {
@@ -37,6 +38,7 @@ impl<'a> ApplyRequest<'a> {
             target: None,
             include_vendored: false,
             remove: Vec::new(),
+            bundles: Vec::new(),
         }
     }
 
@@ -63,6 +65,13 @@ impl<'a> ApplyRequest<'a> {
     pub fn include_vendored(mut self) -> Self {
         self.include_vendored = true;
         self
+    }
+
+    /// Also append the CAs to these PEM bundles of the root (absolute paths inside it), each
+    /// in its own format; with one, a root with no OS store trustbake knows is accepted.
+    pub fn bundles(mut self, paths: &[impl AsRef<str>]) -> Result<Self, Error> {
+        self.bundles = crate::load::bundle_paths(paths)?;
+        Ok(self)
     }
 }
 
@@ -96,6 +105,7 @@ fn run(request: &ApplyRequest<'_>, mode: Mode) -> Result<ApplyOutcome, Error> {
         include_vendored: request.include_vendored,
         env: trustbake_store::Env::new(),
         remove: request.remove.clone(),
+        bundles: request.bundles.clone(),
     };
     let certs: Vec<Certificate> = request
         .cas

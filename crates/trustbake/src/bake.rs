@@ -54,6 +54,7 @@ pub struct BakeRequest<'a> {
     signing: Option<crate::signing::Signing>,
     annotations: Vec<(String, String)>,
     cache_repo: Option<trustbake_image::RegistryRef>,
+    bundles: Vec<String>,
 }
 
 impl std::fmt::Debug for BakeRequest<'_> {
@@ -94,6 +95,7 @@ impl<'a> BakeRequest<'a> {
             signing: None,
             annotations: Vec::new(),
             cache_repo: None,
+            bundles: Vec::new(),
         })
     }
 
@@ -176,6 +178,13 @@ impl<'a> BakeRequest<'a> {
     pub fn include_vendored(mut self) -> Self {
         self.include_vendored = true;
         self
+    }
+
+    /// Also append the CAs to these PEM bundles of the image (absolute paths inside it), each
+    /// in its own format; with one, an image with no OS store trustbake knows is accepted.
+    pub fn bundles(mut self, paths: &[impl AsRef<str>]) -> Result<Self, Error> {
+        self.bundles = crate::load::bundle_paths(paths)?;
+        Ok(self)
     }
 
     /// Distrust these CAs in every store of the image — the base's own as well as added ones
@@ -544,7 +553,15 @@ fn plan_platform<'i>(
         ),
     );
     let (env, replaced, replaced_settings) = below_trustbake(platform);
-    let extra = trustbake_store::env_reads(&env);
+    let mut extra = trustbake_store::env_reads(&env);
+    // The bundles the user names are read too, wherever they are.
+    extra.extend(
+        request
+            .bundles
+            .iter()
+            .filter(|p| !trustbake_store::paths::reads(p))
+            .cloned(),
+    );
     let lower;
     let scanned_platform = if replaced.is_some() {
         let mut below = platform.clone();
@@ -576,6 +593,7 @@ fn plan_platform<'i>(
         include_vendored: request.include_vendored,
         env,
         remove,
+        bundles: request.bundles.clone(),
     };
     let (plan, mut report) = trustbake_store::plan(&ImageRoot(&root), certs, resolved, &options)?;
     report.notes.extend(base_only);

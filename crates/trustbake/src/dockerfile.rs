@@ -168,6 +168,7 @@ fn view_layout(reference: &str, view: &View<'_>, remove: &[Removal]) -> Result<L
             trustbake_store::paths::ALPINE_LOCAL,
             "update-ca-certificates",
         ),
+        OsFamily::Unknown => return Err(trustbake_store::StoreError::NoTrustStore.into()),
         OsFamily::Distroless => {
             return Err(Error::BadArgument {
                 what: "--from".into(),
@@ -367,7 +368,7 @@ fn anchors(c: &mut Context<'_>) -> Result<(), Error> {
     for cert in c.certs.clone() {
         let ext = match c.layout.family {
             OsFamily::Rhel => "pem",
-            OsFamily::Debian | OsFamily::Alpine | OsFamily::Distroless => "crt",
+            OsFamily::Debian | OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => "crt",
         };
         let name = format!("cas/{}.{ext}", cert.file_stem());
         write_file(&c.dir.join(&name), cert.to_pem().as_bytes())?;

@@ -277,6 +277,32 @@ pub fn read_certificates(
     Ok(trustbake_certs::read_bundle(&bytes).certificates)
 }
 
+/// The bundles a user names with `--bundle`: absolute paths inside the image, without `.` or
+/// `..` components (a path is the image's, never the host's), each once.
+pub(crate) fn bundle_paths(paths: &[impl AsRef<str>]) -> Result<Vec<String>, Error> {
+    let mut out: Vec<String> = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let parts: Vec<&str> = path.split('/').skip(1).filter(|p| !p.is_empty()).collect();
+        if !path.starts_with('/')
+            || parts.is_empty()
+            || parts.iter().any(|p| *p == "." || *p == "..")
+        {
+            return Err(Error::BadArgument {
+                what: "--bundle".into(),
+                reason: format!(
+                    "{path:?}: name a file inside the image by its absolute path, without . or .."
+                ),
+            });
+        }
+        let normal = format!("/{}", parts.join("/"));
+        if !out.contains(&normal) {
+            out.push(normal);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

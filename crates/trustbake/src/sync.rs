@@ -49,6 +49,7 @@ pub struct SyncRequest<'a> {
     source_date_epoch: Option<i64>,
     keep_going: bool,
     jobs: usize,
+    bundles: Vec<String>,
 }
 
 impl<'a> SyncRequest<'a> {
@@ -109,6 +110,7 @@ impl<'a> SyncRequest<'a> {
             source_date_epoch: None,
             keep_going: false,
             jobs: 1,
+            bundles: Vec::new(),
         })
     }
 
@@ -152,6 +154,13 @@ impl<'a> SyncRequest<'a> {
     pub fn include_vendored(mut self) -> Self {
         self.include_vendored = true;
         self
+    }
+
+    /// Also append the CAs to these PEM bundles of each image (see
+    /// [`BakeRequest::bundles`](crate::BakeRequest::bundles)); part of the recipe.
+    pub fn bundles(mut self, paths: &[impl AsRef<str>]) -> Result<Self, Error> {
+        self.bundles = crate::load::bundle_paths(paths)?;
+        Ok(self)
     }
 
     /// Sign (and attest) each baked tag; an up-to-date tag also needs this key's signature.
@@ -217,7 +226,7 @@ impl<'a> SyncRequest<'a> {
         let mut removed: Vec<String> = self.remove.iter().map(|r| r.sha256().hex()).collect();
         removed.sort();
         removed.dedup();
-        let recipe = serde_json::json!({
+        let mut recipe = serde_json::json!({
             "format": OUTPUT_FORMAT,
             "cas": cas,
             "remove": removed,
@@ -227,6 +236,12 @@ impl<'a> SyncRequest<'a> {
             "attest": self.signing.as_ref().is_some_and(Signing::attests),
             "sign_platforms": self.signing.as_ref().is_some_and(Signing::signs_platforms),
         });
+        // Only when named: recipes of earlier versions (without the key) stay the same.
+        if !self.bundles.is_empty() {
+            let mut bundles = self.bundles.clone();
+            bundles.sort();
+            recipe["bundles"] = serde_json::json!(bundles);
+        }
         let hex: String = Sha256::digest(recipe.to_string().as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -626,6 +641,9 @@ fn bake_tag(
     }
     if request.include_vendored {
         bake = bake.include_vendored();
+    }
+    if !request.bundles.is_empty() {
+        bake = bake.bundles(&request.bundles)?;
     }
     if let Some(dir) = &request.cache_dir {
         bake = bake.cache_dir(dir.clone());

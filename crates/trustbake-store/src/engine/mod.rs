@@ -16,9 +16,10 @@ use serde::Serialize;
 use trustbake_certs::Certificate;
 use trustbake_targets::Resolved;
 
+use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout};
 
-use crate::detect::detect;
+use crate::detect::detect_with;
 use crate::error::StoreError;
 use crate::family::FAMILIES;
 use crate::plan::Plan;
@@ -44,7 +45,7 @@ pub fn plan(
     target: Option<&Resolved<'_>>,
     options: &Options,
 ) -> Result<(Plan, Report), StoreError> {
-    let layout = detect(view)?;
+    let layout = detect_with(view, !options.bundles.is_empty())?;
     let mut cas: Vec<&Certificate> = cas.iter().collect();
     cas.sort_by_key(|c| c.sha256());
     cas.dedup_by_key(|c| c.sha256());
@@ -55,6 +56,7 @@ pub fn plan(
     for family in FAMILIES.iter().filter(|f| f.present(&layout)) {
         family.add(&mut eng, &layout, &cas)?;
     }
+    eng.named_bundles(&cas)?;
     eng.certifi(&layout, &cas)?;
     eng.node(&cas)?;
     eng.remove(&layout)?;
@@ -73,6 +75,28 @@ pub fn plan(
 }
 
 impl Writer<'_> {
+    /// The bundles the user named: each must be a file holding PEM certificates (or empty);
+    /// the CAs it lacks are appended in its own format.
+    fn named_bundles(&mut self, cas: &[&Certificate]) -> Result<(), StoreError> {
+        for path in self.options.bundles.clone() {
+            let Some((_, _, bytes)) = self.current_file(&path)? else {
+                return Err(StoreError::BadBundle {
+                    reason: "not a file in the image (a link is followed inside the image; name the file itself when it points outside /etc)".into(),
+                    path,
+                });
+            };
+            let found = trustbake_certs::read_bundle(&bytes);
+            if found.certificates.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(StoreError::BadBundle {
+                    reason: "holds no PEM certificate: not a CA bundle".into(),
+                    path,
+                });
+            }
+            self.append_in_format(&path, StoreKind::NamedBundle, cas)?;
+        }
+        Ok(())
+    }
+
     fn compare(&mut self, layout: &Layout, target: &Resolved<'_>) {
         let line = target.line;
         let what = format!("{} {} (line {})", line.product, target.version, line.line);
@@ -152,6 +176,7 @@ mod tests {
             include_vendored: false,
             env: Env::new(),
             remove: Vec::new(),
+            bundles: Vec::new(),
         };
         let (plan, report) = super::plan(&root, &[ca()], None, &options).unwrap();
         let anchors = plan

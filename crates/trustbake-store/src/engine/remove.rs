@@ -40,6 +40,7 @@ pub fn find_removals(
         include_vendored: false,
         env: crate::env::Env::new(),
         remove: removals.to_vec(),
+        bundles: Vec::new(),
     };
     let mut eng = Writer::new(view, &options);
     let certs = eng.removals(&layout)?;
@@ -124,6 +125,7 @@ impl Writer<'_> {
             files.extend(family.sources(self.view, layout)?);
         }
         files.extend(layout.certifi.iter().map(|b| b.real_path.clone()));
+        files.extend(self.options.bundles.iter().cloned());
         Ok(files)
     }
 
@@ -134,6 +136,9 @@ impl Writer<'_> {
         }
         for family in FAMILIES.iter().filter(|f| f.present(layout)) {
             family.remove(self, layout, &certs)?;
+        }
+        for path in self.options.bundles.clone() {
+            self.remove_from_text(&path, StoreKind::NamedBundle, &certs)?;
         }
         for bundle in &layout.certifi {
             let patched = match bundle.status {
