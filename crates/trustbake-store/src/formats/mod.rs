@@ -18,10 +18,15 @@ pub fn pem_bundle_append(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
 /// certificate then OpenSSL's `CertAux` for an anchor trusted for every purpose (no trust
 /// OIDs, alias = label).
 pub fn openssl_bundle_append(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
-    append_entries(existing, certs, |c| {
-        let aux = der::write(0x30, &der::write(0x0c, c.label().as_bytes()));
-        render_pem("TRUSTED CERTIFICATE", &[c.der(), &aux].concat())
-    })
+    append_entries(existing, certs, openssl_trusted_pem)
+}
+
+/// One certificate as p11-kit's OpenSSL formats write an anchor trusted for every purpose: a
+/// `TRUSTED CERTIFICATE` block of the certificate then OpenSSL's `CertAux` (no trust OIDs,
+/// alias = label) — an `openssl-bundle` entry, an `openssl-directory` file.
+pub fn openssl_trusted_pem(cert: &Certificate) -> String {
+    let aux = der::write(0x30, &der::write(0x0c, cert.label().as_bytes()));
+    render_pem("TRUSTED CERTIFICATE", &[cert.der(), &aux].concat())
 }
 
 /// Appends `certs` to a p11-kit `openssl-bundle` as p11-kit writes a distrusted certificate
