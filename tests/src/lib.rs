@@ -15,6 +15,7 @@ pub mod pki;
 pub mod podman;
 pub mod realistic;
 pub mod registry;
+pub mod suse;
 pub mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -252,6 +253,30 @@ pub fn scratch(name: &str) -> PathBuf {
 /// output under `<root>/etc/pki/ca-trust/extracted/`, with the trust module reading only
 /// `sources` (a module file bind-mounted over the system's inside `unshare -m`).
 pub fn p11_kit_extract(sources: &[&Path], root: &Path) {
+    let d = root.join("etc/pki/ca-trust/extracted");
+    for sub in ["pem", "openssl", "java", "edk2"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let d = d.display();
+    p11_kit_run(
+        sources,
+        &root.join("../p11-kit-work"),
+        &format!(
+            "trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose server-auth {d}/pem/tls-ca-bundle.pem\n\
+             trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose email {d}/pem/email-ca-bundle.pem\n\
+             trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose code-signing {d}/pem/objsign-ca-bundle.pem\n\
+             trust extract --format=java-cacerts --filter=ca-anchors --overwrite --purpose server-auth {d}/java/cacerts\n\
+             trust extract --format=openssl-bundle --filter=certificates --overwrite --comment {d}/openssl/ca-bundle.trust.crt\n\
+             trust extract --format=edk2-cacerts --filter=ca-anchors --overwrite --purpose=server-auth {d}/edk2/cacerts.bin\n\
+             trust extract --format=pem-directory-hash --filter=ca-anchors --overwrite --purpose server-auth {d}/pem/directory-hash\n"
+        ),
+    );
+}
+
+/// Runs `commands` (`trust extract` lines, a bash script) with p11-kit's trust module reading
+/// only `sources` (each a directory holding `anchors/` and perhaps `blocklist/`): a module file
+/// written under `work` and bind-mounted over the system's inside `unshare -m`.
+pub fn p11_kit_run(sources: &[&Path], work: &Path, commands: &str) {
     let _ = tool("trust", "p11-kit p11-kit-modules");
     let _ = tool("unshare", "util-linux");
     let module_path = Path::new("/usr/share/p11-kit/modules/p11-kit-trust.module");
@@ -273,24 +298,11 @@ pub fn p11_kit_extract(sources: &[&Path], root: &Path) {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let work = root.join("../p11-kit-work");
-    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(work).unwrap();
     let module_file = work.join("trust.module");
     std::fs::write(&module_file, module + "\n").unwrap();
-    let d = root.join("etc/pki/ca-trust/extracted");
-    for sub in ["pem", "openssl", "java", "edk2"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    let d = d.display();
     let script = format!(
-        "set -e\nmount --bind {module} {system}\n\
-         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose server-auth {d}/pem/tls-ca-bundle.pem\n\
-         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose email {d}/pem/email-ca-bundle.pem\n\
-         trust extract --format=pem-bundle --filter=ca-anchors --overwrite --comment --purpose code-signing {d}/pem/objsign-ca-bundle.pem\n\
-         trust extract --format=java-cacerts --filter=ca-anchors --overwrite --purpose server-auth {d}/java/cacerts\n\
-         trust extract --format=openssl-bundle --filter=certificates --overwrite --comment {d}/openssl/ca-bundle.trust.crt\n\
-         trust extract --format=edk2-cacerts --filter=ca-anchors --overwrite --purpose=server-auth {d}/edk2/cacerts.bin\n\
-         trust extract --format=pem-directory-hash --filter=ca-anchors --overwrite --purpose server-auth {d}/pem/directory-hash\n",
+        "set -e\nmount --bind {module} {system}\n{commands}",
         module = module_file.display(),
         system = module_path.display(),
     );

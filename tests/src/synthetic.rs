@@ -247,7 +247,7 @@ pub fn layers(line: &ReleaseLine) -> Vec<Vec<LayerEntry>> {
             os.push(f("/etc/ca-certificates.conf", conf, 0o644, 0));
             os.push(f("/etc/ssl/certs/ca-certificates.crt", bundle, 0o644, 0));
         }
-        OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => {
+        OsFamily::Suse | OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => {
             panic!("every Anchore release line is RHEL- or Debian-based")
         }
     }

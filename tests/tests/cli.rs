@@ -343,12 +343,18 @@ fn json_output_matches_the_readme_both_ways() {
         "apply",
         run(&[&["apply", "--root", rootfs], &removal[..]].concat()),
     ));
-    // An Alpine and a distroless root: the families' own detected fields.
+    // A SUSE, an Alpine and a distroless root: the families' own detected fields.
     let alpine = work.join("alpine");
     tests::alpine::alpine_with_tool(&alpine);
     outputs.push((
         "apply",
         run(&[&["apply", "--root", alpine.to_str().unwrap()], &cas[..]].concat()),
+    ));
+    let suse = work.join("suse");
+    tests::suse::suse_root(&suse, 4);
+    outputs.push((
+        "apply",
+        run(&[&["apply", "--root", suse.to_str().unwrap()], &cas[..]].concat()),
     ));
     let distroless = work.join("distroless");
     tests::distroless::distroless_java(&distroless);

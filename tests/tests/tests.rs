@@ -27,5 +27,6 @@ mod registry;
 mod rhel;
 mod runtime;
 mod signing;
+mod suse;
 mod sync;
 mod verify;

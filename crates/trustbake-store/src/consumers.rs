@@ -401,6 +401,7 @@ fn requests(
                 notes.push("a distribution certifi: certifi.where() returns the OS bundle".into());
                 let os = match layout.family {
                     OsFamily::Rhel => "/etc/pki/tls/certs/ca-bundle.crt",
+                    OsFamily::Suse => "/etc/ssl/ca-bundle.pem",
                     _ => "/etc/ssl/certs/ca-certificates.crt",
                 };
                 ("requests", os.to_owned(), "certifi.where()")
@@ -491,7 +492,7 @@ fn openssl_dir(view: &dyn RootView, layout: &Layout) -> Result<OpensslDir, Store
     }
     let dir = match layout.family {
         OsFamily::Rhel => "/etc/pki/tls",
-        OsFamily::Alpine => "/etc/ssl",
+        OsFamily::Alpine | OsFamily::Suse => "/etc/ssl",
         OsFamily::Debian | OsFamily::Distroless | OsFamily::Unknown => "/usr/lib/ssl",
     };
     Ok(OpensslDir {
@@ -569,6 +570,7 @@ fn curl_consumer(
             None => {
                 let f = match layout.family {
                     OsFamily::Rhel => "/etc/pki/tls/certs/ca-bundle.crt",
+                    OsFamily::Suse => "/etc/ssl/ca-bundle.pem",
                     _ => "/etc/ssl/certs/ca-certificates.crt",
                 };
                 notes.push(format!("no libcurl read: assumed the {f} bundle"));

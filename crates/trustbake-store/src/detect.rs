@@ -25,6 +25,7 @@ pub(crate) fn detect_with(view: &dyn RootView, bare: bool) -> Result<Layout, Sto
         rhel_directory_hash: false,
         debian: false,
         debian_java: false,
+        suse: None,
         alpine: None,
         distroless: None,
         certifi: Vec::new(),

@@ -30,7 +30,7 @@ pub enum StoreError {
     },
     /// The root has neither trust-store layout.
     #[error(
-        "no trust store found in the root: looked for /etc/pki/ca-trust/extracted (update-ca-trust), /etc/ssl/certs with /etc/ca-certificates.conf or /usr/share/ca-certificates (Debian's update-ca-certificates), and, in an apk-based root (/lib/apk/db/installed, or os-release ID alpine or wolfi), /etc/ca-certificates.conf or /etc/ssl/certs/ca-certificates.crt (Alpine's update-ca-certificates, or its bundle alone), and /etc/ssl/certs/ca-certificates.crt in a distroless root (os-release PRETTY_NAME Distroless, or /var/lib/dpkg/status.d); see docs/families.md for the families trustbake knows. For a PEM bundle the image reads elsewhere, name it: --bundle PATH"
+        "no trust store found in the root: looked for /etc/pki/ca-trust/extracted (update-ca-trust), /var/lib/ca-certificates with /etc/pki/trust (SUSE's update-ca-certificates), /etc/ssl/certs with /etc/ca-certificates.conf or /usr/share/ca-certificates (Debian's update-ca-certificates), and, in an apk-based root (/lib/apk/db/installed, or os-release ID alpine or wolfi), /etc/ca-certificates.conf or /etc/ssl/certs/ca-certificates.crt (Alpine's update-ca-certificates, or its bundle alone), and /etc/ssl/certs/ca-certificates.crt in a distroless root (os-release PRETTY_NAME Distroless, or /var/lib/dpkg/status.d); see docs/families.md for the families trustbake knows. For a PEM bundle the image reads elsewhere, name it: --bundle PATH"
     )]
     NoTrustStore,
     /// A bundle the user named (`--bundle`) that cannot be appended to.

@@ -23,6 +23,9 @@ pub enum StoreKind {
     JavaCacerts,
     /// EFI signature lists (`cacerts.bin`).
     Edk2,
+    /// p11-kit's `openssl-directory`: a `TRUSTED CERTIFICATE` file per CA with its hash links
+    /// (SUSE's `/var/lib/ca-certificates/openssl/`).
+    OpensslDirectory,
     /// p11-kit's hashed directory (`pem/directory-hash/`).
     DirectoryHash,
     /// Debian's `/usr/local/share/ca-certificates`.
@@ -92,6 +95,7 @@ impl StoreKind {
             StoreKind::OpensslBundle => "openssl-bundle",
             StoreKind::JavaCacerts => "java-cacerts",
             StoreKind::Edk2 => "edk2",
+            StoreKind::OpensslDirectory => "openssl-directory",
             StoreKind::DirectoryHash => "directory-hash",
             StoreKind::DebianLocal => "debian-local",
             StoreKind::DebianBundle => "debian-bundle",
@@ -118,6 +122,7 @@ impl StoreKind {
                 | StoreKind::JavaCacerts
                 | StoreKind::Edk2
                 | StoreKind::DirectoryHash
+                | StoreKind::OpensslDirectory
         )
     }
 }

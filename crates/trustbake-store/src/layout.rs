@@ -10,7 +10,7 @@ use trustbake_targets::OsFamily;
 
 use crate::kind::StoreKind;
 
-/// An extracted output of the RHEL family that the base has.
+/// An extracted output of a p11-kit family (RHEL, SUSE) that the base has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RhelOutput {
     /// Its logical path.
@@ -79,6 +79,17 @@ pub struct AlpineStore {
     pub cert_pem: bool,
 }
 
+/// The SUSE family's store as detected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuseStore {
+    /// The extracted files the base has (`ca-bundle.pem`, `java-cacerts`).
+    pub outputs: Vec<RhelOutput>,
+    /// Whether `/var/lib/ca-certificates/pem/` (`pem-directory-hash`) is there.
+    pub pem_directory: bool,
+    /// Whether `/var/lib/ca-certificates/openssl/` (`openssl-directory`) is there.
+    pub openssl_directory: bool,
+}
+
 /// The distroless store as detected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DistrolessStore {
@@ -101,6 +112,8 @@ pub struct Layout {
     pub debian: bool,
     /// Whether the Debian store has Java's keystore.
     pub debian_java: bool,
+    /// The SUSE family's store, when the root has one.
+    pub suse: Option<SuseStore>,
     /// The Alpine family's store (Alpine, Wolfi), when the root has one.
     pub alpine: Option<AlpineStore>,
     /// The distroless store, when the root is a distroless image.

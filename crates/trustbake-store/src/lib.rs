@@ -37,12 +37,12 @@ pub use detect::detect;
 pub use engine::{Found, NodeExtra, Report, env_reads, find_removals, node_extra, plan};
 pub use env::Env;
 pub use error::StoreError;
-pub use family::rhel::blocklist_dir;
+pub use family::blocklist_dir;
 pub use inspect::{Inspection, LocalCa, inspect};
 pub use kind::StoreKind;
 pub use layout::{
     AlpineStore, CertifiBundle, CertifiStatus, DistrolessStore, Layout, OsRelease, RhelOutput,
-    StoreContents,
+    StoreContents, SuseStore,
 };
 pub use plan::{Content, Plan, PlanItem};
 pub use view::{Entry, MemRoot, Meta, RootView, file_name, parent, read_resolved, resolve};

@@ -20,6 +20,10 @@ pub use crate::family::distroless::{DISTROLESS_BUNDLE, DISTROLESS_JAVA, DISTROLE
 pub use crate::family::rhel::{
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
 };
+pub use crate::family::suse::{
+    SUSE_ANCHORS, SUSE_BLACKLIST, SUSE_BLOCKLIST, SUSE_OPENSSL, SUSE_OUTPUTS, SUSE_PEM, SUSE_SHARE,
+    SUSE_STATE,
+};
 
 /// Node.js: the file trustbake writes the added CAs to and names in `NODE_EXTRA_CA_CERTS`,
 /// when the image does not name one already.
@@ -63,13 +67,16 @@ pub const CERTIFI_SEARCH: CertifiSearch = CertifiSearch {
 };
 
 /// Whether the engine may read the content of the file at `path` (absolute, inside the root):
-/// the trust stores under `/etc` and the CA source directories, the OS release, and certifi's
+/// the trust stores under `/etc` and SUSE's `/var/lib/ca-certificates`, the CA source
+/// directories, the OS release, and certifi's
 /// files with the Python metadata around them (`core.py`, `pyvenv.cfg`, a wheel's `RECORD`).
 /// A scan that keeps these bodies gives the engine all it reads.
 pub fn reads(path: &str) -> bool {
     path.starts_with("/etc/")
         || path.starts_with(&format!("{DEBIAN_SHARE}/"))
         || path.starts_with(&format!("{DEBIAN_LOCAL}/"))
+        || path.starts_with(&format!("{SUSE_STATE}/"))
+        || path.starts_with(&format!("{SUSE_SHARE}/"))
         || OS_RELEASE.contains(&path)
         || path.ends_with("/certifi/cacert.pem")
         || path.ends_with("/certifi/core.py")
@@ -94,12 +101,19 @@ mod tests {
             ALPINE_CONF,
             ALPINE_LOCAL,
             ALPINE_SHARE,
+            SUSE_ANCHORS,
+            SUSE_PEM,
+            SUSE_OPENSSL,
+            SUSE_SHARE,
             ANCHORE_VENV_CFG,
             NODE_EXTRA_CA_CERTS,
         ] {
             assert!(reads(&format!("{path}/x")) || reads(path), "{path}");
         }
-        for kind in crate::kind::StoreKind::RHEL_OUTPUTS {
+        for kind in crate::kind::StoreKind::RHEL_OUTPUTS
+            .iter()
+            .chain(SUSE_OUTPUTS)
+        {
             assert!(reads(kind.0), "{}", kind.0);
         }
         assert!(reads(

@@ -104,6 +104,8 @@ pub enum OsFamily {
     Alpine,
     /// distroless: no tool; the bundle and Java's keystore as its build rules make them.
     Distroless,
+    /// SUSE family (openSUSE, SLES, BCI): p11-kit behind SUSE's `update-ca-certificates`.
+    Suse,
     /// No OS store trustbake knows: only the bundles the user names (`--bundle`) are written.
     Unknown,
 }
@@ -116,6 +118,7 @@ impl OsFamily {
             OsFamily::Debian => "debian",
             OsFamily::Alpine => "alpine",
             OsFamily::Distroless => "distroless",
+            OsFamily::Suse => "suse",
             OsFamily::Unknown => "unknown",
         }
     }
@@ -127,7 +130,7 @@ impl OsFamily {
     pub fn anchor_file(self, anchors_dir: &str, stem: &str) -> String {
         let dir = anchors_dir.trim_end_matches('/');
         match self {
-            OsFamily::Rhel => format!("{dir}/{stem}.pem"),
+            OsFamily::Rhel | OsFamily::Suse => format!("{dir}/{stem}.pem"),
             OsFamily::Debian => format!("{dir}/trustbake/{stem}.crt"),
             OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => {
                 format!("{dir}/{stem}.crt")

@@ -168,6 +168,10 @@ fn view_layout(reference: &str, view: &View<'_>, remove: &[Removal]) -> Result<L
             trustbake_store::paths::ALPINE_LOCAL,
             "update-ca-certificates",
         ),
+        OsFamily::Suse => (
+            trustbake_store::paths::SUSE_ANCHORS,
+            "update-ca-certificates",
+        ),
         OsFamily::Unknown => return Err(trustbake_store::StoreError::NoTrustStore.into()),
         OsFamily::Distroless => {
             return Err(Error::BadArgument {
@@ -367,7 +371,7 @@ fn header(layout: &Layout) -> String {
 fn anchors(c: &mut Context<'_>) -> Result<(), Error> {
     for cert in c.certs.clone() {
         let ext = match c.layout.family {
-            OsFamily::Rhel => "pem",
+            OsFamily::Rhel | OsFamily::Suse => "pem",
             OsFamily::Debian | OsFamily::Alpine | OsFamily::Distroless | OsFamily::Unknown => "crt",
         };
         let name = format!("cas/{}.{ext}", cert.file_stem());
@@ -396,7 +400,7 @@ fn removals(c: &mut Context<'_>) -> Result<(), Error> {
             cert.label(),
             cert.sha256().hex()
         ));
-        if c.layout.family == OsFamily::Rhel {
+        if matches!(c.layout.family, OsFamily::Rhel | OsFamily::Suse) {
             let name = format!("remove/{}.pem", cert.file_stem());
             if !c.files.iter().any(|f| f.starts_with("remove/")) {
                 // In the context just made: created, never followed.

@@ -366,7 +366,8 @@ pub struct AddedBy {
 pub struct Detected {
     /// `/etc/os-release`: `ID`, `ID_LIKE`, `VERSION_ID` (empty when absent).
     pub os: OsOutcome,
-    /// `rhel`, `debian`, `alpine` or `distroless`: the OS store written.
+    /// `rhel`, `suse`, `debian`, `alpine` or `distroless` (the OS store written), or `unknown`
+    /// (only `--bundle` files are).
     pub family: String,
     /// The RHEL extracted outputs the image has.
     pub rhel_outputs: Vec<OutputOutcome>,
@@ -376,6 +377,8 @@ pub struct Detected {
     pub debian: bool,
     /// Whether the Debian store has Java's keystore.
     pub debian_java: bool,
+    /// The SUSE family's store, when there is one.
+    pub suse: Option<SuseOutcome>,
     /// The Alpine family's store (Alpine, Wolfi), when there is one.
     pub alpine: Option<AlpineOutcome>,
     /// The distroless store, when the image is a distroless one.
@@ -384,6 +387,18 @@ pub struct Detected {
     pub certifi: Vec<CertifiOutcome>,
     /// The primary Python's `major.minor`, when known.
     pub python: Option<String>,
+}
+
+/// The SUSE family's store as detected.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SuseOutcome {
+    /// The extracted files the image has (`ca-bundle.pem`, `java-cacerts`).
+    pub outputs: Vec<OutputOutcome>,
+    /// Whether `/var/lib/ca-certificates/pem/` is there.
+    pub pem_directory: bool,
+    /// Whether `/var/lib/ca-certificates/openssl/` is there.
+    pub openssl_directory: bool,
 }
 
 /// The Alpine family's store as detected.
@@ -533,6 +548,18 @@ impl From<&Layout> for Detected {
             rhel_directory_hash: layout.rhel_directory_hash,
             debian: layout.debian,
             debian_java: layout.debian_java,
+            suse: layout.suse.as_ref().map(|s| SuseOutcome {
+                outputs: s
+                    .outputs
+                    .iter()
+                    .map(|o| OutputOutcome {
+                        path: o.path.clone(),
+                        kind: o.kind,
+                    })
+                    .collect(),
+                pem_directory: s.pem_directory,
+                openssl_directory: s.openssl_directory,
+            }),
             alpine: layout.alpine.as_ref().map(|a| AlpineOutcome {
                 tool: a.tool,
                 hash_links: a.hash_links,

@@ -57,7 +57,8 @@ impl OsStore for Debian {
         // bundle.
         let bundle_real = resolve(view, DEBIAN_BUNDLE)?.0;
         // Nor is Alpine's (the same paths, another tool): detected before, it is Alpine's.
-        let debian = layout.alpine.is_none()
+        let debian = layout.suse.is_none()
+            && layout.alpine.is_none()
             && layout.distroless.is_none()
             && matches!(certs_real.1, Some(Entry::Dir { .. }))
             && !certs_real.0.starts_with("/etc/pki/")

@@ -12,14 +12,16 @@ pub(crate) mod distroless;
 mod p11;
 pub(crate) mod rhel;
 mod store;
+pub(crate) mod suse;
 
 use trustbake_targets::OsFamily;
 
 pub(crate) use store::{OsStore, bundle};
 
 /// Every OS family, in the order a root's own family is chosen when it holds two.
-pub(crate) const FAMILIES: [&dyn OsStore; 4] = [
+pub(crate) const FAMILIES: [&dyn OsStore; 5] = [
     &rhel::Rhel,
+    &suse::Suse,
     &alpine::Alpine,
     &distroless::Distroless,
     &debian::Debian,
@@ -32,4 +34,16 @@ pub(crate) fn family_of(family: OsFamily) -> &'static dyn OsStore {
         .copied()
         .find(|f| f.family() == family)
         .unwrap_or(FAMILIES[0])
+}
+
+/// Where the distrusted CAs of the root's p11-kit family go: SUSE's `/etc/pki/trust/blocklist`,
+/// or RHEL's blocklist for its release (`blocklist/` on EL9, `blacklist/` on EL7 and EL8).
+pub fn blocklist_dir(
+    view: &dyn crate::view::RootView,
+    layout: &crate::layout::Layout,
+) -> Result<&'static str, crate::error::StoreError> {
+    match layout.family {
+        OsFamily::Suse => suse::blocklist_dir(view),
+        _ => rhel::blocklist_dir(view, layout),
+    }
 }

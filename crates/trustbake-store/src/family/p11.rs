@@ -115,7 +115,8 @@ impl Writer<'_> {
                     );
                     ks.to_bytes()
                 }
-                _ => formats::pem_bundle_append(&bytes, &new),
+                _ if formats::commented(&bytes) => formats::pem_bundle_append(&bytes, &new),
+                _ => formats::pem_bundle_append_plain(&bytes, &new),
             };
             let meta = self.meta(meta);
             self.put(&real, meta, Content::File(content));

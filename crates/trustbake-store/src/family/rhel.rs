@@ -210,7 +210,10 @@ impl Writer<'_> {
 
 /// Where the RHEL blocklist of the root seen through `view` is: the directory it has
 /// (`blocklist/` on EL9, `blacklist/` on EL7 and EL8), else the one its release reads.
-pub fn blocklist_dir(view: &dyn RootView, layout: &Layout) -> Result<&'static str, StoreError> {
+pub(crate) fn blocklist_dir(
+    view: &dyn RootView,
+    layout: &Layout,
+) -> Result<&'static str, StoreError> {
     for dir in [RHEL_BLOCKLIST, RHEL_BLACKLIST] {
         if matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
             return Ok(dir);

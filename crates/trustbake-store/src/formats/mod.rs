@@ -14,6 +14,38 @@ pub fn pem_bundle_append(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
     append_entries(existing, certs, |c| c.to_pem())
 }
 
+/// Whether a bundle's entries carry comments (p11-kit's `--comment`, certifi): a `# text` line
+/// right above a `-----BEGIN` line. An empty bundle counts as one (p11-kit's, for RHEL).
+pub fn commented(bytes: &[u8]) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    let mut previous: &[u8] = b"";
+    for line in bytes.split(|b| *b == b'\n') {
+        if line.starts_with(b"-----BEGIN")
+            && previous.starts_with(b"# ")
+            && !previous[2..].trim_ascii().is_empty()
+        {
+            return true;
+        }
+        previous = line;
+    }
+    false
+}
+
+/// Appends `certs` to a PEM bundle written without comments (p11-kit's `pem-bundle` without
+/// `--comment`, as SUSE's hook runs it): PEM blocks back to back.
+pub fn pem_bundle_append_plain(existing: &[u8], certs: &[&Certificate]) -> Vec<u8> {
+    let mut out = existing.to_vec();
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    for cert in certs {
+        out.extend_from_slice(cert.to_pem().as_bytes());
+    }
+    out
+}
+
 /// Appends `certs` to a p11-kit `openssl-bundle`: `TRUSTED CERTIFICATE` blocks holding the
 /// certificate then OpenSSL's `CertAux` for an anchor trusted for every purpose (no trust
 /// OIDs, alias = label).
@@ -115,10 +147,11 @@ pub fn edk2_remove(bytes: &[u8], remove: impl Fn(&[u8]) -> bool) -> Option<Vec<u
 }
 
 /// A text bundle (p11-kit's PEM and OpenSSL bundles, certifi's `cacert.pem`, a PEM file)
-/// without the entries whose certificate satisfies `remove`: each entry is a PEM block with the
-/// `#` comment lines right above it, and the empty line that separates it from the one before
-/// (for the first entry, the one after it). Other bytes are kept as they are. `None` when
-/// nothing matched.
+/// without the entries whose certificate satisfies `remove`: each entry is a PEM block — with
+/// the `#` comment lines right above it when the bundle's entries carry comments
+/// ([`commented`]; a header of a bundle whose entries do not, as SUSE's `ca-bundle.pem` has,
+/// stays) — and the empty line that separates it from the one before (for the first entry,
+/// the one after it). Other bytes are kept as they are. `None` when nothing matched.
 pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Option<Vec<u8>> {
     let entries = trustbake_certs::read_bundle_entries(bytes);
     if entries.is_empty() {
@@ -134,6 +167,7 @@ pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Op
     if gone.is_empty() {
         return None;
     }
+    let with_comments = commented(bytes);
     let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
     let mut out: Vec<&[u8]> = Vec::with_capacity(lines.len());
     let mut drop_blank_after = false;
@@ -142,7 +176,7 @@ pub fn remove_entries(bytes: &[u8], remove: impl Fn(&Certificate) -> bool) -> Op
         if let Some(&(_, last)) = gone.iter().find(|(first, _)| *first == i) {
             // The comment lines right above, and the empty line above those (for the first
             // entry, the one after it).
-            while out.last().is_some_and(|l| l.trim_ascii().starts_with(b"#")) {
+            while with_comments && out.last().is_some_and(|l| l.trim_ascii().starts_with(b"#")) {
                 out.pop();
             }
             if out.last().is_some_and(|l| l.trim_ascii().is_empty()) {
