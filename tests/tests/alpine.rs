@@ -259,3 +259,66 @@ fn an_alpine_image_is_baked_inspected_and_verified_and_dockerfile_says_why_not()
         }
     }
 }
+
+#[test]
+fn wolfi_keeps_its_links_and_its_java_hook_keystore_is_p11_kits() {
+    let work = scratch("alpine-wolfi");
+    let root = work.join("root");
+    alpine_with_tool(&root);
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=wolfi\nNAME=\"Wolfi\"\nPRETTY_NAME=\"Wolfi\"\nVERSION_ID=\"20230201\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "ca-certificates.crt",
+        root.join("etc/ssl/certs/ca-bundle.crt"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("etc/pki/tls/certs")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../ssl/certs/ca-certificates.crt",
+        root.join("etc/pki/tls/certs/ca-bundle.crt"),
+    )
+    .unwrap();
+    // The java-cacerts hook: p11-kit's java-cacerts of the bundle.
+    let hook = |root: &Path, out: &Path| {
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        tests::p11_kit_run(
+            &[&root.join("etc/ssl/certs/ca-certificates.crt")],
+            &work.join("p11-kit"),
+            &format!(
+                "trust extract --format=java-cacerts --filter=ca-anchors --purpose server-auth --overwrite {}\n",
+                out.display()
+            ),
+        );
+    };
+    hook(&root, &root.join("etc/ssl/certs/java/cacerts"));
+
+    let outcome = apply(&root);
+    assert_eq!(outcome.detected.family, "alpine");
+    assert_eq!(outcome.detected.os.id, "wolfi");
+    // The links still lead to the rebuilt bundle.
+    for link in [
+        "etc/ssl/certs/ca-bundle.crt",
+        "etc/pki/tls/certs/ca-bundle.crt",
+    ] {
+        assert!(
+            root.join(link)
+                .symlink_metadata()
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::read(root.join(link)).unwrap()
+                == std::fs::read(root.join("etc/ssl/certs/ca-certificates.crt")).unwrap()
+        );
+    }
+    // The keystore is what the hook would extract from the new bundle.
+    let reference = work.join("reference/cacerts");
+    hook(&root, &reference);
+    let ours = tests::jks_entries(&root.join("etc/ssl/certs/java/cacerts"));
+    assert_eq!(ours, tests::jks_entries(&reference));
+    assert_eq!(ours.len(), tests::alpine::PACKAGED.len() + 1 + ADDED.len());
+}

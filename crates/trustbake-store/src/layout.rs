@@ -77,6 +77,9 @@ pub struct AlpineStore {
     pub hash_links: bool,
     /// `/etc/ssl/cert.pem` is a file of its own, not a link to the bundle: kept in step.
     pub cert_pem: bool,
+    /// Java's keystore `/etc/ssl/certs/java/cacerts` (Wolfi's `java-cacerts` hook: p11-kit's
+    /// `java-cacerts`, server-auth anchors).
+    pub java: bool,
 }
 
 /// The SUSE family's store as detected.

@@ -412,6 +412,8 @@ pub struct AlpineOutcome {
     pub hash_links: bool,
     /// `/etc/ssl/cert.pem` is a file of its own, kept in step with the bundle.
     pub cert_pem: bool,
+    /// Java's keystore `/etc/ssl/certs/java/cacerts` is there (Wolfi's `java-cacerts`).
+    pub java: bool,
 }
 
 /// The distroless store as detected.
@@ -564,6 +566,7 @@ impl From<&Layout> for Detected {
                 tool: a.tool,
                 hash_links: a.hash_links,
                 cert_pem: a.cert_pem,
+                java: a.java,
             }),
             distroless: layout
                 .distroless

@@ -17,7 +17,7 @@ use trustbake_certs::{Certificate, read_bundle};
 use trustbake_targets::OsFamily;
 
 use super::conf::ConfTool;
-use super::store::{OsStore, Rehash, blank_line_between, bundle, is_hash_link};
+use super::store::{OsStore, Rehash, blank_line_between, bundle, is_hash_link, keystore};
 use crate::error::StoreError;
 use crate::formats;
 use crate::kind::StoreKind;
@@ -39,6 +39,8 @@ pub const ALPINE_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Alpine family: OpenSSL's default file, a link to the bundle (a file of its own in some
 /// images: then kept in step with it).
 pub const ALPINE_CERT_PEM: &str = "/etc/ssl/cert.pem";
+/// Alpine family: Java's keystore, as Wolfi's `java-cacerts` hook extracts it with p11-kit.
+pub const ALPINE_JAVA: &str = "/etc/ssl/certs/java/cacerts";
 /// The apk package database: marks an apk-based root.
 pub const APK_INSTALLED: &str = "/lib/apk/db/installed";
 /// The hook that keeps the `HHHHHHHH.N` links.
@@ -96,10 +98,12 @@ impl OsStore for Alpine {
             (real, Some(Entry::File { .. })) => real != bundle_real,
             _ => false,
         };
+        let java = matches!(resolve(view, ALPINE_JAVA)?.1, Some(Entry::File { .. }));
         layout.alpine = Some(AlpineStore {
             tool,
             hash_links,
             cert_pem,
+            java,
         });
         Ok(true)
     }
@@ -114,17 +118,22 @@ impl OsStore for Alpine {
         layout: &Layout,
         cas: &[&Certificate],
     ) -> Result<(), StoreError> {
-        match &layout.alpine {
-            Some(store) if store.tool => w.alpine_tool(store, cas),
-            Some(store) => {
-                w.append_in_format(ALPINE_BUNDLE, StoreKind::AlpineBundle, cas)?;
-                if store.cert_pem {
-                    w.append_in_format(ALPINE_CERT_PEM, StoreKind::AlpineBundle, cas)?;
-                }
-                Ok(())
+        let Some(store) = &layout.alpine else {
+            return Ok(());
+        };
+        if store.tool {
+            w.alpine_tool(store, cas)?;
+        } else {
+            w.append_in_format(ALPINE_BUNDLE, StoreKind::AlpineBundle, cas)?;
+            if store.cert_pem {
+                w.append_in_format(ALPINE_CERT_PEM, StoreKind::AlpineBundle, cas)?;
             }
-            None => Ok(()),
         }
+        if store.java {
+            // The hook's `trust extract`: entries named and filtered as p11-kit does.
+            w.p11_output(ALPINE_JAVA, StoreKind::JavaCacerts, cas)?;
+        }
+        Ok(())
     }
 
     fn remove(
@@ -143,6 +152,9 @@ impl OsStore for Alpine {
         }
         if store.cert_pem {
             w.remove_from_text(ALPINE_CERT_PEM, StoreKind::AlpineBundle, certs)?;
+        }
+        if store.java {
+            w.jks_remove(ALPINE_JAVA, certs)?;
         }
         Ok(())
     }
@@ -192,6 +204,9 @@ impl OsStore for Alpine {
         bundle(view, ALPINE_BUNDLE, StoreKind::AlpineBundle, None, stores)?;
         if store.cert_pem {
             bundle(view, ALPINE_CERT_PEM, StoreKind::AlpineBundle, None, stores)?;
+        }
+        if store.java {
+            keystore(view, ALPINE_JAVA, stores)?;
         }
         if store.tool {
             let (real_dir, _) = resolve(view, ALPINE_LOCAL)?;
