@@ -342,3 +342,60 @@ fn removal_matches_trust_extract_with_the_blocklist_and_survives_a_later_one() {
         &outputs(&later),
     );
 }
+
+/// Fedora 41 and later mirror directory-hash's links into /etc/pki/tls/certs; after a bake
+/// every link of directory-hash has its mirror there, and OpenSSL's default CApath finds each
+/// added CA through them.
+#[test]
+fn fedoras_tls_certs_links_mirror_directory_hash_and_openssl_finds_the_cas() {
+    let work = scratch("rhel-fedora-mirror");
+    let (_, base) = p11_kit_base(&work);
+    let hashed = base.join(EXTRACTED).join("pem/directory-hash");
+    let tls = base.join("etc/pki/tls/certs");
+    std::fs::create_dir_all(&tls).unwrap();
+    for e in std::fs::read_dir(&hashed).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_symlink() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            std::os::unix::fs::symlink(
+                format!("../../ca-trust/extracted/pem/directory-hash/{name}"),
+                tls.join(&name),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(base.join("etc/os-release"), "ID=fedora\nVERSION_ID=41\n").unwrap();
+    let cas = added();
+    trustbake::apply(&trustbake::ApplyRequest::new(
+        &base,
+        &cas,
+        trustbake::process::now(),
+    ))
+    .unwrap();
+    let links = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_symlink())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.split_once('.').is_some_and(|(h, _)| h.len() == 8))
+            .collect()
+    };
+    assert_eq!(links(&tls), links(&hashed), "every link mirrored");
+    for name in ADDED {
+        let cert = read_bundle(&std::fs::read(fixture(name)).unwrap())
+            .certificates
+            .remove(0);
+        // p11-kit writes no new-style link for a subject its decoder rejects (T61String):
+        // OpenSSL cannot find those in p11-kit's own directory either.
+        if !cert.is_authority() || cert.subject_hash_p11_kit().is_none() {
+            continue;
+        }
+        tests::output(
+            tests::tool("openssl", "openssl")
+                .args(["verify", "-no-CAfile", "-CApath"])
+                .arg(&tls)
+                .arg(fixture(name)),
+        );
+    }
+}

@@ -19,6 +19,7 @@ pub use crate::family::debian::{
 pub use crate::family::distroless::{DISTROLESS_BUNDLE, DISTROLESS_JAVA, DISTROLESS_STATUS_D};
 pub use crate::family::rhel::{
     RHEL_ANCHORS, RHEL_BLACKLIST, RHEL_BLOCKLIST, RHEL_DIRECTORY_HASH, RHEL_EXTRACTED,
+    RHEL_TLS_CERTS,
 };
 pub use crate::family::suse::{
     SUSE_ANCHORS, SUSE_BLACKLIST, SUSE_BLOCKLIST, SUSE_OPENSSL, SUSE_OUTPUTS, SUSE_PEM, SUSE_SHARE,

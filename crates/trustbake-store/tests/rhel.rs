@@ -352,3 +352,109 @@ fn a_debian_bundle_linked_into_the_rhel_store_is_not_rebuilt() {
         "the RHEL bundle keeps its own format"
     );
 }
+
+/// `ubi9` with one CA in directory-hash, its links mirrored into `/etc/pki/tls/certs` the way
+/// `pattern` makes them from (name, target), as Fedora 41 and later do; the mirrored names.
+fn fedora_mirrored(pattern: fn(&str, &str) -> String, copy_files: bool) -> (MemRoot, Vec<String>) {
+    let base = mozilla(2);
+    let mut r = ubi9(&base);
+    let dir = "/etc/pki/ca-trust/extracted/pem/directory-hash";
+    let c = &base[0];
+    let file = formats::directory_hash_file_name(c.label(), 0);
+    r.file(&format!("{dir}/{file}"), c.to_pem(), Meta::root(0o444, 10));
+    let mut names = Vec::new();
+    for hash in [c.subject_hash_p11_kit().unwrap(), c.subject_hash_old()] {
+        let name = format!("{hash:08x}.0");
+        r.symlink(&format!("{dir}/{name}"), &file);
+        r.symlink(
+            &format!("/etc/pki/tls/certs/{name}"),
+            &pattern(&name, &file),
+        );
+        names.push(name);
+    }
+    if copy_files {
+        r.file(
+            &format!("/etc/pki/tls/certs/{file}"),
+            c.to_pem(),
+            Meta::root(0o444, 10),
+        );
+    }
+    (r, names)
+}
+
+#[test]
+fn fedoras_mirrored_hash_links_follow_the_image_pattern() {
+    let patterns: [(fn(&str, &str) -> String, bool); 3] = [
+        (
+            |n, _| format!("../../ca-trust/extracted/pem/directory-hash/{n}"),
+            false,
+        ),
+        (
+            |_, f| format!("/etc/pki/ca-trust/extracted/pem/directory-hash/{f}"),
+            false,
+        ),
+        (|_, f| f.to_owned(), true),
+    ];
+    for (pattern, copy_files) in patterns {
+        let (mut root, _) = fedora_mirrored(pattern, copy_files);
+        let base = root.clone();
+        let ca = fixture("demo-root.pem");
+        let (add, report) = plan(&root, std::slice::from_ref(&ca), None, &OPTIONS).unwrap();
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        let file = formats::directory_hash_file_name(ca.label(), 0);
+        for hash in [ca.subject_hash_p11_kit().unwrap(), ca.subject_hash_old()] {
+            let name = format!("{hash:08x}.0");
+            let mirrored = add
+                .items
+                .iter()
+                .find(|i| i.path == format!("/etc/pki/tls/certs/{name}"))
+                .unwrap_or_else(|| panic!("{name} mirrored"));
+            assert_eq!(mirrored.content, Content::Symlink(pattern(&name, &file)));
+        }
+        assert_eq!(
+            add.items
+                .iter()
+                .any(|i| i.path == format!("/etc/pki/tls/certs/{file}")),
+            copy_files,
+            "the file is copied only where the image copies them"
+        );
+        root.apply(&add);
+        let options = trustbake_store::Options {
+            remove: vec![trustbake_store::Removal::Certificate(Box::new(ca))],
+            ..OPTIONS
+        };
+        root.apply(&plan(&root, &[], None, &options).unwrap().0);
+        for path in base.paths() {
+            if path.starts_with("/etc/pki/tls/certs/") {
+                assert_eq!(
+                    root.entry(path).unwrap(),
+                    base.entry(path).unwrap(),
+                    "{path}"
+                );
+            }
+        }
+        assert_eq!(
+            root.list("/etc/pki/tls/certs").unwrap(),
+            base.list("/etc/pki/tls/certs").unwrap(),
+            "the removal takes the mirrored links away again"
+        );
+    }
+}
+
+#[test]
+fn links_that_follow_no_pattern_are_left_with_a_note() {
+    let (root, _) = fedora_mirrored(|_, _| "/somewhere/else.pem".to_owned(), false);
+    let ca = fixture("demo-root.pem");
+    let (plan, report) = plan(&root, std::slice::from_ref(&ca), None, &OPTIONS).unwrap();
+    assert!(
+        !plan
+            .items
+            .iter()
+            .any(|i| i.path.starts_with("/etc/pki/tls/certs/"))
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains("follow no pattern")),
+        "{:?}",
+        report.notes
+    );
+}

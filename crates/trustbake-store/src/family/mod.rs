@@ -9,6 +9,7 @@ pub(crate) mod alpine;
 mod conf;
 pub(crate) mod debian;
 pub(crate) mod distroless;
+mod mirror;
 mod p11;
 pub(crate) mod rhel;
 mod store;

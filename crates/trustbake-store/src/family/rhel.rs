@@ -24,6 +24,9 @@ pub const RHEL_BLOCKLIST: &str = "/etc/pki/ca-trust/source/blocklist";
 pub const RHEL_BLACKLIST: &str = "/etc/pki/ca-trust/source/blacklist";
 /// RHEL family: the extracted outputs' root, whose presence marks the layout.
 pub const RHEL_EXTRACTED: &str = "/etc/pki/ca-trust/extracted";
+/// RHEL family: the legacy certificate directory (`/etc/ssl/certs` links here); Fedora 41 and
+/// later mirror the hashed directory's links into it.
+pub const RHEL_TLS_CERTS: &str = "/etc/pki/tls/certs";
 /// RHEL family: the hashed directory (EL9's `pem/directory-hash`).
 pub const RHEL_DIRECTORY_HASH: &str = "/etc/pki/ca-trust/extracted/pem/directory-hash";
 
@@ -189,6 +192,8 @@ impl Writer<'_> {
         }
         if layout.rhel_directory_hash {
             self.hashed_dir(RHEL_DIRECTORY_HASH, StoreKind::DirectoryHash, false, cas)?;
+            // Fedora 41 and later: the hash links in /etc/pki/tls/certs too.
+            self.mirror_hash_links(RHEL_DIRECTORY_HASH, RHEL_TLS_CERTS)?;
         }
         Ok(())
     }
@@ -203,6 +208,7 @@ impl Writer<'_> {
         }
         if layout.rhel_directory_hash {
             self.hashed_dir_remove(RHEL_DIRECTORY_HASH, StoreKind::DirectoryHash, &shas, certs)?;
+            self.mirror_hash_links(RHEL_DIRECTORY_HASH, RHEL_TLS_CERTS)?;
         }
         Ok(())
     }
