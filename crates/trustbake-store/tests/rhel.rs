@@ -353,9 +353,12 @@ fn a_debian_bundle_linked_into_the_rhel_store_is_not_rebuilt() {
     );
 }
 
+/// How a mirrored link is made from (name, target).
+type LinkPattern = fn(&str, &str) -> String;
+
 /// `ubi9` with one CA in directory-hash, its links mirrored into `/etc/pki/tls/certs` the way
 /// `pattern` makes them from (name, target), as Fedora 41 and later do; the mirrored names.
-fn fedora_mirrored(pattern: fn(&str, &str) -> String, copy_files: bool) -> (MemRoot, Vec<String>) {
+fn fedora_mirrored(pattern: LinkPattern, copy_files: bool) -> (MemRoot, Vec<String>) {
     let base = mozilla(2);
     let mut r = ubi9(&base);
     let dir = "/etc/pki/ca-trust/extracted/pem/directory-hash";
@@ -384,7 +387,7 @@ fn fedora_mirrored(pattern: fn(&str, &str) -> String, copy_files: bool) -> (MemR
 
 #[test]
 fn fedoras_mirrored_hash_links_follow_the_image_pattern() {
-    let patterns: [(fn(&str, &str) -> String, bool); 3] = [
+    let patterns: [(LinkPattern, bool); 3] = [
         (
             |n, _| format!("../../ca-trust/extracted/pem/directory-hash/{n}"),
             false,
