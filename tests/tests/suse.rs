@@ -254,6 +254,18 @@ fn a_suse_image_is_baked_inspected_and_trusts_the_chain_after_only() {
     let (before, after) = (verify(&from), verify(&to));
     assert!(!before.status.success(), "{before:?}");
     assert!(after.status.success(), "{after:?}");
+    // A build of the same: the CA into SUSE's anchors, then SUSE's own tool.
+    let context = work.join("context");
+    tests::output(
+        tests::trustbake()
+            .args(["dockerfile", "--from", &from, "--output"])
+            .arg(&context)
+            .arg("--ca")
+            .arg(fixture("root-rsa.pem")),
+    );
+    let text = std::fs::read_to_string(context.join("Containerfile")).unwrap();
+    assert!(text.contains("/etc/pki/trust/anchors/"), "{text}");
+    assert!(text.contains("update-ca-certificates"), "{text}");
     // The baked image's outputs are what its own update-ca-certificates would make.
     let baked = tests::unpack(&layout, "bci-corp", &work.join("bundle"));
     let later = work.join("later");

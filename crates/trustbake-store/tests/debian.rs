@@ -187,3 +187,28 @@ fn distribution_certifi_and_links_into_the_os_store_are_left_alone() {
     );
     assert!(!plan.items.iter().any(|i| i.path.contains("/certifi/")));
 }
+
+#[test]
+fn a_pkcs12_keystore_is_named_and_left_as_it_is() {
+    let mut root = ubuntu(&mozilla(2));
+    // ca-certificates-java with Java 9 or later: PKCS12 (DER, a long-form SEQUENCE).
+    let mut p12 = vec![0x30, 0x82, 0x04, 0xd2, 0x02, 0x01, 0x03];
+    p12.resize(1238, 0);
+    root.file("/etc/ssl/certs/java/cacerts", p12, Meta::root(0o644, 1));
+    let ca = fixture("demo-root.pem");
+    let (plan, report) = plan(&root, std::slice::from_ref(&ca), None, &OPTIONS).unwrap();
+    assert!(
+        !plan
+            .items
+            .iter()
+            .any(|i| i.path == "/etc/ssl/certs/java/cacerts")
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("PKCS12") && n.contains("does not trust")),
+        "{:?}",
+        report.notes
+    );
+}

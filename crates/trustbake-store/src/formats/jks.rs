@@ -41,6 +41,12 @@ pub enum JksError {
     /// Not a JKS file.
     #[error("not a Java keystore (bad magic or version)")]
     NotJks,
+    /// A PKCS12 keystore (what `keytool` and Debian's ca-certificates-java write with Java 9
+    /// and later): read and written by neither this module nor trustbake yet.
+    #[error(
+        "a PKCS12 keystore (Java 9 and later write them so): trustbake writes JKS keystores only, so Java in this image does not trust the new CAs through it"
+    )]
+    Pkcs12,
     /// Cut short or inconsistent.
     #[error("the keystore is truncated or malformed")]
     Malformed,
@@ -55,6 +61,10 @@ const PASSWORD: &str = "changeit";
 impl Keystore {
     /// Parses a JKS keystore protected with the password `changeit`.
     pub fn parse(bytes: &[u8]) -> Result<Self, JksError> {
+        // PKCS12 is DER: a SEQUENCE with a long-form length.
+        if bytes.first() == Some(&0x30) && bytes.get(1).is_some_and(|b| b & 0x80 != 0) {
+            return Err(JksError::Pkcs12);
+        }
         if bytes.len() < 32 {
             return Err(JksError::NotJks);
         }
