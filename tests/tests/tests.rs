@@ -22,6 +22,7 @@ mod lying_registry;
 mod node;
 mod openssl;
 mod own_image;
+mod pkcs12;
 mod proxy;
 mod registry;
 mod rhel;

@@ -20,7 +20,7 @@ use crate::layout::{CertifiStatus, Layout};
 
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
-use crate::formats::jks;
+use crate::formats::keystore::JavaStore;
 use crate::paths::{MAX_READ, reads};
 use crate::view::{Entry, Meta, RootView, file_name, list_dir, parent, read_resolved, resolve};
 
@@ -687,15 +687,18 @@ fn java_consumer(view: &dyn RootView, java: &str) -> Result<Consumer, StoreError
     let mut reads = Vec::new();
     if let Some(path) = keystore {
         let (certs, exists) = match read_resolved(view, &path) {
-            Ok(Some((_, _, bytes))) => match jks::Keystore::parse(&bytes) {
+            Ok(Some((_, _, bytes))) => match JavaStore::parse(&bytes) {
                 Ok(ks) => (
                     ks.certificates()
+                        .into_iter()
                         .filter_map(|der| Certificate::from_der(der).ok())
                         .collect(),
                     true,
                 ),
                 Err(err) => {
-                    notes.push(format!("{path}: not a JKS keystore trustbake reads: {err}"));
+                    notes.push(format!(
+                        "{path}: not a Java keystore trustbake reads: {err}"
+                    ));
                     (Vec::new(), true)
                 }
             },

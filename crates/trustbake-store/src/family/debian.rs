@@ -12,7 +12,7 @@ use trustbake_targets::OsFamily;
 use super::conf::ConfTool;
 use super::store::{OsStore, Rehash, bundle, keystore};
 use crate::error::StoreError;
-use crate::formats::{self, jks};
+use crate::formats::{self, keystore::JavaStore};
 use crate::kind::StoreKind;
 use crate::layout::{Layout, StoreContents};
 use crate::plan::Content;
@@ -273,7 +273,8 @@ impl Writer<'_> {
             return Ok(());
         };
         let mut report = StoreReport::new(DEBIAN_JAVA, StoreKind::JavaCacerts);
-        let mut ks = match jks::Keystore::parse(&bytes) {
+        // JKS, or PKCS12 (ca-certificates-java with Java 9 and later): kept in its format.
+        let mut ks = match JavaStore::parse(&bytes) {
             Ok(ks) => ks,
             Err(err) => {
                 self.notes
@@ -281,7 +282,12 @@ impl Writer<'_> {
                 return Ok(());
             }
         };
-        let present: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
+        report.unreadable_existing = ks.unreadable();
+        let present: BTreeSet<_> = ks
+            .certificates()
+            .into_iter()
+            .map(Sha256Fingerprint::of)
+            .collect();
         let ts = self
             .options
             .jks_timestamp_ms

@@ -14,7 +14,7 @@ use trustbake_targets::OsFamily;
 
 use super::store::{OsStore, bundle, keystore};
 use crate::error::StoreError;
-use crate::formats::jks;
+use crate::formats::keystore::JavaStore;
 use crate::kind::StoreKind;
 use crate::layout::{DistrolessStore, Layout, StoreContents};
 use crate::plan::Content;
@@ -150,7 +150,7 @@ impl Writer<'_> {
         let Some((real, meta, bytes)) = self.current_file(DISTROLESS_JAVA)? else {
             return Ok(());
         };
-        let mut ks = match jks::Keystore::parse(&bytes) {
+        let mut ks = match JavaStore::parse(&bytes) {
             Ok(ks) => ks,
             Err(err) => {
                 self.notes
@@ -158,16 +158,19 @@ impl Writer<'_> {
                 return Ok(());
             }
         };
-        let held: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
+        let held: BTreeSet<_> = ks
+            .certificates()
+            .into_iter()
+            .map(Sha256Fingerprint::of)
+            .collect();
         let mut report = StoreReport::new(DISTROLESS_JAVA, StoreKind::JavaCacerts);
         for cert in cas {
             if held.contains(&cert.sha256()) {
                 report.present.push(ca_ref(cert));
                 continue;
             }
-            ks.add_trusted(
-                &cert.subject_canonical(),
-                cert.der(),
+            ks.add_trusted_all(
+                [(cert.subject_canonical(), cert.der())],
                 cert.not_before().saturating_mul(1000),
             );
             report.added.push(ca_ref(cert));

@@ -10,7 +10,7 @@ use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 
 use super::store::{hash_links, relink};
 use crate::error::StoreError;
-use crate::formats::{self, jks};
+use crate::formats::{self, jks, keystore::JavaStore};
 use crate::kind::StoreKind;
 use crate::layout::RhelOutput;
 use crate::plan::Content;
@@ -62,8 +62,14 @@ impl Writer<'_> {
         };
         let mut report = StoreReport::new(path, kind);
         let (present, unreadable): (BTreeSet<_>, usize) = match kind {
-            StoreKind::JavaCacerts => match jks::Keystore::parse(&bytes) {
-                Ok(ks) => (ks.certificates().map(Sha256Fingerprint::of).collect(), 0),
+            StoreKind::JavaCacerts => match JavaStore::parse(&bytes) {
+                Ok(ks) => (
+                    ks.certificates()
+                        .into_iter()
+                        .map(Sha256Fingerprint::of)
+                        .collect(),
+                    ks.unreadable(),
+                ),
                 Err(err) => {
                     self.notes.push(format!("{path}: {err}; left as it is"));
                     return Ok(());
@@ -101,9 +107,10 @@ impl Writer<'_> {
                 StoreKind::OpensslBundle => formats::openssl_bundle_append(&bytes, &new),
                 StoreKind::Edk2 => formats::edk2_append(&bytes, &new),
                 StoreKind::JavaCacerts => {
-                    let mut ks = jks::Keystore::parse(&bytes).unwrap_or(jks::Keystore {
-                        entries: Vec::new(),
-                    });
+                    let mut ks =
+                        JavaStore::parse(&bytes).unwrap_or(JavaStore::Jks(jks::Keystore {
+                            entries: Vec::new(),
+                        }));
                     let ts = self
                         .options
                         .jks_timestamp_ms

@@ -7,7 +7,7 @@ use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
 use trustbake_targets::OsFamily;
 
 use crate::error::StoreError;
-use crate::formats::jks;
+use crate::formats::keystore::JavaStore;
 use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::plan::Content;
@@ -110,10 +110,14 @@ pub(crate) fn keystore(
     stores: &mut Vec<StoreContents>,
 ) -> Result<(), StoreError> {
     if let Some((_, _, bytes)) = read_resolved(view, path)? {
-        let (count, unreadable, shas) = match jks::Keystore::parse(&bytes) {
+        let (count, unreadable, shas) = match JavaStore::parse(&bytes) {
             Ok(ks) => {
-                let shas: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
-                (shas.len(), 0, shas)
+                let shas: BTreeSet<_> = ks
+                    .certificates()
+                    .into_iter()
+                    .map(Sha256Fingerprint::of)
+                    .collect();
+                (shas.len(), ks.unreadable(), shas)
             }
             Err(_) => (0, 1, BTreeSet::new()),
         };
@@ -211,10 +215,14 @@ impl Writer<'_> {
         let Some((real, meta, bytes)) = self.current_file(path)? else {
             return Ok(());
         };
-        let Ok(mut ks) = jks::Keystore::parse(&bytes) else {
+        let Ok(mut ks) = JavaStore::parse(&bytes) else {
             return Ok(());
         };
-        let held: BTreeSet<_> = ks.certificates().map(Sha256Fingerprint::of).collect();
+        let held: BTreeSet<_> = ks
+            .certificates()
+            .into_iter()
+            .map(Sha256Fingerprint::of)
+            .collect();
         let shas: BTreeSet<_> = certs.iter().map(Certificate::sha256).collect();
         if ks.remove_trusted(|der| shas.contains(&Sha256Fingerprint::of(der))) > 0 {
             for cert in certs.iter().filter(|c| held.contains(&c.sha256())) {

@@ -42,10 +42,8 @@ pub enum JksError {
     #[error("not a Java keystore (bad magic or version)")]
     NotJks,
     /// A PKCS12 keystore (what `keytool` and Debian's ca-certificates-java write with Java 9
-    /// and later): read and written by neither this module nor trustbake yet.
-    #[error(
-        "a PKCS12 keystore (Java 9 and later write them so): trustbake writes JKS keystores only, so Java in this image does not trust the new CAs through it"
-    )]
+    /// and later), not JKS: `formats::keystore::JavaStore` reads both.
+    #[error("a PKCS12 keystore, not JKS")]
     Pkcs12,
     /// Cut short or inconsistent.
     #[error("the keystore is truncated or malformed")]

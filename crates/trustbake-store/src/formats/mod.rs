@@ -3,6 +3,8 @@
 //! certifi entries and wheel RECORD lines.
 
 pub mod jks;
+pub mod keystore;
+pub mod pkcs12;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
