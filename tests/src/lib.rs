@@ -10,6 +10,7 @@ pub mod bench_images;
 pub mod distroless;
 pub mod images;
 pub mod ironbank;
+pub mod java;
 pub mod node;
 pub mod pki;
 pub mod podman;

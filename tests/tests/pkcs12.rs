@@ -6,9 +6,8 @@
 //! protection, and a Java TLS client trusting only that store reaches a loopback server whose
 //! chain ends at an added root; a removal takes the entry out again.
 
-use std::path::Path;
-
-use tests::{TlsServer, fixture, output, scratch, tool};
+use tests::java::{java_connects, keystore, listed};
+use tests::{TlsServer, fixture, scratch, tool};
 
 /// keytool's `-J` options for each form.
 const FORMS: &[(&str, &[&str])] = &[
@@ -29,65 +28,6 @@ const FORMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// A trust store at `path` in `form`, holding `names` (fixtures) as `debian:NAME` entries.
-fn keystore(path: &Path, form: &[&str], names: &[&str]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    for name in names {
-        output(
-            tool("keytool", "openjdk-17-jre-headless")
-                .args(form)
-                .args(["-importcert", "-noprompt", "-storetype", "PKCS12"])
-                .args(["-storepass", "changeit", "-alias"])
-                .arg(format!("debian:{name}"))
-                .arg("-file")
-                .arg(fixture(name))
-                .arg("-keystore")
-                .arg(path),
-        );
-    }
-}
-
-/// (alias, entry type) of every entry, as keytool lists them.
-fn listed(path: &Path) -> Vec<(String, String)> {
-    let out = output(
-        tool("keytool", "openjdk-17-jre-headless")
-            .args(["-list", "-v", "-storepass", "changeit", "-keystore"])
-            .arg(path),
-    );
-    let mut entries = Vec::new();
-    let mut alias = String::new();
-    for line in out.lines() {
-        if let Some(a) = line.strip_prefix("Alias name: ") {
-            alias = a.to_owned();
-        }
-        if let Some(t) = line.strip_prefix("Entry type: ") {
-            entries.push((alias.clone(), t.to_owned()));
-        }
-    }
-    entries.sort();
-    entries
-}
-
-/// Whether a Java TLS client trusting only `store` completes a handshake with `port`.
-fn java_connects(work: &Path, store: &Path, port: u16) -> bool {
-    let source = work.join("Client.java");
-    std::fs::write(
-        &source,
-        "import javax.net.ssl.*;\npublic class Client {\n  public static void main(String[] a) throws Exception {\n    SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket(\"127.0.0.1\", Integer.parseInt(a[0]));\n    s.startHandshake();\n    s.close();\n  }\n}\n",
-    )
-    .unwrap();
-    tool("java", "openjdk-17-jdk-headless")
-        .arg(format!("-Djavax.net.ssl.trustStore={}", store.display()))
-        .arg("-Djavax.net.ssl.trustStoreType=PKCS12")
-        .arg("-Djavax.net.ssl.trustStorePassword=changeit")
-        .arg(&source)
-        .arg(port.to_string())
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 #[test]
 fn every_form_of_pkcs12_store_gets_the_ca_and_java_trusts_it() {
     let work = scratch("pkcs12");
@@ -97,7 +37,12 @@ fn every_form_of_pkcs12_store_gets_the_ca_and_java_trusts_it() {
         let root = work.join(form);
         tests::copy_tree(&base, &root);
         let store = root.join("etc/ssl/certs/java/cacerts");
-        keystore(&store, options, &["v1-root.pem", "bmp-subject.pem"]);
+        keystore(
+            &store,
+            "PKCS12",
+            options,
+            &["v1-root.pem", "bmp-subject.pem"],
+        );
         let before = listed(&store);
         assert!(
             !java_connects(&work, &store, server.port),

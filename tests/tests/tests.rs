@@ -17,6 +17,7 @@ mod golden;
 mod hash;
 mod hostile;
 mod ironbank;
+mod java;
 mod lines;
 mod lying_registry;
 mod node;

@@ -11,7 +11,7 @@ use crate::detect::detect;
 use crate::engine::NODE_VARIABLE;
 use crate::env::{Env, path_dirs, program, var};
 use crate::error::StoreError;
-use crate::family::{FAMILIES, bundle};
+use crate::family::{FAMILIES, bundle, keystore};
 use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout, StoreContents};
 use crate::paths;
@@ -108,6 +108,13 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             Some(b.status.clone()),
             &mut stores,
         )?;
+    }
+    // Every Java runtime's own store (one an OS family writes is listed as that family's).
+    let os_java = crate::engine::os_java_stores(view, &detected)?;
+    for runtime in crate::engine::java_runtimes(view, env)? {
+        if !os_java.contains(&runtime.real) {
+            keystore(view, &runtime.store, &mut stores)?;
+        }
     }
     let mut warnings = node_store(view, env, !local.is_empty(), &mut stores)?;
     let local_cas = local_cas(local, &stores);

@@ -34,7 +34,10 @@ pub use consumers::{
     TrustSource, consumer_reads, consumers, runtime_overlay,
 };
 pub use detect::detect;
-pub use engine::{Found, NodeExtra, Report, env_reads, find_removals, node_extra, plan};
+pub use engine::{
+    Found, JavaRuntime, NodeExtra, Report, env_reads, find_removals, java_runtimes, node_extra,
+    plan,
+};
 pub use env::Env;
 pub use error::StoreError;
 pub use family::blocklist_dir;

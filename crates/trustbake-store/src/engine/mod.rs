@@ -5,9 +5,11 @@
 //! in [`remove`].
 
 mod certifi;
+mod java;
 mod node;
 mod remove;
 
+pub use java::{JavaRuntime, java_runtimes};
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
 pub use remove::{Found, find_removals};
@@ -57,6 +59,8 @@ pub fn plan(
         family.add(&mut eng, &layout, &cas)?;
     }
     eng.named_bundles(&cas)?;
+    let os_java = os_java_stores(view, &layout)?;
+    eng.java_runtimes(&cas, &os_java)?;
     eng.certifi(&layout, &cas)?;
     eng.node(&cas)?;
     eng.remove(&layout)?;
@@ -72,6 +76,34 @@ pub fn plan(
             notes: eng.notes,
         },
     ))
+}
+
+/// The real paths of the Java stores the root's OS families write: a runtime's store that
+/// is one of them (through a link) is left to its family.
+pub(crate) fn os_java_stores(
+    view: &dyn RootView,
+    layout: &Layout,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut paths: Vec<&str> = vec![
+        crate::paths::DEBIAN_JAVA,
+        crate::paths::DISTROLESS_JAVA,
+        crate::paths::ALPINE_JAVA,
+    ];
+    paths.extend(
+        layout
+            .rhel_outputs
+            .iter()
+            .chain(layout.suse.iter().flat_map(|s| s.outputs.iter()))
+            .filter(|o| o.kind == StoreKind::JavaCacerts)
+            .map(|o| o.path.as_str()),
+    );
+    let mut out = std::collections::BTreeSet::new();
+    for path in paths {
+        if let (real, Some(crate::view::Entry::File { .. })) = crate::view::resolve(view, path)? {
+            out.insert(real);
+        }
+    }
+    Ok(out)
 }
 
 impl Writer<'_> {

@@ -140,6 +140,8 @@ impl Writer<'_> {
         for path in self.options.bundles.clone() {
             self.remove_from_text(&path, StoreKind::NamedBundle, &certs)?;
         }
+        let os_java = super::os_java_stores(self.view, layout)?;
+        self.java_runtimes_remove(&certs, &os_java)?;
         for bundle in &layout.certifi {
             let patched = match bundle.status {
                 CertifiStatus::Own => true,

@@ -17,7 +17,7 @@ pub(crate) mod suse;
 
 use trustbake_targets::OsFamily;
 
-pub(crate) use store::{OsStore, bundle};
+pub(crate) use store::{OsStore, bundle, keystore};
 
 /// Every OS family, in the order a root's own family is chosen when it holds two.
 pub(crate) const FAMILIES: [&dyn OsStore; 5] = [
