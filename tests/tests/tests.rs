@@ -8,6 +8,7 @@ mod bundle;
 mod certifi;
 mod check_config;
 mod cli;
+mod conda;
 mod debian;
 mod deploy;
 mod distroless;

@@ -116,6 +116,9 @@ pub fn inspect(view: &dyn RootView, env: &Env) -> Result<Inspection, StoreError>
             keystore(view, &runtime.store, &mut stores)?;
         }
     }
+    for (_, path) in crate::engine::conda_prefixes(view, env)? {
+        bundle(view, &path, StoreKind::Conda, None, &mut stores)?;
+    }
     let mut warnings = node_store(view, env, !local.is_empty(), &mut stores)?;
     let local_cas = local_cas(local, &stores);
     for ca in &local_cas {

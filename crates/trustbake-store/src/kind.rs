@@ -50,6 +50,8 @@ pub enum StoreKind {
     /// A PEM bundle the user named (`--bundle`): appended to in its own format.
     #[serde(rename = "bundle")]
     NamedBundle,
+    /// A conda prefix's `ssl/cacert.pem` (its own OpenSSL's default bundle).
+    Conda,
     /// A Python certifi `cacert.pem`.
     Certifi,
     /// The PEM file `NODE_EXTRA_CA_CERTS` names: Node.js adds it to its built-in roots.
@@ -107,6 +109,7 @@ impl StoreKind {
             StoreKind::AlpineHashLinks => "alpine-hash-links",
             StoreKind::DistrolessBundle => "distroless-bundle",
             StoreKind::NamedBundle => "bundle",
+            StoreKind::Conda => "conda",
             StoreKind::Certifi => "certifi",
             StoreKind::NodeExtra => "node-extra-ca-certs",
         }

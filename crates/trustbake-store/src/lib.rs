@@ -35,8 +35,8 @@ pub use consumers::{
 };
 pub use detect::detect;
 pub use engine::{
-    Found, JavaRuntime, NodeExtra, Report, env_reads, find_removals, java_runtimes, node_extra,
-    plan,
+    Found, JavaRuntime, NodeExtra, Report, conda_prefixes, env_reads, find_removals, java_runtimes,
+    node_extra, plan,
 };
 pub use env::Env;
 pub use error::StoreError;

@@ -69,7 +69,8 @@ pub const CERTIFI_SEARCH: CertifiSearch = CertifiSearch {
 
 /// Whether the engine may read the content of the file at `path` (absolute, inside the root):
 /// the trust stores under `/etc` and SUSE's `/var/lib/ca-certificates`, the CA source
-/// directories, the OS release, every Java runtime's `lib/security/cacerts`, and certifi's
+/// directories, the OS release, every Java runtime's `lib/security/cacerts` and conda prefix's
+/// `ssl/cacert.pem`, and certifi's
 /// files with the Python metadata around them (`core.py`, `pyvenv.cfg`, a wheel's `RECORD`).
 /// A scan that keeps these bodies gives the engine all it reads.
 pub fn reads(path: &str) -> bool {
@@ -80,6 +81,7 @@ pub fn reads(path: &str) -> bool {
         || path.starts_with(&format!("{SUSE_SHARE}/"))
         || OS_RELEASE.contains(&path)
         || path.ends_with("/lib/security/cacerts")
+        || path.ends_with("/ssl/cacert.pem")
         || path.ends_with("/certifi/cacert.pem")
         || path.ends_with("/certifi/core.py")
         || path.ends_with("/pyvenv.cfg")

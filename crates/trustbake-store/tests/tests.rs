@@ -5,6 +5,7 @@
 
 mod alpine;
 mod bundle;
+mod conda;
 mod consumers;
 mod debian;
 mod distroless;

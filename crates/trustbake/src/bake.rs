@@ -30,7 +30,7 @@ use trustbake_image::ImageError;
 const CACHE_SALT: &str = concat!(
     "trustbake ",
     env!("CARGO_PKG_VERSION"),
-    "; wanted: trustbake_store::paths::reads (rev 3: SUSE's state directory, Java runtimes' stores); max_body: MAX_READ"
+    "; wanted: trustbake_store::paths::reads (rev 3: SUSE's state directory, Java runtimes' stores, conda bundles); max_body: MAX_READ"
 );
 
 /// What to bake. Build it with [`BakeRequest::new`] and the methods that follow it.

@@ -5,10 +5,12 @@
 //! in [`remove`].
 
 mod certifi;
+mod conda;
 mod java;
 mod node;
 mod remove;
 
+pub use conda::conda_prefixes;
 pub use java::{JavaRuntime, java_runtimes};
 pub(crate) use node::VARIABLE as NODE_VARIABLE;
 pub use node::{NodeExtra, env_reads, node_extra};
@@ -61,6 +63,7 @@ pub fn plan(
     eng.named_bundles(&cas)?;
     let os_java = os_java_stores(view, &layout)?;
     eng.java_runtimes(&cas, &os_java)?;
+    eng.conda(&cas)?;
     eng.certifi(&layout, &cas)?;
     eng.node(&cas)?;
     eng.remove(&layout)?;

@@ -126,6 +126,11 @@ impl Writer<'_> {
         }
         files.extend(layout.certifi.iter().map(|b| b.real_path.clone()));
         files.extend(self.options.bundles.iter().cloned());
+        files.extend(
+            super::conda::conda_prefixes(self.view, &self.options.env)?
+                .into_iter()
+                .map(|(_, bundle)| bundle),
+        );
         Ok(files)
     }
 
@@ -142,6 +147,7 @@ impl Writer<'_> {
         }
         let os_java = super::os_java_stores(self.view, layout)?;
         self.java_runtimes_remove(&certs, &os_java)?;
+        self.conda_remove(&certs)?;
         for bundle in &layout.certifi {
             let patched = match bundle.status {
                 CertifiStatus::Own => true,
