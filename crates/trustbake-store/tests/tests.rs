@@ -11,6 +11,7 @@ mod debian;
 mod distroless;
 mod laws;
 mod node;
+mod pip;
 mod remove;
 mod rhel;
 mod uid;

@@ -8,7 +8,7 @@ use crate::formats;
 use crate::kind::StoreKind;
 use crate::layout::{CertifiStatus, Layout};
 use crate::plan::Content;
-use crate::view::read_resolved;
+use crate::view::{list_dir, parent, read_resolved};
 use crate::writer::{StoreReport, Writer, ca_ref};
 
 impl Writer<'_> {
@@ -22,10 +22,7 @@ impl Writer<'_> {
             let reason = match &bundle.status {
                 CertifiStatus::Own => None,
                 CertifiStatus::Vendored if self.options.include_vendored => None,
-                CertifiStatus::Vendored => Some(
-                    "pip's vendored certifi: left alone (pip is not Anchore's HTTP client)"
-                        .to_owned(),
-                ),
+                CertifiStatus::Vendored => Some(self.vendored_reason(layout, &bundle.path)?),
                 CertifiStatus::LinkedToOs { target } => {
                     Some(format!("links to the OS store ({target}), which covers it"))
                 }
@@ -92,5 +89,50 @@ impl Writer<'_> {
             )),
         }
         Ok(())
+    }
+}
+
+/// The first release of pip that uses the system store (through truststore) on Python 3.10
+/// and later, instead of its vendored certifi.
+const PIP_TRUSTSTORE: (u32, u32) = (24, 2);
+
+impl Writer<'_> {
+    /// Why pip's vendored certifi is left alone, and whether pip still reads it: pip 24.2 and
+    /// later on Python 3.10 and later use the system store (truststore), which the OS family
+    /// covers; older ones read the vendored bundle (then a note names `--include-vendored`).
+    fn vendored_reason(&mut self, layout: &Layout, path: &str) -> Result<String, StoreError> {
+        // …/site-packages/pip/_vendor/certifi/cacert.pem
+        let site = parent(parent(parent(parent(path))));
+        let pip = list_dir(self.view, site)?.into_iter().find_map(|n| {
+            let version = n.strip_prefix("pip-")?.strip_suffix(".dist-info")?;
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+        });
+        let python = site
+            .rsplit('/')
+            .nth(1)
+            .and_then(|d| d.strip_prefix("python"))
+            .or(layout.python.as_deref())
+            .and_then(|v| {
+                let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+                Some((parts.next()??, parts.next()??))
+            });
+        Ok(match (pip, python) {
+            (Some(pip), Some(py)) if pip >= PIP_TRUSTSTORE && py >= (3, 10) => format!(
+                "pip {}.{} on Python {}.{} uses the system store (truststore), which covers it",
+                pip.0, pip.1, py.0, py.1
+            ),
+            (Some(pip), _) => {
+                self.notes.push(format!(
+                    "{path}: pip {}.{} reads this vendored certifi, not the OS store; --include-vendored adds the CAs to it",
+                    pip.0, pip.1
+                ));
+                format!(
+                    "pip {}.{} reads its vendored certifi: left alone without --include-vendored",
+                    pip.0, pip.1
+                )
+            }
+            (None, _) => "pip's vendored certifi: left alone without --include-vendored".to_owned(),
+        })
     }
 }
