@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use tests::java::{java_connects, keystore, listed};
-use tests::{TlsServer, fixture, output, scratch, trustbake};
+use tests::{TlsServer, fixture, output, scratch, tool, trustbake};
 
 const JDK17: &str = "opt/java/openjdk/lib/security/cacerts";
 const JDK21: &str = "usr/lib/jvm/temurin-21-jdk-amd64/lib/security/cacerts";
@@ -148,4 +148,103 @@ fn every_runtime_store_gets_the_ca_in_its_format_and_java_trusts_it() {
             "{store}"
         );
     }
+}
+
+/// At runtime: Debian's own JDK at Temurin's path (`/opt/java/openjdk`, its store a file of its
+/// own in JDK 18's password-less PKCS12 form, which Java reads without a password), in a real Debian root, run by podman as a non-root user with a read-only root file
+/// system: before the bake the Java client refuses the loopback server chained to the CA;
+/// after it, the handshake completes.
+#[test]
+fn a_temurin_shaped_jdk_trusts_the_ca_at_runtime_non_root_and_read_only() {
+    let jdk = Path::new("/usr/lib/jvm/java-17-openjdk-amd64");
+    assert!(
+        jdk.join("bin/javac").exists(),
+        "Debian's JDK is missing; install it with: apt-get install -y openjdk-17-jdk-headless"
+    );
+    let work = scratch("java-runtime-podman");
+    let root = work.join("rootfs");
+    tests::copy_tree(&tests::bookworm_root(), &root);
+    // Temurin's layout: a self-contained JDK (links followed) whose store is its own file.
+    let home = root.join("opt/java/openjdk");
+    std::fs::create_dir_all(home.parent().unwrap()).unwrap();
+    output(tool("cp", "coreutils").arg("-a").arg(jdk).arg(&home));
+    self_contained(&home);
+    let store = home.join("lib/security/cacerts");
+    std::fs::remove_file(&store).unwrap();
+    // JDK 18's form of cacerts: password-less PKCS12 (Java reads it without a password).
+    keytool_passwordless(&store);
+    std::fs::write(
+        root.join("Client.java"),
+        "import javax.net.ssl.*;\npublic class Client {\n  public static void main(String[] a) throws Exception {\n    SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket(\"127.0.0.1\", Integer.parseInt(a[0]));\n    s.startHandshake();\n    s.close();\n    System.out.println(\"trusted\");\n  }\n}\n",
+    )
+    .unwrap();
+    let layout = work.join("layout");
+    tests::realistic::pack(
+        &work,
+        &root,
+        &layout,
+        &[],
+        serde_json::json!({"architecture": "amd64", "os": "linux", "config": {
+            "User": "1000",
+            "Env": ["PATH=/opt/java/openjdk/bin:/usr/bin:/bin", "JAVA_HOME=/opt/java/openjdk"]
+        }}),
+        "jdk",
+    );
+    let from = format!("oci:{}:jdk", layout.display());
+    let to = format!("oci:{}:jdk-corp", layout.display());
+    output(
+        trustbake()
+            .args(["bake", "--from", &from, "--to", &to, "--ca"])
+            .arg(fixture("root-rsa.pem")),
+    );
+    let server = TlsServer::start();
+    let port = server.port.to_string();
+    let client = |tag: &str| {
+        let image = tests::podman::load(&layout, tag);
+        tests::podman::run(
+            &image,
+            "1000",
+            &["--read-only"],
+            &["java", "/Client.java", &port],
+        )
+    };
+    let before = client("jdk");
+    assert!(!before.status.success(), "{before:?}");
+    let after = client("jdk-corp");
+    assert!(
+        after.status.success() && String::from_utf8_lossy(&after.stdout).contains("trusted"),
+        "{after:?}"
+    );
+}
+
+/// Every absolute link below `dir` (Debian's JDK links into /etc) made the file it leads to on
+/// this machine, or removed when it leads nowhere.
+fn self_contained(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            if target.is_absolute() {
+                std::fs::remove_file(&path).unwrap();
+                if target.is_file() {
+                    std::fs::copy(&target, &path).unwrap();
+                }
+            }
+        } else if meta.is_dir() {
+            self_contained(&path);
+        }
+    }
+}
+
+fn keytool_passwordless(store: &Path) {
+    keystore(
+        store,
+        "PKCS12",
+        &[
+            "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+            "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+        ],
+        &["v1-root.pem"],
+    );
 }
