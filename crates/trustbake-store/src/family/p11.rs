@@ -12,9 +12,9 @@ use super::store::{hash_links, relink};
 use crate::error::StoreError;
 use crate::formats::{self, jks, keystore::JavaStore};
 use crate::kind::StoreKind;
-use crate::layout::RhelOutput;
+use crate::layout::{RhelOutput, StoreContents};
 use crate::plan::Content;
-use crate::view::{Entry, Meta, list_dir, read_resolved, resolve, shas_in_dir};
+use crate::view::{Entry, Meta, RootView, list_dir, read_resolved, resolve, shas_in_dir};
 use crate::writer::{StoreReport, Writer, ca_ref};
 
 /// Why a non-authority stays out of a `ca-anchors` output.
@@ -412,4 +412,56 @@ fn first_free(
             return candidate;
         }
     }
+}
+
+/// A directory store (a hashed directory's `*.pem` files, every file of a blocklist) as
+/// inspection lists it; nothing when the directory is not there.
+pub(crate) fn dir_store(
+    view: &dyn RootView,
+    dir: &str,
+    kind: StoreKind,
+    stores: &mut Vec<StoreContents>,
+) -> Result<(), StoreError> {
+    if !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
+        return Ok(());
+    }
+    let shas = shas_in_dir(view, dir, |n| {
+        kind == StoreKind::Blocklist || n.ends_with(".pem")
+    })?;
+    stores.push(StoreContents {
+        path: dir.to_owned(),
+        kind,
+        certifi: None,
+        certificates: shas.len(),
+        unreadable: 0,
+        shas,
+    });
+    Ok(())
+}
+
+/// The files of an anchors directory (what a build deletes to distrust one).
+pub(crate) fn anchor_files(view: &dyn RootView, dir: &str) -> Result<Vec<String>, StoreError> {
+    Ok(list_dir(view, dir)?
+        .into_iter()
+        .map(|n| format!("{dir}/{n}"))
+        .collect())
+}
+
+/// Every certificate of an anchors directory, with its file.
+pub(crate) fn anchors_local(
+    view: &dyn RootView,
+    dir: &str,
+    local: &mut Vec<(Certificate, String)>,
+) -> Result<(), StoreError> {
+    for path in anchor_files(view, dir)? {
+        if let Some((_, _, bytes)) = read_resolved(view, &path)? {
+            local.extend(
+                read_bundle(&bytes)
+                    .certificates
+                    .into_iter()
+                    .map(|c| (c, path.clone())),
+            );
+        }
+    }
+    Ok(())
 }

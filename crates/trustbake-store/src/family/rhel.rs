@@ -5,15 +5,16 @@
 
 use std::collections::BTreeSet;
 
-use trustbake_certs::{Certificate, Sha256Fingerprint, read_bundle};
+use trustbake_certs::{Certificate, Sha256Fingerprint};
 use trustbake_targets::OsFamily;
 
+use super::p11::{anchor_files, anchors_local, dir_store};
 use super::store::{OsStore, bundle, keystore};
 use crate::error::StoreError;
 use crate::formats;
 use crate::kind::StoreKind;
 use crate::layout::{Layout, RhelOutput, StoreContents};
-use crate::view::{Entry, RootView, list_dir, read_resolved, resolve, shas_in_dir};
+use crate::view::{Entry, RootView, read_resolved, resolve};
 use crate::writer::Writer;
 
 /// RHEL family: `update-ca-trust`'s local anchors.
@@ -86,9 +87,7 @@ impl OsStore for Rhel {
                 files.push(output.path.clone());
             }
         }
-        for name in list_dir(view, RHEL_ANCHORS)? {
-            files.push(format!("{RHEL_ANCHORS}/{name}"));
-        }
+        files.extend(anchor_files(view, RHEL_ANCHORS)?);
         Ok(files)
     }
 
@@ -98,11 +97,7 @@ impl OsStore for Rhel {
         _layout: &Layout,
         out: &mut Vec<String>,
     ) -> Result<(), StoreError> {
-        out.extend(
-            list_dir(w.view, RHEL_ANCHORS)?
-                .into_iter()
-                .map(|n| format!("{RHEL_ANCHORS}/{n}")),
-        );
+        out.extend(anchor_files(w.view, RHEL_ANCHORS)?);
         Ok(())
     }
 
@@ -140,43 +135,14 @@ impl OsStore for Rhel {
             }
         }
         if layout.rhel_directory_hash {
-            let shas = shas_in_dir(view, RHEL_DIRECTORY_HASH, |n| n.ends_with(".pem"))?;
-            stores.push(StoreContents {
-                path: RHEL_DIRECTORY_HASH.into(),
-                kind: StoreKind::DirectoryHash,
-                certifi: None,
-                certificates: shas.len(),
-                unreadable: 0,
-                shas,
-            });
+            dir_store(view, RHEL_DIRECTORY_HASH, StoreKind::DirectoryHash, stores)?;
         }
         if layout.family == OsFamily::Rhel {
             // The distrusted: what update-ca-trust keeps out of every ca-anchors output.
             for dir in [RHEL_BLOCKLIST, RHEL_BLACKLIST] {
-                if !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
-                    continue;
-                }
-                let shas = shas_in_dir(view, dir, |_| true)?;
-                stores.push(StoreContents {
-                    path: dir.to_owned(),
-                    kind: StoreKind::Blocklist,
-                    certifi: None,
-                    certificates: shas.len(),
-                    unreadable: 0,
-                    shas,
-                });
+                dir_store(view, dir, StoreKind::Blocklist, stores)?;
             }
-            for name in list_dir(view, RHEL_ANCHORS)? {
-                let path = format!("{RHEL_ANCHORS}/{name}");
-                if let Some((_, _, bytes)) = read_resolved(view, &path)? {
-                    local.extend(
-                        read_bundle(&bytes)
-                            .certificates
-                            .into_iter()
-                            .map(|c| (c, path.clone())),
-                    );
-                }
-            }
+            anchors_local(view, RHEL_ANCHORS, local)?;
         }
         Ok(())
     }

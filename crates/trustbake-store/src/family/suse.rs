@@ -11,14 +11,15 @@
 
 use std::collections::BTreeSet;
 
-use trustbake_certs::{Certificate, read_bundle};
+use trustbake_certs::Certificate;
 use trustbake_targets::OsFamily;
 
+use super::p11::{anchor_files, anchors_local, dir_store};
 use super::store::{OsStore, bundle, keystore};
 use crate::error::StoreError;
 use crate::kind::StoreKind;
 use crate::layout::{Layout, RhelOutput, StoreContents, SuseStore};
-use crate::view::{Entry, RootView, list_dir, read_resolved, resolve, shas_in_dir};
+use crate::view::{Entry, RootView, resolve};
 use crate::writer::Writer;
 
 /// SUSE: the administrator's anchors.
@@ -141,9 +142,7 @@ impl OsStore for Suse {
             .map(|o| o.path.clone())
             .collect();
         for dir in [SUSE_ANCHORS, SUSE_SHARE] {
-            for name in list_dir(view, dir)? {
-                files.push(format!("{dir}/{name}"));
-            }
+            files.extend(anchor_files(view, dir)?);
         }
         Ok(files)
     }
@@ -155,11 +154,7 @@ impl OsStore for Suse {
         out: &mut Vec<String>,
     ) -> Result<(), StoreError> {
         if layout.suse.is_some() {
-            out.extend(
-                list_dir(w.view, SUSE_ANCHORS)?
-                    .into_iter()
-                    .map(|n| format!("{SUSE_ANCHORS}/{n}")),
-            );
+            out.extend(anchor_files(w.view, SUSE_ANCHORS)?);
         }
         Ok(())
     }
@@ -186,43 +181,16 @@ impl OsStore for Suse {
                 kind => bundle(view, &output.path, kind, None, stores)?,
             }
         }
-        let dirs = [
-            (
-                store.openssl_directory,
-                SUSE_OPENSSL,
-                StoreKind::OpensslDirectory,
-            ),
-            (store.pem_directory, SUSE_PEM, StoreKind::DirectoryHash),
-            (true, SUSE_BLOCKLIST, StoreKind::Blocklist),
-            (true, SUSE_BLACKLIST, StoreKind::Blocklist),
-        ];
-        for (present, dir, kind) in dirs {
-            if !present || !matches!(resolve(view, dir)?.1, Some(Entry::Dir { .. })) {
-                continue;
-            }
-            let shas = shas_in_dir(view, dir, |n| {
-                kind == StoreKind::Blocklist || n.ends_with(".pem")
-            })?;
-            stores.push(StoreContents {
-                path: dir.to_owned(),
-                kind,
-                certifi: None,
-                certificates: shas.len(),
-                unreadable: 0,
-                shas,
-            });
+        if store.openssl_directory {
+            dir_store(view, SUSE_OPENSSL, StoreKind::OpensslDirectory, stores)?;
         }
-        for name in list_dir(view, SUSE_ANCHORS)? {
-            let path = format!("{SUSE_ANCHORS}/{name}");
-            if let Some((_, _, bytes)) = read_resolved(view, &path)? {
-                local.extend(
-                    read_bundle(&bytes)
-                        .certificates
-                        .into_iter()
-                        .map(|c| (c, path.clone())),
-                );
-            }
+        if store.pem_directory {
+            dir_store(view, SUSE_PEM, StoreKind::DirectoryHash, stores)?;
         }
+        for dir in [SUSE_BLOCKLIST, SUSE_BLACKLIST] {
+            dir_store(view, dir, StoreKind::Blocklist, stores)?;
+        }
+        anchors_local(view, SUSE_ANCHORS, local)?;
         Ok(())
     }
 }
