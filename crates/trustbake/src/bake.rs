@@ -527,6 +527,23 @@ struct Planned<'i> {
     replaced: Option<ReplacedOutcome>,
 }
 
+/// The files a bake reads beyond `paths::reads`: those the image's environment names (Node's
+/// extra file) and the bundles the user names, wherever they are.
+fn extra_reads(
+    request: &BakeRequest<'_>,
+    env: &trustbake_store::Env,
+) -> std::collections::BTreeSet<String> {
+    let mut extra = trustbake_store::env_reads(env);
+    extra.extend(
+        request
+            .bundles
+            .iter()
+            .filter(|p| !trustbake_store::paths::reads(p))
+            .cloned(),
+    );
+    extra
+}
+
 /// Scans one platform (below trustbake's own top layer, which the new layer replaces) and plans
 /// the CAs into it.
 fn plan_platform<'i>(
@@ -553,15 +570,7 @@ fn plan_platform<'i>(
         ),
     );
     let (env, replaced, replaced_settings) = below_trustbake(platform);
-    let mut extra = trustbake_store::env_reads(&env);
-    // The bundles the user names are read too, wherever they are.
-    extra.extend(
-        request
-            .bundles
-            .iter()
-            .filter(|p| !trustbake_store::paths::reads(p))
-            .cloned(),
-    );
+    let extra = extra_reads(request, &env);
     let lower;
     let scanned_platform = if replaced.is_some() {
         let mut below = platform.clone();
