@@ -45,14 +45,13 @@ pub fn listed(path: &Path) -> Vec<(String, String)> {
     entries
 }
 
+/// A Java TLS client: a handshake with 127.0.0.1 at the port given, then `trusted` printed.
+pub const CLIENT_JAVA: &str = "import javax.net.ssl.*;\npublic class Client {\n  public static void main(String[] a) throws Exception {\n    SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket(\"127.0.0.1\", Integer.parseInt(a[0]));\n    s.startHandshake();\n    s.close();\n    System.out.println(\"trusted\");\n  }\n}\n";
+
 /// Whether a Java TLS client trusting only `store` completes a handshake with `port`.
 pub fn java_connects(work: &Path, store: &Path, port: u16) -> bool {
     let source = work.join("Client.java");
-    std::fs::write(
-        &source,
-        "import javax.net.ssl.*;\npublic class Client {\n  public static void main(String[] a) throws Exception {\n    SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket(\"127.0.0.1\", Integer.parseInt(a[0]));\n    s.startHandshake();\n    s.close();\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&source, CLIENT_JAVA).unwrap();
     tool("java", "openjdk-17-jdk-headless")
         .arg(format!("-Djavax.net.ssl.trustStore={}", store.display()))
         .arg("-Djavax.net.ssl.trustStorePassword=changeit")

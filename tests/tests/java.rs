@@ -173,11 +173,7 @@ fn a_temurin_shaped_jdk_trusts_the_ca_at_runtime_non_root_and_read_only() {
     std::fs::remove_file(&store).unwrap();
     // JDK 18's form of cacerts: password-less PKCS12 (Java reads it without a password).
     keytool_passwordless(&store);
-    std::fs::write(
-        root.join("Client.java"),
-        "import javax.net.ssl.*;\npublic class Client {\n  public static void main(String[] a) throws Exception {\n    SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket(\"127.0.0.1\", Integer.parseInt(a[0]));\n    s.startHandshake();\n    s.close();\n    System.out.println(\"trusted\");\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("Client.java"), tests::java::CLIENT_JAVA).unwrap();
     let layout = work.join("layout");
     tests::realistic::pack(
         &work,

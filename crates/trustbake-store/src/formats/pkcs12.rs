@@ -40,8 +40,9 @@ const SHA1_OID: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
 const SHA256_OID: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 
 const PASSWORD: &str = "changeit";
-/// The most iterations of a key derivation trustbake runs (keytool uses 10 000).
-const MAX_ITERATIONS: u64 = 10_000_000;
+/// The most iterations of a key derivation trustbake runs: a hundred times keytool's 10 000,
+/// so that a hostile store cannot keep a bake busy for long.
+const MAX_ITERATIONS: u64 = 1_000_000;
 
 /// Why a PKCS12 store could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
